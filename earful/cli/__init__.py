@@ -1,0 +1,79 @@
+"""The `earful` command line: one Typer app, a module per command group.
+
+Design decision: command groups are registered from a list of dotted module paths (each module exposes
+``register(app)``), so a stage adds commands by writing one module, never by editing a dispatcher. Only this layer
+turns `EarfulError` into a message and an exit code; ``EARFUL_DEBUG=1`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from earful.cli.common import State, console_err
+
+COMMAND_MODULES = [
+    "earful.cli.core",      # status, sql, embed, similar
+    "ingest.cli",           # ingest, quarantine
+    "classify.cli",         # classify ...
+    "topics.cli",           # topics ...
+    "earful.llm.cli",       # llm ...
+    "qa_agent.cli",         # ask, conversations
+]
+
+app = typer.Typer(help="Earful: ask anything of your natural-language feedback.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          db: str = typer.Option(None, "--db", help="workspace DuckDB file (default ./earful.duckdb, or EARFUL_DB)"),
+          config: str = typer.Option(None, "--config", help="settings file (default ./earful.toml)")):
+    """Earful: ingest feedback, classify it, find topics and ask questions, all in one DuckDB workspace."""
+    ctx.obj = State(db=db, config=config)
+
+
+def _register_all() -> None:
+    for path in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name and path.startswith(exc.name):  # that stage is not built yet
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    from earful.errors import EarfulError
+
+    try:
+        app(standalone_mode=False)
+    except EarfulError as exc:
+        if os.environ.get("EARFUL_DEBUG") == "1":
+            raise
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        console_err.print("interrupted; completed batches are kept, the current one was rolled back")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if os.environ.get("EARFUL_DEBUG") == "1":
+            raise
+        console_err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc} "
+                          "(set EARFUL_DEBUG=1 for the traceback and please report it)", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,92 @@
+"""Shared CLI plumbing: the per-invocation state (settings, store), and output as rich tables or JSON.
+
+Every command prints a human table by default and one JSON document with ``--json``; `emit` does both so commands
+never format output twice.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+console_err = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="print machine-readable JSON")
+
+
+@dataclass
+class State:
+    db: str | None = None
+    config: str | None = None
+    _settings: Any = field(default=None, repr=False)
+
+    def settings(self, **overrides):
+        from earful.config import load_settings
+
+        if self._settings is None or overrides:
+            merged = {"db": self.db, **overrides}
+            self._settings = load_settings(self.config, merged)
+        return self._settings
+
+    def store(self, read_only: bool = False):
+        from earful.store import Store
+
+        return Store(self.settings().db, read_only=read_only)
+
+
+def state(ctx: typer.Context) -> State:
+    return ctx.find_root().obj
+
+
+def _default(o):
+    if isinstance(o, (datetime, date)):
+        return o.isoformat()
+    if isinstance(o, Decimal):
+        return float(o)
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)
+
+
+def dumps(data) -> str:
+    return json.dumps(data, default=_default, ensure_ascii=False)
+
+
+def print_json(data) -> None:
+    sys.stdout.write(dumps(data) + "\n")
+
+
+def rich_table(columns: list[str], rows: list, title: str | None = None, max_width: int = 60) -> Table:
+    t = Table(title=title, show_lines=False)
+    for c in columns:
+        t.add_column(str(c), overflow="fold", max_width=max_width)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    return t
+
+
+def emit(data, *, as_json: bool, columns: list[str] | None = None, rows: list | None = None,
+         title: str | None = None) -> None:
+    """Print `data` as JSON, or `columns`/`rows` as a rich table (falling back to a key/value table)."""
+    if as_json:
+        print_json(data)
+        return
+    if columns is None and isinstance(data, dict):
+        columns, rows = ["key", "value"], [[k, v] for k, v in data.items()]
+    console.print(rich_table(columns or [], rows or [], title=title))
+
+
+def arrow_to_rows(tbl) -> tuple[list[str], list[list]]:
+    cols = list(tbl.column_names)
+    data = tbl.to_pylist()
+    return cols, [[r[c] for c in cols] for r in data]

@@ -1,0 +1,119 @@
+"""Typed settings for a workspace.
+
+Precedence, documented once and applied only here: CLI flag > ``EARFUL_*`` environment variable > ``earful.toml``
+> default. Every section is a pydantic model with ``extra="forbid"``, so a misspelt key is an error, not a silent
+default. Environment variables map onto keys as ``EARFUL_<SECTION>_<KEY>`` (``EARFUL_LLM_MODEL``), plus the two
+short forms ``EARFUL_DB`` and ``EARFUL_LLM``.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from earful.errors import ConfigError
+
+CONFIG_FILE = "earful.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LLMSettings(_Section):
+    model: str = Field("none", description="'none' (built-in engine only) or 'provider:model', e.g. 'openai:gpt-4o-mini'")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (vLLM, llama.cpp, Ollama, LM Studio)")
+    api_key_env: str | None = Field(None, description="environment variable holding the key, when not the provider's usual one")
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    concurrency: int = 4
+    send_rows: bool = Field(False, description="allow sample rows of your data in prompts")
+
+
+class EmbeddingSettings(_Section):
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = 128
+
+
+class AgentSettings(_Section):
+    max_repairs: int = 3
+    timeout_s: float = 30.0
+    memory_mb: int = 2048
+    max_output_bytes: int = 2_000_000
+    sandbox: str = Field("auto", description="'auto' (bubblewrap when available), 'bwrap' or 'subprocess'")
+
+
+class IngestSettings(_Section):
+    max_field_bytes: int = 1_000_000
+
+
+class Settings(_Section):
+    db: str = "earful.duckdb"
+    llm: LLMSettings = LLMSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    agent: AgentSettings = AgentSettings()
+    ingest: IngestSettings = IngestSettings()
+
+
+_SHORT_ENV = {"EARFUL_DB": ("db",), "EARFUL_LLM": ("llm", "model")}
+
+
+def _set(tree: dict, path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = value
+
+
+def _env_layer(environ: dict[str, str]) -> dict:
+    layer: dict = {}
+    sections = {name for name, f in Settings.model_fields.items() if isinstance(f.default, BaseModel)}
+    for name, value in environ.items():
+        if name in _SHORT_ENV:
+            _set(layer, _SHORT_ENV[name], value)
+            continue
+        if not name.startswith("EARFUL_") or name in ("EARFUL_DEBUG",):
+            continue
+        rest = name[len("EARFUL_"):].lower()
+        section, _, key = rest.partition("_")
+        if section in sections and key:
+            _set(layer, (section, key), value)
+    return layer
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_settings(config_path: str | Path | None = None, overrides: dict | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from the file, the environment and CLI overrides (a nested dict; None values are ignored)."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(config_path or environ.get("EARFUL_CONFIG", CONFIG_FILE))
+    data: dict = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the file or remove it") from exc
+    data = _merge(data, _env_layer(environ))
+    clean = _drop_none(overrides or {})
+    data = _merge(data, clean)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"setting '{where}': {first['msg']}",
+                          hint=f"check {path}, EARFUL_* variables and command-line flags") from exc
+
+
+def _drop_none(d: dict) -> dict:
+    return {k: (_drop_none(v) if isinstance(v, dict) else v) for k, v in d.items() if v is not None}

@@ -1,0 +1,66 @@
+"""Per-source wide views: the original columns as real columns, plus derived columns from later stages.
+
+A stage adds columns to every source's view by registering a *view-column provider*: a function
+``(con, source) -> list[str]`` of SELECT expressions over the alias ``i`` (the items row) that must each end with
+``AS <name>``. Providers are listed here by dotted path (a registry, not an if/elif), imported lazily, and skipped
+only when their own package is absent.
+"""
+from __future__ import annotations
+
+import importlib
+
+VIEW_COLUMN_PROVIDERS: list[str] = [
+    "classify.views:view_columns",
+    "topics.views:view_columns",
+]
+
+CANONICAL = ("item_id", "text", "created_at", "rating", "author", "source")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _providers():
+    for path in VIEW_COLUMN_PROVIDERS:
+        module_name, _, attr = path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        yield getattr(module, attr)
+
+
+def raw_columns(con, raw_table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND table_name=? "
+        "ORDER BY ordinal_position", [raw_table]).fetchall()
+    return [r[0] for r in rows if r[0] != "item_id"]
+
+
+def view_sql(con, source: str, raw_table: str) -> str:
+    raw = raw_columns(con, raw_table)
+    lowered = {c.lower() for c in raw}
+    select = ["i.item_id AS item_id"]
+    for canon in ("text", "created_at", "rating", "author"):
+        if canon not in lowered:
+            select.append(f"i.{canon} AS {canon}")
+    select += [f"r.{quote_ident(c)}" for c in raw]
+    taken = lowered | {"item_id", "text", "created_at", "rating", "author"}
+    for provider in _providers():
+        for expr in provider(con, source):
+            alias = expr.rsplit(" AS ", 1)[-1].strip().strip('"').lower()
+            if alias in taken:  # never shadow an original column: derived ones give way
+                expr = expr.rsplit(" AS ", 1)[0] + " AS " + quote_ident("derived_" + alias)
+            taken.add(alias)
+            select.append(expr)
+    cols = ",\n    ".join(select)
+    return (f"CREATE OR REPLACE VIEW {quote_ident(source)} AS SELECT\n    {cols}\n"
+            f"FROM items i JOIN {quote_ident(raw_table)} r ON r.item_id = i.item_id\n"
+            f"WHERE i.source = '{source.replace(chr(39), chr(39) * 2)}'")
+
+
+def refresh_view(con, source: str, raw_table: str) -> None:
+    con.execute(view_sql(con, source, raw_table))

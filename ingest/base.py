@@ -1,0 +1,76 @@
+"""The one seam of the ingest stage: a `Loader` turns a file into a DuckDB relation of raw records.
+
+Design decision: loaders hand back a *DuckDB relation* (registered on the store's connection), not Python rows, so a
+million-row CSV is parsed, checked, deduplicated and inserted entirely inside DuckDB. Loaders and export profiles
+register themselves by name in `LOADERS` / `PROFILES`; the pipeline never branches on file types.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class BadRecord:
+    """A record a loader could not even parse; it goes to the quarantine table, never away."""
+
+    record_no: int
+    raw: str
+    reason: str
+
+
+@dataclass
+class Loaded:
+    """A loader's output: a relation with a ``__record_no`` column (1-based line/record number), plus bad records."""
+
+    relation: object
+    bad: list[BadRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    loader: str = ""
+
+
+class Loader(ABC):
+    """Reads one file format. Subclasses set `name` and `extensions` and implement `load`."""
+
+    name: str = ""
+    extensions: tuple[str, ...] = ()
+
+    def accepts(self, path: Path) -> bool:
+        return path.name.lower().endswith(self.extensions)
+
+    @abstractmethod
+    def load(self, con, path: Path, options: dict) -> Loaded:
+        raise NotImplementedError
+
+
+@dataclass
+class Profile:
+    """A named mapping for a real export (Google Play CSV, Zendesk JSON, ...): which columns mean what."""
+
+    name: str
+    description: str
+    text: str | list[str]
+    time: str | None = None
+    rating: str | None = None
+    id: str | None = None
+    author: str | None = None
+    required: tuple[str, ...] = ()  # columns whose presence identifies the export
+
+    def matches(self, columns: list[str]) -> bool:
+        cols = {c.lower() for c in columns}
+        return bool(self.required) and all(r.lower() in cols for r in self.required)
+
+
+LOADERS: dict[str, Loader] = {}
+PROFILES: dict[str, Profile] = {}
+
+
+def register_loader(loader: Loader) -> Loader:
+    LOADERS[loader.name] = loader
+    return loader
+
+
+def register_profile(profile: Profile) -> Profile:
+    PROFILES[profile.name] = profile
+    return profile

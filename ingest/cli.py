@@ -1,0 +1,65 @@
+"""`earful ingest` and `earful quarantine`: load files into the workspace and inspect what was set aside."""
+from __future__ import annotations
+
+import typer
+
+from earful.cli.common import JSON_OPTION, console, emit, state
+
+quarantine_app = typer.Typer(help="Inspect rows that could not be ingested (nothing is ever dropped).",
+                             no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.add_typer(quarantine_app, name="quarantine")
+
+
+def ingest(ctx: typer.Context,
+           paths: list[str] = typer.Argument(..., help="files, folders or globs to ingest"),
+           source: str = typer.Option(None, "--source", help="source name (becomes the SQL view name)"),
+           text: str = typer.Option(None, "--text", help="column holding the verbatim text"),
+           time: str = typer.Option(None, "--time", help="column holding the timestamp"),
+           rating: str = typer.Option(None, "--rating", help="column holding the rating/score"),
+           id: str = typer.Option(None, "--id", help="column holding the external id (dedupe key)"),
+           author: str = typer.Option(None, "--author", help="column holding the author"),
+           profile: str = typer.Option(None, "--profile", help="export profile (default: detected)"),
+           fmt: str = typer.Option(None, "--format", help="force a loader (csv, json, ...)"),
+           as_json: bool = JSON_OPTION):
+    """Ingest feedback files (CSV/TSV, JSON, JSONL(.gz), Parquet, Excel, folders) into the workspace."""
+    from ingest.pipeline import ingest_file
+
+    st = state(ctx)
+    overrides = {"text": text, "time": time, "rating": rating, "id": id, "author": author}
+    results = []
+    with st.store() as store:
+        for p in paths:
+            results.append(ingest_file(store, p, source=source, overrides=overrides, profile=profile, fmt=fmt,
+                                       max_field_bytes=st.settings().ingest.max_field_bytes))
+    if as_json:
+        emit(results if len(results) > 1 else results[0], as_json=True)
+        return
+    rows = [[r["path"], r["source"], r["added"], r["duplicates"], r["quarantined"]] for r in results]
+    emit(None, as_json=False, columns=["file", "source", "added", "duplicates", "quarantined"], rows=rows,
+         title="ingest")
+    for r in results:
+        d = r["detection"]
+        console.print(f"[dim]{r['source']}: text={d['text']} time={d['time']} ({d['time_kind']}) "
+                      f"rating={d['rating']} id={d['id']} author={d['author']}"
+                      f"{' profile=' + r['profile'] if r['profile'] else ''}[/]", highlight=False)
+        for w in r.get("warnings", []):
+            console.print(f"[yellow]warning:[/] {w}")
+        if r["quarantined"]:
+            console.print(f"{r['quarantined']} rows quarantined: see 'earful quarantine list'")
+
+
+@quarantine_app.command("list")
+def quarantine_list(ctx: typer.Context, source: str = typer.Option(None, help="only this source"),
+                    limit: int = typer.Option(50, help="at most this many rows"), as_json: bool = JSON_OPTION):
+    """Show quarantined rows: file, record number, reason and the raw record."""
+    with state(ctx).store() as store:
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        rows = store.rows(f"SELECT source, path, record_no, reason, raw FROM quarantine {where} "
+                          f"ORDER BY created_at, record_no LIMIT ?", params + [limit])
+    data = [dict(zip(["source", "path", "record_no", "reason", "raw"], r)) for r in rows]
+    emit(data, as_json=as_json, columns=["source", "path", "record_no", "reason", "raw"],
+         rows=[[r[0], r[1], r[2], r[3], (r[4] or "")[:80]] for r in rows], title="quarantine")

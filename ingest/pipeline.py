@@ -1,0 +1,191 @@
+"""The ingest pipeline: file -> loader relation -> canonical items + typed raw table + quarantine, in one transaction.
+
+Design decision: everything after parsing is set-based SQL inside DuckDB (hashing, timestamp parsing, quarantine,
+dedupe, insert), so a million-row file ingests at close to DuckDB's own CSV speed, and a failure anywhere rolls the
+whole batch back. Dedupe key: the external id when the source has one, else the content hash of the text.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from earful.errors import InputError
+from earful.store import Store, quote_ident
+from ingest import loaders as _builtin_loaders  # noqa: F401  (registers the built-in loaders)
+from ingest.base import LOADERS, PROFILES, Loaded
+from ingest.detect import Detection, detect
+
+_SOURCE_RE = re.compile(r"[^a-z0-9_]+")
+
+
+def source_name_for(path: Path) -> str:
+    stem = path.name.split(".")[0].lower()
+    name = _SOURCE_RE.sub("_", stem).strip("_") or "feedback"
+    return name if not name[0].isdigit() else f"s_{name}"
+
+
+def check_source_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name or ""):
+        raise InputError(f"source name '{name}' must be letters, digits and _ (it becomes a SQL view name)")
+    if name.lower() in {"items", "sources", "batches", "quarantine", "embeddings"} or name.startswith(("src_", "_")):
+        raise InputError(f"source name '{name}' is reserved; choose another with --source")
+    return name
+
+
+def pick_loader(path: Path, fmt: str | None = None):
+    if fmt:
+        if fmt not in LOADERS:
+            raise InputError(f"unknown format '{fmt}' (known: {', '.join(sorted(LOADERS))})")
+        return LOADERS[fmt]
+    for loader in LOADERS.values():
+        if loader.accepts(path):
+            return loader
+    raise InputError(f"{path}: unknown file format '{''.join(path.suffixes) or path.name}'",
+                     hint=f"supported: {', '.join(sorted(LOADERS))}; or pass --format NAME")
+
+
+def check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory", hint="check the path")
+    if path.is_file():
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: the file is empty", hint="nothing to ingest; check the export")
+        head = path.open("rb").read(4096)
+        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and not path.name.endswith(".gz") \
+                and not path.name.endswith((".parquet", ".xlsx")):
+            raise InputError(f"{path}: looks like a binary file, not text feedback",
+                             hint="export it as CSV, JSON or JSONL")
+
+
+def _time_expr(det: Detection) -> str:
+    if not det.time:
+        return "NULL::TIMESTAMPTZ"
+    q = quote_ident(det.time)
+    kind = det.time_kind or "iso"
+    if kind == "timestamp":
+        return f"CAST({q} AS TIMESTAMPTZ)"
+    if kind == "epoch_ms":
+        return f"to_timestamp(CAST({q} AS DOUBLE) / 1000.0)"
+    if kind == "epoch_s":
+        return f"to_timestamp(CAST({q} AS DOUBLE))"
+    if kind.startswith("format:"):
+        fmt = kind.split(":", 1)[1].replace("'", "''")
+        return f"CAST(try_strptime(trim(CAST({q} AS VARCHAR)), '{fmt}') AS TIMESTAMPTZ)"
+    return f"try_cast(trim(CAST({q} AS VARCHAR)) AS TIMESTAMPTZ)"
+
+
+def ingest_file(store: Store, path: str | Path, *, source: str | None = None, overrides: dict | None = None,
+                profile: str | None = None, fmt: str | None = None, options: dict | None = None,
+                max_field_bytes: int = 1_000_000) -> dict:
+    """Ingest one file into `store`. Returns the summary dict (added / duplicates / quarantined / detection)."""
+    path = Path(path)
+    check_path(path)
+    loader = pick_loader(path, fmt)
+    source = check_source_name(source or source_name_for(path))
+    prof = None
+    if profile:
+        if profile not in PROFILES:
+            raise InputError(f"unknown profile '{profile}' (known: {', '.join(sorted(PROFILES)) or 'none'})")
+        prof = PROFILES[profile]
+    con = store.con
+    batch_id = uuid.uuid4().hex[:12]
+    started = datetime.now(timezone.utc)
+    with store.transaction():
+        loaded = _load(loader, con, path, options or {})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {loaded.relation.sql_query()}")
+        stage = con.table("_stage")
+        cols = [c for c in stage.columns if c != "__record_no"]
+        if prof is None:
+            prof = next((p for p in PROFILES.values() if p.matches(cols)), None)
+        det = detect(con, stage, overrides, prof)
+        summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded)
+        if not store.scalar("SELECT count(*) FROM sources WHERE name = ?", [source]):
+            con.execute("INSERT INTO sources (name, raw_table, text_column, time_column, rating_column, id_column, "
+                        "author_column, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [source, f"src_{source}", det.text, det.time, det.rating, det.id, det.author,
+                         prof.name if prof else None])
+        import json
+        con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [batch_id, source, str(path), loaded.loader, started, datetime.now(timezone.utc),
+                     summary["added"], summary["duplicates"], summary["quarantined"], json.dumps(det.as_dict())])
+        con.execute("DROP TABLE IF EXISTS _stage")
+        store.refresh_views(source)
+    summary.update({"source": source, "path": str(path), "batch_id": batch_id, "loader": loaded.loader,
+                    "profile": prof.name if prof else None, "detection": det.as_dict(),
+                    "warnings": loaded.warnings})
+    return summary
+
+
+def _load(loader, con, path: Path, options: dict) -> Loaded:
+    import duckdb
+
+    try:
+        return loader.load(con, path, options)
+    except duckdb.Error as exc:
+        msg = str(exc).splitlines()[0]
+        raise InputError(f"{path}: could not be read as {loader.name}: {msg}",
+                         hint="check the file's format and encoding, or pass --format") from exc
+
+
+def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: str, path: str,
+            max_field_bytes: int, loaded: Loaded) -> dict:
+    con = store.con
+    text_q = quote_ident(det.text)
+    ext = f"CAST({quote_ident(det.id)} AS VARCHAR)" if det.id else "NULL::VARCHAR"
+    rating = f"try_cast({quote_ident(det.rating)} AS DOUBLE)" if det.rating else "NULL::DOUBLE"
+    author = f"CAST({quote_ident(det.author)} AS VARCHAR)" if det.author else "NULL::VARCHAR"
+    time_raw = f"{quote_ident(det.time)} IS NOT NULL" if det.time else "false"
+    # without an external id, two rows are duplicates only when the whole record is identical
+    record_key = "md5(CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) \
+        + ")) AS VARCHAR))"
+    src_lit = "'" + source + "'"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _canon AS
+        SELECT __record_no, text, created_at, rating, author, external_id, content_hash,
+               substr(md5({src_lit} || ':' || coalesce(external_id, record_key)), 1, 16) AS item_id,
+               CASE WHEN text IS NULL OR trim(text) = '' THEN 'no text'
+                    WHEN strlen(text) > {int(max_field_bytes)} THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
+                    WHEN has_time AND created_at IS NULL THEN 'unparsable timestamp'
+                    ELSE NULL END AS reason
+        FROM (SELECT __record_no, CAST({text_q} AS VARCHAR) AS text, {_time_expr(det)} AS created_at,
+                     {rating} AS rating, {author} AS author, {ext} AS external_id,
+                     md5(coalesce(CAST({text_q} AS VARCHAR), '')) AS content_hash, {time_raw} AS has_time,
+                     {record_key if not det.id else "NULL"} AS record_key
+              FROM _stage)""")
+    con.execute("""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
+                   SELECT ?, ?, ?, s.__record_no, CAST(to_json(s) AS VARCHAR), c.reason
+                   FROM _stage s JOIN _canon c USING (__record_no) WHERE c.reason IS NOT NULL""",
+                [batch_id, source, path])
+    for bad in loaded.bad:
+        con.execute("INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason) VALUES (?,?,?,?,?,?)",
+                    [batch_id, source, path, bad.record_no, bad.raw, bad.reason])
+    quarantined = store.scalar("SELECT count(*) FROM _canon WHERE reason IS NOT NULL") + len(loaded.bad)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _new AS
+        SELECT * FROM _canon c
+        WHERE c.reason IS NULL
+          AND c.item_id NOT IN (SELECT item_id FROM items WHERE source = ?)
+        QUALIFY row_number() OVER (PARTITION BY c.item_id ORDER BY c.__record_no) = 1""", [source])
+    good = store.scalar("SELECT count(*) FROM _canon WHERE reason IS NULL")
+    added = store.scalar("SELECT count(*) FROM _new")
+    con.execute("""INSERT INTO items (item_id, source, external_id, text, created_at, rating, author, content_hash,
+                                      batch_id)
+                   SELECT item_id, ?, external_id, text, created_at, rating, author, content_hash, ? FROM _new""",
+                [source, batch_id])
+    raw_table = f"src_{source}"
+    col_list = ", ".join(f"s.{quote_ident(c)}" for c in cols)
+    if not store.table_exists(raw_table):
+        con.execute(f"CREATE TABLE {quote_ident(raw_table)} AS SELECT n.item_id, {col_list} FROM _stage s "
+                    f"JOIN _new n USING (__record_no) WHERE false")
+    else:
+        existing = {r[0] for r in store.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [raw_table])}
+        for c, t in zip(stage.columns, stage.types):
+            if c != "__record_no" and c not in existing:
+                con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(c)} {t}")
+    con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT n.item_id, {col_list} FROM _stage s "
+                f"JOIN _new n USING (__record_no)")
+    con.execute("DROP TABLE IF EXISTS _canon; DROP TABLE IF EXISTS _new")
+    return {"added": added, "duplicates": good - added, "quarantined": quarantined}
