@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "topics.cli",           # topics ...
     "earful.llm.cli",       # llm ...
     "qa_agent.cli",         # ask, conversations
+    "earful.cli.web",       # serve, report
 ]
 
 app = typer.Typer(help="Earful: ask anything of your natural-language feedback.", no_args_is_help=True,

@@ -1,0 +1,76 @@
+"""One HTML rendering of an `Answer` for every surface: the web chat, Jupyter and the insight reports.
+
+Design decision: answers are rendered server-side by this one function, so the web page, a notebook cell and a
+report show the same text, tables, charts, code and provenance. Charts are plotly figures drawn by plotly.js, which
+is served from the installed plotly package (never a CDN: Earful runs offline).
+"""
+from __future__ import annotations
+
+import html
+import json
+import uuid
+
+
+def _esc(v) -> str:
+    return html.escape("" if v is None else str(v))
+
+
+def table_html(columns: list, rows: list, max_rows: int = 50) -> str:
+    head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in r) + "</tr>" for r in rows[:max_rows])
+    more = f"<caption>{len(rows)} rows, {max_rows} shown</caption>" if len(rows) > max_rows else ""
+    return f'<table class="earful-table">{more}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def chart_html(chart: dict) -> str:
+    """A div plus the script that draws it with plotly.js (which the page must have loaded)."""
+    fig = chart.get("plotly")
+    if not fig:
+        return ""
+    div = "earful-chart-" + uuid.uuid4().hex[:10]
+    data = json.dumps(fig.get("data", []), default=str)
+    layout = json.dumps(fig.get("layout", {}), default=str)
+    return (f'<div class="earful-chart" id="{div}"></div>'
+            f'<script>Plotly.newPlot("{div}", {data}, {layout}, {{responsive: true}});</script>')
+
+
+def answer_html(answer: dict) -> str:
+    """Render an Answer (as its JSON dict) to an HTML fragment."""
+    status = answer.get("status", "error")
+    parts = [f'<div class="earful-answer earful-{_esc(status)}">',
+             f'<p class="earful-text">{_esc(answer.get("answer", ""))}</p>']
+    for note in answer.get("notes") or []:
+        parts.append(f'<p class="earful-note">note: {_esc(note)}</p>')
+    for t in answer.get("tables") or []:
+        parts.append(f'<h4>{_esc(t.get("name", "result"))}</h4>' + table_html(t.get("columns", []), t.get("rows", [])))
+    for c in answer.get("charts") or []:
+        parts.append(f'<h4>{_esc(c.get("title", ""))}</h4>' + chart_html(c))
+    steps = answer.get("steps") or []
+    if steps:
+        parts.append("<details><summary>code that produced this answer</summary>")
+        for s in steps:
+            flag = "" if s.get("ok") else f' <span class="earful-err">failed: {_esc(s.get("error"))}</span>'
+            parts.append(f'<pre><code class="language-{_esc(s.get("language"))}">{_esc(s.get("code"))}</code></pre>{flag}')
+        parts.append("</details>")
+    if answer.get("item_ids"):
+        parts.append(f'<p class="earful-ids">items: {_esc(", ".join(answer["item_ids"][:20]))}</p>')
+    parts.append(f'<p class="earful-meta">engine: {_esc(answer.get("engine"))} · status: {_esc(status)}</p></div>')
+    return "\n".join(parts)
+
+
+def plotly_js() -> str:
+    """The plotly.js bundle shipped inside the plotly package."""
+    from importlib.resources import files
+
+    return (files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+.earful-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
+.earful-table td,.earful-table th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+.earful-table th{background:#f3f3f3}.earful-note{color:#a60}.earful-err{color:#b00}
+.earful-meta,.earful-ids{color:#777;font-size:.8em}.earful-declined .earful-text{color:#a60}
+.earful-error .earful-text{color:#b00}pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
+.earful-q{font-weight:600;margin-top:1.5em}
+"""
