@@ -1,0 +1,230 @@
+"""The schema card: what a question engine (built-in or LLM) needs to know about a workspace, in one object.
+
+For every per-source view: its columns with types and a *kind* (text, category, numeric, time, id, empty), row
+counts, value vocabularies (distinct values with counts) for low-cardinality text columns, numeric and date
+ranges. ``to_prompt()`` renders a compact text for LLM prompts.
+
+Design decision: the card is computed once per database state and cached both in memory and in a JSON sidecar
+(``<db>.card.json``) keyed by the file's (mtime, size), because every ``earful ask`` is a fresh process and the
+card's distinct counts cost a full scan of each view.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+VOCAB_MAX = 2000          # keep a value vocabulary for VARCHAR columns with at most this many distinct values
+CATEGORY_MAX = 60         # ... and call the column a "category" when it has at most this many
+CARD_VERSION = 2
+CANONICAL = ("item_id", "text", "created_at", "rating", "author")
+
+
+@dataclass
+class ColumnCard:
+    name: str
+    type: str
+    kind: str                      # text | category | numeric | time | id | empty | other
+    distinct: int = 0
+    non_null: int = 0
+    values: list[list] = field(default_factory=list)   # [[value, count], ...] most frequent first
+    min: object = None
+    max: object = None
+    canonical: bool = False        # one of Earful's canonical columns (item_id, text, created_at, rating, author)
+
+
+@dataclass
+class ViewCard:
+    name: str
+    rows: int
+    columns: list[ColumnCard]
+    text_column: str = "text"
+    time_column: str | None = None
+
+    def column(self, name: str) -> ColumnCard | None:
+        for c in self.columns:
+            if c.name.lower() == name.lower():
+                return c
+        return None
+
+
+@dataclass
+class SchemaCard:
+    db_path: str
+    views: list[ViewCard]
+    key: list = field(default_factory=list)
+
+    def view(self, name: str) -> ViewCard | None:
+        for v in self.views:
+            if v.name.lower() == name.lower():
+                return v
+        return None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SchemaCard":
+        views = [ViewCard(name=v["name"], rows=v["rows"], text_column=v.get("text_column", "text"),
+                          time_column=v.get("time_column"),
+                          columns=[ColumnCard(**c) for c in v["columns"]]) for v in d["views"]]
+        return cls(db_path=d["db_path"], views=views, key=d.get("key", []))
+
+    def to_prompt(self, max_values: int = 12) -> str:
+        """Compact text for an LLM prompt: one block per view, one line per useful column."""
+        out = []
+        for v in self.views:
+            out.append(f"VIEW {v.name} ({v.rows} rows; free text in column {v.text_column}"
+                       + (f"; time in {v.time_column}" if v.time_column else "") + ")")
+            for c in v.columns:
+                if c.kind == "empty":
+                    continue
+                line = f"  {c.name} {c.type} [{c.kind}]"
+                if c.kind == "category" and c.values:
+                    vals = ", ".join(repr(x[0]) for x in c.values[:max_values])
+                    more = f", ... ({c.distinct} distinct)" if c.distinct > max_values else ""
+                    line += f" values: {vals}{more}"
+                elif c.kind in ("numeric", "time") and c.min is not None:
+                    line += f" range {c.min} .. {c.max}"
+                elif c.kind in ("id", "other") or (c.kind == "category" and not c.values):
+                    line += f" ({c.distinct} distinct)"
+                out.append(line)
+        return "\n".join(out)
+
+
+_MEMO: dict[tuple, SchemaCard] = {}
+
+
+def _key(db_path: str) -> list:
+    st = os.stat(db_path)
+    wal = Path(str(db_path) + ".wal")
+    wal_m = os.stat(wal).st_mtime_ns if wal.exists() else 0
+    return [str(Path(db_path).resolve()), st.st_mtime_ns, st.st_size, wal_m, CARD_VERSION]
+
+
+def _sidecar(db_path: str) -> Path:
+    p = Path(db_path)
+    return p.with_name(p.name + ".card.json")
+
+
+def build_schema_card(db_path: str, use_cache: bool = True) -> SchemaCard:
+    """The card for the workspace at ``db_path``, from cache when the file has not changed since."""
+    key = _key(str(db_path))
+    memo_key = tuple(key)
+    if use_cache and memo_key in _MEMO:
+        return _MEMO[memo_key]
+    side = _sidecar(str(db_path))
+    if use_cache and side.exists():
+        try:
+            d = json.loads(side.read_text())
+            if d.get("key") == key:
+                card = SchemaCard.from_dict(d)
+                _MEMO[memo_key] = card
+                return card
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    card = _compute(str(db_path))
+    card.key = key
+    _MEMO[memo_key] = card
+    try:
+        side.write_text(json.dumps(card.to_dict(), default=str))
+    except OSError:
+        pass  # a read-only folder just means no disk cache
+    return card
+
+
+def _views(con) -> list[str]:
+    rows = con.execute("SELECT name FROM sources ORDER BY name").fetchall() if _has(con, "sources") else []
+    names = [r[0] for r in rows]
+    existing = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema='main' AND table_type='VIEW'").fetchall()}
+    return [n for n in names if n in existing] or sorted(existing)
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema='main' AND "
+                            "table_name=?", [table]).fetchall()[0][0])
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _plain(v):
+    if v is None or isinstance(v, (int, float, str, bool)):
+        return v
+    return str(v)
+
+
+def _compute(db_path: str) -> SchemaCard:
+    from earful.store.readonly import connect_read_only
+
+    con = connect_read_only(db_path)
+    try:
+        views = [_view_card(con, name) for name in _views(con)]
+    finally:
+        con.close()
+    return SchemaCard(db_path=str(db_path), views=views)
+
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UTINYINT",
+           "USMALLINT", "UINTEGER", "UBIGINT", "REAL")
+
+
+def _view_card(con, view: str) -> ViewCard:
+    cols = con.execute(f"DESCRIBE {_q(view)}").fetchall()
+    rows = con.execute(f"SELECT count(*) FROM {_q(view)}").fetchall()[0][0]
+    simple = [(c[0], c[1]) for c in cols if not c[1].startswith(("STRUCT", "MAP", "LIST")) and "[" not in c[1]]
+    stats = {}
+    if simple:
+        exprs = ", ".join(f"approx_count_distinct({_q(n)}), count({_q(n)})" for n, _ in simple)
+        vals = con.execute(f"SELECT {exprs} FROM {_q(view)}").fetchall()[0]
+        for i, (n, _) in enumerate(simple):
+            stats[n] = (vals[2 * i], vals[2 * i + 1])
+    out = []
+    for name, typ, *_ in cols:
+        distinct, non_null = stats.get(name, (0, 0))
+        cc = ColumnCard(name=name, type=typ, kind="other", distinct=int(distinct or 0), non_null=int(non_null or 0),
+                        canonical=name in CANONICAL)
+        base = typ.split("(")[0].upper()
+        if name not in stats:
+            cc.kind = "other"
+        elif non_null == 0:
+            cc.kind = "empty"
+        elif name == "text":
+            cc.kind = "text"
+        elif base.startswith(("TIMESTAMP", "DATE")):
+            cc.kind = "time"
+            mn, mx = con.execute(f"SELECT min({_q(name)}), max({_q(name)}) FROM {_q(view)}").fetchall()[0]
+            cc.min, cc.max = _plain(mn), _plain(mx)
+        elif base in NUMERIC:
+            mn, mx = con.execute(f"SELECT min({_q(name)}), max({_q(name)}) FROM {_q(view)}").fetchall()[0]
+            cc.min, cc.max = _plain(mn), _plain(mx)
+            cc.kind = "id" if (distinct > 0.5 * non_null and distinct > 100) or name.lower() in ("id",) else "numeric"
+            if cc.kind == "numeric" and distinct <= 20:
+                cc.values = [[_plain(v), n] for v, n in con.execute(
+                    f"SELECT {_q(name)}, count(*) n FROM {_q(view)} WHERE {_q(name)} IS NOT NULL "
+                    f"GROUP BY 1 ORDER BY 1").fetchall()]
+        elif base == "VARCHAR":
+            if distinct > 0.5 * non_null and distinct > 100:
+                cc.kind = "text" if _avg_len(con, view, name) > 40 else "id"
+            else:
+                cc.kind = "category" if distinct <= CATEGORY_MAX else "label"
+                if distinct <= VOCAB_MAX * 1.1:
+                    cc.values = [[v, n] for v, n in con.execute(
+                        f"SELECT {_q(name)}, count(*) n FROM {_q(view)} WHERE {_q(name)} IS NOT NULL "
+                        f"GROUP BY 1 ORDER BY n DESC, 1 LIMIT {VOCAB_MAX}").fetchall()]
+                    cc.distinct = max(cc.distinct, len(cc.values)) if len(cc.values) < VOCAB_MAX else cc.distinct
+                    if len(cc.values) < VOCAB_MAX:
+                        cc.distinct = len(cc.values)
+                        cc.kind = "category" if cc.distinct <= CATEGORY_MAX else "label"
+        out.append(cc)
+    time_col = next((c.name for c in out if c.name == "created_at" and c.kind == "time"), None)
+    time_col = time_col or next((c.name for c in out if c.kind == "time"), None)
+    return ViewCard(name=view, rows=int(rows), columns=out, text_column="text", time_column=time_col)
+
+
+def _avg_len(con, view: str, name: str) -> float:
+    v = con.execute(f"SELECT avg(length({_q(name)})) FROM (SELECT {_q(name)} FROM {_q(view)} LIMIT 1000)").fetchall()
+    return float(v[0][0] or 0)
