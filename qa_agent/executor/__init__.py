@@ -1,33 +1,98 @@
-"""Run SQL (and later Python) written by an engine or a model, contained, over a read-only view of the workspace.
+"""Run SQL or Python written by an engine or a model, contained, over a read-only view of the workspace.
 
-Contract used by every engine: ``run_sql(db_path, sql, settings=None) -> ExecResult``. It never raises for a bad
-query: the error goes into ``ExecResult.error`` so that repair loops can read it.
-(Interim in-process version over `earful.store.readonly`; the agent issue replaces it with a separate, sandboxed
-process while keeping this signature.)
+Contract used by every engine: ``run_sql(db_path, sql, settings=None) -> ExecResult`` and
+``run_python(db_path, code, settings=None) -> ExecResult``. Neither raises for bad code: the error goes into
+``ExecResult.error`` so that repair loops can read it. Design decision: the code never runs in Earful's process;
+`sandbox.run_job` starts `runner.py` under bubblewrap (or the best fallback this machine allows, announced once in
+``ExecResult.notice``). SQL is first checked by `earful.store.readonly.check_sql` so refusals read clearly, then
+runs on a DuckDB connection opened read-only with external access off inside the sandbox.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qa_agent.executor.sandbox import Limits, detect_mode, run_job, sandbox_notice
+
+__all__ = ["ExecResult", "run_sql", "run_python", "limits_from", "sandbox_mode"]
+
 
 @dataclass
 class ExecResult:
     ok: bool
-    columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)      # the first table's, for single-result callers
     rows: list[list] = field(default_factory=list)
     error: str | None = None
     truncated: bool = False
+    tables: list[dict] = field(default_factory=list)      # [{name, columns, rows, truncated}]
+    charts: list[dict] = field(default_factory=list)      # [{title, plotly}]
+    stdout: str = ""
+    sandbox: str = ""                                     # bwrap | unshare | subprocess
+    notice: str | None = None                             # weaker-containment notice, once per process
+    traceback: str | None = None
+    seconds: float = 0.0
+
+
+def limits_from(settings) -> Limits:
+    if settings is None:
+        return Limits()
+    a = settings.agent
+    return Limits(timeout_s=a.timeout_s, memory_mb=a.memory_mb, max_output_bytes=a.max_output_bytes)
+
+
+def sandbox_mode(settings=None) -> str:
+    return detect_mode(settings.agent.sandbox if settings is not None else "auto")
+
+
+def _finish(raw, mode: str) -> ExecResult:
+    notice = sandbox_notice(mode)
+    if not raw.ok:
+        tb = raw.reply.get("traceback") if raw.reply else None
+        return ExecResult(ok=False, error=raw.error or "failed", sandbox=mode, notice=notice, traceback=tb,
+                          seconds=raw.seconds, stdout=(raw.reply or {}).get("stdout", ""))
+    tables = raw.reply.get("tables") or []
+    first = tables[0] if tables else {"columns": [], "rows": [], "truncated": False}
+    return ExecResult(ok=True, columns=first["columns"], rows=first["rows"], truncated=bool(first.get("truncated")),
+                      tables=tables, charts=raw.reply.get("charts") or [], stdout=raw.reply.get("stdout", ""),
+                      sandbox=mode, notice=notice, seconds=raw.seconds)
+
+
+def _missing(db_path) -> ExecResult | None:
+    from pathlib import Path
+
+    if not Path(db_path).exists():
+        return ExecResult(ok=False, error=f"no workspace at {db_path} (run 'earful ingest FILE' first)")
+    return None
 
 
 def run_sql(db_path: str, sql: str, settings=None, max_rows: int = 10_000) -> ExecResult:
+    """Check `sql` (read-only statements only), then run it in the sandbox; the last statement's rows come back."""
     from earful.errors import EarfulError
-    from earful.store.readonly import run_read_only
+    from earful.store.readonly import check_sql
 
+    if (miss := _missing(db_path)) is not None:
+        return miss
     try:
-        tbl = run_read_only(str(db_path), sql)
+        statements = check_sql(sql)
     except EarfulError as exc:
         return ExecResult(ok=False, error=str(exc))
-    cols = list(tbl.column_names)
-    data = tbl.slice(0, max_rows).to_pylist()
-    return ExecResult(ok=True, columns=cols, rows=[[r[c] for c in cols] for r in data],
-                      truncated=tbl.num_rows > max_rows)
+    mode = sandbox_mode(settings)
+    raw = run_job(db_path, {"kind": "sql", "statements": statements, "max_rows": max_rows}, limits_from(settings), mode)
+    return _finish(raw, mode)
+
+
+def run_python(db_path: str, code: str, settings=None, max_rows: int = 10_000) -> ExecResult:
+    """Run Python in the sandbox with ``con`` (read-only DuckDB) and ``duckdb`` in scope.
+
+    The code sets ``result`` (DataFrame / arrow table / dict of lists / list of dicts) and optionally ``tables``
+    ({name: frame}) and ``fig`` / ``figures`` (plotly); printed text comes back in ``stdout``. A syntax error is
+    reported without starting the sandbox.
+    """
+    if (miss := _missing(db_path)) is not None:
+        return miss
+    try:
+        compile(code, "<generated>", "exec")
+    except SyntaxError as exc:
+        return ExecResult(ok=False, error=f"SyntaxError: {exc.msg} (line {exc.lineno})")
+    mode = sandbox_mode(settings)
+    raw = run_job(db_path, {"kind": "python", "code": code, "max_rows": max_rows}, limits_from(settings), mode)
+    return _finish(raw, mode)
