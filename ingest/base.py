@@ -28,6 +28,8 @@ class Loaded:
     bad: list[BadRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     loader: str = ""
+    temp_files: list = field(default_factory=list)  # transcoded copies, deleted once the batch is staged
+    encoding: str = ""
 
 
 class Loader(ABC):
@@ -46,7 +48,11 @@ class Loader(ABC):
 
 @dataclass
 class Profile:
-    """A named mapping for a real export (Google Play CSV, Zendesk JSON, ...): which columns mean what."""
+    """A named mapping for a real export (Google Play CSV, Zendesk JSON, ...): which columns mean what.
+
+    `text` is a column, or a list of columns: the first present one, or with ``join_text`` all present ones joined
+    (title + body). Any column may be a dotted path into a JSON object (``author.login``).
+    """
 
     name: str
     description: str
@@ -56,6 +62,7 @@ class Profile:
     id: str | None = None
     author: str | None = None
     required: tuple[str, ...] = ()  # columns whose presence identifies the export
+    join_text: bool = False
 
     def matches(self, columns: list[str]) -> bool:
         cols = {c.lower() for c in columns}

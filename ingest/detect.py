@@ -1,36 +1,52 @@
 """Column detection: which column is the verbatim text, the timestamp, the rating, the external id, the author.
 
-Guesses use names first and a sample of values second; every guess is reported in the ingest summary and each
-can be overridden with ``--text/--time/--rating/--id/--author``.
+Guesses use name *tokens* first (``user_level`` is not an author: its tokens are user + level) and values second;
+every guess is reported in the ingest summary and each can be overridden with ``--text/--time/--rating/--id/
+--author`` (and ``--time-format``). Text-typed dates are parsed with the format that reads *every* distinct sampled
+value into a plausible range (1970 .. now + 1 day), so ``16/02/26`` in a dd/mm/yy column is 16 Feb 2026, because
+other rows such as ``31/12/15`` rule out yy/mm/dd and mm/dd/yy.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 
 from earful.errors import InputError
 
-TEXT_HINTS = ("text", "review", "body", "content", "comment", "sentence", "critique", "feedback", "message",
-              "verbatim", "description", "weaknesses", "response", "answer")
-TIME_HINTS = ("created_at", "timestamp", "date", "time", "created", "submitted", "updated", "posted", "_at", "_ms")
-RATING_HINTS = ("rating", "score", "stars", "star_rating", "star rating")
-ID_HINTS = ("id", "_id", "review_id", "uuid", "ticket_id", "number", "key")
-AUTHOR_HINTS = ("author", "user", "username", "user_name", "reviewer", "requester", "login", "customer")
+TEXT_HINTS = ("text", "review", "body", "content", "comment", "comments", "sentence", "critique", "feedback",
+              "message", "verbatim", "description", "weaknesses", "response", "answer")
+TIME_HINTS = ("created_at", "timestamp", "date", "time", "created", "submitted", "updated", "posted", "at", "ms",
+              "cdate", "tcdate")
+RATING_HINTS = ("rating", "score", "stars", "star_rating", "star")
+ID_HINTS = ("id", "review_id", "uuid", "ticket_id", "number", "key", "session_id")
+AUTHOR_HINTS = ("author", "user", "username", "user_name", "reviewer", "requester", "login", "customer", "nickname",
+                "reviewer_nickname", "requester_id", "user_id", "author_name")
+# a column whose *last* token is one of these is a property of the user, not the user (user_level, author_karma)
+NOT_PERSON_TAIL = {"level", "type", "count", "karma", "role", "rank", "score", "language", "lang", "country",
+                   "status", "group", "agent", "device"}
+NOT_TEXT_TOKENS = {"id", "url", "link", "date", "time", "at", "uuid", "hash", "lang", "language"}
 STRING_TYPES = ("VARCHAR",)
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
-TIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d", "%d/%m/%y",
-                "%d/%m/%Y", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y", "%b %d, %Y", "%d %b %Y",
-                "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"]
+# preference order when several formats read every sampled value (ISO first, then day-first before month-first)
+TIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d", "%Y-%m-%d %H:%M",
+                "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y",
+                "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%d/%m/%y", "%m/%d/%y", "%y/%m/%d",
+                "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d-%m-%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y", "%d %B %Y",
+                "%a, %d %b %Y %H:%M:%S %z", "%Y%m%d"]
+SAMPLE = 20000
 
 
 @dataclass
 class Detection:
     text: str
     time: str | None = None
-    time_kind: str | None = None   # 'timestamp' | 'epoch_s' | 'epoch_ms' | 'format:<strptime>'
+    time_kind: str | None = None   # 'timestamp' | 'iso' | 'epoch_s' | 'epoch_ms' | 'format:<strptime>'
     rating: str | None = None
     id: str | None = None
     author: str | None = None
+    text_parts: list[str] | None = None  # when the text is several columns joined (title + body)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,102 +56,192 @@ def _base(t) -> str:
     return str(t).split("(")[0].upper()
 
 
+def tokens(col: str) -> list[str]:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", col)
+    return [t for t in re.split(r"[^a-z0-9]+", s.lower()) if t]
+
+
 def _name_score(col: str, hints: tuple[str, ...]) -> int:
-    c = col.lower()
+    norm = "_".join(tokens(col))
     for rank, h in enumerate(hints):
-        if c == h:
+        if norm == h or col.lower() == h:
             return 100 - rank
+    toks = tokens(col)
     for rank, h in enumerate(hints):
-        if h in c:
+        if "_" not in h and h in toks:
             return 50 - rank
     return 0
 
 
 def _pick(cols: list[str], hints: tuple[str, ...], ok=lambda c: True) -> str | None:
-    scored = sorted(((_name_score(c, hints), c) for c in cols if ok(c)), key=lambda x: -x[0])
-    return scored[0][1] if scored and scored[0][0] > 0 else None
+    scored = sorted(((_name_score(c, hints), i, c) for i, c in enumerate(cols)), key=lambda x: (-x[0], x[1]))
+    for score, _, c in scored:
+        if score <= 0:
+            return None
+        if ok(c):
+            return c
+    return None
 
 
-def time_kind_for(con, rel, col: str, typ: str) -> str | None:
-    """How to turn column `col` into a UTC timestamp, or None when its values don't look like times."""
+def qcol(name: str) -> str:
+    """SQL for a column or a dotted path into a struct column (``author.login`` -> ``"author"."login"``)."""
+    return ".".join('"' + p.replace('"', '""') + '"' for p in name.split(".")) if "." in name and \
+        not name.startswith(".") else '"' + name.replace('"', '""') + '"'
+
+
+def resolve(con, rel, name: str) -> str | None:
+    """`name` if it is a column of `rel`, or a valid dotted path into one; else None."""
+    if name in rel.columns:
+        return name
+    if "." in name and name.split(".")[0] in rel.columns:
+        try:
+            rel.project(qcol(name)).limit(0).fetchall()
+            return name
+        except Exception:  # noqa: BLE001 - DuckDB binder error: no such field
+            return None
+    return None
+
+
+def _type_of(rel, name: str) -> str:
+    if name in rel.columns:
+        return str(rel.types[rel.columns.index(name)])
+    return str(rel.project(qcol(name)).types[0])
+
+
+def time_kind_for(con, rel, col: str, typ: str, fmt: str | None = None) -> tuple[str | None, list[str]]:
+    """How to turn column `col` into a UTC timestamp (or None when its values don't look like times), plus notes."""
     b = _base(typ)
+    q = qcol(col)
+    if fmt:
+        return f"format:{fmt}", []
     if b.startswith("TIMESTAMP") or b == "DATE":
-        return "timestamp"
-    q = '"' + col.replace('"', '""') + '"'
+        return "timestamp", []
     if b in NUMERIC_TYPES:
         lo, hi = rel.aggregate(f"min({q}), max({q})").fetchall()[0]
         if lo is None:
-            return None
+            return None, []
         if 9.4e11 <= lo and hi <= 4.2e12:
-            return "epoch_ms"
+            return "epoch_ms", []
         if 9.4e8 <= lo and hi <= 4.2e9:
-            return "epoch_s"
-        return None
-    if b in STRING_TYPES:
-        sample = [r[0] for r in rel.filter(f"{q} IS NOT NULL").project(q).limit(200).fetchall()]
-        if not sample:
-            return None
-        best, best_n = None, 0
-        for fmt in TIME_FORMATS:
-            n = con.execute("SELECT count(*) FROM (SELECT unnest(?::VARCHAR[]) AS v) WHERE try_strptime(trim(v), ?)"
-                            " IS NOT NULL", [sample, fmt]).fetchall()[0][0]
-            if n > best_n:
-                best, best_n = fmt, n
-        n_iso = con.execute("SELECT count(*) FROM (SELECT unnest(?::VARCHAR[]) AS v) WHERE "
-                            "try_cast(trim(v) AS TIMESTAMPTZ) IS NOT NULL", [sample]).fetchall()[0][0]
-        if n_iso >= best_n and n_iso >= 0.9 * len(sample):
-            return "iso"
-        if best and best_n >= 0.9 * len(sample):
-            return f"format:{best}"
-    return None
+            return "epoch_s", []
+        return None, []
+    if b not in STRING_TYPES:
+        return None, []
+    sample = con.sql(f"SELECT DISTINCT trim(CAST({q} AS VARCHAR)) AS v FROM ({rel.sql_query()}) "
+                     f"WHERE {q} IS NOT NULL AND trim(CAST({q} AS VARCHAR)) <> '' LIMIT {SAMPLE}")
+    n = sample.aggregate("count(*)").fetchall()[0][0]
+    if not n:
+        return None, []
+    kinds = ["iso"] + [f"format:{f}" for f in TIME_FORMATS]
+    aggs = []
+    for k in kinds:
+        e = _parse_expr("v", k)
+        aggs += [f"count({e})", f"min({e})", f"max({e})"]
+    row = sample.aggregate(", ".join(aggs)).fetchall()[0]
+    hi_ok = con.execute("SELECT now() + INTERVAL 1 DAY").fetchall()[0][0]
+    import datetime as _dt
+
+    lo_ok = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    full, partial = [], []
+    for i, k in enumerate(kinds):
+        cnt, lo, hi = row[3 * i: 3 * i + 3]
+        if not cnt or lo < lo_ok or hi > hi_ok:
+            continue
+        (full if cnt == n else partial).append((cnt, k))
+    if full:
+        notes = []
+        if len(full) > 1 and full[0][1] != "iso":
+            alts = ", ".join(k.split(":", 1)[1] for _, k in full[1:4])
+            notes.append(f"dates in '{col}' are ambiguous: read as {full[0][1].split(':', 1)[1]} "
+                         f"(also valid: {alts}); override with --time-format")
+        return full[0][1], notes
+    partial.sort(key=lambda x: -x[0])
+    if partial and partial[0][0] >= 0.9 * n:
+        return partial[0][1], [f"{n - partial[0][0]} distinct value(s) of '{col}' do not parse; "
+                               f"their rows are quarantined"]
+    return None, []
+
+
+def _parse_expr(q: str, kind: str) -> str:
+    if kind == "iso":
+        return f"try_cast({q} AS TIMESTAMPTZ)"
+    fmt = kind.split(":", 1)[1].replace("'", "''")
+    return f"CAST(try_strptime({q}, '{fmt}') AS TIMESTAMPTZ)"
 
 
 def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
     """Pick the canonical columns of `rel`. Explicit overrides win, then the profile, then the guesses."""
     overrides = {k: v for k, v in (overrides or {}).items() if v}
+    time_format = overrides.pop("time_format", None)
     cols = [c for c in rel.columns if c != "__record_no"]
     types = dict(zip(rel.columns, [str(t) for t in rel.types]))
     for key, col in overrides.items():
-        if col not in cols:
-            raise InputError(f"--{key} {col}: no such column (columns: {', '.join(cols)})")
-    prof = {}
+        if resolve(con, rel, col) is None:
+            raise InputError(f"--{key} {col}: no such column", hint=f"columns: {', '.join(cols)}")
+    prof, parts = {}, None
     if profile is not None:
         for key in ("text", "time", "rating", "id", "author"):
             v = getattr(profile, key)
             if isinstance(v, list):
-                v = next((c for c in v if c in cols), None)
-            if v in cols:
+                present = [c for c in v if resolve(con, rel, c)]
+                if key == "text" and profile.join_text and len(present) > 1:
+                    parts = present
+                v = present[0] if present else None
+            if v and resolve(con, rel, v):
                 prof[key] = v
+    if "text" in overrides:
+        parts = None
     chosen = {**prof, **overrides}
 
     strings = [c for c in cols if _base(types[c]) in STRING_TYPES]
     text = chosen.get("text")
     if not text:
-        text = _pick(strings, TEXT_HINTS)
+        prose = [c for c in strings if not NOT_TEXT_TOKENS & set(tokens(c))]
+        text = _pick(prose, TEXT_HINTS)
         if not text and strings:
             lens = rel.aggregate(", ".join(f'avg(length("{c}"))' for c in strings)).fetchall()[0]
             text = max(zip(lens, strings), key=lambda x: x[0] or 0)[1]
         if not text:
             raise InputError("no text column found (no string columns)",
                              hint=f"name it with --text COL (columns: {', '.join(cols)})")
-    det = Detection(text=text)
+    det = Detection(text=text, text_parts=parts)
+    used = {text, *(parts or [])}
 
-    time = chosen.get("time") or _pick([c for c in cols if c != text], TIME_HINTS,
-                                       lambda c: time_kind_for(con, rel, c, types[c]) is not None)
+    time = chosen.get("time")
+    if not time:
+        time = _pick([c for c in cols if c not in used], TIME_HINTS,
+                     lambda c: time_kind_for(con, rel, c, types[c])[0] is not None)
     if time:
-        det.time, det.time_kind = time, time_kind_for(con, rel, time, types[time])
+        det.time = time
+        det.time_kind, notes = time_kind_for(con, rel, time, _type_of(rel, time), time_format)
+        det.notes += notes
         if det.time_kind is None:
             raise InputError(f"column '{time}' does not look like a timestamp",
-                             hint="choose another with --time COL, or check its format")
-    det.rating = chosen.get("rating") or _pick([c for c in cols if c not in (text, time)], RATING_HINTS,
-                                               lambda c: _base(types[c]) in NUMERIC_TYPES)
-    det.id = chosen.get("id") or _pick([c for c in cols if c not in (text, time)], ID_HINTS,
+                             hint="choose another with --time COL, or give its format with --time-format")
+    used.add(time)
+    det.rating = chosen.get("rating") or _pick([c for c in cols if c not in used], RATING_HINTS,
+                                               lambda c: _ratingish(rel, c, types[c]))
+    det.id = chosen.get("id") or _pick([c for c in cols if c not in used], ID_HINTS,
                                        lambda c: _unique(rel, c))
-    det.author = chosen.get("author") or _pick([c for c in strings if c != text], AUTHOR_HINTS)
+    det.author = chosen.get("author") or _pick(
+        [c for c in strings if c not in used and tokens(c) and tokens(c)[-1] not in NOT_PERSON_TAIL],
+        AUTHOR_HINTS)
     return det
 
 
+def _ratingish(rel, col: str, typ: str) -> bool:
+    b = _base(typ)
+    if b in NUMERIC_TYPES:
+        return True
+    if b not in STRING_TYPES:
+        return False
+    q = qcol(col)
+    n, ok = rel.aggregate(f"count({q}), count(*) FILTER (WHERE regexp_matches({q}, '^\\s*-?[0-9]+(\\.[0-9]+)?'))"
+                          ).fetchall()[0]
+    return n > 0 and ok >= 0.9 * n
+
+
 def _unique(rel, col: str) -> bool:
-    q = '"' + col.replace('"', '""') + '"'
+    q = qcol(col)
     n, d, nulls = rel.aggregate(f"count(*), count(DISTINCT {q}), count(*) FILTER (WHERE {q} IS NULL)").fetchall()[0]
     return n > 0 and nulls == 0 and d == n

@@ -1,17 +1,33 @@
-"""Built-in loaders: CSV/TSV and JSON/JSONL(.gz), registered through the same `register_loader` as any other.
+"""Built-in text loaders: CSV/TSV and JSON / JSONL(.gz), registered through the same `register_loader` as any other.
 
-Each returns a DuckDB relation with a ``__record_no`` column; parsing happens inside DuckDB.
+Each returns a DuckDB relation with a ``__record_no`` column; parsing happens inside DuckDB. Two decisions:
+- CSV date columns that DuckDB's sniffer would parse with a guessed non-ISO format (``16/02/26`` read as yy/mm/dd) are
+  read as text instead, so `ingest.detect` can choose the format that makes *all* sampled values plausible.
+- JSONL is read by DuckDB first; only if that fails is the file scanned line by line in Python, so malformed lines
+  are quarantined with their line number and raw text while the rest loads.
 """
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 from earful.errors import InputError
-from ingest.base import Loaded, Loader, register_loader
+from ingest.base import BadRecord, Loaded, Loader, register_loader
+from ingest.encoding import _temp, probe
+
+RECORD_KEYS = ("records", "data", "items", "results", "rows", "reviews", "tickets", "issues", "entries")
 
 
-def _lit(path: Path) -> str:
+def lit(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+_lit = lit
+
+
+def _struct_types(mapping: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in mapping.items()) + "}"
 
 
 class CsvLoader(Loader):
@@ -19,14 +35,32 @@ class CsvLoader(Loader):
     extensions = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".txt")
 
     def load(self, con, path: Path, options: dict) -> Loaded:
-        opts = ["header = true", "all_varchar = false", "sample_size = 20480", "strict_mode = false",
-                "null_padding = true", "ignore_errors = false", "max_line_size = 10000000"]
+        pr = probe(path)
+        opts = ["header = true", "sample_size = 20480", "null_padding = true", "max_line_size = 10000000"]
         if path.name.lower().endswith((".tsv", ".tsv.gz")):
             opts.append("delim = '\\t'")
-        if options.get("encoding"):
-            opts.append(f"encoding = '{options['encoding']}'")
-        sql = f"SELECT row_number() OVER () AS __record_no, * FROM read_csv({_lit(path)}, {', '.join(opts)})"
-        return Loaded(relation=con.sql(sql), loader=self.name)
+        if options.get("delimiter"):
+            opts.append(f"delim = {lit(options['delimiter'])}")
+        types = self._text_dates(con, pr.path, opts)
+        if types:
+            opts.append(f"types = {_struct_types(types)}")
+        sql = f"SELECT row_number() OVER () AS __record_no, * FROM read_csv({lit(pr.path)}, {', '.join(opts)})"
+        return Loaded(relation=con.sql(sql), loader=self.name, bad=pr.bad, warnings=list(pr.warnings),
+                      temp_files=[pr.temp] if pr.temp else [], encoding=pr.encoding)
+
+    @staticmethod
+    def _text_dates(con, path: Path, opts: list[str]) -> dict[str, str]:
+        """Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO format: read them as VARCHAR instead."""
+        sniff_opts = [o for o in opts if not o.startswith(("header", "null_padding", "max_line"))]
+        row = con.execute(f"SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv({lit(path)}"
+                          f"{', ' + ', '.join(sniff_opts) if sniff_opts else ''})").fetchall()[0]
+        columns, date_fmt, ts_fmt = row
+        out = {}
+        for c in columns:
+            t = str(c["type"]).upper()
+            if (t == "DATE" and date_fmt) or (t.startswith("TIMESTAMP") and ts_fmt):
+                out[c["name"]] = "VARCHAR"
+        return out
 
 
 class JsonLoader(Loader):
@@ -34,21 +68,80 @@ class JsonLoader(Loader):
     extensions = (".json", ".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 
     def load(self, con, path: Path, options: dict) -> Loaded:
+        import duckdb
+
         low = path.name.lower()
-        fmt = "newline_delimited" if (".jsonl" in low or ".ndjson" in low) else "auto"
-        records_key = options.get("records_key")
-        sql = (f"SELECT row_number() OVER () AS __record_no, * FROM read_json({_lit(path)}, format = '{fmt}', "
-               f"sample_size = 20480, maximum_object_size = 100000000)")
-        rel = con.sql(sql)
+        lines = ".jsonl" in low or ".ndjson" in low
+        pr = probe(path)
+        src = pr.path
+        bad = list(pr.bad)
+        temps = [pr.temp] if pr.temp else []
+        if lines:
+            try:
+                rel = con.sql(self._read(src, "newline_delimited"))
+                rel.limit(1).fetchall()
+                con.sql(f"SELECT count(*) FROM read_json({lit(src)}, format='newline_delimited', "
+                        f"maximum_object_size=100000000)").fetchall()
+            except duckdb.Error:
+                src, more = self._clean_lines(src)
+                temps.append(src)
+                bad += more
+                if not src.stat().st_size:
+                    raise InputError(f"{path}: no line is valid JSON", hint="check that it is JSON Lines")
+                rel = con.sql(self._read(src, "newline_delimited"))
+            return Loaded(relation=rel, loader=self.name, bad=bad, warnings=pr.warnings, temp_files=temps,
+                      encoding=pr.encoding)
+        rel = con.sql(self._read(src, "auto"))
+        rel = self._unwrap(con, rel, src, options.get("records_key"), path)
+        return Loaded(relation=rel, loader=self.name, bad=bad, warnings=pr.warnings, temp_files=temps,
+                      encoding=pr.encoding)
+
+    @staticmethod
+    def _read(src: Path, fmt: str) -> str:
+        return (f"SELECT row_number() OVER () AS __record_no, * FROM read_json({lit(src)}, format = '{fmt}', "
+                f"sample_size = 20480, maximum_object_size = 100000000)")
+
+    @staticmethod
+    def _unwrap(con, rel, src: Path, records_key: str | None, path: Path):
+        """An object holding the records under a key (``{"tickets": [...], "count": 3}``): unnest that list."""
         cols = [c for c in rel.columns if c != "__record_no"]
-        if fmt == "auto" and (records_key or (len(cols) == 1 and str(rel.types[1]).endswith("[]"))):
-            key = records_key or cols[0]
-            if key not in cols:
-                raise InputError(f"{path} has no key '{key}'")
-            rel = con.sql(f"SELECT row_number() OVER () AS __record_no, unnest(r, recursive := false) FROM "
-                          f"(SELECT unnest(\"{key}\") AS r FROM read_json({_lit(path)}, format = 'auto', "
-                          f"maximum_object_size = 100000000))")
-        return Loaded(relation=rel, loader=self.name)
+        types = dict(zip(rel.columns, [str(t) for t in rel.types]))
+        n = rel.aggregate("count(*)").fetchall()[0][0]
+        if records_key:
+            if records_key not in cols:
+                raise InputError(f"{path} has no key '{records_key}' (keys: {', '.join(cols)})")
+            key = records_key
+        else:
+            lists = [c for c in cols if types[c].startswith("STRUCT") and types[c].endswith("[]")]
+            if n != 1 or not lists:
+                return rel
+            key = next((c for c in lists if c.lower() in RECORD_KEYS), lists[0])
+        q = '"' + key.replace('"', '""') + '"'
+        return con.sql(f"SELECT row_number() OVER () AS __record_no, unnest(r, recursive := false) FROM "
+                       f"(SELECT unnest({q}) AS r FROM read_json({lit(src)}, format = 'auto', "
+                       f"maximum_object_size = 100000000))")
+
+    @staticmethod
+    def _clean_lines(src: Path) -> tuple[Path, list[BadRecord]]:
+        opener = gzip.open if src.name.lower().endswith(".gz") else open
+        out = _temp(".jsonl")
+        bad = []
+        with opener(src, "rb") as fh, out.open("wb") as w:
+            for no, line in enumerate(fh, 1):
+                s = line.strip()
+                if not s:
+                    continue
+                try:
+                    obj = json.loads(s)
+                except ValueError as exc:
+                    bad.append(BadRecord(no, s.decode("utf-8", "replace")[:100_000], f"malformed JSON on line {no}: {exc}"))
+                    continue
+                if not isinstance(obj, dict):
+                    bad.append(BadRecord(no, s.decode("utf-8", "replace")[:100_000],
+                                         f"line {no} is JSON but not an object"))
+                    continue
+                w.write(s + b"\n")
+        return out, bad
 
 
 register_loader(CsvLoader())

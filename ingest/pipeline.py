@@ -15,7 +15,7 @@ from earful.errors import InputError
 from earful.store import Store, quote_ident
 from ingest import loaders as _builtin_loaders  # noqa: F401  (registers the built-in loaders)
 from ingest.base import LOADERS, PROFILES, Loaded
-from ingest.detect import Detection, detect
+from ingest.detect import Detection, detect, qcol
 
 _SOURCE_RE = re.compile(r"[^a-z0-9_]+")
 
@@ -46,23 +46,142 @@ def pick_loader(path: Path, fmt: str | None = None):
                      hint=f"supported: {', '.join(sorted(LOADERS))}; or pass --format NAME")
 
 
+BINARY_OK = (".gz", ".parquet", ".xlsx")
+
+
 def check_path(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such file or directory", hint="check the path")
     if path.is_file():
         if path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty", hint="nothing to ingest; check the export")
-        head = path.open("rb").read(4096)
-        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and not path.name.endswith(".gz") \
-                and not path.name.endswith((".parquet", ".xlsx")):
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+        if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) \
+                and not path.name.lower().endswith(BINARY_OK):
             raise InputError(f"{path}: looks like a binary file, not text feedback",
-                             hint="export it as CSV, JSON or JSONL")
+                             hint="export it as CSV, JSON, JSONL, Parquet or .xlsx")
+
+
+def expand_paths(paths: list[str | Path], fmt: str | None = None) -> list[tuple[Path, str | None]]:
+    """Files to ingest, in order, each with its default source name (a folder's name for files found in it).
+
+    Folders and globs expand to the files a loader accepts (others are skipped); every path is checked *before*
+    anything is written, so one bad path fails the whole command with nothing ingested.
+    """
+    import glob
+
+    out: list[tuple[Path, str | None]] = []
+    for raw in paths:
+        raw = str(raw)
+        if any(ch in raw for ch in "*?[") and not Path(raw).exists():
+            matches = sorted(Path(m) for m in glob.glob(raw, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise InputError(f"{raw}: no files match", hint="check the pattern (quote it so the shell "
+                                 "does not expand it)")
+            group = source_name_for(Path(raw).parent) if Path(raw).parent.name else None
+            out += [(m, group) for m in matches if _accepted(m, fmt)]
+            continue
+        p = Path(raw)
+        check_path(p)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".") and _accepted(f, fmt))
+            if not found:
+                raise InputError(f"{p}: no ingestible files in this folder",
+                                 hint=f"supported: {', '.join(sorted(LOADERS))}")
+            out += [(f, source_name_for(p)) for f in found]
+        else:
+            pick_loader(p, fmt)
+            out.append((p, None))
+    for f, _ in out:
+        check_path(f)
+    return out
+
+
+def _accepted(path: Path, fmt: str | None) -> bool:
+    return bool(fmt) or any(loader.accepts(path) for loader in LOADERS.values())
+
+
+def ingest_paths(store: Store, paths: list[str | Path], *, source: str | None = None, progress=None,
+                 **kwargs) -> list[dict]:
+    """Ingest files, folders and globs: one batch (one transaction) per file. Returns one summary per file."""
+    files = expand_paths(paths, kwargs.get("fmt"))
+    results = []
+    for path, group in files:
+        if progress is not None:
+            progress(path)
+        results.append(ingest_file(store, path, source=source or group, **kwargs))
+    return results
+
+
+def ingest_file(store: Store, path: str | Path, *, source: str | None = None, overrides: dict | None = None,
+                profile: str | None = None, fmt: str | None = None, options: dict | None = None,
+                max_field_bytes: int = 1_000_000) -> dict:
+    """Ingest one file into `store`. Returns the summary dict (added / duplicates / quarantined / detection)."""
+    import json
+
+    path = Path(path)
+    check_path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder", hint="use ingest_paths (or `earful ingest FOLDER`)")
+    loader = pick_loader(path, fmt)
+    source = check_source_name(source or source_name_for(path))
+    prof = None
+    if profile:
+        if profile not in PROFILES:
+            raise InputError(f"unknown profile '{profile}' (known: {', '.join(sorted(PROFILES)) or 'none'})")
+        prof = PROFILES[profile]
+    con = store.con
+    batch_id = uuid.uuid4().hex[:12]
+    started = datetime.now(timezone.utc)
+    loaded = None
+    try:
+        with store.transaction():
+            loaded = _load(loader, con, path, options or {})
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {loaded.relation.sql_query()}")
+            except duckdb_error() as exc:
+                raise InputError(f"{path}: could not be read as {loader.name}: {str(exc).splitlines()[0]}",
+                                 hint="check the file's format and encoding, or pass --format") from exc
+            stage = con.table("_stage")
+            cols = [c for c in stage.columns if c != "__record_no"]
+            if not cols or (not store.scalar("SELECT count(*) FROM _stage") and not loaded.bad):
+                raise InputError(f"{path}: no records found", hint="nothing to ingest; check the export")
+            if prof is None:
+                prof = next((p for p in PROFILES.values() if p.matches(cols)), None)
+            det = detect(con, stage, overrides, prof)
+            summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded)
+            if not store.scalar("SELECT count(*) FROM sources WHERE name = ?", [source]):
+                con.execute("INSERT INTO sources (name, raw_table, text_column, time_column, rating_column, "
+                            "id_column, author_column, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [source, f"src_{source}", det.text, det.time, det.rating, det.id, det.author,
+                             prof.name if prof else None])
+            con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [batch_id, source, str(path), loaded.loader, started, datetime.now(timezone.utc),
+                         summary["added"], summary["duplicates"], summary["quarantined"], json.dumps(det.as_dict())])
+            con.execute("DROP TABLE IF EXISTS _stage")
+            if summary["added"] or summary["new_columns"]:
+                store.refresh_views(source)
+    finally:
+        for tmp in (loaded.temp_files if loaded else []):
+            Path(tmp).unlink(missing_ok=True)
+    summary.pop("new_columns", None)
+    summary.update({"source": source, "path": str(path), "batch_id": batch_id, "loader": loaded.loader,
+                    "encoding": loaded.encoding or None, "profile": prof.name if prof else None,
+                    "detection": det.as_dict(), "warnings": loaded.warnings + det.notes})
+    return summary
+
+
+def duckdb_error():
+    import duckdb
+
+    return duckdb.Error
 
 
 def _time_expr(det: Detection) -> str:
     if not det.time:
         return "NULL::TIMESTAMPTZ"
-    q = quote_ident(det.time)
+    q = qcol(det.time)
     kind = det.time_kind or "iso"
     if kind == "timestamp":
         return f"CAST({q} AS TIMESTAMPTZ)"
@@ -132,11 +251,16 @@ def _load(loader, con, path: Path, options: dict) -> Loaded:
 def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: str, path: str,
             max_field_bytes: int, loaded: Loaded) -> dict:
     con = store.con
-    text_q = quote_ident(det.text)
-    ext = f"CAST({quote_ident(det.id)} AS VARCHAR)" if det.id else "NULL::VARCHAR"
-    rating = f"try_cast({quote_ident(det.rating)} AS DOUBLE)" if det.rating else "NULL::DOUBLE"
-    author = f"CAST({quote_ident(det.author)} AS VARCHAR)" if det.author else "NULL::VARCHAR"
-    time_raw = f"{quote_ident(det.time)} IS NOT NULL" if det.time else "false"
+    if det.text_parts:
+        text_q = "nullif(concat_ws(chr(10) || chr(10), " + ", ".join(
+            f"nullif(trim(CAST({qcol(c)} AS VARCHAR)), '')" for c in det.text_parts) + "), '')"
+    else:
+        text_q = qcol(det.text)
+    ext = f"CAST({qcol(det.id)} AS VARCHAR)" if det.id else "NULL::VARCHAR"
+    rating = (f"coalesce(try_cast({qcol(det.rating)} AS DOUBLE), try_cast(regexp_extract(CAST({qcol(det.rating)} "
+              f"AS VARCHAR), '^\\s*(-?[0-9]+(\\.[0-9]+)?)', 1) AS DOUBLE))") if det.rating else "NULL::DOUBLE"
+    author = f"CAST({qcol(det.author)} AS VARCHAR)" if det.author else "NULL::VARCHAR"
+    time_raw = f"nullif(trim(CAST({qcol(det.time)} AS VARCHAR)), '') IS NOT NULL" if det.time else "false"
     # without an external id, two rows are duplicates only when the whole record is identical
     record_key = "md5(CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) \
         + ")) AS VARCHAR))"
@@ -176,7 +300,9 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                 [source, batch_id])
     raw_table = f"src_{source}"
     col_list = ", ".join(f"s.{quote_ident(c)}" for c in cols)
+    new_columns = False
     if not store.table_exists(raw_table):
+        new_columns = True
         con.execute(f"CREATE TABLE {quote_ident(raw_table)} AS SELECT n.item_id, {col_list} FROM _stage s "
                     f"JOIN _new n USING (__record_no) WHERE false")
     else:
@@ -184,8 +310,9 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [raw_table])}
         for c, t in zip(stage.columns, stage.types):
             if c != "__record_no" and c not in existing:
+                new_columns = True
                 con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(c)} {t}")
     con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT n.item_id, {col_list} FROM _stage s "
                 f"JOIN _new n USING (__record_no)")
     con.execute("DROP TABLE IF EXISTS _canon; DROP TABLE IF EXISTS _new")
-    return {"added": added, "duplicates": good - added, "quarantined": quarantined}
+    return {"added": added, "duplicates": good - added, "quarantined": quarantined, "new_columns": new_columns}
