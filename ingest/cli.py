@@ -19,22 +19,34 @@ def ingest(ctx: typer.Context,
            source: str = typer.Option(None, "--source", help="source name (becomes the SQL view name)"),
            text: str = typer.Option(None, "--text", help="column holding the verbatim text"),
            time: str = typer.Option(None, "--time", help="column holding the timestamp"),
+           time_format: str = typer.Option(None, "--time-format", help="strptime format of --time, e.g. %d/%m/%y"),
            rating: str = typer.Option(None, "--rating", help="column holding the rating/score"),
            id: str = typer.Option(None, "--id", help="column holding the external id (dedupe key)"),
            author: str = typer.Option(None, "--author", help="column holding the author"),
            profile: str = typer.Option(None, "--profile", help="export profile (default: detected)"),
-           fmt: str = typer.Option(None, "--format", help="force a loader (csv, json, ...)"),
+           fmt: str = typer.Option(None, "--format", help="force a loader (csv, json, parquet, xlsx)"),
            as_json: bool = JSON_OPTION):
-    """Ingest feedback files (CSV/TSV, JSON, JSONL(.gz), Parquet, Excel, folders) into the workspace."""
-    from ingest.pipeline import ingest_file
+    """Ingest feedback files (CSV/TSV, JSON, JSONL(.gz), Parquet, Excel, folders, globs) into the workspace."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ingest.pipeline import expand_paths, ingest_file
 
     st = state(ctx)
-    overrides = {"text": text, "time": time, "rating": rating, "id": id, "author": author}
+    overrides = {"text": text, "time": time, "rating": rating, "id": id, "author": author, "time_format": time_format}
+    files = expand_paths(paths, fmt)  # validates every path before anything is written
+    big = sum(Path(f).stat().st_size for f, _ in files) > 20_000_000 or len(files) > 3
     results = []
-    with st.store() as store:
-        for p in paths:
-            results.append(ingest_file(store, p, source=source, overrides=overrides, profile=profile, fmt=fmt,
-                                       max_field_bytes=st.settings().ingest.max_field_bytes))
+    with st.store() as store, Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                       TimeElapsedColumn(), console=console, transient=True,
+                                       disable=as_json or not big) as bar:
+        task = bar.add_task("ingest", total=len(files))
+        for f, group in files:
+            bar.update(task, description=f"ingest {f.name}")
+            results.append(ingest_file(store, f, source=source or group, overrides=overrides, profile=profile,
+                                       fmt=fmt, max_field_bytes=st.settings().ingest.max_field_bytes))
+            bar.advance(task)
     if as_json:
         emit(results if len(results) > 1 else results[0], as_json=True)
         return
@@ -43,11 +55,14 @@ def ingest(ctx: typer.Context,
          title="ingest")
     for r in results:
         d = r["detection"]
-        console.print(f"[dim]{r['source']}: text={d['text']} time={d['time']} ({d['time_kind']}) "
-                      f"rating={d['rating']} id={d['id']} author={d['author']}"
-                      f"{' profile=' + r['profile'] if r['profile'] else ''}[/]", highlight=False)
+        text_desc = " + ".join(d["text_parts"]) if d.get("text_parts") else d["text"]
+        time_desc = f"{d['time']} ({d['time_kind']})" if d["time"] else "none"
+        console.print(f"[dim]{r['source']}: text={text_desc} time={time_desc} rating={d['rating']} id={d['id']} "
+                      f"author={d['author']}{' profile=' + r['profile'] if r['profile'] else ''}"
+                      f"{' encoding=' + r['encoding'] if r.get('encoding') not in (None, 'utf-8') else ''}[/]",
+                      highlight=False)
         for w in r.get("warnings", []):
-            console.print(f"[yellow]warning:[/] {w}")
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)
         if r["quarantined"]:
             console.print(f"{r['quarantined']} rows quarantined: see 'earful quarantine list'")
 

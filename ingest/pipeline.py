@@ -14,6 +14,8 @@ from pathlib import Path
 from earful.errors import InputError
 from earful.store import Store, quote_ident
 from ingest import loaders as _builtin_loaders  # noqa: F401  (registers the built-in loaders)
+from ingest import loaders_binary as _binary_loaders  # noqa: F401
+from ingest import profiles as _builtin_profiles  # noqa: F401  (registers the export profiles)
 from ingest.base import LOADERS, PROFILES, Loaded
 from ingest.detect import Detection, detect, qcol
 

@@ -1,0 +1,62 @@
+"""Named profiles for real exports, detected by their column names and registered like any loader.
+
+Design decision: a profile only says which columns mean text / time / rating / id / author; every original column
+is still kept in ``src_<source>`` and the source's view. ``earful ingest --profile NAME`` forces one; otherwise the
+first profile whose ``required`` columns are all present wins, and the summary names it.
+"""
+from __future__ import annotations
+
+from ingest.base import Profile, register_profile
+
+register_profile(Profile(
+    name="google_play",
+    description="Google Play Console review export (reviews_<app>_<yyyymm>.csv, UTF-16)",
+    text=["Review Title", "Review Text"], join_text=True,
+    time="Review Submit Date and Time", rating="Star Rating", id="Review Link",
+    required=("Package Name", "Review Submit Date and Time", "Star Rating", "Review Text")))
+
+register_profile(Profile(
+    name="app_store",
+    description="Apple App Store Connect customer reviews (API/export: title, body, rating, reviewerNickname)",
+    text=["title", "body"], join_text=True,
+    time="createdDate", rating="rating", id="id", author="reviewerNickname",
+    required=("reviewerNickname", "body", "rating")))
+
+register_profile(Profile(
+    name="zendesk",
+    description="Zendesk ticket export JSON ({\"tickets\": [...]}: subject + description)",
+    text=["subject", "description"], join_text=True,
+    time="created_at", id="id", author="requester_id",
+    required=("subject", "description", "requester_id")))
+
+register_profile(Profile(
+    name="github_issues",
+    description="GitHub issues JSON from `gh issue list --json number,title,body,author,createdAt,...`",
+    text=["title", "body"], join_text=True,
+    time="createdAt", id="number", author="author.login",
+    required=("number", "title", "body", "author")))
+
+register_profile(Profile(
+    name="openreview",
+    description="OpenReview notes JSONL (id, forum, invitation, cdate, content.review / content.rating)",
+    text=["content.review", "content.main_review", "content.summary_of_the_review", "content.comment"],
+    time="cdate", rating="content.rating", id="id",
+    required=("forum", "invitation", "content")))
+
+register_profile(Profile(
+    name="peer_review",
+    description="Flat peer-review JSONL/CSV (DISAPERE-style: review_id, forum_id, reviewer, rating, text)",
+    text=["text", "review", "review_text"], rating="rating", id="review_id", author="reviewer",
+    required=("review_id", "forum_id", "reviewer")))
+
+register_profile(Profile(
+    name="wildbench",
+    description="WildBench judge critiques JSONL (strengths + weaknesses as text; score; judged model)",
+    text=["strengths", "weaknesses"], join_text=True, rating="score", author="judge",
+    required=("session_id", "strengths", "weaknesses", "score")))
+
+register_profile(Profile(
+    name="llm_critique",
+    description="LLM critique/judgment JSONL (model, prompt, response, critique, score)",
+    text=["critique", "judgment", "feedback"], rating="score", id="id", author="judge",
+    required=("model", "critique")))
