@@ -1,11 +1,18 @@
-"""`ask`: run the engines in order over one question and return the first non-declined Answer.
+"""`ask`: run the engines in order over one question, and keep the conversation in the store.
 
 The built-in engine answers what it can map with confidence; when it declines and an LLM is configured the LLM agent
 takes over; when none answers, the built-in engine's decline (what it understood, what it could not map) is returned.
+Design decision: conversations live in the workspace (`conversations`, `conversation_turns`), so a follow-up from a
+new process (``earful ask --conversation ID``) sees earlier turns as ``AskContext.history`` =
+[{question, answer, plan, steps, engine}]. The store is opened only to read history and to save the turn, never
+while an engine runs (the sandboxed executor opens the file read-only from another process).
 """
 from __future__ import annotations
 
 import importlib
+import json
+import uuid
+from datetime import datetime, timezone
 
 from qa_agent.base import ENGINES, Answer, AskContext
 
@@ -21,10 +28,10 @@ def load_engine(path: str):
     return getattr(module, attr)()
 
 
-def ask(question: str, ctx: AskContext) -> Answer:
+def run_engines(question: str, ctx: AskContext, engines: list | None = None) -> Answer:
     first_decline = None
-    for path in ENGINES:
-        engine = load_engine(path)
+    for eng in engines if engines is not None else ENGINES:
+        engine = load_engine(eng) if isinstance(eng, str) else eng
         if engine is None:
             continue
         ans = engine.answer(question, ctx)
@@ -32,3 +39,72 @@ def ask(question: str, ctx: AskContext) -> Answer:
             return ans
         first_decline = first_decline or ans
     return first_decline or Answer(status="declined", answer="No answering engine is installed.", engine="none")
+
+
+def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bool = True) -> Answer:
+    """Answer `question`; continue ``ctx.conversation_id`` (or start one) and save the turn in the store.
+
+    `engines` (engine objects or "module:Class" paths) replaces the default chain; tests pass an `LLMAgent` built
+    around a fake chat model here.
+    """
+    if persist:
+        ctx.conversation_id = ctx.conversation_id or uuid.uuid4().hex[:12]
+        if not ctx.history:
+            ctx.history = load_history(ctx.db_path, ctx.conversation_id)
+    ans = run_engines(question, ctx, engines)
+    if persist:
+        ans.conversation_id = ctx.conversation_id
+        save_turn(ctx.db_path, ctx.conversation_id, question, ans)
+    return ans
+
+
+def load_history(db_path: str, conversation_id: str) -> list[dict]:
+    """Earlier turns of a conversation, oldest first; [] for a new id or a workspace without the tables."""
+    from pathlib import Path
+
+    from earful.store import Store
+
+    if not Path(db_path).exists():
+        return []
+    with Store(db_path, read_only=True) as store:
+        if not store.table_exists("conversation_turns"):
+            return []
+        rows = store.rows("SELECT question, answer, plan, steps, engine FROM conversation_turns "
+                          "WHERE conversation_id = ? ORDER BY turn", [conversation_id])
+    return [{"question": q, "answer": a, "plan": json.loads(p) if p else None, "steps": json.loads(s) if s else [],
+             "engine": e} for q, a, p, s, e in rows]
+
+
+def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer) -> None:
+    from pathlib import Path
+
+    from earful.cli.common import dumps
+    from earful.store import Store
+
+    if not Path(db_path).exists():
+        return
+    now = datetime.now(timezone.utc)
+    data = ans.to_json()
+    with Store(db_path) as store, store.transaction() as con:
+        turn = store.scalar("SELECT coalesce(max(turn), 0) + 1 FROM conversation_turns WHERE conversation_id = ?",
+                            [conversation_id])
+        if turn == 1:
+            con.execute("INSERT INTO conversations VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        [conversation_id, now, now, question[:200]])
+        else:
+            con.execute("UPDATE conversations SET updated_at = ? WHERE conversation_id = ?", [now, conversation_id])
+        con.execute("INSERT INTO conversation_turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [conversation_id, turn, now, question, ans.engine, ans.status, ans.answer,
+                     dumps(ans.plan) if ans.plan is not None else None, dumps(data["steps"]), dumps(data)])
+
+
+def list_conversations(db_path: str, limit: int = 20) -> list[dict]:
+    from earful.store import Store
+
+    with Store(db_path, read_only=True) as store:
+        if not store.table_exists("conversations"):
+            return []
+        rows = store.rows("SELECT c.conversation_id, c.title, c.updated_at, count(t.turn) FROM conversations c "
+                          "LEFT JOIN conversation_turns t USING (conversation_id) GROUP BY ALL "
+                          "ORDER BY c.updated_at DESC LIMIT ?", [limit])
+    return [{"conversation_id": i, "title": t, "updated_at": u, "turns": n} for i, t, u, n in rows]

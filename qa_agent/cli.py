@@ -1,23 +1,28 @@
-"""`earful ask`: the CLI contract other tools depend on.
+"""`earful ask` and `earful conversations`: the CLI contract other tools depend on.
 
 ``earful [--db W] ask "QUESTION" [--json] [--conversation ID] [--llm SPEC]``. With ``--json`` it prints one JSON
-object (`Answer.to_json()`); without, the answer, the tables, the code and where charts were written.
+object (`Answer.to_json()`: status, answer, engine, steps, tables, charts, conversation_id, item_ids, notes, plan);
+without, the answer, the tables, the code and where charts were written. Every answer belongs to a conversation
+kept in the workspace; pass its id back with ``--conversation`` to ask a follow-up.
 """
 from __future__ import annotations
 
 import typer
 
-from earful.cli.common import console, print_json, rich_table, state
+from earful.cli.common import JSON_OPTION, console, emit, print_json, rich_table, state
 
 
 def register(app: typer.Typer) -> None:
     app.command("ask")(ask_cmd)
+    app.command("conversations")(conversations_cmd)
 
 
 def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a question in plain language"),
             as_json: bool = typer.Option(False, "--json", help="print one JSON object (the reply contract)"),
             conversation: str = typer.Option(None, "--conversation", help="continue this conversation id"),
-            llm: str = typer.Option(None, "--llm", help="chat model for this question, e.g. openai:gpt-4o-mini")):
+            llm: str = typer.Option(None, "--llm", help="chat model for this question, e.g. openai:gpt-4o-mini"),
+            base_url: str = typer.Option(None, "--llm-base-url",
+                                         help="server URL for --llm openai-compatible:MODEL (llama.cpp, vLLM)")):
     """Ask a question of the workspace; get an answer, its tables, charts and the code that produced them."""
     from pathlib import Path
 
@@ -25,7 +30,8 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     from qa_agent.base import AskContext
 
     st = state(ctx)
-    settings = st.settings(llm={"model": llm} if llm else None)
+    llm_over = {k: v for k, v in (("model", llm), ("base_url", base_url)) if v}
+    settings = st.settings(llm=llm_over) if llm_over else st.settings()
     db = settings.db
     if not Path(db).exists():
         from earful.errors import NotFoundError
@@ -35,12 +41,16 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     ans = ask(question, actx)
     if as_json:
         print_json(ans.to_json())
+        if ans.status == "error":
+            raise typer.Exit(1)
         return
-    console.print(f"[bold]{ans.answer}[/]" if ans.status == "answered" else ans.answer)
+    console.print(f"[bold]{ans.answer}[/]" if ans.status == "answered" else ans.answer, markup=False)
     for t in ans.tables:
         console.print(rich_table(t.columns, t.rows[:50], title=t.name))
+        if len(t.rows) > 50:
+            console.print(f"[dim]... {len(t.rows) - 50} more rows (use --json for all)[/]")
     for s in ans.steps:
-        console.print(f"[dim]{s.language}{'' if s.ok else ' (failed: ' + str(s.error) + ')'}:[/]")
+        console.print(f"[dim]{s.language}{'' if s.ok and not s.error else ' (' + str(s.error) + ')'}:[/]")
         console.print(s.code, highlight=False, markup=False)
     for c in ans.charts:
         if c.png:
@@ -51,3 +61,23 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
         console.print(f"[dim]conversation {ans.conversation_id} (follow up with --conversation {ans.conversation_id})[/]")
     if ans.status == "error":
         raise typer.Exit(1)
+
+
+def conversations_cmd(ctx: typer.Context, show: str = typer.Option(None, "--show", help="print this conversation's turns"),
+                      limit: int = typer.Option(20, "--limit", help="how many recent conversations"),
+                      as_json: bool = JSON_OPTION):
+    """List recent conversations kept in the workspace, or show one's questions and answers."""
+    from qa_agent.ask import list_conversations, load_history
+
+    db = state(ctx).settings().db
+    if show:
+        turns = load_history(db, show)
+        if not turns:
+            from earful.errors import NotFoundError
+            raise NotFoundError(f"no conversation '{show}' in {db}", hint="list them with 'earful conversations'")
+        emit(turns, as_json=as_json, columns=["#", "engine", "question", "answer"],
+             rows=[[i + 1, t["engine"], t["question"], t["answer"]] for i, t in enumerate(turns)], title=show)
+        return
+    convs = list_conversations(db, limit)
+    emit(convs, as_json=as_json, columns=["conversation_id", "turns", "updated_at", "title"],
+         rows=[[c["conversation_id"], c["turns"], c["updated_at"], c["title"]] for c in convs])

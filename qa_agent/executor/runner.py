@@ -69,11 +69,28 @@ def _table(name, obj, max_rows):
     return {"name": name, "columns": ["value"], "rows": [[_plain(obj)]], "truncated": False}
 
 
+def _unpack(obj):
+    """plotly 6 stores arrays as {"dtype", "bdata": base64}; give plain lists so any consumer can read them."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            import base64
+
+            import numpy as np
+
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if obj.get("shape"):
+                arr = arr.reshape([int(x) for x in str(obj["shape"]).split(",")])
+            return arr.tolist()
+        return {k: _unpack(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unpack(v) for v in obj]
+    return obj
+
+
 def _figure(fig):
-    if hasattr(fig, "to_plotly_json"):
-        data = json.loads(fig.to_json()) if hasattr(fig, "to_json") else fig.to_plotly_json()
-    else:
-        data = dict(fig)
+    # to_plotly_json keeps numpy arrays (fig.to_json would emit plotly 6's base64 "bdata"): make them lists.
+    data = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
+    data = _unpack(json.loads(json.dumps(data, default=lambda o: o.tolist() if hasattr(o, "tolist") else _plain(o))))
     layout = data.get("layout") or {}
     title = layout.get("title")
     title = title.get("text") if isinstance(title, dict) else title

@@ -1,0 +1,357 @@
+"""`LLMAgent`: question -> plan + SQL/Python -> contained execution -> checked answer, with a bounded repair loop.
+
+Design decision: the model never sees data unless ``[llm] send_rows`` is on. Without it, the model writes the
+program *and* an answer template before any result exists, and Earful fills the template from the result table;
+with it, a second call composes the answer from the result tables. Either way every number in the final text is
+checked against the result tables and an unsupported one is flagged in the text and in ``notes``.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from qa_agent.base import Answer, AskContext, Chart, Engine, ResultTable, Step
+
+MAX_TABLE_ROWS = 500
+
+
+class ChartSpec(BaseModel):
+    type: Literal["bar", "line"] = "bar"
+    x: str
+    y: str
+    title: str = ""
+
+
+class Plan(BaseModel):
+    """What the model returns for each attempt."""
+    plan: str = ""
+    language: Literal["sql", "python"] = "sql"
+    code: str
+    answer_template: str = ""
+    chart: ChartSpec | None = None
+
+
+class Composed(BaseModel):
+    answer: str
+    item_ids: list[str] = Field(default_factory=list)
+
+
+# -- checks (pure functions) ------------------------------------------------------------------------------------
+_NUM = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?")
+
+
+def _numbers_in(value) -> list[float]:
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    out = []
+    for m in _NUM.finditer(str(value)):
+        try:
+            out.append(float(m.group().rstrip("%").replace(",", "")))
+        except ValueError:
+            pass
+    return out
+
+
+def _supported(x: float, known: list[float]) -> bool:
+    for k in known:
+        for cand in (k, k * 100.0):
+            if abs(cand - x) <= 1e-9 or any(abs(round(cand, d) - x) < 1e-9 for d in range(0, 4)):
+                return True
+    return False
+
+
+def unsupported_numbers(text: str, tables: list[dict], extra: tuple = ()) -> list[str]:
+    """Numbers written in `text` that appear in no result table cell (nor as a row count, nor in `extra`).
+
+    A number matches a cell when equal after rounding to 0-3 decimals or as a percentage (x100). Years and other
+    numbers from the question can be passed in `extra`.
+    """
+    known: list[float] = [float(x) for x in extra]
+    for t in tables:
+        known.append(float(len(t["rows"])))
+        for r in t["rows"]:
+            for v in r:
+                known.extend(_numbers_in(v))
+    flagged = []
+    for m in _NUM.finditer(text or ""):
+        raw = m.group()
+        try:
+            x = float(raw.rstrip("%").replace(",", ""))
+        except ValueError:
+            continue
+        if not _supported(x, known) and not _supported(abs(x), known):
+            flagged.append(raw)
+    return list(dict.fromkeys(flagged))
+
+
+def flag_numbers(text: str, flagged: list[str]) -> str:
+    for raw in flagged:
+        text = re.sub(rf"(?<![\w.]){re.escape(raw)}(?![\w])", f"{raw} [unverified]", text, count=1)
+    return text
+
+
+def finding_for(res) -> str | None:
+    """Why a result is not usable (fed back to the model), or None when it looks like an answer."""
+    if not res.ok:
+        tb = f"\n{res.traceback}" if res.traceback else ""
+        return f"It failed with this error: {res.error}{tb}"
+    tables = res.tables or []
+    if not tables or all(not t["rows"] for t in tables):
+        return ("It ran but returned no rows (or no `result` was set). Check the filters against the values listed in "
+                "the schema card (case, spelling) and that the right view is used.")
+    first = tables[0]
+    if len(first["rows"]) == 1 and all(v is None for v in first["rows"][0]):
+        return "It returned a single row of NULLs, which is not an answer. Check column names and filters."
+    return None
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
+    return "" if v is None else str(v)
+
+
+def fill_template(template: str, tables: list[dict]) -> tuple[str, list[str]]:
+    """Fill {column} (first row of the first table) and {n_rows}; returns (text, unknown placeholders)."""
+    first = tables[0] if tables else {"columns": [], "rows": []}
+    row = dict(zip(first["columns"], first["rows"][0])) if first["rows"] else {}
+    unknown = []
+
+    def sub(m):
+        key = m.group(1)
+        if key == "n_rows":
+            return str(len(first["rows"]))
+        if key in row:
+            return _fmt(row[key])
+        unknown.append(key)
+        return m.group(0)
+
+    return re.sub(r"\{([A-Za-z_][\w ]*)\}", sub, template or ""), unknown
+
+
+def item_ids_in(tables: list[dict], limit: int = 100) -> list[str]:
+    out: list[str] = []
+    for t in tables:
+        if "item_id" in t["columns"]:
+            i = t["columns"].index("item_id")
+            out += [str(r[i]) for r in t["rows"] if r[i] is not None]
+    return list(dict.fromkeys(out))[:limit]
+
+
+# -- the engine --------------------------------------------------------------------------------------------------
+class LLMAgent(Engine):
+    name = "llm"
+
+    def __init__(self, chat_model=None, prompts: str | None = None):
+        self.chat_model = chat_model
+        self.prompts_name = prompts
+
+    def answer(self, question: str, ctx: AskContext) -> Answer:
+        from earful.errors import EarfulError
+        from earful.llm import get_chat_model, llm_enabled
+
+        settings = ctx.settings
+        if self.chat_model is None and not llm_enabled(settings):
+            return Answer(status="declined", engine=self.name, conversation_id=ctx.conversation_id,
+                          answer="No LLM is configured ([llm] model = 'none'), so only the built-in engine answers. "
+                                 "Set one with --llm provider:model, EARFUL_LLM or earful.toml.")
+        t0 = time.perf_counter()
+        try:
+            chat = self.chat_model or get_chat_model(settings)
+            ans, attempts, model = self._run(question, ctx, chat)
+        except EarfulError as exc:
+            ans, attempts, model = Answer(status="error", answer=str(exc), engine=self.name), 0, settings.llm.model
+        ans.conversation_id = ctx.conversation_id
+        self._log_run(ctx, question, ans, attempts, model, (time.perf_counter() - t0) * 1000)
+        return ans
+
+    # The store is opened only around writes: the sandboxed child must be able to open the file read-only.
+    def _call(self, ctx, chat, messages, purpose, schema):
+        from earful.llm import call_llm
+        from earful.store import Store
+
+        with Store(ctx.db_path) as store:
+            return call_llm(store, chat, messages, prompt_version=self._prompts()["version"], purpose=purpose,
+                            schema=schema, conversation_id=ctx.conversation_id,
+                            retries=ctx.settings.llm.max_retries)
+
+    def _prompts(self) -> dict:
+        from qa_agent.prompts import DEFAULT, load_prompts
+
+        return load_prompts(self.prompts_name or DEFAULT)
+
+    def _run(self, question: str, ctx: AskContext, chat):
+        from earful.llm import model_id
+        from qa_agent.executor import run_python, run_sql
+        from qa_agent.prompts import build_plan_messages, build_repair_messages
+
+        settings = ctx.settings
+        card = schema_card_text(ctx.db_path)
+        samples = sample_rows_text(ctx.db_path) if settings.llm.send_rows else None
+        messages = build_plan_messages(question, card, ctx.history, samples, self._prompts())
+        steps: list[Step] = []
+        notes: list[str] = []
+        good = last = None
+        attempts = 0
+        for attempt in range(settings.agent.max_repairs + 1):
+            attempts += 1
+            reply = self._call(ctx, chat, messages, "agent.plan" if attempt == 0 else "agent.repair", Plan)
+            if reply.parsed is None:
+                err = f"the reply was not the JSON program asked for ({reply.parse_error})"
+                steps.append(Step(language="text", code=reply.text[:4000], ok=False, error=err))
+                messages = build_repair_messages(messages, reply.text, f"Your reply could not be used: {err}.")
+                continue
+            plan: Plan = reply.parsed
+            runner = run_sql if plan.language == "sql" else run_python
+            res = runner(ctx.db_path, plan.code, settings)
+            if res.notice:
+                notes.append(res.notice)
+            finding = finding_for(res)
+            steps.append(Step(language=plan.language, code=plan.code, ok=res.ok,
+                              error=res.error if not res.ok else (finding.split(". ")[0] if finding else None)))
+            last = (plan, res)
+            if finding is None:
+                good = last
+                break
+            messages = build_repair_messages(messages, reply.text, finding)
+        mid = model_id(chat)
+        if good is None:
+            if last is not None and last[1].ok:      # ran, but nothing matched: say so rather than fail
+                good = last
+            else:
+                why = steps[-1].error if steps else "no attempt"
+                return Answer(status="error", engine=self.name, steps=steps, notes=notes,
+                              answer=f"I could not compute an answer in {attempts} attempt(s); the last one failed: "
+                                     f"{why}"), attempts, mid
+        plan, res = good
+        tables = res.tables
+        text, item_ids = self._compose(question, ctx, chat, plan, tables, notes)
+        flagged = unsupported_numbers(text, tables, extra=tuple(_numbers_in(question)))
+        if flagged:
+            notes.append("numbers not found in any result table: " + ", ".join(flagged)
+                         + " (marked [unverified] in the answer)")
+            text = flag_numbers(text, flagged)
+        charts = self._charts(plan, res, ctx)
+        return Answer(status="answered", answer=text, engine=self.name, steps=steps, notes=notes,
+                      tables=[ResultTable(t["name"], t["columns"], t["rows"][:MAX_TABLE_ROWS]) for t in tables],
+                      charts=charts, item_ids=item_ids, plan=plan.model_dump()), attempts, mid
+
+    def _compose(self, question, ctx, chat, plan: Plan, tables, notes) -> tuple[str, list[str]]:
+        from qa_agent.prompts import build_compose_messages
+
+        found_ids = item_ids_in(tables)
+        if not any(t["rows"] for t in tables):
+            return "The program ran but no rows matched, so there is nothing to report.", []
+        if ctx.settings.llm.send_rows:
+            reply = self._call(ctx, chat, build_compose_messages(question, plan.plan, tables, self._prompts()),
+                               "agent.compose", Composed)
+            if reply.parsed is not None:
+                ids = [i for i in reply.parsed.item_ids if i in set(found_ids)]
+                dropped = len(reply.parsed.item_ids) - len(ids)
+                if dropped:
+                    notes.append(f"{dropped} item id(s) the model cited are not in the results and were dropped")
+                return reply.parsed.answer, ids or found_ids
+            notes.append("the answer could not be composed by the model; filled from the plan's template instead")
+        text, unknown = fill_template(plan.answer_template, tables)
+        if unknown:
+            notes.append("the answer template refers to columns the result does not have: " + ", ".join(unknown))
+        if not text.strip():
+            n = len(tables[0]["rows"])
+            text = f"The result has {n} row{'s' if n != 1 else ''}; see the table."
+        return text, found_ids
+
+    def _charts(self, plan: Plan, res, ctx) -> list[Chart]:
+        from earful import charts as ch
+
+        out = []
+        for c in res.charts:
+            png = None
+            traces = (c.get("plotly") or {}).get("data") or []
+            t = traces[0] if traces else {}
+            if ctx.output_dir and isinstance(t.get("x"), list) and isinstance(t.get("y"), list):
+                draw = ch.bar if t.get("type") == "bar" else ch.line
+                try:
+                    png = (draw(c["title"], t["x"], t["y"], out_dir=ctx.output_dir) if draw is ch.bar else
+                           draw(c["title"], t["x"], {t.get("name") or "value": t["y"]}, out_dir=ctx.output_dir))["png"]
+                except Exception:  # noqa: BLE001 - the plotly figure still goes back; only the PNG is missing
+                    png = None
+            out.append(Chart(title=c["title"], plotly=c.get("plotly"), png=png))
+        spec = plan.chart
+        if spec and res.tables and spec.x in res.tables[0]["columns"] and spec.y in res.tables[0]["columns"]:
+            t = res.tables[0]
+            xs = [r[t["columns"].index(spec.x)] for r in t["rows"]]
+            ys = [r[t["columns"].index(spec.y)] for r in t["rows"]]
+            title = spec.title or f"{spec.y} by {spec.x}"
+            d = (ch.bar(title, xs, ys, out_dir=ctx.output_dir, x_title=spec.x, y_title=spec.y) if spec.type == "bar"
+                 else ch.line(title, xs, {spec.y: ys}, out_dir=ctx.output_dir, x_title=spec.x, y_title=spec.y))
+            out.append(Chart(title=d["title"], plotly=d["plotly"], png=d.get("png")))
+        return out
+
+    def _log_run(self, ctx, question, ans: Answer, attempts: int, model: str, ms: float) -> None:
+        from earful.store import Store
+
+        try:
+            with Store(ctx.db_path) as store:
+                store.con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  [uuid.uuid4().hex, datetime.now(timezone.utc), ctx.conversation_id, question,
+                                   self.name, model, ans.status, attempts, ms,
+                                   _sandbox_name(ctx.settings), json.dumps(ans.notes)])
+        except Exception:  # noqa: BLE001 - logging must never turn an answer into an error
+            pass
+
+
+def _sandbox_name(settings) -> str:
+    from qa_agent.executor import sandbox_mode
+
+    try:
+        return sandbox_mode(settings)
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def schema_card_text(db_path: str) -> str:
+    """The workspace's schema card as prompt text (the companion module), or a minimal one from the catalog."""
+    try:
+        from qa_agent.schema_card import build_schema_card
+    except ImportError:
+        build_schema_card = None
+    if build_schema_card is not None:
+        return build_schema_card(str(db_path)).to_prompt()
+    from earful.store.readonly import connect_read_only
+
+    con = connect_read_only(str(db_path))
+    try:
+        rows = con.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                           "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()
+    finally:
+        con.close()
+    out: dict[str, list[str]] = {}
+    for t, c, ty in rows:
+        out.setdefault(t, []).append(f"{c} {ty}")
+    return "\n".join(f"TABLE {t}: " + ", ".join(cols) for t, cols in out.items())
+
+
+def sample_rows_text(db_path: str, per_view: int = 3) -> str:
+    """A few rows of each per-source view (only called when ``[llm] send_rows`` is on)."""
+    from earful.store.readonly import connect_read_only
+    from qa_agent.prompts import render_samples
+
+    con = connect_read_only(str(db_path))
+    try:
+        views = [r[0] for r in con.execute("SELECT name FROM sources ORDER BY name").fetchall()]
+        samples = {}
+        for v in views:
+            cur = con.execute(f'SELECT * FROM "{v}" LIMIT {int(per_view)}')
+            cols = [d[0] for d in cur.description]
+            samples[v] = [dict(zip(cols, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+    return render_samples(samples)
