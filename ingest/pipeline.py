@@ -197,48 +197,6 @@ def _time_expr(det: Detection) -> str:
     return f"try_cast(trim(CAST({q} AS VARCHAR)) AS TIMESTAMPTZ)"
 
 
-def ingest_file(store: Store, path: str | Path, *, source: str | None = None, overrides: dict | None = None,
-                profile: str | None = None, fmt: str | None = None, options: dict | None = None,
-                max_field_bytes: int = 1_000_000) -> dict:
-    """Ingest one file into `store`. Returns the summary dict (added / duplicates / quarantined / detection)."""
-    path = Path(path)
-    check_path(path)
-    loader = pick_loader(path, fmt)
-    source = check_source_name(source or source_name_for(path))
-    prof = None
-    if profile:
-        if profile not in PROFILES:
-            raise InputError(f"unknown profile '{profile}' (known: {', '.join(sorted(PROFILES)) or 'none'})")
-        prof = PROFILES[profile]
-    con = store.con
-    batch_id = uuid.uuid4().hex[:12]
-    started = datetime.now(timezone.utc)
-    with store.transaction():
-        loaded = _load(loader, con, path, options or {})
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {loaded.relation.sql_query()}")
-        stage = con.table("_stage")
-        cols = [c for c in stage.columns if c != "__record_no"]
-        if prof is None:
-            prof = next((p for p in PROFILES.values() if p.matches(cols)), None)
-        det = detect(con, stage, overrides, prof)
-        summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded)
-        if not store.scalar("SELECT count(*) FROM sources WHERE name = ?", [source]):
-            con.execute("INSERT INTO sources (name, raw_table, text_column, time_column, rating_column, id_column, "
-                        "author_column, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [source, f"src_{source}", det.text, det.time, det.rating, det.id, det.author,
-                         prof.name if prof else None])
-        import json
-        con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [batch_id, source, str(path), loaded.loader, started, datetime.now(timezone.utc),
-                     summary["added"], summary["duplicates"], summary["quarantined"], json.dumps(det.as_dict())])
-        con.execute("DROP TABLE IF EXISTS _stage")
-        store.refresh_views(source)
-    summary.update({"source": source, "path": str(path), "batch_id": batch_id, "loader": loaded.loader,
-                    "profile": prof.name if prof else None, "detection": det.as_dict(),
-                    "warnings": loaded.warnings})
-    return summary
-
-
 def _load(loader, con, path: Path, options: dict) -> Loaded:
     import duckdb
 
