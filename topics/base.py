@@ -1,0 +1,88 @@
+"""The topic stage's seams: a `TopicBackend` clusters embedded documents, a `Labeler` names the clusters.
+
+Design decision: both are small ABCs with registries (`BACKENDS`, `LABELERS`) keyed by name, so a new clustering
+method or labeling strategy is one module plus one registry line, never an if/elif. Everything a backend learns
+that Earful keeps (centroids, keywords, assignments) is written to the store by `topics.fit`, not kept in the
+backend, so topics keep working (assign, edit, refit matching) without the backend's own model object.
+"""
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from earful.errors import ConfigError
+
+OUTLIER = -1
+
+
+@dataclass
+class BackendFit:
+    """What a backend hands back: one label per document (-1 = outlier) and keywords per topic label."""
+
+    labels: np.ndarray
+    keywords: dict[int, list[str]]
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class TopicDraft:
+    """A topic as a labeler sees it: its keywords and its most representative texts (closest to the centroid)."""
+
+    topic_id: int
+    keywords: list[str]
+    examples: list[str]
+    size: int
+
+
+class TopicBackend(ABC):
+    """Clusters documents given their (normalised) embeddings. Must be deterministic for a fixed ``seed``."""
+
+    name: str = "abstract"
+
+    def __init__(self, seed: int = 42, **params):
+        self.seed = seed
+        self.params = params
+
+    @abstractmethod
+    def fit(self, docs: list[str], vectors: np.ndarray) -> BackendFit:
+        raise NotImplementedError
+
+
+class Labeler(ABC):
+    """Gives each topic a short name (2-5 words) and a one-sentence description."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def label(self, drafts: list[TopicDraft]) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+
+# name -> "module:Class"; imported lazily so that BERTopic/UMAP load only when that backend is used.
+BACKENDS: dict[str, str] = {
+    "bertopic": "topics.bertopic_backend:BERTopicBackend",
+    # A plumbing stand-in (PCA + KMeans, seconds instead of a minute); used by tests about persistence and edits.
+    "pca-kmeans-standin": "topics.standin:PcaKMeansStandIn",
+}
+LABELERS: dict[str, str] = {
+    "keywords": "topics.labels:KeywordLabeler",
+    "llm": "topics.labels:LLMLabeler",
+}
+
+
+def _load(registry: dict[str, str], name: str, kind: str):
+    if name not in registry:
+        raise ConfigError(f"unknown topic {kind} '{name}'", hint="choose one of: " + ", ".join(sorted(registry)))
+    module, _, attr = registry[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def get_backend(name: str = "bertopic", **kwargs) -> TopicBackend:
+    return _load(BACKENDS, name, "backend")(**kwargs)
+
+
+def get_labeler(name: str = "keywords", **kwargs) -> Labeler:
+    return _load(LABELERS, name, "labeler")(**kwargs)

@@ -1,0 +1,66 @@
+"""The default backend: BERTopic (UMAP + HDBSCAN, fixed seeds) over Earful's stored MiniLM vectors.
+
+Design decision: BERTopic is given the precomputed embeddings (never re-embeds the corpus) and the packaged local
+SentenceTransformer (plain ``BERTopic()`` reaches for a hub and fails offline); topic words come from
+KeyBERTInspired then MaximalMarginalRelevance, both using that local model. Cluster sizes scale with the corpus
+(`scaled_params`), so 500 and 500,000 documents both give a readable number of topics.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from earful.errors import require
+from topics.base import BackendFit, TopicBackend
+
+
+def scaled_params(n: int) -> dict:
+    """UMAP/HDBSCAN settings for n documents: clusters of at least ~0.6*sqrt(n) items (13 at 500, 53 at 7.7k)."""
+    min_cluster = max(8, int(round(0.6 * math.sqrt(max(n, 1)))))
+    return {
+        "n_neighbors": 15 if n >= 200 else max(2, min(15, n // 10)),
+        "n_components": 5,
+        "min_cluster_size": min_cluster,
+        "min_samples": max(3, min(10, min_cluster // 5)),
+        "min_df": 2 if n >= 200 else 1,
+    }
+
+
+def build_bertopic(n: int, seed: int = 42, **overrides):
+    """A BERTopic configured for offline use on n documents (used by the backend and by bench/topics.py)."""
+    bertopic = require("bertopic", purpose="topic modelling")
+    umap = require("umap", "umap-learn", purpose="topic modelling")
+    hdbscan = require("hdbscan", purpose="topic modelling")
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from earful.embeddings import load_model
+
+    p = {**scaled_params(n), **overrides}
+    return bertopic.BERTopic(
+        embedding_model=load_model(),
+        umap_model=umap.UMAP(n_neighbors=p["n_neighbors"], n_components=p["n_components"], min_dist=0.0,
+                             metric="cosine", random_state=seed, low_memory=True),
+        hdbscan_model=hdbscan.HDBSCAN(min_cluster_size=p["min_cluster_size"], min_samples=p["min_samples"],
+                                      metric="euclidean", cluster_selection_method="eom", prediction_data=False),
+        vectorizer_model=CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=p["min_df"]),
+        representation_model=[KeyBERTInspired(top_n_words=10, random_state=seed),
+                               MaximalMarginalRelevance(diversity=0.3, top_n_words=10)],
+        calculate_probabilities=False,
+        verbose=False,
+    ), p
+
+
+class BERTopicBackend(TopicBackend):
+    name = "bertopic"
+
+    def fit(self, docs, vectors):
+        model, p = build_bertopic(len(docs), self.seed, **self.params)
+        labels, _ = model.fit_transform(docs, embeddings=np.asarray(vectors, dtype=np.float32))
+        labels = np.asarray(labels, dtype=int)
+        keywords = {}
+        for t, words in model.get_topics().items():
+            if t != -1:
+                keywords[int(t)] = [w for w, _ in words if w]
+        return BackendFit(labels=labels, keywords=keywords, info={"params": p})

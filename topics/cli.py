@@ -1,0 +1,226 @@
+"""`earful topics ...`: fit, list, show, edit (rename/merge/split/delete), assign, drift, over-time, trends,
+breakdown, hierarchy, lineage, charts.
+
+Design decision: commands only parse options, call one library function and print its result through `emit`
+(table by default, the same document with ``--json``); all logic lives in the topic modules the agent also uses.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import typer
+
+from earful.cli.common import JSON_OPTION, console, emit, state
+
+topics_app = typer.Typer(help="Find, name, edit and track topics in the feedback.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(topics_app, name="topics")
+
+
+def _labeler(st, store, use_llm: bool | None):
+    """The LLM labeler when an LLM is configured (and not --no-llm), else the offline one."""
+    from topics.base import get_labeler
+
+    if use_llm is False:
+        return get_labeler("keywords")
+    from earful.llm import get_chat_model, llm_enabled
+
+    settings = st.settings()
+    if not llm_enabled(settings):
+        if use_llm:
+            from earful.errors import ConfigError
+            raise ConfigError("--llm-labels needs an LLM", hint="set [llm] model in earful.toml or EARFUL_LLM__MODEL")
+        return get_labeler("keywords")
+    return get_labeler("llm", store=store, chat_model=get_chat_model(settings))
+
+
+@topics_app.command("fit")
+def fit(ctx: typer.Context,
+        source: str = typer.Option(None, help="only items of this source"),
+        where: str = typer.Option(None, help="SQL condition over the source's view (or items), e.g. \"rating <= 2\""),
+        backend: str = typer.Option("bertopic", help="clustering backend (bertopic, pca-kmeans-standin)"),
+        threshold: float = typer.Option(0.3, help="reassign outliers whose nearest topic has cosine >= this"),
+        sample_cap: int = typer.Option(None, help="cluster at most this many items, assign the rest (default: by memory)"),
+        llm_labels: bool = typer.Option(None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
+        as_json: bool = JSON_OPTION):
+    """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits."""
+    from topics.fit import fit_topics
+
+    st = state(ctx)
+    with st.store() as store:
+        if not as_json:
+            console.print("fitting topics (UMAP + HDBSCAN; about a minute per 10k items on 2 cores)…")
+        res = fit_topics(store, source=source, where=where, backend=backend, threshold=threshold,
+                         sample_cap=sample_cap, labeler=_labeler(st, store, llm_labels), progress=not as_json)
+    emit(res, as_json=as_json)
+
+
+@topics_app.command("list")
+def list_(ctx: typer.Context, examples: int = typer.Option(3, help="example quotes per topic"),
+          days: int = typer.Option(30, help="trend window: last N days against the N before"),
+          as_json: bool = JSON_OPTION):
+    """List topics: id, name, size, share, trend arrow and example quotes with their item ids."""
+    from topics.report import topic_list
+    from topics.timeline import ARROWS
+
+    with state(ctx).store(read_only=True) as store:
+        doc = topic_list(store, days=days, n_examples=examples)
+    rows = [[t["id"], t["name"], t["size"], f"{t['share']:.1%}", ARROWS[t["trend"]],
+             "\n".join(f"({e['item_id']}) {e['text'][:80]}" for e in t["examples"])] for t in doc["topics"]]
+    emit(doc, as_json=as_json, columns=["id", "name", "size", "share", "trend", "examples"], rows=rows,
+         title=f"{len(rows)} topics over {doc['items']} items, outlier rate {doc['outlier_rate']:.1%}")
+
+
+@topics_app.command("show")
+def show(ctx: typer.Context, topic_id: int = typer.Argument(..., help="topic id"), as_json: bool = JSON_OPTION):
+    """One topic: name, description, keywords, representative items, monthly counts and lineage."""
+    from topics.report import topic_detail
+
+    with state(ctx).store(read_only=True) as store:
+        d = topic_detail(store, topic_id)
+    if as_json:
+        emit(d, as_json=True)
+        return
+    console.print(f"[bold]{d['id']}: {d['name']}[/] ({d['status']}, {d['size']} items, label by {d['label_source']})")
+    console.print(d["description"] or "")
+    console.print("keywords: " + ", ".join(d["keywords"]))
+    for e in d["examples"]:
+        console.print(f"  ({e['item_id']}) {e['text']}", highlight=False, markup=False)
+    if d["by_month"]:
+        emit(None, as_json=False, columns=["month", "count", "share"],
+             rows=[[r["period"], r["count"], f"{r['share']:.1%}"] for r in d["by_month"]])
+
+
+def _edit(ctx, op, ids, value=None, as_json=False):
+    from topics.edits import edit
+
+    st = state(ctx)
+    with st.store() as store:
+        ov = edit(store, op, ids, value, labeler=_labeler(st, store, None) if op == "split" else None)
+    emit(ov, as_json=as_json)
+
+
+@topics_app.command("rename")
+def rename(ctx: typer.Context, topic_id: int = typer.Argument(...), name: str = typer.Argument(...),
+           as_json: bool = JSON_OPTION):
+    """Rename a topic (kept across refits)."""
+    _edit(ctx, "rename", [topic_id], name, as_json)
+
+
+@topics_app.command("merge")
+def merge(ctx: typer.Context, topic_ids: List[int] = typer.Argument(..., help="INTO OTHER...: the first id survives"),
+          as_json: bool = JSON_OPTION):
+    """Merge topics into the first one (kept across refits)."""
+    _edit(ctx, "merge", topic_ids, None, as_json)
+
+
+@topics_app.command("split")
+def split(ctx: typer.Context, topic_id: int = typer.Argument(...),
+          into: int = typer.Option(2, help="number of parts"), as_json: bool = JSON_OPTION):
+    """Split a topic by re-clustering its items (KMeans on their embeddings); kept across refits."""
+    _edit(ctx, "split", [topic_id], str(into), as_json)
+
+
+@topics_app.command("delete")
+def delete(ctx: typer.Context, topic_id: int = typer.Argument(...), as_json: bool = JSON_OPTION):
+    """Delete a topic: its items become outliers (kept across refits)."""
+    _edit(ctx, "delete", [topic_id], None, as_json)
+
+
+@topics_app.command("assign")
+def assign(ctx: typer.Context, source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
+    """Assign items that have no topic yet to the existing topics (nearest centroid), without a refit."""
+    from topics.assign import assign_new
+
+    with state(ctx).store() as store:
+        emit(assign_new(store, source=source), as_json=as_json)
+
+
+@topics_app.command("drift")
+def drift(ctx: typer.Context, as_json: bool = JSON_OPTION):
+    """Say whether items assigned since the fit fit the topics badly enough to call for a refit."""
+    from topics.assign import drift as drift_
+
+    with state(ctx).store(read_only=True) as store:
+        emit(drift_(store), as_json=as_json)
+
+
+@topics_app.command("over-time")
+def over_time(ctx: typer.Context, period: str = typer.Option("month", help="day, week, month, quarter or year"),
+              source: str = typer.Option(None), topic: int = typer.Option(None, help="only this topic id"),
+              as_json: bool = JSON_OPTION):
+    """Counts and shares of each topic per period."""
+    from topics.timeline import over_time as ot
+
+    with state(ctx).store(read_only=True) as store:
+        rows = [r for r in ot(store, period, source=source) if topic is None or r["topic_id"] == topic]
+    emit(rows, as_json=as_json, columns=["period", "topic_id", "topic", "count", "share"],
+         rows=[[r["period"], r["topic_id"], r["topic"], r["count"], f"{r['share']:.1%}"] for r in rows])
+
+
+@topics_app.command("trends")
+def trends(ctx: typer.Context, days: int = typer.Option(30, help="last N days against the N days before"),
+           source: str = typer.Option(None), as_json: bool = JSON_OPTION):
+    """Emerging and fading topics: change in share with a two-proportion z-test (Bonferroni over topics)."""
+    from topics.timeline import trends as tr
+
+    with state(ctx).store(read_only=True) as store:
+        rows = tr(store, days=days, source=source)
+    cols = ["topic_id", "topic", "recent", "before", "recent_share", "before_share", "z", "p_value", "trend"]
+    emit(rows, as_json=as_json, columns=cols, rows=[[r[c] for c in cols] for r in rows])
+
+
+@topics_app.command("breakdown")
+def breakdown(ctx: typer.Context, by: str = typer.Option("source", help="'source' or a column of the source's view"),
+              source: str = typer.Option(None), as_json: bool = JSON_OPTION):
+    """Topic counts and shares per source, or per value of a view column (rating, a label...)."""
+    from topics.timeline import breakdown as bd
+
+    with state(ctx).store(read_only=True) as store:
+        rows = bd(store, by, source=source)
+    cols = ["group", "topic_id", "topic", "count", "share"]
+    emit(rows, as_json=as_json, columns=cols, rows=[[r[c] for c in cols] for r in rows])
+
+
+@topics_app.command("hierarchy")
+def hierarchy(ctx: typer.Context, as_json: bool = JSON_OPTION):
+    """The topic tree (average-linkage over centroids): each row merges two nodes at a cosine distance."""
+    from topics.report import hierarchy as h
+
+    with state(ctx).store(read_only=True) as store:
+        rows = h(store)
+    cols = ["node_id", "left_id", "right_id", "distance", "name"]
+    emit(rows, as_json=as_json, columns=cols, rows=[[r[c] for c in cols] for r in rows])
+
+
+@topics_app.command("lineage")
+def lineage(ctx: typer.Context, as_json: bool = JSON_OPTION):
+    """How topics relate across fits and edits: matched, new, gone, merged, split, deleted."""
+    with state(ctx).store(read_only=True) as store:
+        tbl = store.query("SELECT run_id, event, topic_id, prev_topic_id, round(similarity, 3) AS similarity, "
+                          "created_at FROM topic_lineage ORDER BY created_at, event, topic_id").to_pylist()
+    cols = ["run_id", "event", "topic_id", "prev_topic_id", "similarity"]
+    emit(tbl, as_json=as_json, columns=cols, rows=[[r[c] for c in cols] for r in tbl])
+
+
+@topics_app.command("charts")
+def charts(ctx: typer.Context, out: str = typer.Option("topic_charts", help="folder for PNG and HTML files"),
+           period: str = typer.Option("month"), as_json: bool = JSON_OPTION):
+    """Write topic sizes, topics over time and hierarchy charts as PNG plus plotly HTML."""
+    import json
+    from pathlib import Path
+
+    from topics.report import charts as ch
+
+    with state(ctx).store(read_only=True) as store:
+        figs = ch(store, out, freq=period)
+    for f in figs:
+        html = Path(f["png"]).with_suffix(".html")
+        html.write_text("<html><head><script src='https://cdn.plot.ly/plotly-2.35.2.min.js'></script></head><body>"
+                        "<div id='c'></div><script>var f=" + json.dumps(f["plotly"], default=str) +
+                        ";Plotly.newPlot('c',f.data,f.layout);</script></body></html>")
+        f["html"] = str(html)
+    emit([{k: f[k] for k in ("title", "png", "html")} for f in figs], as_json=as_json, columns=["title", "png", "html"],
+         rows=[[f["title"], f["png"], f["html"]] for f in figs])

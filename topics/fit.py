@@ -1,0 +1,204 @@
+"""Fitting topics: select items, cluster (on a sample for big corpora), reduce outliers, match ids, label, persist.
+
+Design decision: a fit never invents ids blindly. New centroids are matched one-to-one (Hungarian, cosine >=
+`match_threshold`) to every earlier topic, so a topic keeps its id across refits; the lineage table records
+matched / split / merged / new / gone, then the stored human overrides are re-applied. Items outside the fitted
+sample, and outliers close enough to a topic (BERTopic's ``reduce_outliers(strategy="embeddings")`` rule:
+cosine similarity to the topic embedding >= threshold), are assigned to their nearest centroid.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import numpy as np
+
+from earful.embeddings import embed_items, item_vectors
+from earful.errors import InputError
+from earful.store import quote_ident
+from topics import model as M
+from topics.base import OUTLIER, Labeler, TopicDraft, get_backend, get_labeler
+
+DEFAULT_THRESHOLD = 0.3      # outlier reassignment: min cosine similarity to the nearest topic centroid
+MATCH_THRESHOLD = 0.8        # refit id matching: min cosine similarity between old and new centroids
+MIN_ITEMS = 20
+
+
+def default_sample_cap() -> int:
+    """How many items to cluster directly; the rest are assigned by nearest centroid. ~100 KB per item for UMAP's
+    kNN graph and HDBSCAN, at most 100k (so a 1M workspace fits on a 24 GB machine)."""
+    try:
+        import os
+
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        avail = 8 << 30
+    return int(max(20_000, min(100_000, avail // 2 // 100_000)))
+
+
+def select_items(store, source: str | None = None, where: str | None = None) -> list[str]:
+    if source:
+        store.source_info(source)  # NotFoundError with the known names
+    if where:
+        if source:
+            base = f"SELECT item_id FROM {quote_ident(source)} WHERE {where}"
+        else:
+            base = f"SELECT item_id FROM items i WHERE {where}"
+        try:
+            return [r[0] for r in store.rows(base + " ORDER BY item_id")]
+        except Exception as exc:  # duckdb parser/binder errors
+            raise InputError(f"--where is not valid here: {exc}",
+                             hint="it is a SQL condition over the source's view columns, e.g. \"rating <= 2\"") from exc
+    sql = "SELECT item_id FROM items" + (" WHERE source = ?" if source else "") + " ORDER BY item_id"
+    return [r[0] for r in store.rows(sql, [source] if source else [])]
+
+
+def match_topics(new_C: np.ndarray, prev_ids: list[int], prev_C: np.ndarray, threshold: float):
+    """One-to-one matching of new centroids to previous topics. Returns (new index -> prev id or None, events)
+    where events are (event, new index or None, prev id or None, similarity)."""
+    from scipy.optimize import linear_sum_assignment
+
+    n = len(new_C)
+    assigned: dict[int, int | None] = {k: None for k in range(n)}
+    events = []
+    if len(prev_ids) == 0 or n == 0:
+        return assigned, [("new", k, None, None) for k in range(n)]
+    S = new_C @ prev_C.T
+    rows, cols = linear_sum_assignment(-S)
+    taken_prev = set()
+    for r, c in zip(rows, cols):
+        if S[r, c] >= threshold:
+            assigned[int(r)] = prev_ids[c]
+            taken_prev.add(c)
+            events.append(("matched", int(r), prev_ids[c], float(S[r, c])))
+    for k in range(n):
+        if assigned[k] is None:
+            c = int(S[k].argmax())
+            kind = "split" if S[k, c] >= threshold and c in taken_prev else "new"
+            events.append((kind, k, prev_ids[c] if kind == "split" else None, float(S[k, c])))
+    for c, pid in enumerate(prev_ids):
+        if c not in taken_prev:
+            r = int(S[:, c].argmax())
+            events.append(("merged" if S[r, c] >= threshold else "gone", r if S[r, c] >= threshold else None,
+                           pid, float(S[r, c])))
+    return assigned, events
+
+
+def drafts_for(store, topics: list[tuple[int, list[str], list[str], int]]) -> list[TopicDraft]:
+    return [TopicDraft(topic_id=t, keywords=kw, examples=M.texts_for(store, reps), size=size)
+            for t, kw, reps, size in topics]
+
+
+def fit_topics(store, *, source: str | None = None, where: str | None = None, backend: str = "bertopic",
+               labeler: Labeler | None = None, threshold: float = DEFAULT_THRESHOLD, sample_cap: int | None = None,
+               seed: int = 42, match_threshold: float = MATCH_THRESHOLD, backend_params: dict | None = None,
+               progress: bool = False) -> dict:
+    """Fit topics on the selected items and persist them; returns a summary dict (run id, counts, outlier rates)."""
+    t0 = time.perf_counter()
+    wanted = select_items(store, source, where)
+    if len(wanted) < MIN_ITEMS:
+        raise InputError(f"only {len(wanted)} items selected; topics need at least {MIN_ITEMS}",
+                         hint="ingest more feedback or loosen --source/--where")
+    embed_items(store, source=source, progress=progress)   # only texts not embedded yet
+    ids, X = item_vectors(store, wanted)
+    n = len(ids)
+    cap = sample_cap or default_sample_cap()
+    rng = np.random.default_rng(seed)
+    fit_idx = np.arange(n) if n <= cap else np.sort(rng.choice(n, cap, replace=False))
+    docs = M.texts_for(store, [ids[i] for i in fit_idx])
+    be = get_backend(backend, seed=seed, **(backend_params or {}))
+    res = be.fit(docs, X[fit_idx])
+    raw = np.asarray(res.labels, dtype=int)
+    labs = sorted(int(t) for t in set(raw.tolist()) if t != OUTLIER)
+    if not labs:
+        raise InputError("the clustering found no topics (every item is an outlier)",
+                         hint="select more items, or use --min-cluster-size smaller")
+    C = M.group_means(X[fit_idx], raw, labs)
+    pos = {t: k for k, t in enumerate(labs)}
+    label_idx = np.full(n, -1, dtype=int)
+    label_idx[fit_idx] = [pos.get(int(t), -1) for t in raw]
+    methods = np.full(n, "transform", dtype=object)
+    methods[fit_idx] = np.where(raw == OUTLIER, "outlier", "fit")
+    todo = np.nonzero(label_idx == -1)[0]
+    near, _ = M.nearest(X[todo], C, threshold)
+    label_idx[todo] = near
+    reduced = (methods[todo] == "outlier") & (near >= 0)
+    methods[todo[reduced]] = "reduced"
+    methods[todo[(methods[todo] == "outlier")]] = "outlier"
+    raw_rate = float((raw == OUTLIER).mean())
+
+    # final centroids from all members, then scores and representatives
+    C = M.group_means(X, label_idx, list(range(len(labs))))
+    scores = np.zeros(n, dtype=np.float32)
+    inl = label_idx >= 0
+    scores[inl] = np.einsum("ij,ij->i", X[inl], C[label_idx[inl]])
+
+    # stable ids
+    prev = store.query("SELECT topic_id, centroid FROM topics WHERE centroid IS NOT NULL AND topic_id NOT IN "
+                       "(SELECT unnest(result_ids) FROM topic_overrides WHERE op = 'split' AND result_ids IS NOT NULL)"
+                       " ORDER BY topic_id")
+    prev_ids = prev.column("topic_id").to_pylist()
+    prev_C = (prev.column("centroid").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+              .reshape(len(prev_ids), -1).astype(np.float32) if prev_ids else np.zeros((0, X.shape[1]), np.float32))
+    assigned, events = match_topics(C, prev_ids, prev_C, match_threshold)
+    next_id = int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1
+    final_id = {}
+    for k in range(len(labs)):
+        if assigned[k] is None:
+            final_id[k], next_id = next_id, next_id + 1
+        else:
+            final_id[k] = assigned[k]
+    topic_of = np.array([final_id[k] if k >= 0 else OUTLIER for k in label_idx], dtype=np.int32)
+
+    sizes = np.bincount(label_idx[inl], minlength=len(labs))
+    topics = []
+    for k, lab in enumerate(labs):
+        members = np.nonzero(label_idx == k)[0]
+        reps = members[np.argsort(-scores[members])][:M.N_REPRESENTATIVE]
+        topics.append((final_id[k], res.keywords.get(lab, []), [ids[i] for i in reps], int(sizes[k])))
+    labeler = labeler or get_labeler("keywords")
+    labels = labeler.label(drafts_for(store, topics))
+
+    run_id = uuid.uuid4().hex[:12]
+    now = M.now()
+    with store.transaction() as con:
+        con.execute("UPDATE topics SET status = 'gone', size = 0, updated_at = ? WHERE status <> 'gone'", [now])
+        for k, ((tid, kw, reps, size), (name, desc)) in enumerate(zip(topics, labels)):
+            con.execute("""INSERT INTO topics (topic_id, name, description, label_source, keywords, representative_ids,
+                               size, centroid, status, parent_id, run_id, created_at, updated_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?::FLOAT[384], 'active', NULL, ?, ?, ?)
+                           ON CONFLICT (topic_id) DO UPDATE SET name = excluded.name, description =
+                               excluded.description, label_source = excluded.label_source, keywords = excluded.keywords,
+                               representative_ids = excluded.representative_ids, size = excluded.size,
+                               centroid = excluded.centroid, status = 'active', parent_id = NULL,
+                               run_id = excluded.run_id, updated_at = excluded.updated_at""",
+                        [tid, name, desc, labeler.name, kw, reps, size, C[k].tolist(), run_id, now, now])
+        con.execute("DELETE FROM topic_assignments")
+        M.write_assignments(con, ids, topic_of, scores, methods.tolist(), run_id)
+        con.executemany("INSERT INTO topic_lineage VALUES (?, ?, ?, ?, ?, ?)",
+                        [[run_id, ev, final_id[k] if k is not None else None, pid, sim, now]
+                         for ev, k, pid, sim in events])
+        final_rate = float((topic_of == OUTLIER).mean())
+        params = {"threshold": threshold, "sample_cap": cap, "seed": seed, "match_threshold": match_threshold,
+                  **{k: v for k, v in res.info.items() if isinstance(v, (int, float, str, dict))}}
+        con.execute("INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, backend, source, where, json.dumps(params, default=str), n, len(fit_idx), len(labs),
+                     raw_rate, final_rate, None, now])
+        from topics.edits import apply_overrides
+
+        applied = apply_overrides(store, labeler=labeler)
+        M.update_sizes(store)
+        M.build_hierarchy(store)
+        rate = M.outlier_rate(store)
+        seconds = time.perf_counter() - t0
+        con.execute("UPDATE topic_runs SET fit_seconds = ?, outlier_rate = ? WHERE run_id = ?",
+                    [seconds, rate, run_id])
+    store.refresh_views()
+    counts = {}
+    for ev, *_ in events:
+        counts[ev] = counts.get(ev, 0) + 1
+    return {"run_id": run_id, "backend": backend, "items": n, "fitted_on": int(len(fit_idx)),
+            "topics": int(store.scalar("SELECT count(*) FROM topics WHERE status = 'active'")),
+            "outlier_rate_raw": round(raw_rate, 4), "outlier_rate": round(rate, 4),
+            "overrides_applied": applied, "lineage": counts, "seconds": round(seconds, 1)}

@@ -1,0 +1,25 @@
+"""PCA + KMeans: a fast, deterministic stand-in backend for tests about plumbing (persistence, edits, ids).
+
+Design decision: it is registered like any backend (``pca-kmeans-standin``) so the same store code runs over it;
+it is not meant for real use (no outliers, fixed k) and is named as a stand-in wherever it appears.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from topics.base import BackendFit, TopicBackend
+from topics.keywords import ctfidf_keywords
+
+
+class PcaKMeansStandIn(TopicBackend):
+    name = "pca-kmeans-standin"
+
+    def fit(self, docs, vectors):
+        from sklearn.cluster import KMeans
+        from sklearn.decomposition import PCA
+
+        k = int(self.params.get("n_topics") or max(2, min(20, len(docs) // 50)))
+        n_comp = min(20, vectors.shape[1], max(1, len(docs) - 1))
+        reduced = PCA(n_components=n_comp, random_state=self.seed).fit_transform(vectors)
+        labels = KMeans(n_clusters=k, random_state=self.seed, n_init=4).fit_predict(reduced)
+        return BackendFit(labels=labels.astype(int), keywords=ctfidf_keywords(docs, labels), info={"k": k})
