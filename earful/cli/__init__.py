@@ -58,7 +58,7 @@ def main() -> None:
     except EarfulError as exc:
         if os.environ.get("EARFUL_DEBUG") == "1":
             raise
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console_err.print("interrupted; completed batches are kept, the current one was rolled back")
