@@ -106,13 +106,82 @@ def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
     return cmd, inside_db
 
 
-def _preexec(limits: Limits):
+class Cgroup:
+    """Best-effort process-count and memory caps for the whole child tree (cgroup v2, or v1 pids + memory).
+
+    rlimits alone cannot stop a fork bomb when Earful runs as root (RLIMIT_NPROC does not bind root), and
+    RLIMIT_AS is per process. Where the cgroup file system is writable, a fresh group caps both for the tree;
+    elsewhere this does nothing and the timeout plus the pid namespace's kill-all are what stop a bomb.
+    """
+
+    def __init__(self, limits: Limits):
+        self.dirs: list[Path] = []
+        name = "earful-" + secrets.token_hex(4)
+        root = Path("/sys/fs/cgroup")
+        wanted = {"pids": ("pids.max", str(limits.max_procs)),
+                  "memory": ("memory.limit_in_bytes", str(limits.memory_mb * 1024 * 1024 * 2))}
+        own = self._own()
+        if (root / "cgroup.controllers").exists():
+            self._make(root / own.get("", "/").lstrip("/") / name,
+                       [("pids.max", str(limits.max_procs)), ("memory.max", wanted["memory"][1])])
+        else:
+            for ctrl, (fname, value) in wanted.items():
+                self._make(root / ctrl / own.get(ctrl, "/").lstrip("/") / name, [(fname, value)])
+
+    @staticmethod
+    def _own() -> dict:
+        out = {}
+        try:
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, ctrls, path = line.split(":", 2)
+                for c in (ctrls.split(",") if ctrls else [""]):
+                    out[c] = path
+        except OSError:
+            pass
+        return out
+
+    def _make(self, d: Path, settings: list[tuple[str, str]]) -> None:
+        try:
+            d.mkdir()
+        except OSError:
+            return
+        try:
+            for fname, value in settings:
+                (d / fname).write_text(value)
+            self.dirs.append(d)
+        except OSError:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+    def enter(self) -> None:
+        """Called in the child before exec: move this process (and so its descendants) into the group."""
+        for d in self.dirs:
+            try:
+                (d / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def _preexec(limits: Limits, cgroup: Cgroup | None = None):
     mem = limits.memory_mb * 1024 * 1024
     cpu = int(limits.timeout_s) + 2
     fsize = limits.max_file_mb * 1024 * 1024
 
     def apply():
         os.setsid()
+        if cgroup is not None:
+            cgroup.enter()
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
@@ -181,10 +250,12 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
     env = None if mode == "bwrap" else {"PATH": "/usr/bin:/bin", "HOME": tmp, "PYTHONDONTWRITEBYTECODE": "1",
                                         "POLARS_MAX_THREADS": "2", "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
+    cgroup = Cgroup(limits)
     try:
         proc = subprocess.Popen(py_runner, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=_preexec(limits), cwd=tmp or "/", env=env)
+                                preexec_fn=_preexec(limits, cgroup), cwd=tmp or "/", env=env)
     except OSError as exc:
+        cgroup.close()
         _cleanup(tmp)
         return RawResult(False, None, f"could not start the sandbox: {exc}", mode, 0.0)
     out, err, over = bytearray(), bytearray(), threading.Event()
@@ -207,12 +278,12 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
             reason = f"stopped: the code ran longer than the time limit of {limits.timeout_s:g} s"
             break
         time.sleep(0.005)
-    if reason:
-        _kill(proc)
+    _kill(proc)   # always: also ends anything the code left running in its session (the fallback has no pid ns)
     proc.wait()
     for r in readers:
         r.join(timeout=2)
     seconds = time.perf_counter() - t0
+    cgroup.close()
     _cleanup(tmp)
     if reason is None and over.is_set():
         reason = f"stopped: output exceeded the limit of {limits.max_output_bytes} bytes"
@@ -241,6 +312,15 @@ def _kill(proc) -> None:
             proc.kill()
         except ProcessLookupError:
             pass
+
+
+def process_cap_available(limits: Limits | None = None) -> bool:
+    """True when a cgroup can cap the child's process count here (else a fork bomb is stopped only by time)."""
+    cg = Cgroup(limits or Limits())
+    try:
+        return any((d / "pids.max").exists() for d in cg.dirs)
+    finally:
+        cg.close()
 
 
 def _cleanup(tmp: str | None) -> None:
