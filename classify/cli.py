@@ -1,0 +1,174 @@
+"""`earful classify ...`: taxonomies, train, run, eval, shares, review.
+
+Design decision: the commands are thin: each resolves the store and taxonomy, calls one function in
+`classify.workspace` / `classify.evaluate`, and prints through `emit` (a table, or JSON with --json).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from earful.cli.common import JSON_OPTION, console, emit, print_json, rich_table, state
+from earful.errors import InputError
+
+app = typer.Typer(help="Label feedback with taxonomies: train, run, evaluate, shares with error bars, review.",
+                  no_args_is_help=True)
+
+TAX = typer.Option(..., "--taxonomy", "-t", help="taxonomy name (built-in, in the workspace) or a YAML file")
+SOURCE = typer.Option(None, "--source", help="only this source")
+FEATURE = typer.Option(None, "--feature", help="numeric/categorical metadata column to use, e.g. rating (repeatable)")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="classify")
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+    task = prog.add_task(label, total=total)
+    return prog, lambda n: prog.advance(task, n)
+
+
+@app.command("taxonomies")
+def taxonomies_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION):
+    """List the built-in taxonomies and those in the workspace, with their labels."""
+    from classify.base import builtin_taxonomies, load_taxonomy, workspace_taxonomies
+
+    store = state(ctx).store()
+    names = list(dict.fromkeys(workspace_taxonomies(store) + list(builtin_taxonomies())))
+    data = []
+    for n in names:
+        t = load_taxonomy(n, store)
+        where = "workspace" if n in workspace_taxonomies(store) else "built-in"
+        data.append({"name": n, "where": where, "multi_label": t.multi_label, "labels": t.label_names})
+    emit(data, as_json=as_json, columns=["name", "where", "multi_label", "labels"],
+         rows=[[d["name"], d["where"], d["multi_label"], ", ".join(d["labels"])] for d in data])
+
+
+@app.command("train")
+def train_cmd(ctx: typer.Context, taxonomy: str = TAX,
+              gold_column: str = typer.Option(None, "--gold-column", help="source column holding gold labels"),
+              source: str = SOURCE, method: str = typer.Option("stacked", "--method", help="offline classifier"),
+              feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
+    """Train an offline classifier on the taxonomy's gold labels (declare them with --gold-column)."""
+    from classify.workspace import import_gold_column, train
+
+    store = state(ctx).store()
+    if gold_column:
+        import_gold_column(store, taxonomy, gold_column, source)
+    with console.status(f"training {method} on '{taxonomy}' gold labels"):
+        r = train(store, taxonomy, method, list(feature or []))
+    emit(r, as_json=as_json)
+
+
+@app.command("run")
+def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
+            method: str = typer.Option("offline", "--method", help="offline | llm | cascade"),
+            source: str = SOURCE, batch_size: int = typer.Option(1000, "--batch-size", help="items per commit"),
+            llm_budget: int = typer.Option(None, "--llm-budget", help="cascade: at most this many items to the LLM"),
+            target_accuracy: float = typer.Option(None, "--target-accuracy",
+                                                   help="cascade: route until the offline part reaches this accuracy"),
+            redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's labels first and relabel all"),
+            as_json: bool = JSON_OPTION):
+    """Label every unlabelled item (batch commits: a killed run resumes where it stopped)."""
+    from classify.runner import prepare
+    from classify.workspace import count_todo, label_items
+
+    st = state(ctx)
+    store = st.store()
+    tax, clf, version, features, extra_names = prepare(store, taxonomy, method, st.settings(), source=source,
+                                                       llm_budget=llm_budget, target_accuracy=target_accuracy,
+                                                       redo=redo)
+    todo = count_todo(store, tax.name, source)
+    prog, step = _progress(todo, f"classify {tax.name}")
+    with prog:
+        r = label_items(store, tax, clf, method=getattr(clf, "name", method), version=version, source=source,
+                        batch_size=batch_size, features=features, extra_names=extra_names, llm_budget=llm_budget,
+                        progress=step)
+    counts = store.rows("SELECT label, count(*) FROM classify_labels WHERE taxonomy = ? GROUP BY 1 ORDER BY 2 DESC",
+                        [tax.name])
+    out = {"taxonomy": tax.name, "method": clf.name, "model_version": version, **r,
+           "counts": {k: v for k, v in counts}}
+    if as_json:
+        print_json(out)
+        return
+    console.print(f"labelled {r['labelled']} item(s) with '{tax.name}' by {clf.name} ({version})"
+                  + (f"; {r['sent_to_llm']} sent to the LLM" if method != "offline" else ""))
+    console.print(rich_table(["label", "items"], [[k, v] for k, v in counts]))
+
+
+@app.command("eval")
+def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
+             gold_column: str = typer.Option(None, "--gold-column", help="source column holding gold labels"),
+             source: str = SOURCE, folds: int = typer.Option(5, "--folds"),
+             methods: str = typer.Option(None, "--methods", help="comma-separated; default: every offline method"),
+             feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
+    """Stratified k-fold evaluation of the offline methods on gold labels; stores the run (used by shares)."""
+    from classify.base import classifier_names, load_taxonomy
+    from classify.evaluate import cross_validate, store_eval
+    from classify.workspace import gold, import_gold_column, inputs_for
+
+    store = state(ctx).store()
+    if gold_column:
+        import_gold_column(store, taxonomy, gold_column, source)
+    tax = load_taxonomy(taxonomy, store)
+    pairs = gold(store, tax.name)
+    if len(pairs) < 10:
+        raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold labels; evaluation needs at least 10",
+                         hint="pass --gold-column COL")
+    names = methods.split(",") if methods else classifier_names(offline_only=True)
+    inputs = inputs_for(store, [p[0] for p in pairs], list(feature or []))
+    prog, step = _progress(len(names) * folds, "evaluating")
+    with prog:
+        res = cross_validate(tax, inputs, [p[1] for p in pairs], names, folds=folds, progress=step)
+    eval_id = store_eval(store, tax.name, gold_column, res)
+    if as_json:
+        print_json({"eval_id": eval_id, "taxonomy": tax.name, "methods": res})
+        return
+    console.print(rich_table(["method", "accuracy", "macro_f1"],
+                             [[m, f"{r['accuracy']:.3f}", f"{r['macro_f1']:.3f}"] for m, r in res.items()],
+                             title=f"{tax.name}: {len(pairs)} gold items, {folds}-fold stratified (eval {eval_id})"))
+    best = max(res, key=lambda m: res[m]["macro_f1"])
+    r = res[best]
+    console.print(rich_table(["label", "precision", "recall", "f1", "support"],
+                             [[c["label"], f"{c['precision']:.2f}", f"{c['recall']:.2f}", f"{c['f1']:.2f}",
+                               c["support"]] for c in r["per_class"]], title=f"per class, {best}"))
+    console.print(rich_table(["true \\ predicted"] + r["classes"],
+                             [[lab] + row for lab, row in zip(r["classes"], r["confusion"])],
+                             title=f"confusion matrix, {best}", max_width=12))
+
+
+@app.command("shares")
+def shares_cmd(ctx: typer.Context, taxonomy: str = TAX, source: str = SOURCE, as_json: bool = JSON_OPTION):
+    """Each label's share with a 95% interval that accounts for the classifier's measured error."""
+    from classify.evaluate import shares
+
+    r = shares(state(ctx).store(), taxonomy, source)
+    if as_json:
+        print_json(r)
+        return
+    console.print(rich_table(["label", "share", "95% low", "95% high", "predicted share", "predicted items"],
+                             [[d["label"], f"{d['share']:.1%}", f"{d['low']:.1%}", f"{d['high']:.1%}",
+                               f"{d['predicted_share']:.1%}", d["predicted"]] for d in r["labels"]],
+                             title=f"{taxonomy}: {r['n']} labelled items"))
+    console.print(f"interval: {r['basis']}", highlight=False)
+
+
+@app.command("review")
+def review_cmd(ctx: typer.Context, taxonomy: str = TAX,
+               export: Path = typer.Option(None, "--export", help="write the least-confident items to this CSV"),
+               import_: Path = typer.Option(None, "--import", help="read a corrected CSV back as gold labels"),
+               n: int = typer.Option(50, "--n", help="how many items to export"), source: str = SOURCE,
+               as_json: bool = JSON_OPTION):
+    """Human in the loop: export least-confident items to CSV, fix the `label` column, import it as gold."""
+    from classify.review import export_review, import_review
+
+    if bool(export) == bool(import_):
+        raise InputError("give exactly one of --export FILE or --import FILE")
+    store = state(ctx).store()
+    r = export_review(store, taxonomy, export, n, source) if export else import_review(store, taxonomy, import_)
+    emit(r, as_json=as_json)

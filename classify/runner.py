@@ -1,0 +1,65 @@
+"""Choosing the classifier for `earful classify run`: offline (trained model, else zero-shot), llm, or cascade.
+
+Design decision: `offline` never needs anything but the workspace: with a trained model it uses it, otherwise it
+falls back to zero-shot from the taxonomy's label descriptions, so a ready-made taxonomy works on day one.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from classify.base import load_taxonomy, make_classifier
+from classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy
+from earful.errors import ConfigError, InputError
+
+
+def _chat_model(settings):
+    from earful.llm import get_chat_model
+
+    model = get_chat_model(settings)
+    if model is None:
+        raise ConfigError("this method needs an LLM and [llm] model is 'none'",
+                          hint="set EARFUL_LLM=provider:model (e.g. openai:gpt-4o-mini) or use --method offline")
+    return model
+
+
+def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, llm_budget=None,
+            target_accuracy=None, redo=False, chat_model=None):
+    """(taxonomy, classifier, model_version, features, extra_names) ready for `label_items`."""
+    tax = load_taxonomy(taxonomy, store)
+    with store.transaction() as con:
+        if not store.rows("SELECT 1 FROM taxonomies WHERE name = ?", [tax.name]):
+            save_taxonomy(store, tax, "built-in or file")
+        if redo:
+            con.execute("DELETE FROM classify_labels WHERE taxonomy = ?", [tax.name])
+    trained = latest_model(store, tax.name)
+    if method == "offline":
+        if trained:
+            clf, version, features, extra_names = trained
+            return tax, clf, version, features, extra_names
+        if not any(lab.description or lab.examples for lab in tax.labels):
+            raise InputError(f"taxonomy '{tax.name}' has no trained model and no label descriptions for zero-shot",
+                             hint=f"run 'earful classify train --taxonomy {tax.name} --gold-column COL' first")
+        clf = make_classifier("zeroshot", tax).fit(None)
+        version = "zeroshot-" + hashlib.sha256(tax.model_dump_json().encode()).hexdigest()[:10]
+        return tax, clf, version, [], None
+    if method not in ("llm", "cascade"):
+        raise InputError(f"unknown --method '{method}'", hint="use offline, llm or cascade")
+    chat = chat_model or _chat_model(settings)
+    pairs = gold(store, tax.name)
+    features = trained[2] if trained else []
+    extra_names = trained[3] if trained else None
+    if method == "llm":
+        clf = make_classifier("fewshot_llm", tax, chat_model=chat, store=store)
+        if pairs:
+            clf.fit(inputs_for(store, [p[0] for p in pairs]), [p[1] for p in pairs])
+        return tax, clf, f"fewshot_llm-{clf.prompt_version}", [], None
+    if len(pairs) < 10:
+        raise InputError("the cascade chooses its threshold on gold labels, and this taxonomy has fewer than 10",
+                         hint="declare gold with 'earful classify train --gold-column COL' or use --method llm")
+    todo = max(1, count_todo(store, tax.name, source))
+    fraction = None if target_accuracy else min(1.0, (llm_budget if llm_budget is not None else todo * 0.1) / todo)
+    offline = make_classifier(trained[0].name if trained else "tfidf", tax)
+    clf = make_classifier("cascade", tax, offline=offline, chat_model=chat, store=store,
+                          budget_fraction=fraction, target_accuracy=target_accuracy)
+    clf.fit(inputs_for(store, [p[0] for p in pairs], features, extra_names), [p[1] for p in pairs])
+    return tax, clf, f"cascade-{offline.name}-t{clf.threshold_:.3f}", features, extra_names

@@ -1,0 +1,243 @@
+"""Classification against the store: taxonomies and gold labels in the workspace, training, labelling runs.
+
+Design decision: `label_items` labels only items with no label yet for the taxonomy, one batch per transaction, so a
+run killed half-way keeps every finished batch and the next run picks up where it stopped. Inputs are assembled from
+the store: texts from `items`, MiniLM vectors from the embeddings cache, metadata columns from the source's raw table.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from datetime import datetime, timezone
+
+import numpy as np
+
+from classify.base import Classifier, Inputs, Taxonomy, load_taxonomy, make_classifier, taxonomy_from_labels
+from earful.errors import InputError, NotFoundError
+from earful.store.views import quote_ident
+
+
+def save_taxonomy(store, tax: Taxonomy, origin: str) -> None:
+    store.con.execute("INSERT OR REPLACE INTO taxonomies (name, spec, origin, created_at) VALUES (?, ?, ?, ?)",
+                      [tax.name, tax.model_dump_json(), origin, datetime.now(timezone.utc)])
+
+
+def _sources_with_column(store, column: str, source: str | None) -> list[tuple[str, str, str]]:
+    """[(source, raw_table, real column name)] whose raw table has `column` (case-insensitive)."""
+    found = []
+    for name in [source] if source else store.sources():
+        raw = store.source_info(name)["raw_table"]
+        rows = store.rows("SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND "
+                          "table_name=? AND lower(column_name)=lower(?)", [raw, column])
+        if rows:
+            found.append((name, raw, rows[0][0]))
+    if not found:
+        where = f"source '{source}'" if source else "any source"
+        raise InputError(f"no column '{column}' in {where}",
+                         hint="check the column name with 'earful sql \"DESCRIBE <source>\"'")
+    return found
+
+
+def import_gold_column(store, taxonomy: str, column: str, source: str | None = None) -> Taxonomy:
+    """Declare `column` as gold labels of `taxonomy` (created from its distinct values when it does not exist)."""
+    found = _sources_with_column(store, column, source)
+    union = " UNION ALL ".join(
+        f"SELECT item_id, trim(CAST({quote_ident(col)} AS VARCHAR)) AS label FROM {quote_ident(raw)} "
+        f"WHERE {quote_ident(col)} IS NOT NULL AND trim(CAST({quote_ident(col)} AS VARCHAR)) <> ''"
+        for _, raw, col in found)
+    values = [r[0] for r in store.rows(f"SELECT DISTINCT label FROM ({union})")]
+    try:
+        tax = load_taxonomy(taxonomy, store)
+    except NotFoundError:
+        tax = taxonomy_from_labels(taxonomy, values, description=f"from gold column {column}")
+    unknown = sorted(set(values) - set(tax.label_names))
+    if unknown:
+        raise InputError(f"column '{column}' has labels not in taxonomy '{taxonomy}': {', '.join(unknown[:10])}",
+                         hint="use another --taxonomy name to create a new taxonomy from this column")
+    with store.transaction() as con:
+        save_taxonomy(store, tax, f"gold column {column}")
+        con.execute(f"""INSERT OR REPLACE INTO classify_gold (item_id, taxonomy, label, origin)
+                        SELECT item_id, ?, label, ? FROM ({union})""", [tax.name, f"column:{column}"])
+    return tax
+
+
+def gold(store, taxonomy: str) -> list[tuple[str, str]]:
+    return store.rows("SELECT item_id, label FROM classify_gold WHERE taxonomy = ? ORDER BY item_id", [taxonomy])
+
+
+def feature_columns(store, item_ids: list[str], features: list[str]) -> dict[str, list]:
+    """Metadata columns for `item_ids` (a canonical items column such as rating, or a raw column), in that order."""
+    if not features:
+        return {}
+    import pyarrow as pa
+
+    store.con.register("_clf_ids", pa.table({"item_id": item_ids, "pos": list(range(len(item_ids)))}))
+    try:
+        out = {}
+        for f in features:
+            if f.lower() in ("rating", "created_at", "author"):
+                expr = f"i.{f.lower()}"
+                joins = ""
+            else:
+                parts = []
+                for name in store.sources():
+                    raw = store.source_info(name)["raw_table"]
+                    cols = {c.lower(): c for c in (r[0] for r in store.rows(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name=?", [raw]))}
+                    if f.lower() in cols:
+                        parts.append(f"SELECT item_id, CAST({quote_ident(cols[f.lower()])} AS VARCHAR) AS v "
+                                     f"FROM {quote_ident(raw)}")
+                if not parts:
+                    raise InputError(f"no column '{f}' to use as a feature")
+                joins = f"LEFT JOIN ({' UNION ALL '.join(parts)}) r ON r.item_id = i.item_id"
+                expr = "r.v"
+            rows = store.rows(f"SELECT {expr} FROM _clf_ids w JOIN items i ON i.item_id = w.item_id {joins} "
+                              "ORDER BY w.pos")
+            out[f] = [r[0] for r in rows]
+        return out
+    finally:
+        store.con.unregister("_clf_ids")
+
+
+def inputs_for(store, item_ids: list[str], features: list[str] | None = None, extra_names: list[str] | None = None,
+               embed: bool = True) -> Inputs:
+    """Inputs for these items in this order: texts, cached MiniLM vectors (embedding what is missing), metadata."""
+    import pyarrow as pa
+
+    from earful.embeddings import Embedder, item_vectors
+
+    store.con.register("_clf_ids", pa.table({"item_id": item_ids, "pos": list(range(len(item_ids)))}))
+    try:
+        texts = [r[0] for r in store.rows("SELECT i.text FROM _clf_ids w JOIN items i ON i.item_id = w.item_id "
+                                          "ORDER BY w.pos")]
+    finally:
+        store.con.unregister("_clf_ids")
+    vectors = None
+    if embed:
+        ids, mat = item_vectors(store, item_ids)
+        pos = {i: k for k, i in enumerate(ids)}
+        missing = [k for k, i in enumerate(item_ids) if i not in pos]
+        vectors = np.zeros((len(item_ids), mat.shape[1] if len(ids) else 384), dtype=np.float32)
+        have = [k for k, i in enumerate(item_ids) if i in pos]
+        if have:
+            vectors[have] = mat[[pos[item_ids[k]] for k in have]]
+        if missing:
+            vectors[missing] = Embedder().encode([texts[k] for k in missing])
+    extra = None
+    if features:
+        from classify.offline import one_hot_extra
+
+        cols = feature_columns(store, item_ids, features)
+        extra, names = one_hot_extra(cols)
+        if extra_names is not None:  # align to the columns seen in training
+            full = np.zeros((len(item_ids), len(extra_names)))
+            for j, n in enumerate(extra_names):
+                if n in names:
+                    full[:, j] = extra[:, names.index(n)]
+            extra = full
+    return Inputs(texts, vectors, extra)
+
+
+def train(store, taxonomy: str, method: str = "stacked", features: list[str] | None = None) -> dict:
+    """Fit `method` on all gold labels of `taxonomy` and store it; returns {model_version, n_train, ...}."""
+    tax = load_taxonomy(taxonomy, store)
+    pairs = gold(store, tax.name)
+    if len(pairs) < 10:
+        raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold label(s); training needs at least 10",
+                         hint="declare a gold column with --gold-column COL, or import a reviewed CSV")
+    ids, y = [p[0] for p in pairs], [p[1] for p in pairs]
+    inputs = inputs_for(store, ids, features)
+    extra_names = None
+    if features:
+        from classify.offline import one_hot_extra
+
+        extra_names = one_hot_extra(feature_columns(store, ids, features))[1]
+    clf = make_classifier(method, tax)
+    if not clf.offline:
+        raise InputError(f"'{method}' is not an offline method; train one of the offline methods")
+    clf.fit(inputs, y)
+    blob = pickle.dumps({"classifier": clf, "features": features or [], "extra_names": extra_names})
+    version = f"{method}-{hashlib.sha256(blob).hexdigest()[:10]}"
+    with store.transaction() as con:
+        con.execute("INSERT OR REPLACE INTO classify_models (model_version, taxonomy, method, features, n_train, "
+                    "trained_at, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [version, tax.name, method, json.dumps(features or []), len(ids), datetime.now(timezone.utc), blob])
+    return {"taxonomy": tax.name, "method": method, "model_version": version, "n_train": len(ids),
+            "labels": len(clf.classes_), "features": features or []}
+
+
+def latest_model(store, taxonomy: str):
+    """(classifier, model_version, features, extra_names) of the newest trained model, or None."""
+    rows = store.rows("SELECT model_version, blob FROM classify_models WHERE taxonomy = ? ORDER BY trained_at DESC "
+                      "LIMIT 1", [taxonomy])
+    if not rows:
+        return None
+    data = pickle.loads(rows[0][1])
+    return data["classifier"], rows[0][0], data["features"], data["extra_names"]
+
+
+def todo_ids(store, taxonomy: str, source: str | None, limit: int) -> list[str]:
+    where = "AND i.source = ?" if source else ""
+    params = [taxonomy] + ([source] if source else []) + [limit]
+    return [r[0] for r in store.rows(
+        f"SELECT i.item_id FROM items i WHERE NOT EXISTS (SELECT 1 FROM classify_labels l WHERE l.item_id = "
+        f"i.item_id AND l.taxonomy = ?) {where} ORDER BY i.item_id LIMIT ?", params)]
+
+
+def count_todo(store, taxonomy: str, source: str | None) -> int:
+    where = "AND i.source = ?" if source else ""
+    return store.scalar(f"SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM classify_labels l WHERE "
+                        f"l.item_id = i.item_id AND l.taxonomy = ?) {where}", [taxonomy] + ([source] if source else []))
+
+
+def write_labels(store, taxonomy: Taxonomy, ids: list[str], proba: np.ndarray, classes: list[str],
+                 methods: list[str], version: str | None, reasons: list[str | None] | None = None) -> None:
+    """Insert one batch of labels (caller wraps it in a transaction)."""
+    import pyarrow as pa
+
+    top = proba.argmax(axis=1)
+    labels, multi, probs = [], [], []
+    for r, j in enumerate(top):
+        labels.append(classes[j])
+        probs.append(float(proba[r, j]))
+        if taxonomy.multi_label:
+            multi.append([classes[k] for k in np.nonzero(proba[r] >= 0.5 * proba[r, j])[0]])
+        else:
+            multi.append([classes[j]])
+    tbl = pa.table({"item_id": ids, "taxonomy": [taxonomy.name] * len(ids), "label": labels,
+                    "labels": pa.array(multi, type=pa.list_(pa.string())), "probability": probs, "method": methods,
+                    "model_version": [version] * len(ids), "reason": reasons or [None] * len(ids),
+                    "labelled_at": [datetime.now(timezone.utc)] * len(ids)})
+    store.con.register("_clf_new", tbl)
+    try:
+        store.con.execute("INSERT OR REPLACE INTO classify_labels SELECT * FROM _clf_new")
+    finally:
+        store.con.unregister("_clf_new")
+
+
+def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, version: str | None,
+                source: str | None = None, batch_size: int = 1000, features: list[str] | None = None,
+                extra_names: list[str] | None = None, llm_budget: int | None = None, progress=None) -> dict:
+    """Label every item with no label for `taxonomy`; one committed transaction per batch (resumable)."""
+    done = routed = 0
+    while True:
+        ids = todo_ids(store, taxonomy.name, source, batch_size)
+        if not ids:
+            break
+        inputs = inputs_for(store, ids, features, extra_names)
+        proba = clf.predict_proba(inputs)
+        methods = [method] * len(ids)
+        mask = getattr(clf, "routed_", None)
+        if mask is not None and len(mask) == len(ids):
+            methods = ["llm" if m else "offline" for m in mask]
+            routed += int(mask.sum())
+        with store.transaction():
+            write_labels(store, taxonomy, ids, proba, clf.classes_, methods, version)
+        done += len(ids)
+        if progress:
+            progress(len(ids))
+        if llm_budget is not None and routed >= llm_budget and hasattr(clf, "threshold_"):
+            clf.threshold_ = 0.0  # budget spent: the rest stays offline
+    store.refresh_views()
+    return {"labelled": done, "sent_to_llm": routed}
