@@ -1,0 +1,151 @@
+"""The built-in engine's query plan and its rendering to DuckDB SQL over one per-source view.
+
+Design decision: a plan is a small plain dict-able structure (measure, filters, share target, grouping, order,
+limit), so follow-up questions edit the previous turn's plan (``AskContext.history``) instead of re-parsing text,
+and the SQL is a pure function of the plan (values are always rendered as escaped literals).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+def qi(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def lit(v) -> str:
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+@dataclass
+class Filter:
+    column: str
+    op: str                  # = | in | <= | >= | < | > | contains | time>= | time<
+    value: object
+    words: str = ""          # the words of the question it came from
+
+    def sql(self) -> str:
+        c = qi(self.column)
+        if self.op == "contains":
+            vals = self.value if isinstance(self.value, list) else [self.value]
+            parts = [f"{c} ILIKE {lit('%' + str(v).replace('%', '').replace('_', '') + '%')}" for v in vals]
+            return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+        if self.op == "in":
+            return f"{c} IN ({', '.join(lit(v) for v in self.value)})"
+        if self.op.startswith("time"):
+            return f"{c} {self.op[4:]} TIMESTAMPTZ {lit(str(self.value) + ' 00:00:00+00')}"
+        return f"{c} {self.op} {lit(self.value)}"
+
+    def describe(self) -> str:
+        if self.op == "contains":
+            vals = self.value if isinstance(self.value, list) else [self.value]
+            return "the text mentions " + " or ".join(repr(v) for v in vals)
+        if self.op == "in":
+            return f"{self.column} in ({', '.join(map(repr, self.value))})"
+        if self.op.startswith("time"):
+            return ("dated on or after " if ">=" in self.op else "dated before ") + str(self.value)
+        return f"{self.column} {self.op} {self.value!r}"
+
+
+@dataclass
+class Plan:
+    view: str
+    measure: str = "count"           # count | share | avg | min | max | sum | distinct | examples
+    column: str | None = None        # the measured column (avg/min/max/sum/distinct)
+    filters: list[Filter] = field(default_factory=list)
+    target: list[Filter] = field(default_factory=list)   # share: the rows counted, among the filtered rows
+    group: str | None = None         # a column, or a time grain: @year | @month | @week | @day
+    time_column: str | None = None
+    order: str | None = None         # desc | asc | None (None: by group value for time, by size otherwise)
+    limit: int | None = None
+    noun: str = "rows"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        d = dict(d)
+        d["filters"] = [Filter(**f) for f in d.get("filters", [])]
+        d["target"] = [Filter(**f) for f in d.get("target", [])]
+        return cls(**d)
+
+    # ---- SQL -------------------------------------------------------------------------------------------
+    def where(self) -> str:
+        conds = [f.sql() for f in self.filters]
+        if self.group and not self.group.startswith("@"):
+            conds.append(f"{qi(self.group)} IS NOT NULL")
+        if self.group and self.group.startswith("@"):
+            conds.append(f"{qi(self.time_column)} IS NOT NULL")
+        if self.measure in ("avg", "min", "max", "sum") and self.column:
+            conds.append(f"{qi(self.column)} IS NOT NULL")
+        return (" WHERE " + " AND ".join(conds)) if conds else ""
+
+    def group_expr(self) -> tuple[str, str]:
+        g = self.group
+        if g.startswith("@"):
+            fmt = {"@year": "%Y", "@month": "%Y-%m", "@day": "%Y-%m-%d", "@week": "%G-W%V"}[g]
+            return f"strftime({qi(self.time_column)} AT TIME ZONE 'UTC', '{fmt}')", g[1:]
+        return qi(g), g
+
+    def value_sql(self) -> tuple[str, str]:
+        m, c = self.measure, self.column
+        if m == "count":
+            return "count(*)", self.noun
+        if m == "distinct":
+            return f"count(DISTINCT {qi(c)})", f"distinct_{c}"
+        if m == "avg":
+            return f"round(avg({qi(c)}), 4)", f"avg_{c}"
+        if m in ("min", "max", "sum"):
+            return f"{m}({qi(c)})", f"{m}_{c}"
+        if m == "share":
+            t = " AND ".join(f.sql() for f in self.target) or "TRUE"
+            return f"round(100.0 * count(*) FILTER (WHERE {t}) / count(*), 2)", "percent"
+        raise ValueError(m)
+
+    def to_sql(self) -> str:
+        v = qi(self.view)
+        where = self.where()
+        if self.measure == "examples":
+            order = f" ORDER BY {qi(self.time_column)} DESC NULLS LAST" if self.time_column else ""
+            return f"SELECT item_id, text FROM {v}{where}{order} LIMIT {self.limit or 5}"
+        expr, name = self.value_sql()
+        if self.measure == "share":
+            t = " AND ".join(f.sql() for f in self.target) or "TRUE"
+            extra = f"count(*) FILTER (WHERE {t}) AS matching, count(*) AS total, {expr} AS percent"
+        elif self.measure in ("avg", "min", "max", "sum"):
+            extra = f"{expr} AS {qi(name)}, count(*) AS {qi(self.noun)}"
+        else:
+            extra = f"{expr} AS {qi(name)}"
+        if not self.group:
+            return f"SELECT {extra} FROM {v}{where}"
+        gexpr, gname = self.group_expr()
+        if self.group.startswith("@") and not self.order:
+            order = "1"
+        else:
+            direction = "ASC" if self.order == "asc" else "DESC"
+            order = f"{qi(name)} {direction}, 1"
+        lim = f" LIMIT {self.limit}" if self.limit else ""
+        return f"SELECT {gexpr} AS {qi(gname)}, {extra} FROM {v}{where} GROUP BY 1 ORDER BY {order}{lim}"
+
+    def describe(self) -> str:
+        """What was understood, in words (used in answers and declines)."""
+        parts = [{"count": "count of", "share": "percentage of", "avg": f"average {self.column} of",
+                  "min": f"minimum {self.column} of", "max": f"maximum {self.column} of",
+                  "sum": f"total {self.column} of", "distinct": f"number of distinct {self.column} among",
+                  "examples": "examples of"}[self.measure], self.noun]
+        if self.filters:
+            parts.append("where " + " and ".join(f.describe() for f in self.filters))
+        if self.target:
+            parts.append("that " + " and ".join(f.describe() for f in self.target))
+        if self.group:
+            parts.append(f"per {self.group.lstrip('@')}")
+        if self.order:
+            parts.append("highest first" if self.order == "desc" else "lowest first")
+        if self.limit and self.group:
+            parts.append(f"top {self.limit}")
+        return " ".join(parts)

@@ -1,0 +1,136 @@
+"""Date phrases in questions -> time filters on the view's time column.
+
+Design decision: relative phrases ("since March", "in March", "last 6 months") are resolved against the latest
+date *in the data*, not today: feedback exports are often old, and "since March" over reviews that end in May 2014
+means March 2014 to a user looking at that data. The answer states the resolved dates, so this is never hidden.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from qa_agent.builtin.plan import Filter
+
+MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
+                                          "september", "october", "november", "december"])}
+MONTHS.update({k[:3]: v for k, v in list(MONTHS.items())})
+MONTHS["sept"] = 9
+MON = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|" \
+      r"jun|jul|aug|sep|sept|oct|nov|dec)"
+YEAR = r"((?:19|20)\d\d)"
+NUMW = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+        "ten": 10, "twelve": 12}
+
+
+def _next_month(y: int, m: int) -> date:
+    return date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+
+
+def _latest(view) -> date | None:
+    col = view.column(view.time_column) if view.time_column else None
+    if col is None or not col.max:
+        return None
+    try:
+        return date.fromisoformat(str(col.max)[:10])
+    except ValueError:
+        return None
+
+
+def _month_year(m: int, latest: date) -> int:
+    """The latest year in which month m started on or before the data's latest date."""
+    return latest.year if m <= latest.month else latest.year - 1
+
+
+def time_filters(q: str, toks, view, mark, problems: list) -> list:
+    found = []
+    col = view.time_column
+    latest = _latest(view)
+    ql = q.lower()
+
+    def add(m, filters):
+        idx = mark(toks, m.start(), m.end(), "time")
+        for f in filters:
+            found.append((idx[0] if idx else 0, f))
+
+    def rng(lo: date, hi: date, words: str):
+        return [Filter(col, "time>=", lo.isoformat(), words), Filter(col, "time<", hi.isoformat(), words)]
+
+    patterns = [
+        (rf"\bbetween\s+{YEAR}\s+and\s+{YEAR}\b", "between"),
+        (rf"\b(?:from|in|during)\s+{MON}\s+{YEAR}\s+(?:to|until|through)\s+{MON}\s+{YEAR}\b", "monrange"),
+        (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?\b", "month"),
+        (rf"\b(since|after|before|until|in|during|from|of)\s+(?:the\s+year\s+)?{YEAR}\b", "year"),
+        (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
+         r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", "last"),
+    ]
+    for rx, kind in patterns:
+        for m in re.finditer(rx, ql):
+            if any(t.used for t in toks if t.start >= m.start() and t.end <= m.end()):
+                continue
+            if col is None:
+                problems.append(f"'{q[m.start():m.end()]}' (this source has no dates)")
+                mark(toks, m.start(), m.end(), "unmapped")
+                continue
+            words = q[m.start():m.end()]
+            if kind == "between":
+                y1, y2 = sorted((int(m.group(1)), int(m.group(2))))
+                add(m, rng(date(y1, 1, 1), date(y2 + 1, 1, 1), words))
+            elif kind == "monrange":
+                lo = date(int(m.group(2)), MONTHS[m.group(1)], 1)
+                hi = _next_month(int(m.group(4)), MONTHS[m.group(3)])
+                add(m, rng(lo, hi, words))
+            elif kind == "month":
+                prep, mon, yr = m.group(1), MONTHS[m.group(2)], m.group(3)
+                if m.group(2) == "may" and not yr and prep not in ("since", "in", "during"):
+                    continue   # "may" is usually the verb
+                if yr:
+                    y = int(yr)
+                elif latest is not None:
+                    y = _month_year(mon, latest)
+                else:
+                    continue
+                start, end = date(y, mon, 1), _next_month(y, mon)
+                if prep in ("since", "from"):
+                    add(m, [Filter(col, "time>=", start.isoformat(), words)])
+                elif prep == "after":
+                    add(m, [Filter(col, "time>=", end.isoformat(), words)])
+                elif prep in ("before",):
+                    add(m, [Filter(col, "time<", start.isoformat(), words)])
+                elif prep == "until":
+                    add(m, [Filter(col, "time<", end.isoformat(), words)])
+                else:
+                    add(m, rng(start, end, words))
+            elif kind == "year":
+                prep, y = m.group(1), int(m.group(2))
+                if prep == "since":
+                    add(m, [Filter(col, "time>=", date(y, 1, 1).isoformat(), words)])
+                elif prep == "after":
+                    add(m, [Filter(col, "time>=", date(y + 1, 1, 1).isoformat(), words)])
+                elif prep == "before":
+                    add(m, [Filter(col, "time<", date(y, 1, 1).isoformat(), words)])
+                elif prep == "until":
+                    add(m, [Filter(col, "time<", date(y + 1, 1, 1).isoformat(), words)])
+                else:
+                    add(m, rng(date(y, 1, 1), date(y + 1, 1, 1), words))
+            elif kind == "last":
+                if latest is None:
+                    continue
+                n = m.group(2)
+                n = 1 if not n else (int(n) if n.isdigit() else NUMW[n])
+                unit = m.group(3).rstrip("s")
+                if unit == "day":
+                    from datetime import timedelta
+                    start = latest - timedelta(days=n - 1)
+                elif unit == "week":
+                    from datetime import timedelta
+                    start = latest - timedelta(days=7 * n - 1)
+                elif unit == "month":
+                    y, mo = latest.year, latest.month - (n - 1)
+                    while mo <= 0:
+                        mo += 12
+                        y -= 1
+                    start = date(y, mo, 1)
+                else:
+                    start = date(latest.year - (n - 1), 1, 1)
+                add(m, [Filter(col, "time>=", start.isoformat(), words)])
+    return found
