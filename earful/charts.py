@@ -50,6 +50,14 @@ def _pyplot():
     return plt
 
 
+def _tight(fig) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig.tight_layout()
+
+
 def bar(title: str, labels: Sequence, values: Sequence, out_dir: str | Path | None = None,
         x_title: str = "", y_title: str = "") -> dict:
     """A bar chart of ``values`` per ``labels``. Returns ``{title, plotly, png}`` (png None without out_dir)."""
@@ -71,7 +79,7 @@ def bar(title: str, labels: Sequence, values: Sequence, out_dir: str | Path | No
             ax.set_title(title)
             ax.set_xlabel(x_title)
             ax.set_ylabel(y_title)
-            f.tight_layout()
+            _tight(f)
             f.savefig(path, dpi=100)
         finally:
             plt.close(f)
@@ -110,7 +118,7 @@ def line(title: str, x: Sequence, series: dict[str, Sequence], out_dir: str | Pa
             ax.set_title(title)
             ax.set_xlabel(x_title)
             ax.set_ylabel(y_title)
-            f.tight_layout()
+            _tight(f)
             f.savefig(path, dpi=100)
         finally:
             plt.close(f)

@@ -117,7 +117,7 @@ def _merge_followup(prev: Plan, parsed, card) -> Plan | None:
     for f in incoming:
         plan.filters = [g for g in plan.filters if not _same_slot(g, f)]
         plan.target = [g for g in plan.target if not _same_slot(g, f)]
-        plan.filters.append(Filter(**vars(f)))
+    plan.filters += [Filter(**vars(f)) for f in incoming]
     if plan.group and not plan.group.startswith("@"):
         plan.filters = [f for f in plan.filters if f.column != plan.group or f.op == "contains"]
     return plan

@@ -46,6 +46,13 @@ SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "
 BASE_PREPS = {"among", "in", "within", "for", "from", "of"}
 
 
+PEOPLE = {"users", "people", "customers", "persons", "reviewers", "authors", "players"}
+
+
+def view_nouns(card) -> str:
+    return "/".join(v.name for v in card.views)
+
+
 @dataclass
 class Tok:
     text: str
@@ -252,6 +259,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     if not toks:
         res.reason = "the question is empty"
         return res
+    people = [t.text for i, t in enumerate(toks) if t.low in PEOPLE and i > 0 and toks[i - 1].low in ("many", "of")]
+    if people:
+        res.reason = f"counting {people[0]} (people, not {view_nouns(card)}) needs an author column and an LLM"
+        return res
     llm = [t.text for t in toks if t.low in LLM_ONLY and not t.quoted]
     if llm:
         res.reason = f"'{llm[0]}' asks for interpretation, not a count or a figure"
@@ -393,7 +404,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         mcol = measured_col(k)
     elif group:
         measure = "count"
-    elif (wset & EXAMPLES) or (lows[0] in WHICH and not group):
+    elif (wset & EXAMPLES) or (lows[0] in WHICH and not group and len(toks) > 1 and toks[1].used == "noun"):
         measure = "examples"
         use(lambda w: w in EXAMPLES)
     if measure and mcol is None and measure in ("avg", "sum", "min", "max"):
@@ -476,7 +487,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             continue
         if t.low in FILLER or t.low in col_words or singular(t.low) in col_words or t.low in WHICH \
                 or t.low in ("percent", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
-                             "reports", "there", "appear", "appears", "exist", "exists", "written", "posted") \
+                             "reports", "there", "appear", "appears", "users", "user", "people", "customers", "exist", "exists", "written", "posted") \
                 or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often"}:
             continue
         if t.low.isdigit() or t.low in NUMBER_WORDS:

@@ -69,8 +69,8 @@ class ValueIndex:
         self.compact: dict[str, list] = {}
         self.entries = []
         for c in view.columns:
-            if c.kind not in ("category", "label") or not c.values:
-                continue
+            if c.kind not in ("category", "label") or not c.values or c.non_null < 0.05 * max(view.rows, 1):
+                continue  # a mostly-empty column (a stray CSV column) never captures a value
             for value, count in c.values:
                 if value is None or not re.search(r"[A-Za-z]", str(value)):
                     continue
@@ -97,7 +97,7 @@ class ValueIndex:
         for syn in SYNONYMS.get(singular_phrase(low), []) + SYNONYMS.get(low, []):
             tiers.append((2, self.exact.get(syn, []) + self.compact.get(compact(syn), [])))
         if not is_common and len(compact(low)) >= 4 and re.search(r"[a-z]{3}", low):
-            pre = [e for k, es in self.compact.items() if k.startswith(compact(low)) for e in es]
+            pre = [e for e in self.entries if _word_prefix(low, str(e[1]).lower())]
             tiers.append((3, pre))
         for tier, entries in tiers:
             if entries:
@@ -109,6 +109,16 @@ class ValueIndex:
                     hits.append(ValueHit(column=e[0], value=e[1], count=e[2], tier=tier))
                 return hits
         return []
+
+
+def _word_prefix(phrase: str, value: str) -> bool:
+    """'gemma' starts 'gemma-2b-it', 'qwen' starts 'qwen1.5-72b'; 'users' does not start 'user setup'."""
+    v = re.sub(r"[\s._\-/:]+", " ", value)
+    p = re.sub(r"[\s._\-/:]+", " ", phrase)
+    if not v.startswith(p) or v == p:
+        return False
+    nxt = v[len(p)]
+    return nxt == " " or (p[-1].isalpha() and nxt.isdigit())
 
 
 def resolve(hits: list[ValueHit], view, named_columns: set[str]) -> tuple[list[ValueHit], str | None]:
@@ -128,7 +138,7 @@ def resolve(hits: list[ValueHit], view, named_columns: set[str]) -> tuple[list[V
     sigs = {c: sorted((str(h.value).lower(), h.count) for h in by_col[c]) for c in cols}
     canon = {c.name for c in view.columns if c.canonical}
     if len({tuple(s) for s in sigs.values()}) == 1:
-        keep = [c for c in cols if c not in canon] or cols
+        keep = sorted([c for c in cols if c not in canon] or cols, key=lambda c: (len(c), c))
         return by_col[keep[0]], None
     originals = [c for c in cols if c not in canon]
     if len(originals) == 1:
@@ -143,7 +153,7 @@ def resolve(hits: list[ValueHit], view, named_columns: set[str]) -> tuple[list[V
 _EMB_CACHE: dict = {}
 
 
-def embedding_match(words: str, index: ValueIndex, threshold: float = 0.82) -> ValueHit | None:
+def embedding_match(words: str, index: ValueIndex, threshold: float = 0.86) -> ValueHit | None:
     """MiniLM near-miss: the single vocabulary value whose embedding is closest to `words`, if close enough."""
     if not index.entries:
         return None
