@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RUNNER = Path(__file__).with_name("runner.py")
+VA_HEADROOM_MB = 3072
 _MODE: str | None = None
 _NOTICE_SHOWN = False
 NOTICES = {
@@ -119,7 +120,7 @@ class Cgroup:
         name = "earful-" + secrets.token_hex(4)
         root = Path("/sys/fs/cgroup")
         wanted = {"pids": ("pids.max", str(limits.max_procs)),
-                  "memory": ("memory.limit_in_bytes", str(limits.memory_mb * 1024 * 1024 * 2))}
+                  "memory": ("memory.limit_in_bytes", str(limits.memory_mb * 1024 * 1024))}
         own = self._own()
         if (root / "cgroup.controllers").exists():
             self._make(root / own.get("", "/").lstrip("/") / name,
@@ -174,7 +175,9 @@ class Cgroup:
 
 
 def _preexec(limits: Limits, cgroup: Cgroup | None = None):
-    mem = limits.memory_mb * 1024 * 1024
+    # Address space is not memory: DuckDB, polars and thread stacks reserve far more than they touch, so the
+    # rlimit gets headroom and the real cap on resident memory is the cgroup's (memory_mb, when writable).
+    mem = (limits.memory_mb + VA_HEADROOM_MB) * 1024 * 1024
     cpu = int(limits.timeout_s) + 2
     fsize = limits.max_file_mb * 1024 * 1024
 
@@ -293,7 +296,7 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
     idx = text.rfind(marker)
     if idx < 0:
         rc = proc.returncode
-        why = {-signal.SIGKILL: "killed (memory or process limit)", -signal.SIGXCPU: "stopped: CPU time limit",
+        why = {-signal.SIGKILL: "killed (memory or process limit)", 128 + signal.SIGKILL: "killed (memory limit)", -signal.SIGXCPU: "stopped: CPU time limit",
                -signal.SIGXFSZ: "stopped: file size limit"}.get(rc, f"the sandboxed process exited with code {rc}")
         tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
         return RawResult(False, None, why + (": " + " | ".join(tail) if tail else ""), mode, seconds)
