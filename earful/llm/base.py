@@ -41,8 +41,8 @@ class Provider:
     def build(self, model: str, settings):
         from langchain.chat_models import init_chat_model
 
-        kw = self.kwargs(settings)
         key = self.api_key(settings)
+        kw = self.kwargs(settings)
         if key and settings.llm.api_key_env:
             kw["api_key"] = key
         try:
