@@ -1,0 +1,140 @@
+"""Topic fit + assignment at scale: 100,000 and 1,000,000 synthetic-but-varied items through the real store.
+
+Synthetic items are made from the real URR reviews' embeddings, not by embedding new text (to save hours): each
+synthetic vector is a real review's vector plus a random projection of Gaussian noise, renormalised, and carries
+that review's text. They are written straight into `items`/`embeddings` (bypassing CSV ingest, which is benched
+in bench/ingest.py), then `topics.fit.fit_topics` runs unchanged: BERTopic on a sample of `--sample-cap` items,
+outlier reassignment, nearest-centroid assignment of the rest in batches, id matching, persistence. After the
+fit, 1% more synthetic items arrive and `topics.assign.assign_new` assigns them. Each size runs in a fresh
+process (spawn); peak RSS is that process's.
+
+Run: .venv/bin/python bench/topics_scale.py [--sizes 100000 1000000] [--sample-cap 20000]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+REVIEWS = ROOT.parent / "shared" / "datasets" / "urr_app_reviews" / "reviews_all.csv"
+
+
+def _real(seed_db: Path):
+    from earful.embeddings import embed_items, item_vectors
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+
+    with Store(seed_db) as s:
+        if "urr" not in s.sources():
+            ingest_file(s, REVIEWS, source="urr")
+        embed_items(s)
+        ids, X = item_vectors(s)
+        texts = dict(s.rows("SELECT item_id, text FROM items"))
+    return X, [texts[i] for i in ids]
+
+
+def _synth(X, texts, n, start, rng):
+    import pyarrow as pa
+
+    base = rng.integers(0, len(X), n)
+    proj = rng.normal(size=(64, X.shape[1])).astype(np.float32) / 8.0   # random projection of 64-d noise
+    V = X[base] + 0.35 * rng.normal(size=(n, 64)).astype(np.float32) @ proj
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    ids = [f"syn{start + i:08d}" for i in range(n)]
+    days = rng.integers(0, 365, n)
+    items = pa.table({"item_id": ids, "source": ["synth"] * n, "external_id": ids,
+                      "text": [texts[b] for b in base],
+                      "created_at": pa.array((np.datetime64("2025-01-01") + days.astype("timedelta64[D]"))
+                                             .astype("datetime64[us]")).cast(pa.timestamp("us", tz="UTC")),
+                      "rating": pa.array([None] * n, pa.float64()), "author": pa.array([None] * n, pa.string()),
+                      "content_hash": ids, "batch_id": ["synth"] * n})
+    emb = pa.table({"content_hash": ids, "model_id": ["all-MiniLM-L6-v2"] * n,
+                    "vector": pa.FixedSizeListArray.from_arrays(pa.array(V.reshape(-1)), 384)})
+    return items, emb
+
+
+def _load(store, items, emb, chunk=200_000):
+    cols = [r[0] for r in store.rows("SELECT column_name FROM information_schema.columns WHERE table_name='items' "
+                                     "ORDER BY ordinal_position")]
+    for s in range(0, items.num_rows, chunk):
+        with store.transaction() as con:
+            con.register("_i", items.slice(s, chunk))
+            con.register("_e", emb.slice(s, chunk))
+            con.execute(f"INSERT INTO items ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _i")
+            con.execute("INSERT INTO src_synth SELECT item_id FROM _i")
+            con.execute("INSERT INTO embeddings SELECT * FROM _e")
+            con.unregister("_i")
+            con.unregister("_e")
+
+
+def one_size(n, sample_cap, seed_db, workdir, q):
+    from earful.store import Store
+    from topics.assign import assign_new
+    from topics.fit import fit_topics
+
+    X, texts = _real(Path(seed_db))
+    rng = np.random.default_rng(7)
+    db = Path(workdir) / f"scale_{n}.duckdb"
+    db.unlink(missing_ok=True)
+    with Store(db) as s:
+        s.con.execute("CREATE TABLE src_synth (item_id VARCHAR)")
+        s.con.execute("INSERT INTO sources (name, raw_table, text_column) VALUES ('synth', 'src_synth', 'text')")
+        t = time.perf_counter()
+        items, emb = _synth(X, texts, n, 0, rng)
+        _load(s, items, emb)
+        del items, emb
+        load_s = time.perf_counter() - t
+        t = time.perf_counter()
+        res = fit_topics(s, sample_cap=sample_cap)
+        fit_s = time.perf_counter() - t
+        more = max(1, n // 100)
+        items, emb = _synth(X, texts, more, n, rng)
+        _load(s, items, emb)
+        t = time.perf_counter()
+        a = assign_new(s)
+        assign_s = time.perf_counter() - t
+    q.put({"n": n, "load_s": load_s, "fit_s": fit_s, "assign_s": assign_s, "new": a["new_items"],
+           "topics": res["topics"], "fitted_on": res["fitted_on"], "raw": res["outlier_rate_raw"],
+           "outliers": res["outlier_rate"], "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "db_mb": db.stat().st_size / 2**20})
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--sample-cap", type=int, default=20_000)
+    ap.add_argument("--workdir", default="/tmp")
+    args = ap.parse_args()
+    seed_db = Path(args.workdir) / "earful_bench_topics.duckdb"
+    _real(seed_db)  # ingest + embed the real reviews once (cached in seed_db)
+    ctx = mp.get_context("spawn")
+    rows = []
+    for n in args.sizes:
+        q = ctx.Queue()
+        p = ctx.Process(target=one_size, args=(n, args.sample_cap, str(seed_db), args.workdir, q))
+        p.start()
+        r = q.get()
+        p.join()
+        rows.append([f"{r['n']:,}", f"{r['fitted_on']:,}", r["topics"], f"{r['raw']:.1%}", f"{r['outliers']:.1%}",
+                     f"{r['load_s']:.0f}", f"{r['fit_s']:.0f}", f"{r['new']:,} in {r['assign_s']:.1f}s",
+                     f"{r['peak_mb']:.0f}", f"{r['db_mb']:.0f}"])
+        print(f"done {n}", flush=True)
+    head = ["items", "clustered", "topics", "raw outliers", "outliers", "load s", "fit+assign s", "assign new",
+            "peak MB", "db MB"]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
