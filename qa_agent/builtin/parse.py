@@ -494,6 +494,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             left.append((i, t))
             continue
         left.append((i, t))
+    rescue = len(left) <= 2    # embeddings may rescue a near-miss word or two; more than that is not understood
     for i, t in left:
         j = i - 1
         while j >= 0 and lows[j] in ("the", "a", "an"):
@@ -503,7 +504,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             toks[j].used = "text"
             texts.append((j, Filter(view.text_column, "contains", [t.text], f"about {t.text}")))
             continue
-        hit = None if (t.low.isdigit() or len(t.low) < 3) else embedding_match(t.low, index)
+        hit = None if (not rescue or t.low.isdigit() or len(t.low) < 3) else embedding_match(t.low, index)
         if hit:
             f = Filter(hit.column, "=", hit.value, t.text)
             values.append((i, f))

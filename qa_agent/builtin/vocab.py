@@ -161,11 +161,11 @@ def embedding_match(words: str, index: ValueIndex, threshold: float = 0.86) -> V
         from earful.embeddings import Embedder
     except Exception:  # pragma: no cover - embeddings are a core dependency
         return None
-    key = id(index)
+    labels = tuple(str(e[1]).replace("_", " ").lower() for e in index.entries)
+    key = hash(labels)
     emb = Embedder()
     if key not in _EMB_CACHE:
-        labels = [str(e[1]).replace("_", " ").lower() for e in index.entries]
-        _EMB_CACHE[key] = emb.encode(labels)
+        _EMB_CACHE[key] = emb.encode(list(labels))
     mat = _EMB_CACHE[key]
     q = emb.encode([words])[0]
     sims = mat @ q

@@ -1,0 +1,319 @@
+"""The built-in (no-LLM) engine over real workspaces: each kind of question, follow-ups, charts and declines.
+
+Expected answers are computed independently from the raw files with the csv/json modules (never through the
+engine's SQL), so a wrong plan fails the test.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, SHARED
+
+URR = EXAMPLES / "urr_app_reviews.csv"
+WILD = EXAMPLES / "wildbench_critiques_sample.jsonl"
+TIZ = EXAMPLES / "tizard_forum_sentences.csv"
+CLAP = SHARED / "clap_app_reviews" / "reviews.csv"
+
+
+def _ingest(tmp_path_factory, name, path, source, text=None):
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+
+    db = tmp_path_factory.mktemp(name) / "w.duckdb"
+    s = Store(db)
+    try:
+        ingest_file(s, path, source=source, overrides={"text": text} if text else None)
+    finally:
+        s.close()
+    return str(db)
+
+
+@pytest.fixture(scope="module")
+def dbs(tmp_path_factory):
+    out = {"urr": _ingest(tmp_path_factory, "urr", URR, "reviews"),
+           "wild": _ingest(tmp_path_factory, "wild", WILD, "critiques", "weaknesses"),
+           "tiz": _ingest(tmp_path_factory, "tiz", TIZ, "forum", "sentence")}
+    if CLAP.exists():
+        out["clap"] = _ingest(tmp_path_factory, "clap", CLAP, "reviews", "review")
+    return out
+
+
+@pytest.fixture(scope="module")
+def raw():
+    urr = [r for r in csv.DictReader(open(URR, encoding="utf-8")) if r["review_text"].strip()]
+    wild = [json.loads(line) for line in open(WILD, encoding="utf-8") if line.strip()]
+    tiz = list(csv.DictReader(open(TIZ, encoding="utf-8")))
+    clap = list(csv.DictReader(open(CLAP, encoding="utf-8"))) if CLAP.exists() else None
+    return {"urr": urr, "wild": wild, "tiz": tiz, "clap": clap}
+
+
+def ask(db, question, history=None, out_dir=None):
+    from qa_agent.base import AskContext
+    from qa_agent.builtin import BuiltinEngine
+
+    return BuiltinEngine().answer(question, AskContext(db_path=db, settings=None, history=history or [],
+                                                       output_dir=out_dir))
+
+
+def numbers(text):
+    import re
+    return [float(m.replace(",", "")) for m in re.findall(r"-?\d[\d,]*\.?\d*", text)]
+
+
+def assert_scalar(ans, expected, tol=0.0):
+    assert ans.status == "answered", ans.answer
+    assert ans.steps and ans.steps[0].language == "sql" and ans.steps[0].ok
+    assert any(abs(n - expected) <= tol + 1e-9 for n in numbers(ans.answer)), (ans.answer, expected)
+    row = ans.tables[0].rows[0]
+    assert any(isinstance(v, (int, float)) and abs(v - expected) <= max(tol, 0.001) for v in row), (row, expected)
+
+
+def assert_top(ans, expected):
+    assert ans.status == "answered", ans.answer
+    assert str(ans.tables[0].rows[0][0]) == str(expected), ans.tables[0].rows[:3]
+    assert str(expected) in ans.answer
+
+
+def year_urr(r):
+    return 2000 + int(r["date"].split("/")[2])
+
+
+def mean(xs):
+    return statistics.fmean(xs)
+
+
+# ---- URR reviews (bundled) --------------------------------------------------------------------------------------
+
+def test_count_all_and_stars(dbs, raw):
+    rows = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "How many reviews are there?"), len(rows))
+    assert_scalar(ask(dbs["urr"], "How many 1-star reviews are there?"), sum(r["rating"] == "1" for r in rows))
+    assert_scalar(ask(dbs["urr"], "How many reviews have 4 stars or more?"),
+                  sum(int(r["rating"]) >= 4 for r in rows))
+    assert_scalar(ask(dbs["urr"], "How many reviews are rated below 3?"), sum(int(r["rating"]) < 3 for r in rows))
+
+
+def test_average_of_named_app(dbs, raw):
+    sel = [int(r["rating"]) for r in raw["urr"] if r["app"] == "Signal Private Messenger"]
+    assert_scalar(ask(dbs["urr"], "What is the average rating of Signal Private Messenger reviews?"),
+                  round(mean(sel), 3), tol=0.0006)
+
+
+def test_top_and_lowest_groups(dbs, raw):
+    counts = Counter(r["app"] for r in raw["urr"])
+    assert_top(ask(dbs["urr"], "Which app has the most reviews?"), counts.most_common(1)[0][0])
+    by = defaultdict(list)
+    for r in raw["urr"]:
+        by[r["app"]].append(int(r["rating"]))
+    lowest = min(by, key=lambda a: mean(by[a]))
+    assert_top(ask(dbs["urr"], "Which app has the lowest average rating?"), lowest)
+    ans = ask(dbs["urr"], "Top 3 apps by average rating")
+    best = sorted(by, key=lambda a: -mean(by[a]))[:3]
+    assert ans.status == "answered" and [r[0] for r in ans.tables[0].rows] == best
+
+
+def test_label_value_via_plural_and_separator(dbs, raw):
+    n = sum(r["ardoc_label_auto"] == "FEATURE_REQUEST" for r in raw["urr"])
+    assert_scalar(ask(dbs["urr"], "How many feature requests are there?"), n)
+    n = sum(r["ardoc_label_auto"] == "PROBLEM_DISCOVERY" and "crash" in r["review_text"].lower() for r in raw["urr"])
+    assert_scalar(ask(dbs["urr"], "How many problem discovery reviews mention crash?"), n)
+
+
+def test_share(dbs, raw):
+    rows = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "What percentage of reviews are 5-star?"),
+                  round(100 * sum(r["rating"] == "5" for r in rows) / len(rows), 2), tol=0.006)
+    pd = [r for r in rows if r["app"] == "Pixel Dungeon"]
+    assert_scalar(ask(dbs["urr"], "What share of Pixel Dungeon reviews are 1-star?"),
+                  round(100 * sum(r["rating"] == "1" for r in pd) / len(pd), 2), tol=0.006)
+
+
+def test_text_mentions(dbs, raw):
+    n = sum("crash" in r["review_text"].lower() for r in raw["urr"])
+    assert_scalar(ask(dbs["urr"], "How many reviews mention 'crash'?"), n)
+    n = sum("ads" in r["review_text"].lower() or "advert" in r["review_text"].lower() for r in raw["urr"])
+    assert_scalar(ask(dbs["urr"], 'How many reviews contain "ads" or "advert"?'), n)
+
+
+def test_year_filter_and_time_series(dbs, raw):
+    rows = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "How many reviews were written in 2015?"), sum(year_urr(r) == 2015 for r in rows))
+    ans = ask(dbs["urr"], "How many reviews per year?")
+    assert ans.status == "answered"
+    got = {str(r[0]): r[1] for r in ans.tables[0].rows}
+    want = Counter(str(year_urr(r)) for r in rows)
+    assert got == dict(want)
+    assert ans.charts and ans.charts[0].plotly["data"][0]["type"] == "scatter"
+
+
+def test_distinct_count(dbs, raw):
+    assert_scalar(ask(dbs["urr"], "How many different apps are there?"), len({r["app"] for r in raw["urr"]}))
+
+
+# ---- WildBench critiques sample (bundled) ----------------------------------------------------------------------
+
+def test_critiques_per_model_table_and_bar_chart(dbs, raw, tmp_path):
+    ans = ask(dbs["wild"], "How many critiques are there per model?", out_dir=str(tmp_path))
+    assert ans.status == "answered"
+    assert {r[0]: r[1] for r in ans.tables[0].rows} == dict(Counter(r["model"] for r in raw["wild"]))
+    assert ans.charts and ans.charts[0].png and Path(ans.charts[0].png).exists()
+    assert ans.charts[0].plotly["data"][0]["type"] == "bar"
+
+
+def test_model_scores(dbs, raw):
+    rows = raw["wild"]
+    sel = [r["score"] for r in rows if r["model"] == "gemma-7b-it"]
+    assert_scalar(ask(dbs["wild"], "What is the average score of gemma-7b-it?"), round(mean(sel), 3), tol=0.0006)
+    by = defaultdict(list)
+    for r in rows:
+        by[r["model"]].append(r["score"])
+    assert_top(ask(dbs["wild"], "Which model has the highest average score?"), max(by, key=lambda m: mean(by[m])))
+    assert_scalar(ask(dbs["wild"], "How many critiques have a score of 3 or less?"),
+                  sum(r["score"] <= 3 for r in rows))
+    re_ = [r for r in rows if r["model"] == "reka-edge"]
+    assert_scalar(ask(dbs["wild"], "What share of critiques of reka-edge have a score below 5?"),
+                  round(100 * sum(r["score"] < 5 for r in re_) / len(re_), 2), tol=0.006)
+    assert_scalar(ask(dbs["wild"], "How many distinct models are there?"), len(by))
+
+
+def test_unique_prefix_names_a_value(dbs, raw):
+    n = sum(r["model"].lower().startswith("qwen") for r in raw["wild"])
+    assert_scalar(ask(dbs["wild"], "How many critiques of qwen are there?"), n)
+
+
+# ---- Tizard forum sentences (bundled) --------------------------------------------------------------------------
+
+def test_forum_product_and_common_label(dbs, raw):
+    rows = raw["tiz"]
+    assert_scalar(ask(dbs["tiz"], "How many sentences come from the VLC forum?"),
+                  sum(r["product"] == "VLC" for r in rows))
+    c = Counter(r["label"] for r in rows if r["product"] == "Firefox")
+    assert_top(ask(dbs["tiz"], "What is the most common label among Firefox sentences?"), c.most_common(1)[0][0])
+
+
+def test_label_variants_resolve_to_base_column(dbs, raw):
+    rows = raw["tiz"]
+    assert_scalar(ask(dbs["tiz"], "How many apparent bug sentences are there in VLC?"),
+                  sum(r["label"] == "apparent bug" and r["product"] == "VLC" for r in rows))
+    vlc = [r for r in rows if r["product"] == "VLC"]
+    assert_scalar(ask(dbs["tiz"], "What share of VLC sentences are questions on application?"),
+                  round(100 * sum(r["label"] == "question on application" for r in vlc) / len(vlc), 2), tol=0.006)
+
+
+def test_case_variants_of_a_value_are_one_filter(dbs, raw):
+    n = sum(r["user_level"].lower() == "new cone" for r in raw["tiz"])
+    assert_scalar(ask(dbs["tiz"], "How many sentences from new cone users?"), n)
+
+
+# ---- CLAP reviews (shared) -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def clap(dbs, raw):
+    if raw["clap"] is None:
+        pytest.skip("shared CLAP dataset not available")
+    return dbs["clap"], raw["clap"]
+
+
+def _clap_dt(r):
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(int(r["date_ms"]) / 1000, tz=timezone.utc)
+
+
+def test_clap_synonyms_and_mentions(clap):
+    db, rows = clap
+    assert_scalar(ask(db, "How many bug reports mention crash?"),
+                  sum(r["category"] == "BUG" and "crash" in r["review"].lower() for r in rows))
+    bugs = [r for r in rows if r["category"] == "BUG"]
+    assert_scalar(ask(db, "What share of bug reports are 1-star?"),
+                  round(100 * sum(r["rating"] == "1" for r in bugs) / len(bugs), 2), tol=0.006)
+    assert_scalar(ask(db, "How many reviews in the GAME category have 2 stars or less?"),
+                  sum(r["app_category"] == "GAME" and int(r["rating"]) <= 2 for r in rows))
+
+
+def test_clap_since_month_is_relative_to_latest_date(clap):
+    from datetime import datetime, timezone
+    db, rows = clap
+    latest = max(_clap_dt(r) for r in rows)
+    year = latest.year if latest.month >= 3 else latest.year - 1
+    start = datetime(year, 3, 1, tzinfo=timezone.utc)
+    ans = ask(db, "How many reviews since March?")
+    assert_scalar(ans, sum(_clap_dt(r) >= start for r in rows))
+    assert f"{year}-03-01" in ans.answer
+
+
+def test_clap_breakdowns(clap):
+    db, rows = clap
+    ans = ask(db, "How many reviews per app category?")
+    assert {r[0]: r[1] for r in ans.tables[0].rows} == dict(Counter(r["app_category"] for r in rows))
+    by = defaultdict(list)
+    for r in rows:
+        by[r["app_category"]].append(int(r["rating"]))
+    assert_top(ask(db, "Which app category has the highest average rating?"), max(by, key=lambda k: mean(by[k])))
+
+
+# ---- follow-ups ------------------------------------------------------------------------------------------------
+
+def test_followups_edit_the_previous_plan(dbs, raw):
+    rows, db = raw["urr"], dbs["urr"]
+    hist = []
+    a1 = ask(db, "How many 1-star reviews are there?")
+    hist.append({"question": "How many 1-star reviews are there?", "plan": a1.plan, "answer": a1.answer})
+    a2 = ask(db, "and for Pixel Dungeon?", history=hist)
+    assert_scalar(a2, sum(r["rating"] == "1" and r["app"] == "Pixel Dungeon" for r in rows))
+    hist.append({"question": "and for Pixel Dungeon?", "plan": a2.plan, "answer": a2.answer})
+    a3 = ask(db, "by year instead", history=hist)
+    assert a3.status == "answered"
+    want = Counter(str(year_urr(r)) for r in rows if r["rating"] == "1" and r["app"] == "Pixel Dungeon")
+    assert {str(r[0]): r[1] for r in a3.tables[0].rows} == dict(want)
+    hist.append({"question": "by year instead", "plan": a3.plan, "answer": a3.answer})
+    a4 = ask(db, "what about 5-star?", history=hist)
+    want = Counter(str(year_urr(r)) for r in rows if r["rating"] == "5" and r["app"] == "Pixel Dungeon")
+    assert {str(r[0]): r[1] for r in a4.tables[0].rows} == dict(want)
+
+
+# ---- examples and declines -------------------------------------------------------------------------------------
+
+def test_examples_return_item_ids(dbs, raw):
+    ans = ask(dbs["urr"], "Show me 3 reviews that mention battery")
+    assert ans.status == "answered" and len(ans.item_ids) == 3
+    assert all("battery" in str(r[1]).lower() for r in ans.tables[0].rows)
+
+
+@pytest.mark.parametrize("db,question", [
+    ("urr", "What is the purple elephant's favourite song?"),
+    ("urr", "asdf qwerty zxcv"),
+    ("urr", "Why do users hate the app?"),
+    ("urr", "Summarize the complaints about battery"),
+    ("urr", "How many 7-star reviews are there?"),
+    ("urr", "How many users are there?"),
+    ("urr", "What will the weather be tomorrow?"),
+    ("wild", "How many critiques for gemma?"),
+    ("wild", "How many critiques of reka models?"),
+    ("tiz", "How many sentences were posted in 2014?"),
+    ("tiz", "Which forum moderator is the friendliest?"),
+    ("urr", ""),
+])
+def test_declines_what_it_cannot_map(dbs, db, question):
+    ans = ask(dbs[db], question)
+    assert ans.status == "declined", ans.answer
+    assert "--llm" in ans.answer and not ans.tables
+
+
+def test_decline_says_what_was_understood(dbs):
+    ans = ask(dbs["wild"], "How many critiques for gemma?")
+    assert "gemma-2b-it" in ans.answer and "gemma-7b-it" in ans.answer
+
+
+def test_cli_ask_json_contract(dbs):
+    from tests.conftest import run_cli
+
+    r = run_cli("ask", "How many 5-star reviews are there?", "--json", db=Path(dbs["urr"]))
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["status"] == "answered" and d["engine"] == "builtin" and d["plan"]["filters"][0]["value"] == 5
