@@ -138,6 +138,8 @@ def run(job):
 
 
 def main():
+    if len(sys.argv) > 1:      # started with -S: the parent names the site-packages to use (faster start-up)
+        sys.path.append(sys.argv[1])
     job = json.loads(sys.stdin.read())
     marker = job["marker"]
     try:

@@ -88,6 +88,13 @@ def sandbox_notice(mode: str) -> str | None:
     return NOTICES[mode]
 
 
+def _site_packages() -> str:
+    """The virtualenv's site-packages, passed to the runner so it can skip `site` (and its .pth scan) at start-up."""
+    import sysconfig
+
+    return sysconfig.get_paths()["purelib"]
+
+
 def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
     inside_db = f"/workspace/{db.name}"
     cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -103,7 +110,7 @@ def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
     cmd += ["--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
             "--setenv", "POLARS_MAX_THREADS", "2", "--setenv", "OMP_NUM_THREADS", "1",
-            "--", python, "-I", "/sandbox/runner.py"]
+            "--", python, "-I", "-S", "/sandbox/runner.py", _site_packages()]
     return cmd, inside_db
 
 
@@ -245,7 +252,7 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
             shutil.copyfile(wal, inside + ".wal")
             os.chmod(inside + ".wal", 0o444)
         os.chmod(inside, 0o444)
-        base = [python, "-I", str(RUNNER)]
+        base = [python, "-I", "-S", str(RUNNER), _site_packages()]
         py_runner = (["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"] + base
                      if mode == "unshare" else base)
     marker = "EARFUL-REPLY-" + secrets.token_hex(8)
