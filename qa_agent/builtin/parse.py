@@ -436,6 +436,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         plan.order = plan.order or "desc"
 
     # values
+    col_words = {w for parts, _ in cols.names for w in parts}
     index = ValueIndex(view)
     values = []   # (i, Filter)
     n_tok = len(toks)
@@ -450,9 +451,16 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 continue
             phrase = " ".join(t.low for t in span)
             original = " ".join(t.text for t in span)
-            hits = index.lookup(phrase, original)
+            loose = not (n == 1 and (span[0].low in col_words or singular(span[0].low) in col_words
+                                     or singular(span[0].low) in ROW_NOUNS))
+            hits = index.lookup(phrase, original, loose=loose)
             if span[0].quoted and hits and hits[0].tier > 1:
                 hits = []
+            j = i - 1
+            while j >= 0 and lows[j] in ("the", "a", "an"):
+                j -= 1
+            if hits and hits[0].tier >= 3 and j >= 0 and lows[j] in ABOUT | {"regarding", "concerning"}:
+                hits = []   # "about the weather": the words of the text, not a value that contains them
             if not hits:
                 continue
             chosen, amb = resolve(hits, view, named_columns)

@@ -80,8 +80,8 @@ class ValueIndex:
                 self.compact.setdefault(compact(value), []).append(entry)
                 self.compact.setdefault(compact(singular_phrase(value)), []).append(entry)
 
-    def lookup(self, phrase: str, original: str) -> list[ValueHit]:
-        """Hits for a question phrase (already lower-cased), best tier only."""
+    def lookup(self, phrase: str, original: str, loose: bool = True) -> list[ValueHit]:
+        """Hits for a question phrase, best tier only; ``loose`` allows prefix / whole-word matches."""
         low = phrase.lower().strip()
         if not low or not re.search(r"[a-z]", low):
             return []
@@ -96,8 +96,9 @@ class ValueIndex:
             tiers.append((0, [e for e in self.exact.get(low, []) if str(e[1]) == original]))
         for syn in SYNONYMS.get(singular_phrase(low), []) + SYNONYMS.get(low, []):
             tiers.append((2, self.exact.get(syn, []) + self.compact.get(compact(syn), [])))
-        if not is_common and len(compact(low)) >= 4 and re.search(r"[a-z]{3}", low):
-            pre = [e for e in self.entries if _word_prefix(low, str(e[1]).lower())]
+        if loose and not is_common and len(compact(low)) >= 4 and re.search(r"[a-z]{3}", low):
+            pre = [e for e in self.entries if _word_prefix(low, str(e[1]).lower())
+                   or (e[4] <= 60 and _whole_word(low, str(e[1])))]
             tiers.append((3, pre))
         for tier, entries in tiers:
             if entries:
@@ -109,6 +110,13 @@ class ValueIndex:
                     hits.append(ValueHit(column=e[0], value=e[1], count=e[2], tier=tier))
                 return hits
         return []
+
+
+def _whole_word(phrase: str, value: str) -> bool:
+    """'weather' is a whole word of 'TRAVELS_LOCALS_WEATHER' (and 'weathers' is not)."""
+    v = " " + re.sub(r"[\s._\-/:|]+", " ", value.lower()) + " "
+    p = re.sub(r"[\s._\-/:]+", " ", phrase.lower()).strip()
+    return len(p) >= 4 and f" {p} " in v and v.strip() != p
 
 
 def _word_prefix(phrase: str, value: str) -> bool:
@@ -157,6 +165,18 @@ def embedding_match(words: str, index: ValueIndex, threshold: float = 0.86) -> V
     """MiniLM near-miss: the single vocabulary value whose embedding is closest to `words`, if close enough."""
     if not index.entries:
         return None
+    import difflib
+
+    # typos first ('securty' -> SECURITY): character similarity, one clear winner
+    keys = {}
+    for e in index.entries:
+        keys.setdefault(compact(e[1]), []).append(e)
+    if len(compact(words)) >= 5:
+        close = difflib.get_close_matches(compact(words), list(keys), n=2, cutoff=0.85)
+        if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, compact(words), close[0]).ratio()
+                               - difflib.SequenceMatcher(None, compact(words), close[1]).ratio() > 0.05):
+            e = keys[close[0]][0]
+            return ValueHit(column=e[0], value=e[1], count=e[2], tier=4)
     try:
         from earful.embeddings import Embedder
     except Exception:  # pragma: no cover - embeddings are a core dependency
