@@ -134,6 +134,7 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
             raise InputError(f"unknown profile '{profile}' (known: {', '.join(sorted(PROFILES)) or 'none'})")
         prof = PROFILES[profile]
     con = store.con
+    con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would corrupt --json output; the CLI has one
     batch_id = uuid.uuid4().hex[:12]
     started = datetime.now(timezone.utc)
     loaded = None
@@ -161,7 +162,6 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
             con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [batch_id, source, str(path), loaded.loader, started, datetime.now(timezone.utc),
                          summary["added"], summary["duplicates"], summary["quarantined"], json.dumps(det.as_dict())])
-            con.execute("DROP TABLE IF EXISTS _stage")
             if summary["added"] or summary["new_columns"]:
                 store.refresh_views(source)
     finally:
@@ -210,6 +210,9 @@ def _load(loader, con, path: Path, options: dict) -> Loaded:
 
 def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: str, path: str,
             max_field_bytes: int, loaded: Loaded) -> dict:
+    """Canonicalise, quarantine, dedupe and insert, all set-based. The raw table ``src_<source>`` keeps every original
+    column except a plain VARCHAR text column, which lives once in ``items.text`` and is put back under its original
+    name by the source's view (writing the longest column twice was the largest cost of a big ingest)."""
     con = store.con
     if det.text_parts:
         text_q = "nullif(concat_ws(chr(10) || chr(10), " + ", ".join(
@@ -224,55 +227,65 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     # without an external id, two rows are duplicates only when the whole record is identical
     record_key = "md5(CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) \
         + ")) AS VARCHAR))"
-    src_lit = "'" + source + "'"
+    src_lit = "'" + source.replace("'", "''") + "'"
+    types = dict(zip(stage.columns, [str(t) for t in stage.types]))
+    registered = store.scalar("SELECT text_column FROM sources WHERE name = ?", [source])
+    text_once = (not det.text_parts and det.text in cols and types[det.text] == "VARCHAR"
+                 and registered in (None, det.text))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _canon AS
-        SELECT __record_no, text, created_at, rating, author, external_id, content_hash,
-               substr(md5({src_lit} || ':' || coalesce(external_id, record_key)), 1, 16) AS item_id,
-               CASE WHEN text IS NULL OR trim(text) = '' THEN 'no text'
-                    WHEN strlen(text) > {int(max_field_bytes)} THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
-                    WHEN has_time AND created_at IS NULL THEN 'unparsable timestamp'
-                    ELSE NULL END AS reason
-        FROM (SELECT __record_no, CAST({text_q} AS VARCHAR) AS text, {_time_expr(det)} AS created_at,
-                     {rating} AS rating, {author} AS author, {ext} AS external_id,
-                     md5(coalesce(CAST({text_q} AS VARCHAR), '')) AS content_hash, {time_raw} AS has_time,
-                     {record_key if not det.id else "NULL"} AS record_key
+        SELECT *, substr(md5({src_lit} || ':' || coalesce(__c_external_id, __c_record_key)), 1, 16) AS __c_item_id,
+               CASE WHEN __c_text IS NULL OR trim(__c_text) = '' THEN 'no text'
+                    WHEN strlen(__c_text) > {int(max_field_bytes)}
+                         THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
+                    WHEN __c_has_time AND __c_created_at IS NULL THEN 'unparsable timestamp'
+                    ELSE NULL END AS __c_reason
+        FROM (SELECT *, CAST({text_q} AS VARCHAR) AS __c_text, {_time_expr(det)} AS __c_created_at,
+                     {rating} AS __c_rating, {author} AS __c_author, {ext} AS __c_external_id,
+                     {time_raw} AS __c_has_time, {record_key if not det.id else "NULL"} AS __c_record_key
               FROM _stage)""")
-    con.execute("""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
-                   SELECT ?, ?, ?, s.__record_no, CAST(to_json(s) AS VARCHAR), c.reason
-                   FROM _stage s JOIN _canon c USING (__record_no) WHERE c.reason IS NOT NULL""",
+    con.execute("DROP TABLE IF EXISTS _stage")
+    raw_json = "CAST(to_json(struct_pack(__record_no := __record_no, " + ", ".join(
+        f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) + ")) AS VARCHAR)"
+    con.execute(f"""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
+                    SELECT ?, ?, ?, __record_no, {raw_json}, __c_reason FROM _canon WHERE __c_reason IS NOT NULL""",
                 [batch_id, source, path])
     for bad in loaded.bad:
         con.execute("INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason) VALUES (?,?,?,?,?,?)",
                     [batch_id, source, path, bad.record_no, bad.raw, bad.reason])
-    quarantined = store.scalar("SELECT count(*) FROM _canon WHERE reason IS NOT NULL") + len(loaded.bad)
-    con.execute("""
+    quarantined = store.scalar("SELECT count(*) FROM _canon WHERE __c_reason IS NOT NULL") + len(loaded.bad)
+    good, distinct = store.rows("SELECT count(*), count(DISTINCT __c_item_id) FROM _canon "
+                                "WHERE __c_reason IS NULL")[0]
+    dedupe_in_file = "QUALIFY row_number() OVER (PARTITION BY c.__c_item_id ORDER BY c.__record_no) = 1" \
+        if distinct < good else ""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _new AS
-        SELECT * FROM _canon c
-        WHERE c.reason IS NULL
-          AND c.item_id NOT IN (SELECT item_id FROM items WHERE source = ?)
-        QUALIFY row_number() OVER (PARTITION BY c.item_id ORDER BY c.__record_no) = 1""", [source])
-    good = store.scalar("SELECT count(*) FROM _canon WHERE reason IS NULL")
+        SELECT c.* FROM _canon c
+        ANTI JOIN (SELECT item_id FROM items WHERE source = {src_lit}) old ON old.item_id = c.__c_item_id
+        WHERE c.__c_reason IS NULL
+        {dedupe_in_file}""")
+    con.execute("DROP TABLE IF EXISTS _canon")
     added = store.scalar("SELECT count(*) FROM _new")
-    con.execute("""INSERT INTO items (item_id, source, external_id, text, created_at, rating, author, content_hash,
-                                      batch_id)
-                   SELECT item_id, ?, external_id, text, created_at, rating, author, content_hash, ? FROM _new""",
-                [source, batch_id])
+    con.execute(f"""INSERT INTO items (item_id, source, external_id, text, created_at, rating, author, content_hash,
+                                       batch_id)
+                    SELECT __c_item_id, {src_lit}, __c_external_id, __c_text, __c_created_at, __c_rating, __c_author,
+                           md5(__c_text), '{batch_id}' FROM _new""")
     raw_table = f"src_{source}"
-    col_list = ", ".join(f"s.{quote_ident(c)}" for c in cols)
+    keep = [c for c in cols if not (text_once and c == det.text)]
+    col_list = ", ".join(quote_ident(c) for c in keep)
     new_columns = False
     if not store.table_exists(raw_table):
         new_columns = True
-        con.execute(f"CREATE TABLE {quote_ident(raw_table)} AS SELECT n.item_id, {col_list} FROM _stage s "
-                    f"JOIN _new n USING (__record_no) WHERE false")
+        con.execute(f"CREATE TABLE {quote_ident(raw_table)} AS SELECT __c_item_id AS item_id"
+                    f"{', ' if keep else ''}{col_list} FROM _new")
     else:
         existing = {r[0] for r in store.rows(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [raw_table])}
-        for c, t in zip(stage.columns, stage.types):
-            if c != "__record_no" and c not in existing:
+        for c in keep:
+            if c not in existing:
                 new_columns = True
-                con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(c)} {t}")
-    con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT n.item_id, {col_list} FROM _stage s "
-                f"JOIN _new n USING (__record_no)")
-    con.execute("DROP TABLE IF EXISTS _canon; DROP TABLE IF EXISTS _new")
+                con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(c)} {types[c]}")
+        con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT __c_item_id AS item_id"
+                    f"{', ' if keep else ''}{col_list} FROM _new")
+    con.execute("DROP TABLE IF EXISTS _new")
     return {"added": added, "duplicates": good - added, "quarantined": quarantined, "new_columns": new_columns}

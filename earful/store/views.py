@@ -48,6 +48,11 @@ def view_sql(con, source: str, raw_table: str) -> str:
         if canon not in lowered:
             select.append(f"i.{canon} AS {canon}")
     select += [f"r.{quote_ident(c)}" for c in raw]
+    # ingest stores a plain text column once, in items.text: put it back under its original name
+    text_col = (con.execute("SELECT text_column FROM sources WHERE name = ?", [source]).fetchall() or [[None]])[0][0]
+    if text_col and text_col.lower() not in lowered and text_col.lower() != "text" and "." not in text_col:
+        select.append(f"i.text AS {quote_ident(text_col)}")
+        lowered = lowered | {text_col.lower()}
     taken = lowered | {"item_id", "text", "created_at", "rating", "author"}
     for provider in _providers():
         for expr in provider(con, source):
