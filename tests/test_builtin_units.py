@@ -1,0 +1,77 @@
+"""Pieces of the built-in engine on their own: word normalisation, value matching tiers, SQL rendering, charts."""
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from qa_agent.builtin.plan import Filter, Plan
+from qa_agent.builtin.vocab import ValueIndex, compact, resolve, singular
+from qa_agent.schema_card import ColumnCard, ViewCard
+
+
+def _view():
+    cols = [ColumnCard("text", "VARCHAR", "text", 10, 10),
+            ColumnCard("model", "VARCHAR", "category", 3, 10,
+                       values=[["gpt-3.5-turbo-0125", 4], ["gemma-2b-it", 3], ["gemma-7b-it", 3]]),
+            ColumnCard("app", "VARCHAR", "label", 2, 10, values=[["com.eterno", 6], ["com.other.app", 4]]),
+            ColumnCard("category", "VARCHAR", "category", 2, 10, values=[["BUG", 6], ["OTHER", 4]]),
+            ColumnCard("kind", "VARCHAR", "category", 2, 10, values=[["bug", 5], ["x", 5]])]
+    return ViewCard("t", 10, cols)
+
+
+def test_normalisation():
+    assert compact("gpt-3.5-turbo-0125") == compact("GPT 3.5 Turbo 0125") == "gpt35turbo0125"
+    assert compact("Fire fox") == compact("firefox")
+    assert [singular(w) for w in ("reviews", "categories", "crashes", "status", "bus")] == \
+        ["review", "category", "crash", "status", "bus"]
+
+
+def test_value_tiers():
+    idx = ValueIndex(_view())
+    assert [(h.column, h.value, h.tier) for h in idx.lookup("gpt-3.5-turbo-0125", "gpt-3.5-turbo-0125")] == \
+        [("model", "gpt-3.5-turbo-0125", 0)]
+    assert idx.lookup("com.eterno", "com.eterno")[0].value == "com.eterno"
+    gem = idx.lookup("gemma", "gemma")
+    assert {h.value for h in gem} == {"gemma-2b-it", "gemma-7b-it"} and gem[0].tier == 3
+    # a common word only names a value when written the way it is stored
+    assert idx.lookup("other", "other") == []
+    assert idx.lookup("other", "OTHER")[0].value == "OTHER"
+
+
+def test_ambiguous_columns_are_reported_or_resolved_by_naming():
+    view = _view()
+    hits = ValueIndex(view).lookup("bug", "bug")
+    assert {h.column for h in hits} == {"category", "kind"}
+    chosen, why = resolve(hits, view, set())
+    assert chosen == [] and "category" in why and "kind" in why
+    chosen, why = resolve(hits, view, {"kind"})
+    assert why is None and chosen[0].column == "kind"
+
+
+def test_sql_rendering_escapes_and_runs():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('it''s broken', 'BUG', 1), ('fine', 'OTHER', 5), "
+                "('ok', 'BUG', 4)) v(text, category, rating)")
+    p = Plan(view="t", filters=[Filter("text", "contains", ["it's"])], noun="rows")
+    assert con.execute(p.to_sql()).fetchall() == [(1,)]
+    p = Plan(view="t", measure="share", target=[Filter("category", "=", "BUG")], noun="rows")
+    assert con.execute(p.to_sql()).fetchall()[0][2] == pytest.approx(66.67)
+    p = Plan(view="t", measure="avg", column="rating", group="category", order="asc", noun="rows")
+    assert con.execute(p.to_sql()).fetchall()[0][:2] == ("BUG", 2.5)
+    assert Plan.from_dict(json.loads(json.dumps(p.to_dict()))).to_sql() == p.to_sql()
+
+
+def test_charts_bar_and_line(tmp_path):
+    from earful import charts
+
+    b = charts.bar("Reviews per category", ["BUG", "OTHER"], [3, 1], out_dir=tmp_path, y_title="reviews")
+    assert b["plotly"]["data"][0]["x"] == ["BUG", "OTHER"] and b["plotly"]["data"][0]["y"] == [3, 1]
+    assert b["png"] and open(b["png"], "rb").read(4) == b"\x89PNG"
+    json.dumps(b)
+    ln = charts.line("Per month", ["2014-01", "2014-02"], {"reviews": [1, 2], "bugs": [0, 1]})
+    assert ln["png"] is None and [t["name"] for t in ln["plotly"]["data"]] == ["reviews", "bugs"]
+    from earful.errors import InputError
+    with pytest.raises(InputError):
+        charts.bar("x", ["a"], [1, 2])
