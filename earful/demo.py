@@ -22,8 +22,22 @@ DB = os.environ.get("EARFUL_DEMO_DB", "demo.duckdb")
 DEMO_STEPS = [
     "classify.demo:run",
     "topics.demo:run",
+]
+# Steps that read the finished workspace from other processes run after the demo closes it: (db_path, console).
+AFTER_STEPS = [
     "qa_agent.demo:run",
 ]
+
+
+def _step(path: str):
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, attr)
 
 
 def main() -> int:
@@ -42,15 +56,14 @@ def main() -> int:
         e = embed_items(store, progress=True)
         console.print(f"embedded {e['embedded']} new texts ({e['cached']} already cached)")
         for path in DEMO_STEPS:
-            module_name, _, attr = path.partition(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name and module_name.startswith(exc.name):
-                    continue
-                raise
-            getattr(module, attr)(store, console)
+            step = _step(path)
+            if step:
+                step(store, console)
         info = workspace_status(store)
+    for path in AFTER_STEPS:
+        step = _step(path)
+        if step:
+            step(DB, console)
     console.rule("workspace")
     console.print(rich_table(["source", "items", "first", "last", "embedded", "quarantined"],
                              [[s["source"], s["items"], s["first"], s["last"], s["embedded"], s["quarantined"]]

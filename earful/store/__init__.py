@@ -31,6 +31,10 @@ class Store:
             raise InputError(f"folder {self.path.parent} does not exist", hint="create it or choose another --db path")
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.ConnectionException as exc:
+            raise EarfulError(f"cannot open workspace {self.path}: it is already open in this process "
+                              f"({'read-write' if read_only else 'read-only'})",
+                              hint="close the other Store first") from exc
         except duckdb.IOException as exc:
             raise EarfulError(f"cannot open workspace {self.path}: {exc}",
                               hint="is another earful process writing to it?") from exc
