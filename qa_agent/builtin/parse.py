@@ -137,7 +137,13 @@ def choose_view(card, toks):
     scores = []
     for v in card.views:
         idx = ValueIndex(v)
-        scores.append((sum(1 for t in toks if not t.low in FILLER and idx.lookup(t.low, t.text)), v))
+        names = ColumnNames(v)
+        col_hits = sum(1 for i, t in enumerate(toks) if t.low not in FILLER and names.at(toks, i)
+                       and names.at(toks, i)[1].kind not in ("text", "id") and names.at(toks, i)[1].name
+                       not in ("created_at", "rating", "date"))
+        val_hits = sum(2 - min(1, h[0].tier) for t in toks if t.low not in FILLER
+                       for h in [idx.lookup(t.low, t.text, loose=False)] if h)
+        scores.append((col_hits + val_hits, v))
     scores.sort(key=lambda s: -s[0])
     if scores[0][0] > 0 and (len(scores) == 1 or scores[0][0] > scores[1][0]):
         return scores[0][1], None
