@@ -247,12 +247,17 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     con.execute("DROP TABLE IF EXISTS _stage")
     raw_json = "CAST(to_json(struct_pack(__record_no := __record_no, " + ", ".join(
         f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) + ")) AS VARCHAR)"
-    con.execute(f"""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
-                    SELECT ?, ?, ?, __record_no, {raw_json}, __c_reason FROM _canon WHERE __c_reason IS NOT NULL""",
-                [batch_id, source, path])
+    # quarantine is idempotent too: re-ingesting a file does not record its bad rows again
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bad AS
+                    SELECT __record_no AS record_no, {raw_json} AS raw, __c_reason AS reason FROM _canon
+                    WHERE __c_reason IS NOT NULL""")
     for bad in loaded.bad:
-        con.execute("INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason) VALUES (?,?,?,?,?,?)",
-                    [batch_id, source, path, bad.record_no, bad.raw, bad.reason])
+        con.execute("INSERT INTO _bad VALUES (?, ?, ?)", [bad.record_no, bad.raw, bad.reason])
+    con.execute("""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
+                   SELECT ?, ?, ?, b.record_no, b.raw, b.reason FROM _bad b
+                   ANTI JOIN (SELECT raw, reason FROM quarantine WHERE source = ?) q
+                        ON q.raw = b.raw AND q.reason = b.reason""", [batch_id, source, path, source])
+    con.execute("DROP TABLE IF EXISTS _bad")
     quarantined = store.scalar("SELECT count(*) FROM _canon WHERE __c_reason IS NOT NULL") + len(loaded.bad)
     good, distinct = store.rows("SELECT count(*), count(DISTINCT __c_item_id) FROM _canon "
                                 "WHERE __c_reason IS NULL")[0]

@@ -117,6 +117,8 @@ def test_quarantine_no_text(store, tmp_path):
     q = _quarantine(store)
     assert [(r[0], r[1]) for r in q] == [(2, "no text"), (3, "no text")]
     assert '"id":2' in q[0][2]
+    again = ingest_file(store, p, source="q")  # re-ingest: bad rows are reported but not recorded twice
+    assert (again["added"], again["quarantined"]) == (0, 2) and _quarantine(store) == q
 
 
 def test_quarantine_unparsable_timestamp(store, tmp_path):
