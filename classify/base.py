@@ -126,7 +126,7 @@ class Inputs:
         return len(self.texts)
 
     def take(self, idx) -> "Inputs":
-        idx = np.asarray(idx)
+        idx = np.asarray(idx, dtype=np.int64)
         return Inputs([self.texts[i] for i in idx],
                       None if self.vectors is None else self.vectors[idx],
                       None if self.extra is None else self.extra[idx])

@@ -65,6 +65,8 @@ class _Linear(Classifier):
             self.classes_.append(lab)
 
     def predict_proba(self, inputs: Inputs) -> np.ndarray:
+        if len(inputs) == 0:
+            return np.zeros((0, len(self.classes_)))
         X = self._features(inputs, fit=False)
         return _align(self.model_.predict_proba(X), self.model_.classes_, self.classes_)
 
@@ -209,6 +211,8 @@ class Stacked(Classifier):
         return self
 
     def predict_proba(self, inputs: Inputs) -> np.ndarray:
+        if len(inputs) == 0:
+            return np.zeros((0, len(self.classes_)))
         probas = [m.predict_proba(inputs) for m in self.bases_]
         extra = inputs.extra if self.uses_extra_ else None
         if self.uses_extra_ and extra is None:

@@ -1,0 +1,254 @@
+"""Classification: taxonomies, the conformance suite over every registered classifier, cascade, cache, resume.
+
+Real parts throughout (DuckDB files, the packaged MiniLM model, scikit-learn). The only fakes are LLM *texts*:
+`FakeNearestExampleChat` answers with the label of the closest retrieved example (the last one in the prompt),
+and counts how often it was really called.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import re
+
+import numpy as np
+import pytest
+from langchain_core.language_models import SimpleChatModel
+
+from classify.base import (Inputs, builtin_taxonomies, classifier_names, load_taxonomy, make_classifier,
+                           parse_taxonomy, register_classifier, CLASSIFIERS, Classifier)
+from classify.llm import Cascade, FewShotLLM, build_messages, choose_threshold, reply_to_distribution, LLMLabel
+from earful.errors import ConfigError, NotFoundError
+from tests.conftest import EXAMPLES
+
+
+class FakeNearestExampleChat(SimpleChatModel):
+    """A fake chat model (named as one): replies with the label of the last few-shot example, as JSON."""
+
+    calls: int = 0
+    default_label: str = "ERROR"
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-nearest-example-chat"
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs) -> str:
+        self.calls += 1
+        found = re.findall(r'Answer: \{"labels": \["([^"]+)"\]\}', messages[-1].content)
+        label = found[-1] if found else self.default_label
+        return json.dumps({"labels": [label], "confidence": 0.9, "reason": "closest example"})
+
+
+@pytest.fixture(scope="module")
+def urr():
+    """~240 bundled URR reviews with one high-level aspect each (ERROR / USAGE / PRICING), plus MiniLM vectors."""
+    import polars as pl
+
+    from earful.embeddings import Embedder
+
+    df = pl.read_csv(EXAMPLES / "urr_app_reviews.csv", infer_schema_length=0)
+    df = df.filter(pl.col("regex_labels_high").is_in(["ERROR", "USAGE", "PRICING"]))
+    parts = [df.filter(pl.col("regex_labels_high") == lab).head(80) for lab in ["ERROR", "USAGE", "PRICING"]]
+    df = pl.concat(parts).sample(fraction=1.0, shuffle=True, seed=1)
+    texts, y = df["review_text"].to_list(), df["regex_labels_high"].to_list()
+    vecs = Embedder().encode(texts)
+    ratings = np.array([[float(r)] for r in df["rating"].to_list()])
+    tax = parse_taxonomy("""
+name: aspect
+labels:
+  - {name: ERROR, description: crashes bugs and errors}
+  - {name: USAGE, description: "how the app is used, its interface and features"}
+  - {name: PRICING, description: "price, ads and purchases"}
+""")
+    return tax, Inputs(texts, vecs, ratings), y
+
+
+# -- taxonomies ------------------------------------------------------------------------------------------------
+def test_builtin_taxonomies_parse():
+    names = builtin_taxonomies()
+    assert {"feedback_type", "sentiment", "app_review_aspects", "llm_critique_errors"} <= set(names)
+    for n in names:
+        t = load_taxonomy(n)
+        assert t.name == n and len(t.labels) >= 3
+    assert load_taxonomy("app_review_aspects").multi_label
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("name: x\nlabels: [a, b\n", "not valid YAML"),
+    ("- just\n- a list\n", "must be a mapping"),
+    ("name: x\nlabels: [only]\n", "at least two labels"),
+    ("name: x\nlabels: [a, a]\n", "duplicate label"),
+    ("name: Bad Name\nlabels: [a, b]\n", "'name'"),
+    ("name: x\nlabels: [a, b]\ncolour: red\n", "'colour'"),
+    ("name: x\nlabels:\n  - {name: a, descripton: typo}\n  - b\n", "descripton"),
+])
+def test_bad_taxonomy_yaml_gives_clear_error(text, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_taxonomy(text, "t.yaml")
+    assert "t.yaml" in str(e.value) and needle in str(e.value)
+
+
+def test_unknown_taxonomy_names_the_known_ones():
+    with pytest.raises(NotFoundError, match="feedback_type"):
+        load_taxonomy("nope")
+
+
+# -- conformance suite: every registered classifier ------------------------------------------------------------
+FITTED: dict = {}  # conformance fits, reused by later tests instead of fitting again
+
+
+def _build(name, tax, store=None):
+    if name == "stacked":
+        return make_classifier(name, tax, inner_folds=3)  # fewer inner folds keeps the suite fast
+    if getattr(CLASSIFIERS[name], "offline", True):
+        return make_classifier(name, tax)
+    chat = FakeNearestExampleChat()
+    if name == "cascade":
+        return make_classifier(name, tax, chat_model=chat, store=store, threshold=0.6)
+    return make_classifier(name, tax, chat_model=chat, store=store)
+
+
+@pytest.mark.parametrize("name", classifier_names())
+def test_classifier_conformance(name, urr):
+    tax, inputs, y = urr
+    tr, te = np.arange(0, 180), np.arange(180, len(y))
+    clf = _build(name, tax)
+    assert isinstance(clf, Classifier)
+    assert clf.fit(inputs.take(tr), [y[i] for i in tr]) is clf
+    assert set(y) <= set(clf.classes_)
+    p = clf.predict_proba(inputs.take(te))
+    assert p.shape == (len(te), len(clf.classes_))
+    assert np.all(p >= 0) and np.allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    pred = clf.predict(inputs.take(te))
+    assert set(pred) <= set(clf.classes_)
+    assert np.allclose(clf.predict_proba(inputs.take(te)), p), "predictions must be deterministic"
+    truth = [y[i] for i in te]
+    acc = np.mean([a == b for a, b in zip(pred, truth)])
+    majority = max(truth.count(c) for c in set(truth)) / len(truth)
+    assert acc > majority, f"{name}: accuracy {acc:.2f} is not above the majority rate {majority:.2f}"
+    if clf.offline:  # offline models are stored pickled in the workspace
+        again = pickle.loads(pickle.dumps(clf))
+        assert np.allclose(again.predict_proba(inputs.take(te)), p)
+    assert clf.predict_proba(inputs.take([])).shape[0] == 0  # empty input must not crash
+    FITTED[name] = clf
+
+def test_stacked_uses_metadata_generically(urr):
+    tax, inputs, y = urr
+    clf = FITTED.get("stacked") or make_classifier("stacked", tax, inner_folds=3).fit(inputs.take(np.arange(180)),
+                                                                                    y[:180])
+    assert clf.uses_extra_
+    no_meta = Inputs(inputs.texts[180:], inputs.vectors[180:], None)
+    assert clf.predict_proba(no_meta).shape == (len(y) - 180, 3)
+
+
+# -- LLM: prompt, replies, cache, cascade ----------------------------------------------------------------------
+def test_prompt_is_a_pure_function_of_taxonomy_examples_and_text(urr):
+    tax = urr[0]
+    msgs = build_messages(tax, [("it crashes", "ERROR"), ("too pricey", "PRICING")], "app froze again")
+    assert msgs == build_messages(tax, [("it crashes", "ERROR"), ("too pricey", "PRICING")], "app froze again")
+    assert [r for r, _ in msgs] == ["system", "user"]
+    assert "- PRICING: price, ads and purchases" in msgs[0][1] and "exactly one label" in msgs[0][1]
+    assert msgs[1][1].index("too pricey") < msgs[1][1].index("app froze again")
+
+
+def test_reply_to_distribution_handles_bad_labels():
+    classes = ["a", "b", "c"]
+    fb = np.array([0.2, 0.3, 0.5])
+    d = reply_to_distribution(LLMLabel(labels=["B"], confidence=0.8), classes, fb)
+    assert d.argmax() == 1 and abs(d[1] - 0.8) < 1e-9 and abs(d.sum() - 1) < 1e-9
+    assert np.array_equal(reply_to_distribution(LLMLabel(labels=["zzz"]), classes, fb), fb)
+    assert np.array_equal(reply_to_distribution(None, classes, fb), fb)
+
+
+def test_llm_replies_are_cached_in_the_store(store, urr):
+    tax, inputs, y = urr
+    chat = FakeNearestExampleChat()
+    clf = FewShotLLM(tax, chat_model=chat, store=store, k=3).fit(inputs.take(np.arange(100)), y[:100])
+    part = inputs.take(np.arange(100, 110))
+    first = clf.predict_proba(part)
+    assert chat.calls == 10
+    second = clf.predict_proba(part)
+    assert chat.calls == 10, "a cached reply must never be paid for twice"
+    assert np.allclose(first, second)
+    assert all(r.cached for r in clf.last_replies_)
+    n = store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify:aspect' AND cached")
+    assert n == 10
+
+
+def test_cascade_routes_only_low_confidence_items(urr):
+    tax, inputs, y = urr
+    chat = FakeNearestExampleChat()
+    offline = make_classifier("tfidf", tax)
+    cas = Cascade(tax, offline=offline, chat_model=chat, threshold=0.55).fit(inputs.take(np.arange(180)), y[:180])
+    te = inputs.take(np.arange(180, len(y)))
+    alone = offline.predict_proba(te)
+    p = cas.predict_proba(te)
+    low = alone.max(axis=1) < 0.55
+    assert 0 < low.sum() < len(low)
+    assert np.array_equal(cas.routed_, low)
+    assert chat.calls == int(low.sum())
+    assert np.allclose(p[~low], alone[~low]), "confident items keep the offline answer"
+
+
+def test_cascade_threshold_from_budget_on_validation(urr):
+    tax, inputs, y = urr
+    cas = Cascade(tax, chat_model=FakeNearestExampleChat(), budget_fraction=0.25).fit(inputs.take(np.arange(180)),
+                                                                                    y[:180])
+    assert 0 < cas.threshold_ < 1
+    cas.predict_proba(inputs.take(np.arange(180, len(y))))
+    assert cas.routed_.mean() < 0.5  # about a quarter, on unseen data
+
+
+def test_choose_threshold():
+    conf = np.linspace(0.3, 1.0, 100)
+    assert (conf < choose_threshold(conf, None, budget_fraction=0.2)).sum() == 20
+    correct = conf > 0.5
+    t = choose_threshold(conf, correct, target_accuracy=1.0)
+    assert np.all(correct[conf >= t]) and not np.all(correct[conf >= t - 0.02])
+    assert (conf < choose_threshold(conf, None, budget_fraction=0.0)).sum() == 0
+
+
+# -- runs in the workspace: resume after interruption ---------------------------------------------------------
+@register_classifier("_test_interrupting")
+class InterruptAfterTwoBatches(Classifier):
+    """A real classifier (zero-shot inside) that raises KeyboardInterrupt on its third batch, like a kill."""
+
+    name = "_test_interrupting"
+    needs_gold = False
+
+    def __init__(self, taxonomy, interrupt=True):
+        super().__init__(taxonomy)
+        self.inner = make_classifier("zeroshot", taxonomy).fit(None)
+        self.batches, self.interrupt = 0, interrupt
+
+    def fit(self, inputs, y=None):
+        return self
+
+    def predict_proba(self, inputs):
+        self.batches += 1
+        if self.interrupt and self.batches == 3:
+            raise KeyboardInterrupt
+        return self.inner.predict_proba(inputs)
+
+
+def test_run_resumes_after_interruption_with_batch_commits(store, tmp_path):
+    from classify.runner import prepare
+    from classify.workspace import label_items
+    from ingest.pipeline import ingest_file
+
+    src = tmp_path / "r.csv"
+    src.write_text("".join((EXAMPLES / "urr_app_reviews.csv").read_text(encoding="utf-8").splitlines(True)[:131]),
+                   encoding="utf-8")
+    ingest_file(store, src, source="reviews")
+    tax, _, version, _, _ = prepare(store, "sentiment", "offline")
+    with pytest.raises(KeyboardInterrupt):
+        label_items(store, tax, InterruptAfterTwoBatches(tax), method="zeroshot", version=version, batch_size=40)
+    assert store.scalar("SELECT count(*) FROM classify_labels WHERE taxonomy='sentiment'") == 80
+    before = store.rows("SELECT item_id, labelled_at FROM classify_labels ORDER BY item_id")
+    clf = InterruptAfterTwoBatches(tax, interrupt=False)
+    r = label_items(store, tax, clf, method="zeroshot", version=version, batch_size=40)
+    assert r["labelled"] == 50 and clf.batches == 2
+    assert store.scalar("SELECT count(*) FROM classify_labels WHERE taxonomy='sentiment'") == 130
+    kept = dict(store.rows("SELECT item_id, labelled_at FROM classify_labels"))
+    assert all(kept[i] == t for i, t in before), "finished batches are not redone"
+    assert store.scalar("SELECT count(sentiment) FROM reviews") == 130
+    assert store.scalar("SELECT min(sentiment_confidence) FROM reviews") > 0
