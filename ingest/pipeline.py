@@ -261,15 +261,20 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     quarantined = store.scalar("SELECT count(*) FROM _canon WHERE __c_reason IS NOT NULL") + len(loaded.bad)
     good, distinct = store.rows("SELECT count(*), count(DISTINCT __c_item_id) FROM _canon "
                                 "WHERE __c_reason IS NULL")[0]
-    dedupe_in_file = "QUALIFY row_number() OVER (PARTITION BY c.__c_item_id ORDER BY c.__record_no) = 1" \
-        if distinct < good else ""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _new AS
-        SELECT c.* FROM _canon c
-        ANTI JOIN (SELECT item_id FROM items WHERE source = {src_lit}) old ON old.item_id = c.__c_item_id
-        WHERE c.__c_reason IS NULL
-        {dedupe_in_file}""")
-    con.execute("DROP TABLE IF EXISTS _canon")
+    first = not store.scalar("SELECT count(*) FROM items WHERE source = ?", [source])
+    if first and distinct == good:
+        # nothing to dedupe against (first batch of the source, ids unique in the file): no third copy
+        con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _canon WHERE __c_reason IS NULL")
+    else:
+        dedupe_in_file = "QUALIFY row_number() OVER (PARTITION BY c.__c_item_id ORDER BY c.__record_no) = 1" \
+            if distinct < good else ""
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _new AS
+            SELECT c.* FROM _canon c
+            ANTI JOIN (SELECT item_id FROM items WHERE source = {src_lit}) old ON old.item_id = c.__c_item_id
+            WHERE c.__c_reason IS NULL
+            {dedupe_in_file}""")
+        con.execute("DROP TABLE IF EXISTS _canon")
     added = store.scalar("SELECT count(*) FROM _new")
     con.execute(f"""INSERT INTO items (item_id, source, external_id, text, created_at, rating, author, content_hash,
                                        batch_id)
@@ -292,5 +297,6 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                 con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(c)} {types[c]}")
         con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT __c_item_id AS item_id"
                     f"{', ' if keep else ''}{col_list} FROM _new")
-    con.execute("DROP TABLE IF EXISTS _new")
+    con.execute("DROP VIEW IF EXISTS _new" if first and distinct == good else "DROP TABLE IF EXISTS _new")
+    con.execute("DROP TABLE IF EXISTS _canon")
     return {"added": added, "duplicates": good - added, "quarantined": quarantined, "new_columns": new_columns}
