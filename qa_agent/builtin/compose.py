@@ -31,7 +31,7 @@ def _where(plan: Plan) -> str:
 
 def _measure_words(plan: Plan) -> str:
     return {"count": f"{plan.noun}", "share": "percent", "avg": f"average {plan.column}",
-            "min": f"lowest {plan.column}", "max": f"highest {plan.column}", "sum": f"total {plan.column}",
+            "min": f"lowest {plan.column}", "median": f"median {plan.column}", "max": f"highest {plan.column}", "sum": f"total {plan.column}",
             "distinct": f"distinct {plan.column} values"}.get(plan.measure, plan.measure)
 
 

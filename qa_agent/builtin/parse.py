@@ -215,8 +215,7 @@ MENTION = {"mention", "mentions", "mentioned", "mentioning", "contain", "contain
 ABOUT = {"about", "regarding", "on"}
 
 
-def text_filters(toks, view, found: list):
-    text_col = view.text_column
+def text_filters(toks, text_col: str, found: list):
     i = 0
     while i < len(toks):
         t = toks[i]
@@ -282,7 +281,13 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     plan = Plan(view=view.name, time_column=view.time_column, noun=noun)
     noun_set = False
     numeric, texts, problems = [], [], []
-    text_filters(toks, view, texts)
+    text_col = view.text_column
+    for i, t in enumerate(toks):   # "strengths mention X": the named free-text column, else the source's text
+        hit = None if t.quoted else cols.at(toks, i)
+        if hit and hit[1].kind == "text" and hit[1].name != view.text_column and singular(t.low) not in ROW_NOUNS:
+            text_col = hit[1].name
+            break
+    text_filters(toks, text_col, texts)
     numeric_filters(q, toks, cols, view, numeric, problems)
     times = timeparse.time_filters(q, toks, view, mark, problems)
     res.unmapped += problems
@@ -291,9 +296,6 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         if not t.used and not t.quoted and (singular(t.low) in ROW_NOUNS or t.low in (view.name.lower(),
                                                                                       singular(view.name.lower()))):
             t.used = "noun"
-            if not noun_set and singular(t.low) in ROW_NOUNS and t.low not in ("feedback", "text"):
-                plan.noun = singular(t.low) + "s"
-                noun_set = True
     # column mentions
     mentions = []   # (i, n, col)
     i = 0
@@ -387,6 +389,9 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     elif wset & AVG:
         k = use(lambda w: w in AVG)
         measure, mcol = "avg", measured_col(k)
+    elif "median" in wset:
+        k = use(lambda w: w == "median")
+        measure, mcol = "median", measured_col(k)
     elif (wset & SUMW) and numeric_mentions and not ({"number", "many", "count"} & wset):
         k = use(lambda w: w in SUMW)
         measure, mcol = "sum", measured_col(k)
@@ -413,7 +418,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     elif (wset & EXAMPLES) or (lows[0] in WHICH and not group and len(toks) > 1 and toks[1].used == "noun"):
         measure = "examples"
         use(lambda w: w in EXAMPLES)
-    if measure and mcol is None and measure in ("avg", "sum", "min", "max"):
+    if measure and mcol is None and measure in ("avg", "sum", "min", "max", "median"):
         res.reason = f"no numeric column to take the {measure} of"
         return res
     if measure:
@@ -449,7 +454,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     for n in (5, 4, 3, 2, 1):
         for i in range(0, n_tok - n + 1):
             span = toks[i:i + n]
-            if any(t.used and t.used not in ("column",) for t in span):
+            if any(t.used and not (t.used == "noun" and n > 1) for t in span):
                 continue
             if n > 1 and (span[0].low in FILLER or span[-1].low in FILLER or any(t.quoted for t in span)):
                 continue
@@ -487,11 +492,14 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             res.understood.append(f"'{original}' -> {f.describe()}")
             for t in span:
                 t.used = "value"
+    for t in toks:   # the rows' noun for the answer: the first row noun the question used
+        if t.used == "noun" and singular(t.low) in ROW_NOUNS and t.low not in ("feedback", "text") and not noun_set:
+            plan.noun, noun_set = singular(t.low) + "s", True
     # quoted phrases that name no value: a text match
     for i, t in enumerate(toks):
         if t.quoted and not t.used:
             t.used = "text"
-            texts.append((i, Filter(view.text_column, "contains", [t.text], repr(t.text))))
+            texts.append((i, Filter(text_col, "contains", [t.text], repr(t.text))))
 
     # leftovers: column names and filler are fine; anything else must map or the question is declined
     col_words = {w for parts, _ in cols.names for w in parts}
@@ -501,7 +509,9 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             continue
         if t.low in FILLER or t.low in col_words or singular(t.low) in col_words or t.low in WHICH \
                 or t.low in ("percent", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
-                             "reports", "there", "appear", "appears", "users", "user", "people", "customers", "exist", "exists", "written", "posted") \
+                             "reports", "there", "appear", "appears", "receive", "receives", "receiving", "earn", "earns", "earned",
+                             "gets", "gives", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
+                             "categorised", "users", "user", "people", "customers", "exist", "exists", "written", "posted") \
                 or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often"}:
             continue
         if t.low.isdigit() or t.low in NUMBER_WORDS:
@@ -516,7 +526,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         if j >= 0 and lows[j] in ABOUT | {"regarding", "concerning"} and not t.low.isdigit() and len(t.low) > 2:
             t.used = "text"
             toks[j].used = "text"
-            texts.append((j, Filter(view.text_column, "contains", [t.text], f"about {t.text}")))
+            texts.append((j, Filter(text_col, "contains", [t.text], f"about {t.text}")))
             continue
         hit = None if (not rescue or t.low.isdigit() or len(t.low) < 3) else embedding_match(t.low, index)
         if hit:
@@ -549,7 +559,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     for f in plan.filters + plan.target:
         if f.op in ("contains",) or f.op.startswith("time") or f.column in (cols.star_col.name if cols.star_col else "",):
             res.understood.append(f.describe())
-    if plan.measure in ("avg", "min", "max", "sum", "distinct") and plan.column:
+    if plan.measure in ("avg", "min", "max", "sum", "distinct", "median") and plan.column:
         res.understood.append(f"{plan.measure} of {plan.column}")
     if group:
         res.understood.append(f"per {group.lstrip('@')}")

@@ -43,7 +43,8 @@ class Filter:
     def describe(self) -> str:
         if self.op == "contains":
             vals = self.value if isinstance(self.value, list) else [self.value]
-            return "the text mentions " + " or ".join(repr(v) for v in vals)
+            where = "the text" if self.column == "text" else self.column
+            return f"{where} mentions " + " or ".join(repr(v) for v in vals)
         if self.op == "in":
             return f"{self.column} in ({', '.join(map(repr, self.value))})"
         if self.op.startswith("time"):
@@ -81,7 +82,7 @@ class Plan:
             conds.append(f"{qi(self.group)} IS NOT NULL")
         if self.group and self.group.startswith("@"):
             conds.append(f"{qi(self.time_column)} IS NOT NULL")
-        if self.measure in ("avg", "min", "max", "sum") and self.column:
+        if self.measure in ("avg", "min", "max", "sum", "median") and self.column:
             conds.append(f"{qi(self.column)} IS NOT NULL")
         return (" WHERE " + " AND ".join(conds)) if conds else ""
 
@@ -100,6 +101,8 @@ class Plan:
             return f"count(DISTINCT {qi(c)})", f"distinct_{c}"
         if m == "avg":
             return f"round(avg({qi(c)}), 4)", f"avg_{c}"
+        if m == "median":
+            return f"median({qi(c)})", f"median_{c}"
         if m in ("min", "max", "sum"):
             return f"{m}({qi(c)})", f"{m}_{c}"
         if m == "share":
@@ -117,7 +120,7 @@ class Plan:
         if self.measure == "share":
             t = " AND ".join(f.sql() for f in self.target) or "TRUE"
             extra = f"count(*) FILTER (WHERE {t}) AS matching, count(*) AS total, {expr} AS percent"
-        elif self.measure in ("avg", "min", "max", "sum"):
+        elif self.measure in ("avg", "min", "max", "sum", "median"):
             extra = f"{expr} AS {qi(name)}, count(*) AS {qi(self.noun)}"
         else:
             extra = f"{expr} AS {qi(name)}"
@@ -136,7 +139,7 @@ class Plan:
         """What was understood, in words (used in answers and declines)."""
         parts = [{"count": "count of", "share": "percentage of", "avg": f"average {self.column} of",
                   "min": f"minimum {self.column} of", "max": f"maximum {self.column} of",
-                  "sum": f"total {self.column} of", "distinct": f"number of distinct {self.column} among",
+                  "sum": f"total {self.column} of", "median": f"median {self.column} of", "distinct": f"number of distinct {self.column} among",
                   "examples": "examples of"}[self.measure], self.noun]
         if self.filters:
             parts.append("where " + " and ".join(f.describe() for f in self.filters))
