@@ -232,12 +232,17 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     registered = store.scalar("SELECT text_column FROM sources WHERE name = ?", [source])
     text_once = (not det.text_parts and det.text in cols and types[det.text] == "VARCHAR"
                  and registered in (None, det.text))
+    strings = [c for c in cols if types[c] == "VARCHAR" and c != det.text]
+    big_field = (f"WHEN greatest({', '.join(f'coalesce(strlen({quote_ident(c)}), 0)' for c in strings)}) > "
+                 f"{int(max_field_bytes)} THEN 'a field over the size limit ({int(max_field_bytes)} bytes)'"
+                 ) if strings else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _canon AS
         SELECT *, substr(md5({src_lit} || ':' || coalesce(__c_external_id, __c_record_key)), 1, 16) AS __c_item_id,
                CASE WHEN __c_text IS NULL OR trim(__c_text) = '' THEN 'no text'
                     WHEN strlen(__c_text) > {int(max_field_bytes)}
                          THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
+                    {big_field}
                     WHEN __c_has_time AND __c_created_at IS NULL THEN 'unparsable timestamp'
                     ELSE NULL END AS __c_reason
         FROM (SELECT *, CAST({text_q} AS VARCHAR) AS __c_text, {_time_expr(det)} AS __c_created_at,

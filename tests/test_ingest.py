@@ -131,10 +131,11 @@ def test_quarantine_unparsable_timestamp(store, tmp_path):
 
 
 def test_quarantine_field_over_size_limit(store, tmp_path):
-    p = _write(tmp_path / "q.csv", "id,comment\n1,short\n2," + "x" * 500 + "\n")
+    p = _write(tmp_path / "q.csv", "id,comment,note\n1,short,ok\n2," + "x" * 500 + ",ok\n3,fine," + "y" * 500 + "\n")
     res = ingest_file(store, p, source="q", max_field_bytes=100)
-    assert (res["added"], res["quarantined"]) == (1, 1)
-    assert "size limit" in _quarantine(store)[0][1]
+    assert (res["added"], res["quarantined"]) == (1, 2)
+    assert [r[1] for r in _quarantine(store)] == ["text over the size limit (100 bytes)",
+                                                  "a field over the size limit (100 bytes)"]
 
 
 def test_quarantine_broken_encoding_line(store, tmp_path):
