@@ -1,8 +1,9 @@
 """The ingest pipeline: file -> loader relation -> canonical items + typed raw table + quarantine, in one transaction.
 
 Design decision: everything after parsing is set-based SQL inside DuckDB (hashing, timestamp parsing, quarantine,
-dedupe, insert), so a million-row file ingests at close to DuckDB's own CSV speed, and a failure anywhere rolls the
-whole batch back. Dedupe key: the external id when the source has one, else the content hash of the text.
+dedupe, insert) over one staged copy of the file, and a failure anywhere rolls the whole batch back. Dedupe key: the
+external id when the source has one, else a hash of the *whole record* (two critiques with the same text but another
+model are two items).
 """
 from __future__ import annotations
 
