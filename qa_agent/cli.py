@@ -7,6 +7,8 @@ kept in the workspace; pass its id back with ``--conversation`` to ask a follow-
 """
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from earful.cli.common import JSON_OPTION, console, emit, print_json, rich_table, state
@@ -42,7 +44,7 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     if as_json:
         print_json(ans.to_json())
         if ans.status == "error":
-            raise typer.Exit(1)
+            sys.exit(1)   # not typer.Exit: main() runs click with standalone_mode=False, which drops its code
         return
     console.print(f"[bold]{ans.answer}[/]" if ans.status == "answered" else ans.answer, markup=False)
     for t in ans.tables:
@@ -60,7 +62,7 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     if ans.conversation_id:
         console.print(f"[dim]conversation {ans.conversation_id} (follow up with --conversation {ans.conversation_id})[/]")
     if ans.status == "error":
-        raise typer.Exit(1)
+        sys.exit(1)
 
 
 def conversations_cmd(ctx: typer.Context, show: str = typer.Option(None, "--show", help="print this conversation's turns"),

