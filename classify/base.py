@@ -145,6 +145,7 @@ class Classifier(ABC):
     name: str = "abstract"
     needs_gold: bool = True        # False: works from the taxonomy's label descriptions alone
     offline: bool = True           # False: calls an LLM
+    uses_vectors: bool = True      # False: never reads Inputs.vectors (callers may skip embedding)
 
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy

@@ -121,7 +121,10 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
         raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold labels; evaluation needs at least 10",
                          hint="pass --gold-column COL")
     names = methods.split(",") if methods else classifier_names(offline_only=True)
-    inputs = inputs_for(store, [p[0] for p in pairs], list(feature or []))
+    from classify.base import CLASSIFIERS
+
+    embed = any(getattr(CLASSIFIERS[m], "uses_vectors", True) for m in names if m in CLASSIFIERS)
+    inputs = inputs_for(store, [p[0] for p in pairs], list(feature or []), embed=embed)
     prog, step = _progress(len(names) * folds, "evaluating")
     with prog:
         res = cross_validate(tax, inputs, [p[1] for p in pairs], names, folds=folds, progress=step)

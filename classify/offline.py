@@ -76,6 +76,7 @@ class WordTfidf(_Linear):
     """Word 1-2 gram TF-IDF (sublinear) + balanced logistic regression."""
 
     name = "tfidf"
+    uses_vectors = False
 
     def _vectorizer(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -88,6 +89,7 @@ class CharTfidf(_Linear):
     """Character 2-5 gram TF-IDF within word boundaries: robust to typos and app-review spelling."""
 
     name = "char_tfidf"
+    uses_vectors = False
 
     def _vectorizer(self):
         from sklearn.feature_extraction.text import TfidfVectorizer

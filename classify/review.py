@@ -20,7 +20,7 @@ def export_review(store, taxonomy: str, path: Path, n: int = 50, source: str | N
     rows = store.rows(f"""
         SELECT l.item_id, i.text, l.label, l.probability FROM classify_labels l JOIN items i ON i.item_id = l.item_id
         WHERE l.taxonomy = ? AND l.method <> 'human' {where}
-          AND l.item_id NOT IN (SELECT item_id FROM classify_gold WHERE taxonomy = ?)
+          AND l.item_id NOT IN (SELECT item_id FROM classify_gold WHERE taxonomy = ? AND origin = 'review')
         ORDER BY l.probability ASC, l.item_id LIMIT ?""", [taxonomy] + ([source] if source else []) + [taxonomy, n])
     if not rows:
         raise NotFoundError(f"nothing to review for taxonomy '{taxonomy}'",

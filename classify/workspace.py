@@ -147,13 +147,13 @@ def train(store, taxonomy: str, method: str = "stacked", features: list[str] | N
         raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold label(s); training needs at least 10",
                          hint="declare a gold column with --gold-column COL, or import a reviewed CSV")
     ids, y = [p[0] for p in pairs], [p[1] for p in pairs]
-    inputs = inputs_for(store, ids, features)
+    clf = make_classifier(method, tax)
+    inputs = inputs_for(store, ids, features, embed=clf.uses_vectors)
     extra_names = None
     if features:
         from classify.offline import one_hot_extra
 
         extra_names = one_hot_extra(feature_columns(store, ids, features))[1]
-    clf = make_classifier(method, tax)
     if not clf.offline:
         raise InputError(f"'{method}' is not an offline method; train one of the offline methods")
     clf.fit(inputs, y)
@@ -225,7 +225,7 @@ def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, vers
         ids = todo_ids(store, taxonomy.name, source, batch_size)
         if not ids:
             break
-        inputs = inputs_for(store, ids, features, extra_names)
+        inputs = inputs_for(store, ids, features, extra_names, embed=getattr(clf, "uses_vectors", True))
         proba = clf.predict_proba(inputs)
         methods = [method] * len(ids)
         mask = getattr(clf, "routed_", None)
