@@ -46,7 +46,7 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
         if ans.status == "error":
             sys.exit(1)   # not typer.Exit: main() runs click with standalone_mode=False, which drops its code
         return
-    console.print(f"[bold]{ans.answer}[/]" if ans.status == "answered" else ans.answer, markup=False)
+    console.print(ans.answer, style="bold" if ans.status == "answered" else None, markup=False, highlight=False)
     for t in ans.tables:
         console.print(rich_table(t.columns, t.rows[:50], title=t.name))
         if len(t.rows) > 50:

