@@ -47,14 +47,25 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
     `engines` (engine objects or "module:Class" paths) replaces the default chain; tests pass an `LLMAgent` built
     around a fake chat model here.
     """
+    from earful.errors import EarfulError
+
+    problem = None
     if persist:
         ctx.conversation_id = ctx.conversation_id or uuid.uuid4().hex[:12]
         if not ctx.history:
-            ctx.history = load_history(ctx.db_path, ctx.conversation_id)
+            try:
+                ctx.history = load_history(ctx.db_path, ctx.conversation_id)
+            except (EarfulError, OSError) as exc:
+                problem = f"earlier turns could not be read ({exc})"
     ans = run_engines(question, ctx, engines)
     if persist:
         ans.conversation_id = ctx.conversation_id
-        save_turn(ctx.db_path, ctx.conversation_id, question, ans)
+        try:
+            save_turn(ctx.db_path, ctx.conversation_id, question, ans)
+        except (EarfulError, OSError) as exc:   # e.g. another process holds the workspace for writing
+            problem = problem or f"this turn was not saved in the workspace ({exc})"
+        if problem:
+            ans.notes.append(problem)
     return ans
 
 
