@@ -99,7 +99,7 @@ def main() -> None:
                 f"{raw_mem / 2**20:,.0f} MiB")
     tab.add_row("earful ingest (CLI, end to end)", f"{er_s:.1f}", f"{args.rows / er_s:,.0f}",
                 f"{raw_s / er_s:.2f}x", f"{er_mem / 2**20:,.0f} MiB")
-    Console().print(tab)
+    Console(width=110).print(tab)
     print(f"targets: >= 0.50x raw DuckDB -> {'met' if raw_s / er_s >= 0.5 else 'NOT met'}; "
           f"peak < 2 GB -> {'met' if er_mem < 2 * 2**30 else 'NOT met'}")
     if not args.keep:
