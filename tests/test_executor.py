@@ -29,6 +29,15 @@ def test_sql_result_matches_in_process_duckdb(ws):
     assert res.tables[0]["name"] == "result" and res.sandbox == sandbox_mode()
 
 
+def test_in_process_path_gives_the_same_rows_and_still_refuses_writes(ws):
+    db, _ = ws
+    sql = "SELECT product, count(*) AS n FROM forum GROUP BY product ORDER BY product"
+    inp = run_sql(str(db), sql, in_process=True)
+    assert inp.sandbox == "in-process" and inp.rows == run_sql(str(db), sql).rows
+    assert not run_sql(str(db), "DROP TABLE items", in_process=True).ok
+    assert not run_sql(str(db), "SELECT * FROM read_csv('/etc/passwd')", in_process=True).ok
+
+
 def test_sql_errors_are_values(ws):
     db, _ = ws
     bad = run_sql(str(db), "SELECT nope FROM forum")
