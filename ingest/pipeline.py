@@ -231,8 +231,18 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     src_lit = "'" + source.replace("'", "''") + "'"
     types = dict(zip(stage.columns, [str(t) for t in stage.types]))
     registered = store.scalar("SELECT text_column FROM sources WHERE name = ?", [source])
+    raw_table = f"src_{source}"
+    raw_cols = {r[0] for r in store.rows("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                         [raw_table])}
+    stored_once = bool(raw_cols) and registered not in (None, "text") and "." not in registered \
+        and registered not in raw_cols
     text_once = (not det.text_parts and det.text in cols and types[det.text] == "VARCHAR"
-                 and registered in (None, det.text))
+                 and registered in (None, det.text) and (not raw_cols or stored_once))
+    if stored_once and not text_once:
+        # this file maps its text differently: give the source's stored-once text column real values again
+        con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(registered)} VARCHAR")
+        con.execute(f"UPDATE {quote_ident(raw_table)} r SET {quote_ident(registered)} = i.text FROM items i "
+                    f"WHERE i.item_id = r.item_id")
     strings = [c for c in cols if types[c] == "VARCHAR" and c != det.text]
     big_field = (f"WHEN greatest({', '.join(f'coalesce(strlen({quote_ident(c)}), 0)' for c in strings)}) > "
                  f"{int(max_field_bytes)} THEN 'a field over the size limit ({int(max_field_bytes)} bytes)'"
@@ -286,7 +296,6 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                                        batch_id)
                     SELECT __c_item_id, {src_lit}, __c_external_id, __c_text, __c_created_at, __c_rating, __c_author,
                            md5(__c_text), '{batch_id}' FROM _new""")
-    raw_table = f"src_{source}"
     keep = [c for c in cols if not (text_once and c == det.text)]
     col_list = ", ".join(quote_ident(c) for c in keep)
     new_columns = False

@@ -248,3 +248,16 @@ def test_bad_inputs_are_one_line_errors_with_exit_2_and_nothing_written(tmp_path
             with Store(db, read_only=True) as s:
                 assert s.scalar("SELECT count(*) FROM items") == 0, name
                 assert s.scalar("SELECT count(*) FROM batches") == 0, name
+
+
+def test_text_column_stored_once_survives_a_file_with_another_text_mapping(store, tmp_path):
+    a = _write(tmp_path / "a.csv", "id,comment\n1,first comment\n2,second comment\n")
+    b = _write(tmp_path / "b.csv", "id,comment,body\n3,a side note,the real text\n")
+    ingest_file(store, a, source="mix")
+    assert "comment" not in {c for (c,) in store.rows(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'src_mix'")}  # text lives in items
+    assert store.rows("SELECT comment, text FROM mix WHERE id = 1") == [("first comment", "first comment")]
+    ingest_file(store, b, source="mix", overrides={"text": "body"})
+    got = dict(store.rows("SELECT id, comment FROM mix ORDER BY id"))
+    assert got == {1: "first comment", 2: "second comment", 3: "a side note"}
+    assert store.scalar("SELECT text FROM mix WHERE id = 3") == "the real text"
