@@ -317,3 +317,35 @@ def test_cli_ask_json_contract(dbs):
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["status"] == "answered" and d["engine"] == "builtin" and d["plan"]["filters"][0]["value"] == 5
+
+
+# ---- phrasing variants -----------------------------------------------------------------------------------------
+
+def test_negation_median_and_named_text_column(dbs, raw):
+    rows = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "How many reviews are not feature requests?"),
+                  sum(r["ardoc_label_auto"] not in ("FEATURE_REQUEST", "") for r in rows))
+    w = raw["wild"]
+    sel = sorted(r["score"] for r in w if r["model"] == "gemma-7b-it")
+    assert_scalar(ask(dbs["wild"], "What is the median score of gemma-7b-it?"), statistics.median(sel))
+    ans = ask(dbs["wild"], 'How many strengths mention "creative"?')
+    assert_scalar(ans, sum("creative" in r["strengths"].lower() for r in w))
+    assert '"strengths" ILIKE' in ans.steps[0].code
+
+
+def test_contractions_typos_and_aliases(dbs, raw):
+    rows = raw["urr"]
+    sel = [int(r["rating"]) for r in rows if r["ardoc_label_auto"] == "PROBLEM_DISCOVERY"]
+    assert_scalar(ask(dbs["urr"], "What's the average star rating for problem discovery reviews?"),
+                  round(mean(sel), 3), tol=0.0006)
+    assert_scalar(ask(dbs["urr"], "How many reviews of Pixel Dungon are there?"),   # typo
+                  sum(r["app"] == "Pixel Dungeon" for r in rows))
+    by = defaultdict(list)
+    for r in raw["wild"]:
+        by[r["model"]].append(r["score"])
+    assert_top(ask(dbs["wild"], "Which LLM got the best scores?"), max(by, key=lambda m: mean(by[m])))
+
+
+def test_which_without_a_breakdown_column_declines(dbs):
+    ans = ask(dbs["urr"], "Which gizmo has the most reviews?")
+    assert ans.status == "declined"

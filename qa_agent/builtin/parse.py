@@ -46,6 +46,8 @@ SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "
 BASE_PREPS = {"among", "in", "within", "for", "from", "of"}
 
 
+COLUMN_ALIASES = {"llm": "model", "llms": "model", "chatbot": "model", "assistant": "model", "genre": "app_category",
+                  "application": "app"}
 PEOPLE = {"users", "people", "customers", "persons", "reviewers", "authors", "players"}
 
 
@@ -108,6 +110,10 @@ class ColumnNames:
         self.score_col = score or rating
         if view.time_column:
             self.names.append((["date"], view.column(view.time_column)))
+        for alias, target in COLUMN_ALIASES.items():
+            c = view.column(target)
+            if c is not None and c.kind not in ("empty", "other") and not view.column(alias):
+                self.names.append((alias.split("_"), c))
 
     def at(self, toks: list[Tok], i: int):
         """Longest column name starting at token i: (n_tokens, ColumnCard) or None."""
@@ -259,7 +265,10 @@ def text_filters(toks, text_col: str, found: list):
 
 def parse(question: str, card, partial: bool = False) -> Parsed:
     res = Parsed()
-    q = question.strip()
+    q = re.sub(r"[’`]", "'", question.strip())
+    q = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", q)
+    q = re.sub(r"(?i)\bnon-(?=\w)", "non ", q)
+    q = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", q)
     toks = tokenize(q)
     if not toks:
         res.reason = "the question is empty"
@@ -328,13 +337,13 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             break
     if group is None:
         for (i, n, col) in mentions:
-            before = lows[max(0, i - 3):i]
+            before = [lows[k] for k in range(max(0, i - 4), i) if toks[k].used != "noun"][-3:]
             trig = None
             if i > 0 and lows[i - 1] in GROUP_TRIGGERS:
                 trig = i - 1
             elif i > 1 and lows[i - 2] in ("for", "each", "by") and lows[i - 1] in ("each", "every", "the"):
                 trig = i - 2
-            elif any(w in WHICH for w in before) or "common" in before or "frequent" in before or "popular" in before:
+            elif _which_before(before):
                 trig = i
             elif i > 0 and (lows[i - 1] == "top" or (i > 1 and lows[i - 2] == "top" and re.fullmatch(r"\d+", lows[i - 1]))):
                 trig = i
@@ -437,7 +446,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             if group or plan.measure == "examples":
                 plan.order = "desc" if t.low in MAXW else "asc"
                 if t.low in ("best", "worst") and plan.measure == "count" and group and cols.star_col:
-                    plan.measure, plan.column = "avg", cols.star_col.name
+                    plan.measure, plan.column = "avg", measured_col(i).name
                 t.used = t.used or "order"
                 res.fields.add("order")
     if "common" in lows or "frequent" in lows or "popular" in lows:
@@ -450,6 +459,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     col_words = {w for parts, _ in cols.names for w in parts}
     index = ValueIndex(view)
     values = []   # (i, Filter)
+    value_end = {}   # index of a value phrase's last token -> its filter
     n_tok = len(toks)
     for n in (5, 4, 3, 2, 1):
         for i in range(0, n_tok - n + 1):
@@ -486,9 +496,13 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 for t in span:
                     t.used = "ambiguous"
                 continue
-            f = Filter(chosen[0].column, "=" if len(vals) == 1 else "in", vals[0] if len(vals) == 1 else vals,
-                       original)
+            neg = i > 0 and lows[i - 1] in ("not", "non", "except", "excluding") and not toks[i - 1].used
+            if neg:
+                toks[i - 1].used = "value"
+            op = ("!=" if len(vals) == 1 else "not in") if neg else ("=" if len(vals) == 1 else "in")
+            f = Filter(chosen[0].column, op, vals[0] if len(vals) == 1 else vals, original)
             values.append((i, f))
+            value_end[i + n - 1] = f
             res.understood.append(f"'{original}' -> {f.describe()}")
             for t in span:
                 t.used = "value"
@@ -510,7 +524,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         if t.low in FILLER or t.low in col_words or singular(t.low) in col_words or t.low in WHICH \
                 or t.low in ("percent", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
                              "reports", "there", "appear", "appears", "receive", "receives", "receiving", "earn", "earns", "earned",
-                             "gets", "gives", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
+                             "gets", "gives", "gave", "give", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
                              "categorised", "users", "user", "people", "customers", "exist", "exists", "written", "posted") \
                 or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often"}:
             continue
@@ -519,7 +533,14 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             continue
         left.append((i, t))
     rescue = len(left) <= 2    # embeddings may rescue a near-miss word or two; more than that is not understood
+    import difflib
     for i, t in left:
+        f = value_end.get(i - 1)
+        if f is not None and f.op in ("=", "!=") and len(t.low) >= 4 and any(
+                difflib.SequenceMatcher(None, t.low, w).ratio() >= 0.8 for w in str(f.value).lower().split()):
+            t.used = "value"     # 'Pixel Dungon': a misspelt further word of the value just matched
+            value_end[i] = f
+            continue
         j = i - 1
         while j >= 0 and lows[j] in ("the", "a", "an"):
             j -= 1
@@ -563,11 +584,25 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         res.understood.append(f"{plan.measure} of {plan.column}")
     if group:
         res.understood.append(f"per {group.lstrip('@')}")
+    if "which" in lows and not plan.group and plan.measure != "examples":
+        res.reason = "'which' asks for a breakdown, but no column to break down by was recognised"
+        return res
+    if plan.group and plan.group == plan.column:
+        res.reason = f"the question groups by {plan.group} and measures it too"
+        return res
     if not plan.measure and not partial:
         res.reason = "no measure (how many, what share, average ...) or breakdown in the question"
         return res
     res.plan = plan
     return res
+
+
+def _which_before(before: list[str]) -> bool:
+    """'which app', 'which of the apps', 'the most common label': a which-word right before, bar articles."""
+    k = len(before)
+    while k > 0 and before[k - 1] in ("the", "a", "of", "one", "kind", "type"):
+        k -= 1
+    return k > 0 and before[k - 1] in WHICH | {"common", "frequent", "popular"}
 
 
 def _merge(filters: list[Filter]) -> list[Filter]:

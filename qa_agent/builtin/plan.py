@@ -34,8 +34,10 @@ class Filter:
             vals = self.value if isinstance(self.value, list) else [self.value]
             parts = [f"{c} ILIKE {lit('%' + str(v).replace('%', '').replace('_', '') + '%')}" for v in vals]
             return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
-        if self.op == "in":
-            return f"{c} IN ({', '.join(lit(v) for v in self.value)})"
+        if self.op in ("in", "not in"):
+            return f"{c} {self.op.upper()} ({', '.join(lit(v) for v in self.value)})"
+        if self.op == "!=":   # rows with no value are not "other than X" rows we can vouch for: keep them out
+            return f"{c} IS DISTINCT FROM {lit(self.value)} AND {c} IS NOT NULL"
         if self.op.startswith("time"):
             return f"{c} {self.op[4:]} TIMESTAMPTZ {lit(str(self.value) + ' 00:00:00+00')}"
         return f"{c} {self.op} {lit(self.value)}"
@@ -45,8 +47,8 @@ class Filter:
             vals = self.value if isinstance(self.value, list) else [self.value]
             where = "the text" if self.column == "text" else self.column
             return f"{where} mentions " + " or ".join(repr(v) for v in vals)
-        if self.op == "in":
-            return f"{self.column} in ({', '.join(map(repr, self.value))})"
+        if self.op in ("in", "not in"):
+            return f"{self.column} {self.op} ({', '.join(map(repr, self.value))})"
         if self.op.startswith("time"):
             return ("dated on or after " if ">=" in self.op else "dated before ") + str(self.value)
         return f"{self.column} {self.op} {self.value!r}"
