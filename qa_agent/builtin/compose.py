@@ -52,8 +52,8 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
             text = f"There are {fmt(r.get(plan.noun))} {plan.noun}{where}."
         elif plan.measure == "share":
             target = " and ".join(f.describe() for f in plan.target)
-            text = (f"{fmt(r.get('percent'))}% of {plan.noun}{where} have {target} "
-                    f"({fmt(r.get('matching'))} of {fmt(r.get('total'))}).")
+            text = (f"{fmt(r.get('percent'))}% of {plan.noun}{where} ({fmt(r.get('matching'))} of "
+                    f"{fmt(r.get('total'))}) are ones where {target}.")
         elif plan.measure == "distinct":
             text = f"There are {fmt(rows[0][0])} distinct {plan.column} values among {plan.noun}{where}."
         else:
@@ -72,7 +72,7 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
     title = f"{_measure_words(plan).capitalize()} per {gname}" + (where if len(where) < 60 else "")
     labels = [r[0] for r in rows]
     values = [r[vidx] for r in rows]
-    if plan.group.startswith("@"):
+    if plan.group.startswith("@") and not plan.order:
         charts.append(Chart(**_chart("line", title, labels, values, vname, gname, out_dir)))
         peak = max(rows, key=lambda r: (r[vidx] is not None, r[vidx] or 0))
         text = (f"{_measure_words(plan).capitalize()} per {gname}{where}, {fmt(labels[0])} to {fmt(labels[-1])}: "

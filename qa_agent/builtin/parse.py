@@ -23,7 +23,7 @@ and or as among amongst within across per each every all any than then so such a
 come comes came coming belong belongs belonging written posted left made make given receive received get
 about into over under up down out off via between value values figure figures
 rows row items item records record entries entry feedback data dataset
-whole entire altogether compared vs versus same kind type types kinds sort
+whole entire altogether same kind type types kinds sort
 """.split())
 ROW_NOUNS = {"review", "critique", "sentence", "post", "comment", "item", "row", "record", "entry", "message",
              "feedback", "response", "answer", "evaluation", "judgement", "judgment", "line", "text"}
@@ -325,7 +325,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         if t.used:
             continue
         if t.low in GRAINS and view.time_column and GRAINS[t.low] and (
-                t.low.endswith("ly") or (i > 0 and lows[i - 1] in GROUP_TRIGGERS | {"the", "a"})):
+                t.low.endswith("ly") or (i > 0 and lows[i - 1] in GROUP_TRIGGERS | WHICH | {"the", "a"})):
             group, group_at = GRAINS[t.low], i
             t.used = "group"
             if i > 0 and lows[i - 1] in GROUP_TRIGGERS:

@@ -1,7 +1,7 @@
 """Date phrases in questions -> time filters on the view's time column.
 
 Design decision: relative phrases ("since March", "in March", "last 6 months") are resolved against the latest
-date *in the data*, not today: feedback exports are often old, and "since March" over reviews that end in May 2014
+date *in the data*, not today ("last N days/weeks/months/years" is a rolling window ending at that date): feedback exports are often old, and "since March" over reviews that end in May 2014
 means March 2014 to a user looking at that data. The answer states the resolved dates, so this is never hidden.
 """
 from __future__ import annotations
@@ -124,13 +124,13 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
                 elif unit == "week":
                     from datetime import timedelta
                     start = latest - timedelta(days=7 * n - 1)
-                elif unit == "month":
-                    y, mo = latest.year, latest.month - (n - 1)
+                elif unit == "month":   # a rolling window ending at the latest date, stated in the answer
+                    y, mo = latest.year, latest.month - n
                     while mo <= 0:
                         mo += 12
                         y -= 1
-                    start = date(y, mo, 1)
+                    start = date(y, mo, min(latest.day, 28))
                 else:
-                    start = date(latest.year - (n - 1), 1, 1)
+                    start = date(latest.year - n, latest.month, min(latest.day, 28))
                 add(m, [Filter(col, "time>=", start.isoformat(), words)])
     return found
