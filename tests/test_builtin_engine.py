@@ -349,3 +349,20 @@ def test_contractions_typos_and_aliases(dbs, raw):
 def test_which_without_a_breakdown_column_declines(dbs):
     ans = ask(dbs["urr"], "Which gizmo has the most reviews?")
     assert ans.status == "declined"
+
+
+def test_workspace_with_several_sources_picks_the_view(tmp_path, raw):
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+
+    db = tmp_path / "multi.duckdb"
+    s = Store(db)
+    ingest_file(s, URR, source="reviews")
+    ingest_file(s, TIZ, source="forum", overrides={"text": "sentence"})
+    s.close()
+    assert_scalar(ask(str(db), "How many sentences come from the VLC forum?"),
+                  sum(r["product"] == "VLC" for r in raw["tiz"]))
+    assert_scalar(ask(str(db), "How many 1-star reviews are there?"), sum(r["rating"] == "1" for r in raw["urr"]))
+    c = Counter(r["label"] for r in raw["tiz"])
+    assert_top(ask(str(db), "What is the most common label?"), c.most_common(1)[0][0])
+    assert ask(str(db), "How many rows are there?").status == "declined"

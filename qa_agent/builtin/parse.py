@@ -118,6 +118,10 @@ class ColumnNames:
     def at(self, toks: list[Tok], i: int):
         """Longest column name starting at token i: (n_tokens, ColumnCard) or None."""
         best = None
+        if "_" in toks[i].low:    # a column written as it is named: label_clean, app_category
+            col = self.view.column(toks[i].low)
+            if col is not None and col.kind not in ("empty", "other"):
+                return (1, col)
         for parts, col in self.names:
             n = len(parts)
             if i + n > len(toks):
