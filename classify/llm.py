@@ -179,6 +179,7 @@ class Cascade(Classifier):
         self.threshold_ = threshold
         self.budget_fraction, self.target_accuracy = budget_fraction, target_accuracy
         self.routed_ = np.zeros(0, dtype=bool)
+        self.budget_left_: int | None = None  # a hard cap on items sent to the LLM (set by `label_items`)
 
     def fit(self, inputs: Inputs, y: list[str]) -> "Cascade":
         y = list(y)
@@ -210,8 +211,15 @@ class Cascade(Classifier):
 
     def predict_proba(self, inputs: Inputs) -> np.ndarray:
         p = _widen(self.offline_model.predict_proba(inputs), self.offline_model.classes_, self.classes_)
-        self.routed_ = p.max(axis=1) < (self.threshold_ or 0.0)
+        conf = p.max(axis=1)
+        self.routed_ = conf < (self.threshold_ or 0.0)
         idx = np.nonzero(self.routed_)[0]
+        if self.budget_left_ is not None and len(idx) > self.budget_left_:
+            idx = idx[np.argsort(conf[idx], kind="stable")[:max(0, self.budget_left_)]]  # least confident first
+            self.routed_ = np.zeros(len(conf), dtype=bool)
+            self.routed_[idx] = True
+        if self.budget_left_ is not None:
+            self.budget_left_ -= len(idx)
         if len(idx):
             p[idx] = self.llm.predict_proba(inputs.take(idx))
         return p

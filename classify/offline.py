@@ -95,7 +95,7 @@ class CharTfidf(_Linear):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
-                               max_features=200_000, strip_accents="unicode", lowercase=True)
+                               max_features=100_000, strip_accents="unicode", lowercase=True)
 
 
 @register_classifier("embedding")
@@ -170,7 +170,7 @@ class Stacked(Classifier):
     name = "stacked"
     BASES = (WordTfidf, CharTfidf, EmbeddingLR)
 
-    def __init__(self, taxonomy: Taxonomy, inner_folds: int = 5, C_meta: float = 1.0):
+    def __init__(self, taxonomy: Taxonomy, inner_folds: int = 3, C_meta: float = 1.0):
         super().__init__(taxonomy)
         self.inner_folds = inner_folds
         self.C_meta = C_meta

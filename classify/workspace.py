@@ -221,6 +221,8 @@ def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, vers
                 extra_names: list[str] | None = None, llm_budget: int | None = None, progress=None) -> dict:
     """Label every item with no label for `taxonomy`; one committed transaction per batch (resumable)."""
     done = routed = 0
+    if llm_budget is not None and hasattr(clf, "budget_left_"):
+        clf.budget_left_ = llm_budget
     while True:
         ids = todo_ids(store, taxonomy.name, source, batch_size)
         if not ids:
@@ -230,14 +232,12 @@ def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, vers
         methods = [method] * len(ids)
         mask = getattr(clf, "routed_", None)
         if mask is not None and len(mask) == len(ids):
-            methods = ["llm" if m else "offline" for m in mask]
+            methods = [f"{method}:llm" if m else f"{method}:offline" for m in mask]
             routed += int(mask.sum())
         with store.transaction():
             write_labels(store, taxonomy, ids, proba, clf.classes_, methods, version)
         done += len(ids)
         if progress:
             progress(len(ids))
-        if llm_budget is not None and routed >= llm_budget and hasattr(clf, "threshold_"):
-            clf.threshold_ = 0.0  # budget spent: the rest stays offline
     store.refresh_views()
     return {"labelled": done, "sent_to_llm": routed}

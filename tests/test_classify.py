@@ -230,15 +230,27 @@ class InterruptAfterTwoBatches(Classifier):
         return self.inner.predict_proba(inputs)
 
 
-def test_run_resumes_after_interruption_with_batch_commits(store, tmp_path):
-    from classify.runner import prepare
-    from classify.workspace import label_items
+@pytest.fixture(scope="module")
+def urr_store(tmp_path_factory):
+    """A real workspace with the first 130 bundled URR reviews."""
+    from earful.store import Store
     from ingest.pipeline import ingest_file
 
-    src = tmp_path / "r.csv"
+    d = tmp_path_factory.mktemp("urr")
+    src = d / "r.csv"
     src.write_text("".join((EXAMPLES / "urr_app_reviews.csv").read_text(encoding="utf-8").splitlines(True)[:131]),
                    encoding="utf-8")
-    ingest_file(store, src, source="reviews")
+    s = Store(d / "w.duckdb")
+    ingest_file(s, src, source="reviews")
+    yield s
+    s.close()
+
+
+def test_run_resumes_after_interruption_with_batch_commits(urr_store):
+    from classify.runner import prepare
+    from classify.workspace import label_items
+
+    store = urr_store
     tax, _, version, _, _ = prepare(store, "sentiment", "offline")
     with pytest.raises(KeyboardInterrupt):
         label_items(store, tax, InterruptAfterTwoBatches(tax), method="zeroshot", version=version, batch_size=40)
@@ -252,3 +264,19 @@ def test_run_resumes_after_interruption_with_batch_commits(store, tmp_path):
     assert all(kept[i] == t for i, t in before), "finished batches are not redone"
     assert store.scalar("SELECT count(sentiment) FROM reviews") == 130
     assert store.scalar("SELECT min(sentiment_confidence) FROM reviews") > 0
+
+
+def test_cascade_run_in_the_workspace_keeps_to_the_llm_budget(urr_store):
+    from classify.runner import prepare
+    from classify.workspace import import_gold_column, label_items
+
+    store = urr_store
+    tax = import_gold_column(store, "urr_regex", "regex_labels_high")
+    chat = FakeNearestExampleChat()
+    tax, clf, version, features, extra = prepare(store, "urr_regex", "cascade", chat_model=chat, llm_budget=7)
+    assert version.startswith("cascade-tfidf-t")
+    r = label_items(store, tax, clf, method="cascade", version=version, batch_size=50, llm_budget=7)
+    assert r["labelled"] == 130 and 0 < r["sent_to_llm"] == chat.calls <= 7
+    by = dict(store.rows("SELECT method, count(*) FROM classify_labels WHERE taxonomy='urr_regex' GROUP BY 1"))
+    assert by.get("cascade:llm", 0) == chat.calls and by["cascade:offline"] == 130 - chat.calls
+    assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify:urr_regex'") == chat.calls
