@@ -192,3 +192,16 @@ def test_fallback_sandbox_protects_the_workspace(name, ws):
     assert checksum(ws["root"] / "workspace") == before
     if name in ("infinite_loop", "huge_stdout_fd", "memory_bomb"):
         assert res.ok is False
+
+
+@pytest.mark.parametrize("name", ["socket_loopback", "socket_internet", "delete_db"])
+def test_unshare_fallback_blocks_network(name, ws):
+    """The middle fallback (no bwrap, but user+network namespaces): no network, and the real workspace untouched."""
+    un = load_settings(environ={}, overrides={"agent": {"timeout_s": 4, "sandbox": "unshare"}})
+    if sandbox_mode(un) != "unshare":
+        pytest.skip("unshare (user + network namespaces) is not available here")
+    before = checksum(ws["root"] / "workspace")
+    res = run_python(str(ws["db"]), _fill(PY_CASES[name], ws), un)
+    assert checksum(ws["root"] / "workspace") == before and ws["hits"] == []
+    if name.startswith("socket"):
+        assert res.ok is False

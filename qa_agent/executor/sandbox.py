@@ -59,7 +59,7 @@ def detect_mode(wanted: str = "auto") -> str:
     global _MODE
     if wanted not in ("auto", "bwrap", "unshare", "subprocess"):
         from earful.errors import ConfigError
-        raise ConfigError(f"[agent] sandbox = '{wanted}' is not one of auto, bwrap, subprocess")
+        raise ConfigError(f"[agent] sandbox = '{wanted}' is not one of auto, bwrap, unshare, subprocess")
     if wanted == "subprocess":
         return "subprocess"
     if _MODE is None:
