@@ -540,6 +540,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     import difflib
     for i, t in left:
         f = value_end.get(i - 1)
+        if f is not None and t.low in ("complaint", "complaints", "problem", "problems", "issue", "issues",
+                                       "one", "ones", "kind", "type", "category", "label"):
+            t.used = "value"     # 'performance complaints': the value, said with a head noun
+            continue
         if f is not None and f.op in ("=", "!=") and len(t.low) >= 4 and any(
                 difflib.SequenceMatcher(None, t.low, w).ratio() >= 0.8 for w in str(f.value).lower().split()):
             t.used = "value"     # 'Pixel Dungon': a misspelt further word of the value just matched
@@ -571,13 +575,20 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         split = next((i for i in range(share_at + 1, n_tok) if lows[i] in SPLIT_VERBS), None)
         base, target = [], []
         for i, f in allf:
-            if split is not None and i >= split and not (i > 0 and lows[i - 1] in BASE_PREPS | {"the"}
-                                                         and lows[max(0, i - 2)] in BASE_PREPS and f.op != "contains"):
-                target.append(f)
-            else:
-                base.append(f)
-        if not target:
+            k = i - 1
+            while k >= 0 and lows[k] in ("the", "a", "all"):
+                k -= 1
+            prep = lows[k] if k >= 0 else ""
+            if split is not None:
+                is_target = i >= split and not (prep in BASE_PREPS and f.op != "contains")
+            else:   # "share of 1-star reviews among GAME reviews": among/in/within/for/from mark the base
+                is_target = prep not in BASE_PREPS - {"of"}
+            (target if is_target else base).append(f)
+        if not target and len(base) == 1:
             target, base = base, []
+        elif not target:
+            res.reason = "which of the conditions the percentage is of"
+            return res
         plan.filters, plan.target = _merge(base), _merge(target)
     else:
         plan.filters = _merge([f for _, f in allf])

@@ -24,7 +24,7 @@ SYNONYMS = {  # phrase (normalised) -> candidate value words (normalised, tried 
     "wish": ["feature"], "performance issue": ["performance"], "performance problem": ["performance"],
     "slowness": ["performance"], "battery issue": ["energy"], "energy issue": ["energy"],
     "security issue": ["security"], "privacy": ["security"], "usability issue": ["usability"],
-    "complaint": ["complaint", "negative", "bug"], "praise": ["praise", "positive"],
+    "complaint": ["complaint"], "praise": ["praise"],
     "game": ["game"], "games": ["game"], "firefox": ["firefox"], "vlc": ["vlc"],
 }
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
