@@ -366,3 +366,12 @@ def test_workspace_with_several_sources_picks_the_view(tmp_path, raw):
     c = Counter(r["label"] for r in raw["tiz"])
     assert_top(ask(str(db), "What is the most common label?"), c.most_common(1)[0][0])
     assert ask(str(db), "How many rows are there?").status == "declined"
+
+
+def test_share_base_named_with_among_and_head_nouns(dbs, raw):
+    rows = raw["urr"]
+    pd = [r for r in rows if r["app"] == "Pixel Dungeon"]
+    assert_scalar(ask(dbs["urr"], "What is the share of 1-star reviews among Pixel Dungeon reviews?"),
+                  round(100 * sum(r["rating"] == "1" for r in pd) / len(pd), 2), tol=0.006)
+    assert_scalar(ask(dbs["urr"], "How many reviews are problem discovery ones?"),
+                  sum(r["ardoc_label_auto"] == "PROBLEM_DISCOVERY" for r in rows))
