@@ -1,7 +1,7 @@
 """Benchmark the overhead Earful adds around the model in the LLM agent, with a zero-latency fake chat model.
 
-For every question of ../shared/eval/dev_qa.jsonl it asks the real `LLMAgent` (schema card, prompt building,
-cached+logged LLM call, sandboxed execution, result checks, answer, run log) with a langchain fake chat model that
+For every question of ../shared/eval/dev_qa.jsonl it runs `qa_agent.ask.ask` with the real `LLMAgent` (schema card,
+prompt building, cached+logged LLM call, sandboxed execution, result checks, answer, conversation + run log) with a langchain fake chat model that
 answers instantly with a small valid SQL program over the question's dataset. What is measured is therefore
 everything except the model's own latency. Prints p50 / p95 per component and per sandbox mode.
 
@@ -46,6 +46,7 @@ def main() -> None:
     from earful.store import Store
     from ingest.pipeline import ingest_file
     from qa_agent.agent import LLMAgent, schema_card_text
+    from qa_agent.ask import ask
     from qa_agent.base import AskContext
     from qa_agent.executor import run_sql, sandbox_mode
 
@@ -74,7 +75,7 @@ def main() -> None:
                 fake = FakeListChatModel(responses=[reply])
                 ctx = AskContext(db_path=str(db), settings=settings, output_dir=str(tmp / "out"))
                 t0 = time.perf_counter()
-                ans = LLMAgent(chat_model=fake).answer(q["question"] + f" [{mode} {rep}]", ctx)
+                ans = ask(q["question"] + f" [{mode} {rep}]", ctx, engines=[LLMAgent(chat_model=fake)])
                 t_total = (time.perf_counter() - t0) * 1000
                 assert ans.status == "answered", ans.answer
                 t0 = time.perf_counter()

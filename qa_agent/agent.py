@@ -298,12 +298,15 @@ class LLMAgent(Engine):
     def _log_run(self, ctx, question, ans: Answer, attempts: int, model: str, ms: float) -> None:
         from earful.store import Store
 
+        row = [uuid.uuid4().hex, datetime.now(timezone.utc), ctx.conversation_id, question, self.name, model,
+               ans.status, attempts, ms, _sandbox_name(ctx.settings), json.dumps(ans.notes)]
+        pending = getattr(ctx, "pending_runs", None)
+        if pending is not None:      # `ask` saves it with the conversation turn: one store session fewer
+            pending.append(row)
+            return
         try:
             with Store(ctx.db_path) as store:
-                store.con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  [uuid.uuid4().hex, datetime.now(timezone.utc), ctx.conversation_id, question,
-                                   self.name, model, ans.status, attempts, ms,
-                                   _sandbox_name(ctx.settings), json.dumps(ans.notes)])
+                store.con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         except Exception:  # noqa: BLE001 - logging must never turn an answer into an error
             pass
 

@@ -51,8 +51,10 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
 
     problem = None
     if persist:
+        new = ctx.conversation_id is None
         ctx.conversation_id = ctx.conversation_id or uuid.uuid4().hex[:12]
-        if not ctx.history:
+        ctx.pending_runs = []     # engines put their run-log rows here; saved with the turn, in one transaction
+        if not ctx.history and not new:
             try:
                 ctx.history = load_history(ctx.db_path, ctx.conversation_id)
             except (EarfulError, OSError) as exc:
@@ -61,7 +63,7 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
     if persist:
         ans.conversation_id = ctx.conversation_id
         try:
-            save_turn(ctx.db_path, ctx.conversation_id, question, ans)
+            save_turn(ctx.db_path, ctx.conversation_id, question, ans, runs=ctx.pending_runs)
         except (EarfulError, OSError) as exc:   # e.g. another process holds the workspace for writing
             problem = problem or f"this turn was not saved in the workspace ({exc})"
         if problem:
@@ -86,7 +88,8 @@ def load_history(db_path: str, conversation_id: str) -> list[dict]:
              "engine": e} for q, a, p, s, e in rows]
 
 
-def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer) -> None:
+def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer, runs: list | None = None) -> None:
+    """Append the turn (and any `agent_runs` rows the engines deferred) to the conversation, atomically."""
     from pathlib import Path
 
     from earful.cli.common import dumps
@@ -107,6 +110,8 @@ def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer) ->
         con.execute("INSERT INTO conversation_turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [conversation_id, turn, now, question, ans.engine, ans.status, ans.answer,
                      dumps(ans.plan) if ans.plan is not None else None, dumps(data["steps"]), dumps(data)])
+        for row in runs or []:
+            con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
 
 
 def list_conversations(db_path: str, limit: int = 20) -> list[dict]:
