@@ -222,7 +222,7 @@ def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems
 
 MENTION = {"mention", "mentions", "mentioned", "mentioning", "contain", "contains", "containing", "contained",
            "say", "says", "saying", "said", "include", "includes", "including", "word", "words", "term", "phrase"}
-ABOUT = {"about", "regarding", "on"}
+ABOUT = {"about", "regarding"}
 
 
 def text_filters(toks, text_col: str, found: list):
@@ -495,7 +495,15 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                     t.used = "ambiguous"
                 continue
             vals = sorted({h.value for h in chosen}, key=str)
-            if len(vals) > 1 and chosen[0].tier >= 3:
+            nxt = toks[i + n] if i + n < n_tok else None
+            family = nxt is not None and not nxt.used and cols.at(toks, i + n) is not None and \
+                cols.at(toks, i + n)[1].name == chosen[0].column     # "reka models", "Samsung devices"
+            if len(vals) > 1 and chosen[0].tier >= 3 and family:
+                nxt.used = "value"
+                from qa_agent.builtin.vocab import _whole_word, _word_prefix
+                vals = sorted({e[1] for e in index.entries if e[0] == chosen[0].column and (
+                    _word_prefix(phrase, str(e[1]).lower()) or _whole_word(phrase, str(e[1])))}, key=str)
+            elif len(vals) > 1 and chosen[0].tier >= 3:
                 res.unmapped.append(f"'{original}' could mean any of {', '.join(map(repr, vals[:6]))}")
                 for t in span:
                     t.used = "ambiguous"

@@ -47,6 +47,8 @@ class Filter:
             vals = self.value if isinstance(self.value, list) else [self.value]
             where = "the text" if self.column == "text" else self.column
             return f"{where} mentions " + " or ".join(repr(v) for v in vals)
+        if self.op in ("in", "not in") and len(self.value) > 4:
+            return f"{self.column} {self.op} the {len(self.value)} values matching {self.words!r}"
         if self.op in ("in", "not in"):
             return f"{self.column} {self.op} ({', '.join(map(repr, self.value))})"
         if self.op.startswith("time"):
