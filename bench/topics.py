@@ -80,7 +80,7 @@ def run_bertopic_plain(db, q):
     q.put({"assign": dict(zip(ids, map(int, labels))), "words": words, "secs": secs, "peak_mb": _peak_mb()})
 
 
-def run_lda(db, q, n_topics):
+def run_lda(db, n_topics, q):
     from sklearn.decomposition import LatentDirichletAllocation
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -102,7 +102,15 @@ def in_child(fn, *args):
     q = ctx.Queue()
     p = ctx.Process(target=fn, args=(*args, q))
     p.start()
-    out = q.get()
+    import queue
+
+    while True:
+        try:
+            out = q.get(timeout=5)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                raise RuntimeError(f"{fn.__name__} failed (see its traceback above)")
     p.join()
     return out
 

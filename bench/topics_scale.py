@@ -120,7 +120,15 @@ def main() -> int:
         q = ctx.Queue()
         p = ctx.Process(target=one_size, args=(n, args.sample_cap, str(seed_db), args.workdir, q))
         p.start()
-        r = q.get()
+        import queue
+
+        while True:
+            try:
+                r = q.get(timeout=5)
+                break
+            except queue.Empty:
+                if not p.is_alive():
+                    raise RuntimeError(f"size {n} failed (see its traceback above)")
         p.join()
         rows.append([f"{r['n']:,}", f"{r['fitted_on']:,}", r["topics"], f"{r['raw']:.1%}", f"{r['outliers']:.1%}",
                      f"{r['load_s']:.0f}", f"{r['fit_s']:.0f}", f"{r['new']:,} in {r['assign_s']:.1f}s",

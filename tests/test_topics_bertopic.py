@@ -1,0 +1,76 @@
+"""The real BERTopic backend (UMAP + HDBSCAN + KeyBERTInspired/MMR, offline) on ~646 real app reviews.
+
+Checks: a fit persists readable labels for every topic, outlier reassignment follows its rule and lowers the
+outlier rate, and a refit on the same data plus ~10% new reviews keeps most topic ids.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+
+def _spread_csv(path, every, offset):
+    """Every `every`-th review from the bundled sample (it is sorted by app, so a slice would be 2-3 apps)."""
+    import csv
+
+    with open(EXAMPLES / "urr_app_reviews.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([rows[0]] + rows[1 + offset::every])
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    from earful.embeddings import embed_items
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+    from topics.fit import fit_topics
+
+    d = tmp_path_factory.mktemp("bt")
+    s = Store(d / "w.duckdb")
+    ingest_file(s, _spread_csv(d / "a.csv", 12, 0), source="reviews")   # ~646 reviews
+    embed_items(s)
+    res = fit_topics(s)
+    yield s, res, _spread_csv(d / "b.csv", 120, 6)    # ~65 more, disjoint
+    s.close()
+
+
+def test_bertopic_fit_labels_every_topic(fitted):
+    store, res, _ = fitted
+    assert res["backend"] == "bertopic" and res["topics"] >= 3
+    run = store.query("SELECT * FROM topic_runs").to_pylist()[0]
+    params = json.loads(run["params"])
+    assert params["params"]["min_cluster_size"] == 15   # scaled to ~600 items
+    for t in store.query("SELECT * FROM topics WHERE status='active'").to_pylist():
+        assert t["name"] and t["name"] != "Miscellaneous" and len(t["name"].replace(",", " ").split()) <= 6
+        assert t["description"] and len(t["keywords"]) >= 3 and t["size"] > 0
+
+
+def test_outlier_reassignment_rule_and_rate(fitted):
+    store, res, _ = fitted
+    threshold = json.loads(store.scalar("SELECT params FROM topic_runs"))["threshold"]
+    reduced = store.rows("SELECT min(score), count(*) FROM topic_assignments WHERE method = 'reduced'")[0]
+    assert reduced[1] > 0 and reduced[0] >= threshold
+    still = store.rows("SELECT max(score) FROM topic_assignments WHERE method = 'outlier'")[0][0]
+    assert still is None or still < threshold
+    assert res["outlier_rate"] < res["outlier_rate_raw"]
+    assert res["outlier_rate"] < 0.10
+
+
+def test_refit_with_ten_percent_more_keeps_ids(fitted):
+    from ingest.pipeline import ingest_file
+    from topics.fit import fit_topics
+
+    store, first_res, more = fitted
+    before = {r[0] for r in store.rows("SELECT topic_id FROM topics WHERE status='active'")}
+    ingest_file(store, more, source="reviews")
+    res = fit_topics(store)
+    after = {r[0] for r in store.rows("SELECT topic_id FROM topics WHERE status='active'")}
+    matched = store.scalar("SELECT count(*) FROM topic_lineage WHERE run_id = ? AND event = 'matched'",
+                           [res["run_id"]])
+    assert matched == len(before & after)
+    assert len(before & after) >= 0.6 * len(before), res["lineage"]
