@@ -78,6 +78,7 @@ def main() -> int:
     engine = BuiltinEngine()
     ctx = AskContext(db_path=str(db), settings=None)
     from earful.store.readonly import run_read_only
+    from qa_agent.builtin import fast_table
     from qa_agent.builtin.parse import parse
 
     card = build_schema_card(str(db))
@@ -93,6 +94,8 @@ def main() -> int:
             status = ans.status
             t = time.perf_counter()
             parsed = parse(q["question"], card)              # parse + plan alone
+            if parsed.plan:
+                parsed.plan.table = fast_table(parsed.plan, str(db))
             sql = parsed.plan.to_sql() if parsed.plan else None
             ts["parse"].append((time.perf_counter() - t) * 1000)
             if sql:                                          # the same SQL in-process (no sandbox start-up)

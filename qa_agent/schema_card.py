@@ -17,7 +17,7 @@ from pathlib import Path
 
 VOCAB_MAX = 2000          # keep a value vocabulary for VARCHAR columns with at most this many distinct values
 CATEGORY_MAX = 60         # ... and call the column a "category" when it has at most this many
-CARD_VERSION = 2
+CARD_VERSION = 3
 CANONICAL = ("item_id", "text", "created_at", "rating", "author")
 
 
@@ -41,6 +41,9 @@ class ViewCard:
     columns: list[ColumnCard]
     text_column: str = "text"
     time_column: str | None = None
+    raw_table: str | None = None          # the source's original-columns table (src_<source>)
+    raw_columns: list[str] = field(default_factory=list)
+    raw_equivalent: bool = False          # raw table holds exactly the view's rows (checked per database state)
 
     def column(self, name: str) -> ColumnCard | None:
         for c in self.columns:
@@ -67,7 +70,8 @@ class SchemaCard:
     @classmethod
     def from_dict(cls, d: dict) -> "SchemaCard":
         views = [ViewCard(name=v["name"], rows=v["rows"], text_column=v.get("text_column", "text"),
-                          time_column=v.get("time_column"),
+                          time_column=v.get("time_column"), raw_table=v.get("raw_table"),
+                          raw_columns=v.get("raw_columns", []), raw_equivalent=v.get("raw_equivalent", False),
                           columns=[ColumnCard(**c) for c in v["columns"]]) for v in d["views"]]
         return cls(db_path=d["db_path"], views=views, key=d.get("key", []))
 
@@ -222,7 +226,25 @@ def _view_card(con, view: str) -> ViewCard:
         out.append(cc)
     time_col = next((c.name for c in out if c.name == "created_at" and c.kind == "time"), None)
     time_col = time_col or next((c.name for c in out if c.kind == "time"), None)
-    return ViewCard(name=view, rows=int(rows), columns=out, text_column="text", time_column=time_col)
+    card = ViewCard(name=view, rows=int(rows), columns=out, text_column="text", time_column=time_col)
+    _raw_info(con, card)
+    return card
+
+
+def _raw_info(con, card: ViewCard) -> None:
+    """Whether the source's raw table holds exactly the view's rows, so that queries touching only original
+    columns may skip the view's join (ten to a hundred times faster on large workspaces)."""
+    if not _has(con, "sources"):
+        return
+    r = con.execute("SELECT raw_table FROM sources WHERE name = ?", [card.name]).fetchall()
+    if not r or not r[0][0] or not _has(con, r[0][0]):
+        return
+    raw = r[0][0]
+    cols = [c[0] for c in con.execute(f"DESCRIBE {_q(raw)}").fetchall()]
+    n_raw, n_ids = con.execute(f"SELECT count(*), count(DISTINCT item_id) FROM {_q(raw)}").fetchall()[0]
+    n_view, n_vids = con.execute(f"SELECT count(*), count(DISTINCT item_id) FROM {_q(card.name)}").fetchall()[0]
+    card.raw_table, card.raw_columns = raw, [c for c in cols if c != "item_id"]
+    card.raw_equivalent = n_raw == n_ids == n_view == n_vids == card.rows
 
 
 def _avg_len(con, view: str, name: str) -> float:

@@ -52,6 +52,7 @@ class BuiltinEngine(Engine):
         from qa_agent.builtin.compose import compose
         from qa_agent.executor import run_sql
 
+        plan.table = fast_table(plan, ctx.db_path)
         sql = plan.to_sql()
         res = run_sql(ctx.db_path, sql)
         step = Step("sql", sql, res.ok, res.error)
@@ -67,6 +68,18 @@ class BuiltinEngine(Engine):
         return Answer(status="declined", answer=text, engine=self.name,
                       plan=parsed.plan.to_dict() if parsed is not None and parsed.plan is not None else None,
                       notes=list(parsed.unmapped) if parsed is not None else [])
+
+
+def fast_table(plan: Plan, db_path: str) -> str | None:
+    """The source's raw table when it holds exactly the view's rows (the card checks this per database state)
+    and the plan reads only original columns: the same answer without the view's join."""
+    from qa_agent.schema_card import build_schema_card
+
+    view = build_schema_card(db_path).view(plan.view)
+    if view is None or not view.raw_equivalent or not view.raw_table:
+        return None
+    raw = {c.lower() for c in view.raw_columns}
+    return view.raw_table if all(c and c.lower() in raw for c in plan.columns_used()) else None
 
 
 def _decline_text(question: str, parsed) -> str:

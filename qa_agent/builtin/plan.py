@@ -68,6 +68,7 @@ class Plan:
     order: str | None = None         # desc | asc | None (None: by group value for time, by size otherwise)
     limit: int | None = None
     noun: str = "rows"
+    table: str | None = None         # read from this table instead of the view (same rows; see fast_table)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,8 +115,18 @@ class Plan:
             return f"round(100.0 * count(*) FILTER (WHERE {t}) / count(*), 2)", "percent"
         raise ValueError(m)
 
+    def columns_used(self) -> set[str]:
+        cols = {f.column for f in self.filters + self.target}
+        if self.group:
+            cols.add(self.time_column if self.group.startswith("@") else self.group)
+        if self.column:
+            cols.add(self.column)
+        if self.measure == "examples":
+            cols |= {"item_id", "text"} | ({self.time_column} if self.time_column else set())
+        return cols
+
     def to_sql(self) -> str:
-        v = qi(self.view)
+        v = qi(self.table or self.view)
         where = self.where()
         if self.measure == "examples":
             order = f" ORDER BY {qi(self.time_column)} DESC NULLS LAST" if self.time_column else ""
