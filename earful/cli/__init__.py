@@ -54,7 +54,9 @@ def main() -> None:
     from earful.errors import EarfulError
 
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # returns typer.Exit's code instead of exiting
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except EarfulError as exc:
         if os.environ.get("EARFUL_DEBUG") == "1":
             raise
