@@ -19,10 +19,37 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 
 def _stems(phrase: str) -> set[str]:
-    return {w[:5] for w in _WORD.findall(phrase.lower()) if len(w) > 1}
+    return {w[:4] for w in _WORD.findall(phrase.lower()) if len(w) > 1}
+
+
+# Praise words say how users feel, not what about: dropped from names unless nothing else is left.
+SENTIMENT = {"good", "great", "best", "awesome", "amazing", "love", "nice", "excellent", "wonderful", "fantastic",
+             "brilliant", "perfect", "cool", "simply", "really", "freaking", "overall", "superb", "like", "fine",
+             "thank", "thanks", "totally", "honestly", "loved", "awsome"}
+PLAIN = {"app", "apps", "game", "games", "application"}
 
 
 def name_from_keywords(keywords: list[str], max_words: int = 5) -> str:
+    """2-5 words from the topic's keyphrases: praise words dropped, no two phrases sharing a stem; a topic whose
+    top keyphrases are nothing but praise is named "Praise: <its top phrase>"."""
+    generic = SENTIMENT | PLAIN
+    if sum(1 for kw in keywords[:5] if set(kw.lower().split()) <= generic) >= 3:
+        first = []
+        for t in keywords[0].split():
+            if t not in first:
+                first.append(t)
+        return "Praise: " + " ".join(first[:3])
+    cleaned = []
+    for kw in keywords:
+        toks = [t for t in kw.split() if t.lower() not in SENTIMENT]
+        if toks and len(set(toks)) == len(toks):
+            cleaned.append(" ".join(toks))
+    if cleaned and not set(" ".join(cleaned[:3]).lower().split()) <= PLAIN:
+        return _name(cleaned, max_words)
+    return _name(keywords, max_words)
+
+
+def _name(keywords: list[str], max_words: int) -> str:
     chosen: list[str] = []
     seen: set[str] = set()
     words = 0
