@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from qa_agent.builtin import timeparse
 from qa_agent.builtin.plan import Filter, Plan
-from qa_agent.builtin.vocab import (NUMBER_WORDS, ValueIndex, embedding_match, resolve, singular)
+from qa_agent.builtin.vocab import NUMBER_WORDS, embedding_match, resolve, singular, value_index
 
 TOKEN = re.compile(r'"[^"]+"|“[^”]+”|(?<!\w)\'[^\']+\'(?!\w)|[A-Za-z0-9][A-Za-z0-9._/+\-]*[A-Za-z0-9+]|[A-Za-z0-9]|%')
 FILLER = set("""
@@ -146,7 +146,7 @@ def choose_view(card, toks):
         return named[0], None
     scores = []
     for v in card.views:
-        idx = ValueIndex(v)
+        idx = value_index(v)
         names = ColumnNames(v)
         col_hits = sum(1 for i, t in enumerate(toks) if t.low not in FILLER and names.at(toks, i)
                        and names.at(toks, i)[1].kind not in ("text", "id") and names.at(toks, i)[1].name
@@ -461,7 +461,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
 
     # values
     col_words = {w for parts, _ in cols.names for w in parts}
-    index = ValueIndex(view)
+    index = value_index(view)
     values = []   # (i, Filter)
     value_end = {}   # index of a value phrase's last token -> its filter
     n_tok = len(toks)

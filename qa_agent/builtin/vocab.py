@@ -112,6 +112,20 @@ class ValueIndex:
         return []
 
 
+_INDEXES: dict[int, tuple] = {}
+
+
+def value_index(view) -> "ValueIndex":
+    """One ValueIndex per view card object (cards are cached per database state, so this is too)."""
+    hit = _INDEXES.get(id(view))
+    if hit is None or hit[0] is not view:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        hit = (view, ValueIndex(view))      # keeping the view alive keeps its id from being reused
+        _INDEXES[id(view)] = hit
+    return hit[1]
+
+
 def _whole_word(phrase: str, value: str) -> bool:
     """'weather' is a whole word of 'TRAVELS_LOCALS_WEATHER' (and 'weathers' is not)."""
     v = " " + re.sub(r"[\s._\-/:|]+", " ", value.lower()) + " "
