@@ -130,6 +130,14 @@ class ColumnNames:
             if words[:-1] == parts[:-1] and (words[-1] == parts[-1] or singular(words[-1]) == parts[-1]):
                 if best is None or n > best[0]:
                     best = (n, col)
+        if best is None and i + 1 < len(toks):   # two or more words from inside one column's name: "ardoc label"
+            for n in range(min(4, len(toks) - i), 1, -1):
+                words = [singular(toks[i + k].low) for k in range(n)]
+                found = {col.name: col for parts, col in self.names
+                         if any([singular(p) for p in parts[s:s + n]] == words for s in range(len(parts) - n + 1))}
+                if len(found) == 1:
+                    best = (n, next(iter(found.values())))
+                    break
         if best is None and toks[i].low in ("star", "stars") and self.star_col:
             best = (1, self.star_col)
         if best is None and toks[i].low in ("score", "scores", "grade") and self.score_col:
@@ -530,10 +538,21 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     # leftovers: column names and filler are fine; anything else must map or the question is declined
     col_words = {w for parts, _ in cols.names for w in parts}
     left = []
+    used_cols = {f.column for _, f in numeric + texts + values + times}
+    used_cols |= {plan.column, plan.group, view.time_column if (plan.group or "").startswith("@") else None}
     for i, t in enumerate(toks):
         if t.used:
             continue
-        if t.low in FILLER or t.low in col_words or singular(t.low) in col_words or t.low in WHICH \
+        if (t.low in col_words or singular(t.low) in col_words) and t.low not in FILLER:
+            cands = [c for parts, c in cols.names if t.low in parts or singular(t.low) in parts]
+            prev = lows[i - 1] if i else ""
+            if prev not in GROUP_TRIGGERS and any(c.name in used_cols or c.distinct <= 1 or c.kind == "text"
+                                                  for c in cands):
+                continue      # names a column the plan uses ("in the GAME category"), or a constant one
+            res.unmapped.append(f"'{t.text}' (names {', '.join(c.name for c in cands)}, "
+                                f"but no value or breakdown of it)")
+            continue
+        if t.low in FILLER or t.low in WHICH \
                 or t.low in ("percent", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
                              "reports", "there", "appear", "appears", "receive", "receives", "receiving", "earn", "earns", "earned",
                              "gets", "gives", "gave", "give", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
