@@ -396,3 +396,13 @@ def test_raw_table_fast_path_gives_the_views_answer(dbs):
         assert fast == run_read_only(db, plan.to_sql()).to_pylist()
     plan = parse("How many critiques mention 'verbose'?", card).plan
     assert fast_table(plan, db) is None          # the canonical text lives in the view only
+
+
+def test_share_split_by_row_noun_and_by_verb(dbs, raw):
+    w = raw["wild"]
+    g = [r for r in w if r["model"] == "gemma-2b-it"]
+    assert_scalar(ask(dbs["wild"], "What share of gemma-2b-it critiques score below 4?"),
+                  round(100 * sum(r["score"] < 4 for r in g) / len(g), 2), tol=0.006)
+    low = [r for r in w if r["score"] < 4]
+    assert_scalar(ask(dbs["wild"], "What share of critiques with a score below 4 are from gemma-2b-it?"),
+                  round(100 * sum(r["model"] == "gemma-2b-it" for r in low) / len(low), 2), tol=0.006)

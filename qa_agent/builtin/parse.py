@@ -601,15 +601,25 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         share_at = next((i for i, t in enumerate(toks) if t.used == "measure"), 0)
         split = next((i for i in range(share_at + 1, n_tok) if lows[i] in SPLIT_VERBS), None)
         base, target = [], []
+
+        def _prep(i):
+            k = i - 1
+            while k >= 0 and lows[k] in ("the", "a", "all"):
+                k -= 1
+            return lows[k] if k >= 0 else ""
+        explicit_base = any(_prep(i) in BASE_PREPS - {"of"} for i, _ in allf)
+        noun_at = next((i for i in range(share_at + 1, n_tok) if toks[i].used == "noun"), None)
         for i, f in allf:
             k = i - 1
             while k >= 0 and lows[k] in ("the", "a", "all"):
                 k -= 1
             prep = lows[k] if k >= 0 else ""
             if split is not None:
-                is_target = i >= split and not (prep in BASE_PREPS and f.op != "contains")
-            else:   # "share of 1-star reviews among GAME reviews": among/in/within/for/from mark the base
+                is_target = i >= split and not (prep in ("among", "amongst", "within") and f.op != "contains")
+            elif explicit_base:   # "share of 1-star reviews among GAME reviews": among/in/within/for/from
                 is_target = prep not in BASE_PREPS - {"of"}
+            else:                 # "share of gemma-2b-it critiques scoring below 4": the row noun ends the base
+                is_target = noun_at is None or i > noun_at
             (target if is_target else base).append(f)
         if not target and len(base) == 1:
             target, base = base, []
