@@ -125,7 +125,6 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     label_idx[todo] = near
     reduced = (methods[todo] == "outlier") & (near >= 0)
     methods[todo[reduced]] = "reduced"
-    methods[todo[(methods[todo] == "outlier")]] = "outlier"
     raw_rate = float((raw == OUTLIER).mean())
 
     # final centroids from all members, then scores and representatives
