@@ -406,3 +406,27 @@ def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     low = [r for r in w if r["score"] < 4]
     assert_scalar(ask(dbs["wild"], "What share of critiques with a score below 4 are from gemma-2b-it?"),
                   round(100 * sum(r["model"] == "gemma-2b-it" for r in low) / len(low), 2), tol=0.006)
+
+
+def test_followups_change_order_measure_and_text(dbs, raw):
+    w, db = raw["wild"], dbs["wild"]
+    by = defaultdict(list)
+    for r in w:
+        by[r["model"]].append(r["score"])
+    hist = []
+    for q, check in [
+        ("Which model has the lowest average score?", lambda a: assert_top(a, min(by, key=lambda m: mean(by[m])))),
+        ("and the highest?", lambda a: assert_top(a, max(by, key=lambda m: mean(by[m])))),
+        ("what about the median?", lambda a: a.plan["measure"] == "median" and a.plan["column"] == "score"
+         or pytest.fail(str(a.plan))),
+    ]:
+        a = ask(db, q, history=hist)
+        check(a)
+        hist.append({"question": q, "plan": a.plan, "answer": a.answer})
+    rows, db = raw["urr"], dbs["urr"]
+    a1 = ask(db, "How many reviews mention battery?")
+    a2 = ask(db, "and crash?", history=[{"question": "q", "plan": a1.plan, "answer": a1.answer}])
+    assert_scalar(a2, sum("crash" in r["review_text"].lower() for r in rows))
+    a3 = ask(db, "per app", history=[{"question": "q", "plan": a2.plan, "answer": a2.answer}])
+    want = Counter(r["app"] for r in rows if "crash" in r["review_text"].lower())
+    assert {r[0]: r[1] for r in a3.tables[0].rows} == dict(want)

@@ -17,8 +17,8 @@ from qa_agent.builtin.plan import Filter, Plan
 
 LLM_HINT = ("Configure an LLM to answer it: `earful ask --llm openai:gpt-4o-mini \"...\"`, "
             "or set `[llm] model` in earful.toml.")
-FOLLOW_START = re.compile(r"^\s*(and|what about|how about|same for|same but|now|also|but|only|just|then|ok|okay)\b",
-                          re.I)
+FOLLOW_START = re.compile(r"^\s*(and|what about|how about|same for|same but|now|also|but|only|just|then|ok|okay|"
+                          r"per|by|for|in|top|bottom|split|broken down|excluding|except|without)\b", re.I)
 
 
 class BuiltinEngine(Engine):
@@ -36,6 +36,15 @@ class BuiltinEngine(Engine):
         parsed = parse(question, card, partial=bool(prev))
         if parsed.reason and parsed.plan is None and not (prev and not parsed.unmapped and follow):
             return self._decline(_decline_text(question, parsed), parsed)
+        if parsed.unmapped and follow and prev is not None and parsed.plan is not None \
+                and len(parsed.unmapped) == len(parsed.loose_words) <= 2 \
+                and any(f.op == "contains" for f in prev.filters + prev.target):
+            # "How many reviews mention battery?" -> "and crash?": the new word replaces the text match
+            old = next(f for f in prev.filters + prev.target if f.op == "contains")
+            parsed.plan.filters.append(Filter(old.column, "contains", list(parsed.loose_words),
+                                              " or ".join(parsed.loose_words)))
+            parsed.fields.add("filters")
+            parsed.unmapped, parsed.loose_words = [], []
         if parsed.unmapped:
             return self._decline(_decline_text(question, parsed), parsed)
         plan = parsed.plan
@@ -65,8 +74,8 @@ class BuiltinEngine(Engine):
                       conversation_id=ctx.conversation_id)
 
     def _decline(self, text: str, parsed) -> Answer:
+        # no plan on a decline: a follow-up must edit the last *answered* question, not a half-understood one
         return Answer(status="declined", answer=text, engine=self.name,
-                      plan=parsed.plan.to_dict() if parsed is not None and parsed.plan is not None else None,
                       notes=list(parsed.unmapped) if parsed is not None else [])
 
 
@@ -113,10 +122,14 @@ def _merge_followup(prev: Plan, parsed, card) -> Plan | None:
     plan = Plan.from_dict(prev.to_dict())
     if "measure" in parsed.fields and new.measure != "count" or (new.measure == "count" and "measure" in parsed.fields
                                                                  and not new.group):
-        plan.measure, plan.column = new.measure, new.column
+        keep_col = new.measure in ("avg", "min", "max", "sum", "median") and "column" not in parsed.fields \
+            and plan.measure in ("avg", "min", "max", "sum", "median") and plan.column
+        plan.measure, plan.column = new.measure, (plan.column if keep_col else new.column)
         if new.measure == "share":
             plan.target = new.target
     if "group" in parsed.fields:
+        if new.group != plan.group and "limit" not in parsed.fields:
+            plan.limit = None
         plan.group = new.group
         if new.group and new.group.startswith("@"):
             plan.order = None

@@ -190,6 +190,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         plan.measure, plan.column = measure, (mcol.name if mcol is not None else None)
         res.has_measure = True
         res.fields.add("measure")
+        if mcol is not None and any(c.name == mcol.name for _, c in numeric_mentions):
+            res.fields.add("column")
         for i, n, c in mentions:
             if mcol is not None and c.name == mcol.name:
                 for k in range(i, i + n):
@@ -199,7 +201,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     for i, t in enumerate(toks):
         if t.low in MAXW | MINW and t.used in ("", "measure") and not (t.low in ("more", "less", "fewer")
                                                                           and plan.measure == "count" and not group):
-            if group or plan.measure == "examples":
+            if group or plan.measure == "examples" or partial:
                 plan.order = "desc" if t.low in MAXW else "asc"
                 if t.low in ("best", "worst") and plan.measure == "count" and group and cols.star_col:
                     plan.measure, plan.column = "avg", measured_col(i).name
@@ -339,6 +341,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             t.used = "value"
         else:
             res.unmapped.append(f"'{t.text}'")
+            res.loose_words.append(t.text)
 
     # merge filters; share: split into base and target
     allf = sorted(numeric + texts + values + times, key=lambda x: x[0])

@@ -67,6 +67,7 @@ class Parsed:
     plan: Plan | None = None
     understood: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    loose_words: list[str] = field(default_factory=list)   # unmapped plain words (a follow-up may read them as text)
     reason: str = ""
     has_measure: bool = False
     fields: set = field(default_factory=set)      # which parts the question stated (for follow-ups)
