@@ -140,9 +140,10 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
     console.print(rich_table(["label", "precision", "recall", "f1", "support"],
                              [[c["label"], f"{c['precision']:.2f}", f"{c['recall']:.2f}", f"{c['f1']:.2f}",
                                c["support"]] for c in r["per_class"]], title=f"per class, {best}"))
-    console.print(rich_table(["true \\ predicted"] + r["classes"],
-                             [[lab] + row for lab, row in zip(r["classes"], r["confusion"])],
-                             title=f"confusion matrix, {best}", max_width=12))
+    k = len(r["classes"])
+    console.print(rich_table(["true \\ predicted"] + [str(j) for j in range(k)],
+                             [[f"{j} {lab}"] + row for j, (lab, row) in enumerate(zip(r["classes"], r["confusion"]))],
+                             title=f"confusion matrix, {best} (columns: label numbers)", max_width=40))
 
 
 @app.command("shares")
@@ -156,7 +157,7 @@ def shares_cmd(ctx: typer.Context, taxonomy: str = TAX, source: str = SOURCE, as
         return
     console.print(rich_table(["label", "share", "95% low", "95% high", "predicted share", "predicted items"],
                              [[d["label"], f"{d['share']:.1%}", f"{d['low']:.1%}", f"{d['high']:.1%}",
-                               f"{d['predicted_share']:.1%}", d["predicted"]] for d in r["labels"]],
+                               "" if d["predicted_share"] is None else f"{d['predicted_share']:.1%}", d["predicted"]] for d in r["labels"]],
                              title=f"{taxonomy}: {r['n']} labelled items"))
     console.print(f"interval: {r['basis']}", highlight=False)
 

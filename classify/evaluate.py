@@ -1,7 +1,7 @@
 """Honest evaluation: stratified k-fold metrics per method, and label shares with error-aware 95% intervals.
 
 Design decision: a share is never just "the fraction predicted". With an evaluation run, the observed predicted
-shares are corrected by the measured confusion matrix (misclassification-adjusted counting) and the interval comes
+shares are corrected by the measured confusion matrix (maximum likelihood by EM) and the interval comes
 from a bootstrap over both the confusion matrix and the items; with only a gold sample, prediction-powered inference
 (Angelopoulos et al. 2023) gives the interval; with neither, the interval is sampling-only and says so.
 """
@@ -65,19 +65,28 @@ def store_eval(store, taxonomy: str, gold_column: str | None, results: dict) -> 
 
 
 # -- prevalence --------------------------------------------------------------------------------------------------
-def _unmix(M: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """True shares p with M^T p ~= q, p on the simplex (non-negative least squares, then renormalised)."""
-    from scipy.optimize import nnls
+def _unmix(M: np.ndarray, q: np.ndarray, iters: int = 300) -> np.ndarray:
+    """True shares p on the simplex that best explain predicted shares q = M^T p: the EM maximum-likelihood estimate.
 
-    A = np.vstack([M.T, np.ones((1, M.shape[0])) * 10.0])  # the heavy last row keeps sum(p) = 1
-    b = np.concatenate([q, [10.0]])
-    p, _ = nnls(A, b)
-    s = p.sum()
-    return p / s if s > 0 else np.full(len(p), 1.0 / len(p))
+    EM (Saerens et al. 2002 style, with M known) stays on the simplex and, started from q, degrades gracefully when M
+    is ill-conditioned (many similar classes), where a direct inversion swings wildly.
+    """
+    p = np.clip(q.astype(float), 1e-9, None)
+    p /= p.sum()
+    for _ in range(iters):
+        joint = p[:, None] * M                      # P(true=i, pred=j) up to q
+        col = joint.sum(axis=0)
+        post = np.divide(joint, col, out=np.zeros_like(joint), where=col > 0)  # P(true=i | pred=j)
+        p_new = post @ q
+        if np.abs(p_new - p).max() < 1e-10:
+            p = p_new
+            break
+        p = p_new
+    return p / p.sum()
 
 
 def adjusted_shares(pred_counts: np.ndarray, confusion: np.ndarray, *, n_boot: int = 400, seed: int = 0) -> dict:
-    """Misclassification-adjusted shares with bootstrap 95% intervals.
+    """Misclassification-adjusted shares (EM on the confusion matrix) with bootstrap 95% intervals.
 
     `pred_counts[j]`: items predicted as class j; `confusion[i, j]`: validation items of true class i predicted j.
     Returns {share, low, high, predicted_share} arrays over the classes.
@@ -137,15 +146,27 @@ def shares(store, taxonomy: str, source: str | None = None) -> dict:
     if not rows:
         raise NotFoundError(f"no labels for taxonomy '{taxonomy}'" + (f" in source '{source}'" if source else ""),
                             hint=f"run 'earful classify run --taxonomy {taxonomy}' first")
+    gold_of = dict(store.rows("SELECT item_id, label FROM classify_gold WHERE taxonomy = ?", [taxonomy]))
+    known = [gold_of[r[0]] for r in rows if r[0] in gold_of]   # gold items: their share is known, not estimated
+    rows = [r for r in rows if r[0] not in gold_of]
+    if not rows:
+        classes = sorted(set(known))
+        labels = [{"label": c, "share": round(known.count(c) / len(known), 4),
+                   "low": round(known.count(c) / len(known), 4), "high": round(known.count(c) / len(known), 4),
+                   "predicted_share": None, "predicted": 0} for c in classes]
+        labels.sort(key=lambda d: -d["share"])
+        return {"taxonomy": taxonomy, "source": source, "n": len(known), "n_gold": len(known),
+                "basis": "every item has a gold label: shares are exact", "labels": labels}
     preds = [r[1] for r in rows]
-    methods = sorted({r[2] for r in rows})
+    methods = sorted({r[2].split(":")[0] for r in rows})
     ev = store.rows("SELECT method, classes, confusion, eval_id FROM classify_evals WHERE taxonomy = ? "
                     "ORDER BY created_at DESC", [taxonomy])
     model_methods = {r[0] for r in store.rows("SELECT DISTINCT m.method FROM classify_labels l JOIN classify_models m "
                                                "ON m.model_version = l.model_version WHERE l.taxonomy = ?", [taxonomy])}
     match = [e for e in ev if e[0] in model_methods or e[0] in methods]
     gold_rows = store.rows("SELECT g.label, l.label FROM classify_gold g JOIN classify_labels l ON l.item_id = "
-                           "g.item_id AND l.taxonomy = g.taxonomy WHERE g.taxonomy = ?", [taxonomy])
+                           "g.item_id AND l.taxonomy = g.taxonomy WHERE g.taxonomy = ? AND l.method <> 'human'",
+                           [taxonomy])
     if match:
         classes = json.loads(match[0][1])
         for lab in sorted(set(preds) - set(classes)):
@@ -167,8 +188,17 @@ def shares(store, taxonomy: str, source: str | None = None) -> dict:
         r = {"share": counts / len(preds), "low": lo, "high": hi, "predicted_share": counts / len(preds)}
         basis = ("sampling error only: no eval run or gold sample, so classifier error is NOT accounted for "
                  f"(run 'earful classify eval --taxonomy {taxonomy} --gold-column COL')")
-    labels = [{"label": c, "share": round(float(r["share"][j]), 4), "low": round(float(r["low"][j]), 4),
-               "high": round(float(r["high"][j]), 4), "predicted_share": round(float(r["predicted_share"][j]), 4),
+    for c in sorted(set(known) - set(classes)):
+        classes.append(c)
+        r = {k: np.append(v, 0.0) for k, v in r.items()}
+    n, g = len(preds), len(known)
+    if g:  # mix the exactly known gold part with the estimated rest
+        basis += f"; {g} gold item(s) counted exactly"
+
+    def mix(v, c):
+        return (n * float(v) + known.count(c)) / (n + g)
+    labels = [{"label": c, "share": round(mix(r["share"][j], c), 4), "low": round(mix(r["low"][j], c), 4),
+               "high": round(mix(r["high"][j], c), 4), "predicted_share": round(float(r["predicted_share"][j]), 4),
                "predicted": preds.count(c)} for j, c in enumerate(classes)]
     labels.sort(key=lambda d: -d["share"])
-    return {"taxonomy": taxonomy, "source": source, "n": len(preds), "basis": basis, "labels": labels}
+    return {"taxonomy": taxonomy, "source": source, "n": n + g, "n_gold": g, "basis": basis, "labels": labels}

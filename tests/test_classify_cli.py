@@ -19,6 +19,13 @@ def test_classify_cli_flow(tmp_path):
     sample.write_text("".join(lines[:301]), encoding="utf-8")
     db = tmp_path / "w.duckdb"
     _ok(run_cli("ingest", sample, "--source", "clap", db=db))
+    unlabelled = tmp_path / "new.csv"  # 100 later reviews without their category: what a team would classify
+    with unlabelled.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "review", "rating"])
+        for row in list(csv.DictReader(lines[:1] + lines[301:401]))[:100]:
+            w.writerow([row["id"], row["review"], row["rating"]])
+    _ok(run_cli("ingest", unlabelled, "--source", "new", "--text", "review", db=db))
 
     ev = json.loads(_ok(run_cli("classify", "eval", "-t", "clap_category", "--gold-column", "category",
                                 "--methods", "tfidf", "--folds", "3", "--json", db=db)).stdout)
@@ -33,12 +40,16 @@ def test_classify_cli_flow(tmp_path):
                                 db=db)).stdout)
     assert tr["n_train"] == 300 and tr["model_version"].startswith("tfidf-")
     run = json.loads(_ok(run_cli("classify", "run", "-t", "clap_category", "--json", db=db)).stdout)
-    assert run["labelled"] == 300 and run["model_version"] == tr["model_version"]
+    assert run["labelled"] == 400 and run["model_version"] == tr["model_version"]
     again = json.loads(_ok(run_cli("classify", "run", "-t", "clap_category", "--json", db=db)).stdout)
     assert again["labelled"] == 0, "a second run only labels what is unlabelled"
 
     sh = json.loads(_ok(run_cli("classify", "shares", "-t", "clap_category", "--json", db=db)).stdout)
-    assert "confusion matrix" in sh["basis"] and sh["n"] == 300
+    assert "confusion matrix" in sh["basis"] and sh["n"] == 400 and sh["n_gold"] == 300
+    new = json.loads(_ok(run_cli("classify", "shares", "-t", "clap_category", "--source", "new", "--json",
+                                 db=db)).stdout)
+    assert new["n"] == 100 and new["n_gold"] == 0
+    assert any(d["high"] - d["low"] > 0.05 for d in new["labels"]), "estimated shares carry uncertainty"
     assert abs(sum(d["share"] for d in sh["labels"]) - 1) < 1e-3
     assert all(d["low"] <= d["share"] <= d["high"] for d in sh["labels"])
 
@@ -54,7 +65,8 @@ def test_classify_cli_flow(tmp_path):
     imp = json.loads(_ok(run_cli("classify", "review", "-t", "clap_category", "--import", out, "--json",
                                  db=db)).stdout)
     assert imp == {"imported": 5, "corrected": 1, "taxonomy": "clap_category"}
-    r = _ok(run_cli("sql", f"SELECT clap_category FROM clap WHERE item_id = '{rows[0]['item_id']}'", "--json", db=db))
+    r = _ok(run_cli("sql", f"SELECT clap_category FROM clap WHERE item_id = '{rows[0]['item_id']}' UNION ALL "
+                           f"SELECT clap_category FROM new WHERE item_id = '{rows[0]['item_id']}'", "--json", db=db))
     assert rows[0]["label"] in r.stdout
 
     tx = json.loads(_ok(run_cli("classify", "taxonomies", "--json", db=db)).stdout)
