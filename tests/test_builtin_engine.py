@@ -430,3 +430,12 @@ def test_followups_change_order_measure_and_text(dbs, raw):
     a3 = ask(db, "per app", history=[{"question": "q", "plan": a2.plan, "answer": a2.answer}])
     want = Counter(r["app"] for r in rows if "crash" in r["review_text"].lower())
     assert {r[0]: r[1] for r in a3.tables[0].rows} == dict(want)
+
+
+def test_hyphenated_superlatives(dbs, raw):
+    by = defaultdict(list)
+    for r in raw["wild"]:
+        by[r["model"]].append(r["score"])
+    assert_top(ask(dbs["wild"], "What's the highest-scoring model?"), max(by, key=lambda m: mean(by[m])))
+    c = Counter(r["app"] for r in raw["urr"])
+    assert_top(ask(dbs["urr"], "Which is the most-reviewed app?"), c.most_common(1)[0][0])

@@ -24,6 +24,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     q = re.sub(r"[’`]", "'", question.strip())
     q = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", q)
     q = re.sub(r"(?i)\bnon-(?=\w)", "non ", q)
+    q = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-(?=(rated|scor|review|common))",
+               r"\1 ", q)
     q = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", q)
     toks = tokenize(q)
     if not toks:
@@ -93,13 +95,13 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             break
     if group is None:
         for (i, n, col) in mentions:
-            before = [lows[k] for k in range(max(0, i - 4), i) if toks[k].used != "noun"][-3:]
+            before = [lows[k] for k in range(max(0, i - 7), i) if toks[k].used != "noun"]
             trig = None
             if i > 0 and lows[i - 1] in GROUP_TRIGGERS:
                 trig = i - 1
             elif i > 1 and lows[i - 2] in ("for", "each", "by") and lows[i - 1] in ("each", "every", "the"):
                 trig = i - 2
-            elif _which_before(before):
+            elif _which_before(before) and not (col.kind == "numeric" and "which" not in before):
                 trig = i
             elif i > 0 and (lows[i - 1] == "top" or (i > 1 and lows[i - 2] == "top" and re.fullmatch(r"\d+", lows[i - 1]))):
                 trig = i
@@ -207,6 +209,11 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                     plan.measure, plan.column = "avg", measured_col(i).name
                 t.used = t.used or "order"
                 res.fields.add("order")
+    rated = [t for t in toks if t.low in ("rated", "scoring", "scored") and not t.used]
+    if rated and group and plan.measure == "count" and plan.order and cols.star_col:
+        col = cols.score_col if rated[0].low.startswith("scor") else cols.star_col
+        plan.measure, plan.column = "avg", col.name      # "the highest-rated app": its average rating
+        rated[0].used = "measure"
     if "common" in lows or "frequent" in lows or "popular" in lows:
         for t in toks:
             if t.low in ("common", "frequent", "popular", "often"):
@@ -306,7 +313,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                              "reports", "there", "appear", "appears", "receive", "receives", "receiving", "earn", "earns", "earned",
                              "gets", "gives", "gave", "give", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
                              "categorised", "users", "user", "people", "customers", "exist", "exists", "written", "posted") \
-                or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often"}:
+                or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often", "scoring", "reviewed"}:
             continue
         if t.low.isdigit() or t.low in NUMBER_WORDS:
             left.append((i, t))
@@ -402,7 +409,9 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
 def _which_before(before: list[str]) -> bool:
     """'which app', 'which of the apps', 'the most common label': a which-word right before, bar articles."""
     k = len(before)
-    while k > 0 and before[k - 1] in ("the", "a", "of", "one", "kind", "type"):
+    while k > 0 and before[k - 1] in ("the", "a", "of", "one", "kind", "type", "is", "was", "are", "highest", "lowest",
+                                      "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
+                                      "reviewed"):
         k -= 1
     return k > 0 and before[k - 1] in WHICH | {"common", "frequent", "popular"}
 
