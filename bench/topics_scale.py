@@ -133,7 +133,7 @@ def main() -> int:
         rows.append([f"{r['n']:,}", f"{r['fitted_on']:,}", r["topics"], f"{r['raw']:.1%}", f"{r['outliers']:.1%}",
                      f"{r['load_s']:.0f}", f"{r['fit_s']:.0f}", f"{r['new']:,} in {r['assign_s']:.1f}s",
                      f"{r['peak_mb']:.0f}", f"{r['db_mb']:.0f}"])
-        print(f"done {n}", flush=True)
+        print("done: " + " | ".join(str(c) for c in rows[-1]), flush=True)
     head = ["items", "clustered", "topics", "raw outliers", "outliers", "load s", "fit+assign s", "assign new",
             "peak MB", "db MB"]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
