@@ -23,7 +23,6 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     res = Parsed()
     q = re.sub(r"[’`]", "'", question.strip())
     q = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", q)
-    q = re.sub(r"(?i)\bnon-(?=\w)", "non ", q)
     q = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-(?=(rated|scor|review|common))",
                r"\1 ", q)
     q = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", q)
@@ -240,6 +239,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             loose = not (n == 1 and (span[0].low in col_words or singular(span[0].low) in col_words
                                      or singular(span[0].low) in ROW_NOUNS))
             hits = index.lookup(phrase, original, loose=loose)
+            non = False
+            if not hits and n == 1 and phrase.startswith("non-") and len(phrase) > 5:   # "non-game" (a value
+                hits = index.lookup(phrase[4:], original[4:], loose=loose)            # "non-informative" wins)
+                non = bool(hits)
             if span[0].quoted and hits and hits[0].tier > 1:
                 hits = []
             j = i - 1
@@ -269,8 +272,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 for t in span:
                     t.used = "ambiguous"
                 continue
-            neg = i > 0 and lows[i - 1] in ("not", "non", "except", "excluding") and not toks[i - 1].used
-            if neg:
+            neg = non or (i > 0 and lows[i - 1] in ("not", "non", "except", "excluding") and not toks[i - 1].used)
+            if neg and not non:
                 toks[i - 1].used = "value"
             op = ("!=" if len(vals) == 1 else "not in") if neg else ("=" if len(vals) == 1 else "in")
             f = Filter(chosen[0].column, op, vals[0] if len(vals) == 1 else vals, original)
