@@ -25,12 +25,14 @@ def cross_validate(tax: Taxonomy, inputs: Inputs, y: list[str], methods: list[st
 
     y = list(y)
     classes = sorted(set(y))
-    min_count = min(y.count(c) for c in classes)
-    k = max(2, min(folds, min_count))
+    k = max(2, min(folds, max(y.count(c) for c in classes)))  # rarer classes just spread over fewer folds
     out = {}
     for method in methods:
         pred: list = [None] * len(y)
-        for tr, te in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+        for tr, te in splits:
             clf = make_classifier(method, tax)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

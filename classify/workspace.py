@@ -139,7 +139,7 @@ def inputs_for(store, item_ids: list[str], features: list[str] | None = None, ex
     return Inputs(texts, vectors, extra)
 
 
-def train(store, taxonomy: str, method: str = "stacked", features: list[str] | None = None) -> dict:
+def train(store, taxonomy: str, method: str = "tfidf", features: list[str] | None = None) -> dict:
     """Fit `method` on all gold labels of `taxonomy` and store it; returns {model_version, n_train, ...}."""
     tax = load_taxonomy(taxonomy, store)
     pairs = gold(store, tax.name)
