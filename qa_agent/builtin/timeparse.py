@@ -59,7 +59,7 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
         (rf"\bbetween\s+{YEAR}\s+and\s+{YEAR}\b", "between"),
         (rf"\b(?:from|in|during)\s+{MON}\s+{YEAR}\s+(?:to|until|through)\s+{MON}\s+{YEAR}\b", "monrange"),
         (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?\b", "month"),
-        (rf"\b(since|after|before|until|in|during|from|of|for|only|just)\s+(?:the\s+year\s+)?{YEAR}\b", "year"),
+        (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}\b", "year"),
         (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
          r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", "last"),
     ]

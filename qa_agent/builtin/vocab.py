@@ -33,7 +33,7 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
 
 def compact(s: str) -> str:
     """Case- and separator-insensitive key: 'gpt-3.5-turbo-0125' -> 'gpt35turbo0125', 'Fire fox' -> 'firefox'."""
-    return re.sub(r"[\s._\-/:]+", "", str(s).lower())
+    return re.sub(r"[^0-9a-z]+", "", str(s).lower())
 
 
 def singular(word: str) -> str:
