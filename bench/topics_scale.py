@@ -45,7 +45,9 @@ def _synth(X, texts, n, start, rng):
 
     base = rng.integers(0, len(X), n)
     proj = rng.normal(size=(64, X.shape[1])).astype(np.float32) / 8.0   # random projection of 64-d noise
-    V = X[base] + 0.35 * rng.normal(size=(n, 64)).astype(np.float32) @ proj
+    noise = rng.normal(size=(n, 64)).astype(np.float32) @ proj
+    noise *= 0.35 / np.linalg.norm(noise, axis=1, keepdims=True)          # cosine to the source review ~0.94
+    V = X[base] + noise
     V /= np.linalg.norm(V, axis=1, keepdims=True)
     ids = [f"syn{start + i:08d}" for i in range(n)]
     days = rng.integers(0, 365, n)
