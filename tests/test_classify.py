@@ -268,15 +268,18 @@ def test_run_resumes_after_interruption_with_batch_commits(urr_store):
 
 def test_cascade_run_in_the_workspace_keeps_to_the_llm_budget(urr_store):
     from classify.runner import prepare
-    from classify.workspace import import_gold_column, label_items
+    from classify.workspace import import_gold_column, inputs_for, label_items
 
     store = urr_store
     tax = import_gold_column(store, "urr_regex", "regex_labels_high")
     chat = FakeNearestExampleChat()
-    tax, clf, version, features, extra = prepare(store, "urr_regex", "cascade", chat_model=chat, llm_budget=7)
+    tax, clf, version, features, extra = prepare(store, "urr_regex", "cascade", chat_model=chat, llm_budget=30)
     assert version.startswith("cascade-tfidf-t")
-    r = label_items(store, tax, clf, method="cascade", version=version, batch_size=50, llm_budget=7)
-    assert r["labelled"] == 130 and 0 < r["sent_to_llm"] == chat.calls <= 7
+    ids = [r[0] for r in store.rows("SELECT item_id FROM items ORDER BY item_id")]
+    conf = clf.offline_model.predict_proba(inputs_for(store, ids, embed=False)).max(axis=1)
+    below = int((conf < clf.threshold_).sum())
+    r = label_items(store, tax, clf, method="cascade", version=version, batch_size=50, llm_budget=30)
+    assert r["labelled"] == 130 and r["sent_to_llm"] == chat.calls == min(30, below) > 0
     by = dict(store.rows("SELECT method, count(*) FROM classify_labels WHERE taxonomy='urr_regex' GROUP BY 1"))
     assert by.get("cascade:llm", 0) == chat.calls and by["cascade:offline"] == 130 - chat.calls
     assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify:urr_regex'") == chat.calls
