@@ -40,7 +40,8 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
             raise InputError(f"taxonomy '{tax.name}' has no trained model and no label descriptions for zero-shot",
                              hint=f"run 'earful classify train --taxonomy {tax.name} --gold-column COL' first")
         clf = make_classifier("zeroshot", tax).fit(None)
-        version = "zeroshot-" + hashlib.sha256(tax.model_dump_json().encode()).hexdigest()[:10]
+        key = f"{tax.model_dump_json()}|T={clf.temperature}|{clf.prototypes_.tobytes().hex()[:64]}"
+        version = "zeroshot-" + hashlib.sha256(key.encode()).hexdigest()[:10]
         return tax, clf, version, [], None
     if method not in ("llm", "cascade"):
         raise InputError(f"unknown --method '{method}'", hint="use offline, llm or cascade")
