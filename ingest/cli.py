@@ -31,6 +31,7 @@ def ingest(ctx: typer.Context,
 
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from ingest.hooks import run_after_ingest
     from ingest.pipeline import expand_paths, ingest_file
 
     st = state(ctx)
@@ -46,6 +47,8 @@ def ingest(ctx: typer.Context,
             bar.update(task, description=f"ingest {f.name}")
             results.append(ingest_file(store, f, source=source or group, overrides=overrides, profile=profile,
                                        fmt=fmt, max_field_bytes=st.settings().ingest.max_field_bytes))
+            if results[-1]["added"]:
+                results[-1].update(run_after_ingest(store, results[-1]["source"]))
             bar.advance(task)
     if as_json:
         emit(results if len(results) > 1 else results[0], as_json=True)
@@ -65,6 +68,10 @@ def ingest(ctx: typer.Context,
             console.print(f"[yellow]warning:[/] {w}", highlight=False)
         if r["quarantined"]:
             console.print(f"{r['quarantined']} rows quarantined: see 'earful quarantine list'")
+        if r.get("topics"):
+            t = r["topics"]
+            console.print(f"topics: {t['assigned']} new item(s) assigned to existing topics, {t['outliers']} outliers "
+                          f"(see 'earful topics drift')")
 
 
 @quarantine_app.command("list")

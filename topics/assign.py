@@ -69,3 +69,10 @@ def drift(store) -> dict:
             "new_outlier_rate": None if new_rate is None else round(new_rate, 4),
             "new_mean_similarity": None if not new[0] else round(float(new[2] or 0), 4),
             "refit_recommended": refit, "advice": advice}
+
+
+def after_ingest(store, source: str) -> dict | None:
+    """Ingest hook (ingest/hooks.py): with a fitted topic model, assign the source's new items without a refit."""
+    if not M.has_model(store):
+        return None
+    return assign_new(store, source=source)
