@@ -402,11 +402,22 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     if plan.group and plan.group == plan.column:
         res.reason = f"the question groups by {plan.group} and measures it too"
         return res
+    topic_col = view.column("topic")
+    if not res.has_measure and not plan.group and topic_col is not None and (topic_col.non_null or 0) > 0 \
+            and TOPIC_RANKING & set(lows):
+        # "what are the top complaints about battery?": with topics fitted, the most common topics of those rows
+        plan.measure, plan.group, plan.order = "count", "topic", "desc"
+        plan.limit = plan.limit or 10
+        res.has_measure = True
+        res.understood.append("the most common topics of those " + noun)
     if not plan.measure and not partial:
         res.reason = "no measure (how many, what share, average ...) or breakdown in the question"
         return res
     res.plan = plan
     return res
+
+
+TOPIC_RANKING = {"top", "main", "biggest", "major", "most", "common", "frequent", "key"}
 
 
 def _which_before(before: list[str]) -> bool:
