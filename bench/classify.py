@@ -5,6 +5,29 @@ fitted on the training folds only (the stack's inner CV also sees training folds
 once per dataset and reused across folds. Prints accuracy, macro-F1 and fit / predict seconds per 1,000 items.
 
     .venv/bin/python bench/classify.py [--datasets clap,tizard] [--methods baseline,tfidf,...]
+
+Measured 2026-11-27 on the shared 2-core machine (load 5-11 from other work, so times are rough; the stacked rows
+use 3 inner folds; CLAP char_tfidf was measured with max_features=200k, now 100k):
+
+| dataset | method | accuracy | macro-F1 | fit s/1k | predict s/1k |
+|---|---|---|---|---|---|
+| clap | baseline tfidf+LR (C=1, unweighted) | 0.823 | 0.576 | 3.28 | 0.11 |
+| clap | tfidf (balanced, C=10) | 0.864 | **0.773** | 5.20 | 0.13 |
+| clap | char_tfidf | 0.863 | 0.769 | 9.49 | 0.64 |
+| clap | embedding (MiniLM+LR) | 0.809 | 0.698 | 5.03 | 0.03 |
+| clap | zeroshot | 0.314 | 0.267 | 1.84 | 0.05 |
+| clap | stacked | 0.826 | 0.717 | 64.47 | 0.82 |
+| clap | stacked + rating one-hot | 0.825 | 0.712 | 86.58 | 1.13 |
+| tizard | baseline tfidf+LR (C=1, unweighted) | 0.527 | 0.227 | 19.66 | 0.17 |
+| tizard | tfidf (balanced, C=10) | 0.605 | 0.428 | 16.69 | 0.09 |
+| tizard | char_tfidf | 0.619 | **0.470** | 2.98 | 0.11 |
+| tizard | embedding (MiniLM+LR) | 0.533 | 0.407 | 0.99 | 0.01 |
+| tizard | zeroshot | 0.101 | 0.072 | 0.66 | 0.00 |
+| tizard | stacked | 0.564 | 0.401 | 121.66 | 0.29 |
+
+Targets (CLAP >= 0.82, Tizard >= 0.50) are NOT met. The stack loses to its best base model: a one-fold probe
+showed its class-balanced meta learner costs ~0.04 macro-F1 (0.711 vs 0.746 unweighted), and even unweighted it did
+not beat word TF-IDF alone on that fold. MiniLM encoding: 22 s/1k texts unloaded, not included above.
 """
 from __future__ import annotations
 
