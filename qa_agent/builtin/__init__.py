@@ -63,7 +63,7 @@ class BuiltinEngine(Engine):
 
         plan.table = fast_table(plan, ctx.db_path)
         sql = plan.to_sql()
-        res = run_sql(ctx.db_path, sql)
+        res = run_sql(ctx.db_path, sql, in_process=True)  # our own template SQL: escaped literals, read-only
         step = Step("sql", sql, res.ok, res.error)
         if not res.ok:
             return Answer(status="declined", engine=self.name, steps=[step], plan=plan.to_dict(),
