@@ -112,7 +112,7 @@ def main() -> int:
     for row in table:
         print(f"{row[0]:4} {row[1]:52} {row[2]:9} {row[3]:10.1f} {row[4]:11.1f} {row[5]:9.1f}")
     for k, label in (("parse", "parse + plan"), ("sql", "SQL in-process (read-only DuckDB)"),
-                     ("total", "answer() end to end (parse + plan + run_sql in the sandbox + compose)")):
+                     ("total", "answer() end to end (parse + plan + run_sql in-process + compose)")):
         xs = sorted(cols[k])
         p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
         print(f"{label:72} p50 {statistics.median(xs):8.1f} ms  p95 {p95:8.1f} ms  (n={len(xs)})")
