@@ -94,7 +94,7 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
         if len(rows) > 1 and not plan.limit:
             text += " Next: " + _list(rows[1:], vidx, 4)
         elif plan.limit and len(rows) > 1:
-            text = f"Top {len(rows)} {gname} by {_measure_words(plan)}{where}: " + _list(rows, vidx, plan.limit)
+            text = f"Top {len(rows)} {_plural(gname)} by {_measure_words(plan)}{where}: " + _list(rows, vidx, plan.limit)
         return text, tables, charts, item_ids
     text = f"{_measure_words(plan).capitalize()} per {gname}{where}: " + _list(rows, vidx, 15)
     return text, tables, charts, item_ids
@@ -114,3 +114,12 @@ def _chart(kind, title, labels, values, y_title, x_title, out_dir) -> dict:
     else:
         d = charts.bar(title, labels, values, out_dir=out_dir, x_title=x_title, y_title=y_title)
     return {"title": d["title"], "plotly": d["plotly"], "png": d["png"]}
+
+
+def _plural(word: str) -> str:
+    """'topic' -> 'topics', 'app_category' -> 'app_categories' (column names read as nouns in answers)."""
+    if word.endswith("s"):
+        return word
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
