@@ -7,7 +7,6 @@ workspace is ``demo.duckdb`` in the current folder, so you can keep asking after
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -30,14 +29,9 @@ AFTER_STEPS = [
 
 
 def _step(path: str):
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, attr)
+    from earful.registry import load_optional
+
+    return load_optional(path)
 
 
 def main() -> int:

@@ -6,24 +6,20 @@ hook's name. Example: with a topic model fitted, new items are assigned to exist
 """
 from __future__ import annotations
 
-import importlib
-
 AFTER_INGEST: dict[str, str] = {
     "topics": "topics.assign:after_ingest",
 }
 
 
 def run_after_ingest(store, source: str) -> dict:
+    from earful.registry import load_optional
+
     out = {}
     for name, path in AFTER_INGEST.items():
-        module_name, _, attr = path.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        result = getattr(module, attr)(store, source)
+        hook = load_optional(path)
+        if hook is None:
+            continue
+        result = hook(store, source)
         if result is not None:
             out[name] = result
     return out

@@ -9,23 +9,18 @@ while an engine runs (the sandboxed executor opens the file read-only from anoth
 """
 from __future__ import annotations
 
-import importlib
 import json
 import uuid
 from datetime import datetime, timezone
+
+from earful.registry import load_optional
 
 from qa_agent.base import ENGINES, Answer, AskContext
 
 
 def load_engine(path: str):
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, attr)()
+    cls = load_optional(path)
+    return None if cls is None else cls()
 
 
 def run_engines(question: str, ctx: AskContext, engines: list | None = None) -> Answer:

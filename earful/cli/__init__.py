@@ -6,13 +6,13 @@ turns `EarfulError` into a message and an exit code; ``EARFUL_DEBUG=1`` shows th
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import typer
 
 from earful.cli.common import State, console_err
+from earful.registry import load_optional
 
 COMMAND_MODULES = [
     "earful.cli.core",      # status, sql, embed, similar
@@ -38,13 +38,9 @@ def _root(ctx: typer.Context,
 
 def _register_all() -> None:
     for path in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(path)
-        except ModuleNotFoundError as exc:
-            if exc.name and path.startswith(exc.name):  # that stage is not built yet
-                continue
-            raise
-        module.register(app)
+        module = load_optional(path)
+        if module is not None:  # None: that stage is not installed
+            module.register(app)
 
 
 _register_all()

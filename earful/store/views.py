@@ -7,7 +7,7 @@ only when their own package is absent.
 """
 from __future__ import annotations
 
-import importlib
+from earful.registry import load_optional
 
 VIEW_COLUMN_PROVIDERS: list[str] = [
     "classify.views:view_columns",
@@ -23,14 +23,9 @@ def quote_ident(name: str) -> str:
 
 def _providers():
     for path in VIEW_COLUMN_PROVIDERS:
-        module_name, _, attr = path.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        yield getattr(module, attr)
+        provider = load_optional(path)
+        if provider is not None:
+            yield provider
 
 
 def raw_columns(con, raw_table: str) -> list[str]:
