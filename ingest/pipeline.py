@@ -147,6 +147,9 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
             except duckdb_error() as exc:
                 raise InputError(f"{path}: could not be read as {loader.name}: {str(exc).splitlines()[0]}",
                                  hint="check the file's format and encoding, or pass --format") from exc
+            # record numbers are fixed in _stage above; from here on row order is carried by __record_no, so DuckDB
+            # may write in parallel without keeping insertion order (about 30% faster on large files)
+            con.execute("SET preserve_insertion_order = false")
             stage = con.table("_stage")
             cols = [c for c in stage.columns if c != "__record_no"]
             if not cols or (not store.scalar("SELECT count(*) FROM _stage") and not loaded.bad):
@@ -166,6 +169,7 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
             if summary["added"] or summary["new_columns"]:
                 store.refresh_views(source)
     finally:
+        con.execute("RESET preserve_insertion_order")
         for tmp in (loaded.temp_files if loaded else []):
             Path(tmp).unlink(missing_ok=True)
     summary.pop("new_columns", None)
