@@ -6,6 +6,8 @@ when a PNG is written (``out_dir`` given). Every stage and engine returns ``{tit
 """
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import re
@@ -70,19 +72,10 @@ def bar(title: str, labels: Sequence, values: Sequence, out_dir: str | Path | No
     png = None
     if out_dir is not None:
         path = _png_path(out_dir, title, fig)
-        plt = _pyplot()
-        f, ax = plt.subplots(figsize=(max(6, min(16, 0.5 * len(labels) + 3)), 4.5))
-        try:
+        with _png(path, (max(6, min(16, 0.5 * len(labels) + 3)), 4.5), title, x_title, y_title) as ax:
             ax.bar(range(len(labels)), [v if isinstance(v, (int, float)) else 0 for v in values], color="#4C78A8")
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, rotation=45 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
-            ax.set_title(title)
-            ax.set_xlabel(x_title)
-            ax.set_ylabel(y_title)
-            _tight(f)
-            f.savefig(path, dpi=100)
-        finally:
-            plt.close(f)
         png = str(path)
     return {"title": title, "plotly": fig, "png": png}
 
@@ -103,9 +96,7 @@ def line(title: str, x: Sequence, series: dict[str, Sequence], out_dir: str | Pa
     png = None
     if out_dir is not None:
         path = _png_path(out_dir, title, fig)
-        plt = _pyplot()
-        f, ax = plt.subplots(figsize=(8, 4.5))
-        try:
+        with _png(path, (8, 4.5), title, x_title, y_title) as ax:
             pos = list(range(len(xs)))
             for trace in data:
                 ax.plot(pos, [v if isinstance(v, (int, float)) else float("nan") for v in trace["y"]],
@@ -115,12 +106,21 @@ def line(title: str, x: Sequence, series: dict[str, Sequence], out_dir: str | Pa
             ax.set_xticklabels([str(v) for v in xs[::step]], rotation=45, ha="right")
             if len(data) > 1:
                 ax.legend()
-            ax.set_title(title)
-            ax.set_xlabel(x_title)
-            ax.set_ylabel(y_title)
-            _tight(f)
-            f.savefig(path, dpi=100)
-        finally:
-            plt.close(f)
         png = str(path)
     return {"title": title, "plotly": fig, "png": png}
+
+
+@contextlib.contextmanager
+def _png(path, size, title: str, x_title: str, y_title: str):
+    """A matplotlib axes to draw on; on exit it gets its titles and is written to `path` as PNG."""
+    plt = _pyplot()
+    f, ax = plt.subplots(figsize=size)
+    try:
+        yield ax
+        ax.set_title(title)
+        ax.set_xlabel(x_title)
+        ax.set_ylabel(y_title)
+        _tight(f)
+        f.savefig(path, dpi=100)
+    finally:
+        plt.close(f)
