@@ -18,6 +18,17 @@ SHARED = ROOT.parent / "shared" / "datasets"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
+def urr_sample(path: Path, rows: slice) -> Path:
+    """Write the bundled URR reviews' header plus the data rows selected by `rows` to `path` (a real CSV subset)."""
+    import csv
+
+    with open(EXAMPLES / "urr_app_reviews.csv", newline="", encoding="utf-8") as f:
+        data = list(csv.reader(f))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([data[0]] + data[1:][rows])
+    return path
+
+
 def shared(path: str) -> Path:
     """A file from ../shared/datasets, or skip the test where that folder is not laid out."""
     p = SHARED / path

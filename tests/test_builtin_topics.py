@@ -3,9 +3,7 @@
 Clustering uses the registered PCA + KMeans *stand-in* backend: the test is about the question -> plan mapping, and
 checks the answer against plain SQL over the same view.
 """
-import csv
-
-from tests.conftest import EXAMPLES
+from tests.conftest import urr_sample
 
 
 def test_top_feedback_means_most_common_topics(tmp_path):
@@ -16,11 +14,7 @@ def test_top_feedback_means_most_common_topics(tmp_path):
     from qa_agent.base import AskContext
     from topics.fit import fit_topics
 
-    sub = tmp_path / "r.csv"
-    with open(EXAMPLES / "urr_app_reviews.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))[:401]
-    with open(sub, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
+    sub = urr_sample(tmp_path / "r.csv", slice(0, 400))
     db = tmp_path / "w.duckdb"
     with Store(db) as s:
         ingest_file(s, sub, source="reviews")

@@ -2,18 +2,13 @@
 
 Clustering uses the registered PCA + KMeans *stand-in* backend: this test is about the ingest -> topics plumbing.
 """
-import csv
 import json
 
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import run_cli, urr_sample
 
 
 def _subset(path, start, stop):
-    with open(EXAMPLES / "urr_app_reviews.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([rows[0]] + rows[1 + start:1 + stop])
-    return path
+    return urr_sample(path, slice(start, stop))
 
 
 def test_ingest_assigns_new_items_to_existing_topics(tmp_path):

@@ -6,24 +6,19 @@ around a fit; the real BERTopic backend is tested in test_topics_bertopic.py.
 """
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 
 import numpy as np
 import pytest
 
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import run_cli, urr_sample
 
 STANDIN = "pca-kmeans-standin"
 
 
 def _subset_csv(path, start, stop):
-    with open(EXAMPLES / "urr_app_reviews.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([rows[0]] + rows[1 + start:1 + stop])
-    return path
+    return urr_sample(path, slice(start, stop))
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,12 @@ import json
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import urr_sample
 
 
 def _spread_csv(path, every, offset):
     """Every `every`-th review from the bundled sample (it is sorted by app, so a slice would be 2-3 apps)."""
-    import csv
-
-    with open(EXAMPLES / "urr_app_reviews.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([rows[0]] + rows[1 + offset::every])
-    return path
+    return urr_sample(path, slice(offset, None, every))
 
 
 @pytest.fixture(scope="module")
