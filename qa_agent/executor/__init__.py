@@ -2,7 +2,8 @@
 
 Contract used by every engine: ``run_sql(db_path, sql, settings=None) -> ExecResult`` and
 ``run_python(db_path, code, settings=None) -> ExecResult``. Neither raises for bad code: the error goes into
-``ExecResult.error`` so that repair loops can read it. Design decision: the code never runs in Earful's process;
+``ExecResult.error`` so that repair loops can read it. Design decision: code a model or user wrote never runs in
+Earful's process (only the built-in engine's own template SQL may, with ``in_process=True``);
 `sandbox.run_job` starts `runner.py` under bubblewrap (or the best fallback this machine allows, announced once in
 ``ExecResult.notice``). SQL is first checked by `earful.store.readonly.check_sql` so refusals read clearly, then
 runs on a DuckDB connection opened read-only with external access off inside the sandbox.
