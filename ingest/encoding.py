@@ -40,7 +40,8 @@ def _is_clean_utf8(path: Path) -> bool:
     try:
         with _open(path) as fh:
             while chunk := fh.read(CHUNK):
-                dec.decode(chunk)
+                if not chunk.isascii():  # ASCII is UTF-8 and ~20x cheaper to check than decoding
+                    dec.decode(chunk)
             dec.decode(b"", final=True)
     except UnicodeDecodeError:
         return False

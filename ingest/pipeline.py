@@ -228,7 +228,9 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     rating = (f"coalesce(try_cast({qcol(det.rating)} AS DOUBLE), try_cast(regexp_extract(CAST({qcol(det.rating)} "
               f"AS VARCHAR), '^\\s*(-?[0-9]+(\\.[0-9]+)?)', 1) AS DOUBLE))") if det.rating else "NULL::DOUBLE"
     author = f"CAST({qcol(det.author)} AS VARCHAR)" if det.author else "NULL::VARCHAR"
-    time_raw = f"nullif(trim(CAST({qcol(det.time)} AS VARCHAR)), '') IS NOT NULL" if det.time else "false"
+    # a value is present when it is not NULL and, for text, not blank (a typed value never is; casting it would cost)
+    time_raw = "false" if not det.time else f"{qcol(det.time)} IS NOT NULL" \
+        if det.time_kind in ("timestamp", "epoch_s", "epoch_ms") else f"ltrim(CAST({qcol(det.time)} AS VARCHAR)) <> ''"
     # without an external id, two rows are duplicates only when the whole record is identical
     record_key = "md5(CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) \
         + ")) AS VARCHAR))"
@@ -251,10 +253,14 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     big_field = (f"WHEN greatest({', '.join(f'coalesce(strlen({quote_ident(c)}), 0)' for c in strings)}) > "
                  f"{int(max_field_bytes)} THEN 'a field over the size limit ({int(max_field_bytes)} bytes)'"
                  ) if strings else ""
+    # with an external id, _canon is a view, not a copy: each pass below recomputes the cheap canonical expressions
+    # instead of copying every original column once more; hashing whole records is not cheap, so without an id the
+    # canonical rows are computed once into a table
+    canon_kind = "VIEW" if det.id else "TABLE"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _canon AS
+        CREATE OR REPLACE TEMP {canon_kind} _canon AS
         SELECT *, substr(md5({src_lit} || ':' || coalesce(__c_external_id, __c_record_key)), 1, 16) AS __c_item_id,
-               CASE WHEN __c_text IS NULL OR trim(__c_text) = '' THEN 'no text'
+               CASE WHEN __c_text IS NULL OR ltrim(__c_text) = '' THEN 'no text'
                     WHEN strlen(__c_text) > {int(max_field_bytes)}
                          THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
                     {big_field}
@@ -264,7 +270,6 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                      {rating} AS __c_rating, {author} AS __c_author, {ext} AS __c_external_id,
                      {time_raw} AS __c_has_time, {record_key if not det.id else "NULL"} AS __c_record_key
               FROM _stage)""")
-    con.execute("DROP TABLE IF EXISTS _stage")
     raw_json = "CAST(to_json(struct_pack(__record_no := __record_no, " + ", ".join(
         f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) + ")) AS VARCHAR)"
     # quarantine is idempotent too: re-ingesting a file does not record its bad rows again
@@ -277,14 +282,16 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                    SELECT ?, ?, ?, b.record_no, b.raw, b.reason FROM _bad b
                    ANTI JOIN (SELECT raw, reason FROM quarantine WHERE source = ?) q
                         ON q.raw = b.raw AND q.reason = b.reason""", [batch_id, source, path, source])
+    quarantined = store.scalar("SELECT count(*) FROM _bad")
     con.execute("DROP TABLE IF EXISTS _bad")
-    quarantined = store.scalar("SELECT count(*) FROM _canon WHERE __c_reason IS NOT NULL") + len(loaded.bad)
-    good, distinct = store.rows("SELECT count(*), count(DISTINCT __c_item_id) FROM _canon "
-                                "WHERE __c_reason IS NULL")[0]
+    # item_id is a function of the external id when there is one: count distinct ids, not their hashes (cheaper)
+    key = "__c_external_id" if det.id else "__c_item_id"
+    good, distinct = store.rows(f"SELECT count(*), count(DISTINCT {key}) FROM _canon WHERE __c_reason IS NULL")[0]
     first = not store.scalar("SELECT count(*) FROM items WHERE source = ?", [source])
     if first and distinct == good:
-        # nothing to dedupe against (first batch of the source, ids unique in the file): no third copy
+        # nothing to dedupe against (first batch of the source, ids unique in the file): no copy at all
         con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _canon WHERE __c_reason IS NULL")
+        added = good
     else:
         dedupe_in_file = "QUALIFY row_number() OVER (PARTITION BY c.__c_item_id ORDER BY c.__record_no) = 1" \
             if distinct < good else ""
@@ -294,8 +301,7 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
             ANTI JOIN (SELECT item_id FROM items WHERE source = {src_lit}) old ON old.item_id = c.__c_item_id
             WHERE c.__c_reason IS NULL
             {dedupe_in_file}""")
-        con.execute("DROP TABLE IF EXISTS _canon")
-    added = store.scalar("SELECT count(*) FROM _new")
+        added = store.scalar("SELECT count(*) FROM _new")
     con.execute(f"""INSERT INTO items (item_id, source, external_id, text, created_at, rating, author, content_hash,
                                        batch_id)
                     SELECT __c_item_id, {src_lit}, __c_external_id, __c_text, __c_created_at, __c_rating, __c_author,
@@ -305,7 +311,10 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     new_columns = False
     if not store.table_exists(raw_table):
         new_columns = True
-        con.execute(f"CREATE TABLE {quote_ident(raw_table)} AS SELECT __c_item_id AS item_id"
+        # item_id is a random hex string: compressing it costs more than it saves (see migration m0002)
+        con.execute(f"CREATE TABLE {quote_ident(raw_table)} (item_id VARCHAR USING COMPRESSION zstd"
+                    + "".join(f", {quote_ident(c)} {types[c]}" for c in keep) + ")")
+        con.execute(f"INSERT INTO {quote_ident(raw_table)} SELECT __c_item_id AS item_id"
                     f"{', ' if keep else ''}{col_list} FROM _new")
     else:
         existing = {r[0] for r in store.rows(
@@ -317,5 +326,6 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
         con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT __c_item_id AS item_id"
                     f"{', ' if keep else ''}{col_list} FROM _new")
     con.execute("DROP VIEW IF EXISTS _new" if first and distinct == good else "DROP TABLE IF EXISTS _new")
-    con.execute("DROP TABLE IF EXISTS _canon")
+    con.execute(f"DROP {canon_kind} IF EXISTS _canon")
+    con.execute("DROP TABLE IF EXISTS _stage")
     return {"added": added, "duplicates": good - added, "quarantined": quarantined, "new_columns": new_columns}
