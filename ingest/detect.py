@@ -47,9 +47,12 @@ class Detection:
     author: str | None = None
     text_parts: list[str] | None = None  # when the text is several columns joined (title + body)
     notes: list[str] = field(default_factory=list)
+    id_unique: bool = False  # the id column was checked unique and never NULL over every row (not in the summary)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("id_unique")
+        return d
 
 
 def _base(t) -> str:
@@ -221,8 +224,10 @@ def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
     used.add(time)
     det.rating = chosen.get("rating") or _pick([c for c in cols if c not in used], RATING_HINTS,
                                                lambda c: _ratingish(rel, c, types[c]))
-    det.id = chosen.get("id") or _pick([c for c in cols if c not in used], ID_HINTS,
-                                       lambda c: _unique(rel, c))
+    det.id = chosen.get("id")
+    if not det.id:
+        det.id = _pick([c for c in cols if c not in used], ID_HINTS, lambda c: _unique(rel, c))
+        det.id_unique = det.id is not None
     det.author = chosen.get("author") or _pick(
         [c for c in strings if c not in used and tokens(c) and tokens(c)[-1] not in NOT_PERSON_TAIL],
         AUTHOR_HINTS)

@@ -152,12 +152,13 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
             con.execute("SET preserve_insertion_order = false")
             stage = con.table("_stage")
             cols = [c for c in stage.columns if c != "__record_no"]
-            if not cols or (not store.scalar("SELECT count(*) FROM _stage") and not loaded.bad):
+            n_staged = store.scalar("SELECT count(*) FROM _stage")
+            if not cols or (not n_staged and not loaded.bad):
                 raise InputError(f"{path}: no records found", hint="nothing to ingest; check the export")
             if prof is None:
                 prof = next((p for p in PROFILES.values() if p.matches(cols)), None)
             det = detect(con, stage, overrides, prof)
-            summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded)
+            summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded, n_staged)
             if not store.scalar("SELECT count(*) FROM sources WHERE name = ?", [source]):
                 con.execute("INSERT INTO sources (name, raw_table, text_column, time_column, rating_column, "
                             "id_column, author_column, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -214,7 +215,7 @@ def _load(loader, con, path: Path, options: dict) -> Loaded:
 
 
 def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: str, path: str,
-            max_field_bytes: int, loaded: Loaded) -> dict:
+            max_field_bytes: int, loaded: Loaded, n_staged: int) -> dict:
     """Canonicalise, quarantine, dedupe and insert, all set-based. The raw table ``src_<source>`` keeps every original
     column except a plain VARCHAR text column, which lives once in ``items.text`` and is put back under its original
     name by the source's view (writing the longest column twice was the largest cost of a big ingest)."""
@@ -284,9 +285,14 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                         ON q.raw = b.raw AND q.reason = b.reason""", [batch_id, source, path, source])
     quarantined = store.scalar("SELECT count(*) FROM _bad")
     con.execute("DROP TABLE IF EXISTS _bad")
-    # item_id is a function of the external id when there is one: count distinct ids, not their hashes (cheaper)
-    key = "__c_external_id" if det.id else "__c_item_id"
-    good, distinct = store.rows(f"SELECT count(*), count(DISTINCT {key}) FROM _canon WHERE __c_reason IS NULL")[0]
+    if det.id_unique:
+        # detection saw every id distinct and present: no duplicates in the file, so no counting pass is needed
+        good = distinct = n_staged - (quarantined - len(loaded.bad))
+    else:
+        # item_id is a function of the external id when there is one: count distinct ids, not their hashes
+        key = "__c_external_id" if det.id else "__c_item_id"
+        good, distinct = store.rows(f"SELECT count(*), count(DISTINCT {key}) FROM _canon "
+                                    "WHERE __c_reason IS NULL")[0]
     first = not store.scalar("SELECT count(*) FROM items WHERE source = ?", [source])
     if first and distinct == good:
         # nothing to dedupe against (first batch of the source, ids unique in the file): no copy at all
