@@ -77,7 +77,7 @@ def embed_items(store, embedder: Embedder | None = None, *, source: str | None =
         SELECT i.content_hash, any_value(i.text) FROM items i {where}
         {'AND' if where else 'WHERE'} i.content_hash NOT IN
             (SELECT content_hash FROM embeddings WHERE model_id = '{embedder.model_id}')
-        GROUP BY i.content_hash""", params)
+        GROUP BY i.content_hash ORDER BY i.content_hash""", params)   # fixed batches: same text, same bits
     total = store.scalar(f"SELECT count(DISTINCT content_hash) FROM items i {where}", params) or 0
     bar = _progress(len(todo), progress)
     for start in range(0, len(todo), chunk):

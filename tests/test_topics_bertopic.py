@@ -1,7 +1,8 @@
 """The real BERTopic backend (UMAP + HDBSCAN + KeyBERTInspired/MMR, offline) on ~646 real app reviews.
 
 Checks: a fit persists readable labels for every topic, outlier reassignment follows its rule and lowers the
-outlier rate, and a refit on the same data plus ~10% new reviews keeps most topic ids.
+outlier rate, a second workspace ingested from the same file gets the very same topics (fits are deterministic), and a refit on
+the same data plus ~10% new reviews keeps most topic ids.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def fitted(tmp_path_factory):
     ingest_file(s, _spread_csv(d / "a.csv", 12, 0), source="reviews")   # ~646 reviews
     embed_items(s)
     res = fit_topics(s)
+    res["assignments"] = dict(s.rows("SELECT item_id, topic_id FROM topic_assignments"))
+    res["csv"] = d / "a.csv"
     yield s, res, _spread_csv(d / "b.csv", 120, 6)    # ~65 more, disjoint
     s.close()
 
@@ -38,7 +41,8 @@ def test_bertopic_fit_labels_every_topic(fitted):
     assert res["backend"] == "bertopic" and res["topics"] >= 3
     run = store.query("SELECT * FROM topic_runs").to_pylist()[0]
     params = json.loads(run["params"])
-    assert params["params"]["min_cluster_size"] == 15   # scaled to ~600 items
+    assert params["params"]["min_cluster_size"] == 10   # ~600 items: the floor (0.3*sqrt(646) ~ 8)
+    assert params["params"]["n_neighbors"] == 15
     for t in store.query("SELECT * FROM topics WHERE status='active'").to_pylist():
         assert t["name"] and t["name"] != "Miscellaneous" and len(t["name"].replace(",", " ").split()) <= 6
         assert t["description"] and len(t["keywords"]) >= 3 and t["size"] > 0
@@ -53,6 +57,23 @@ def test_outlier_reassignment_rule_and_rate(fitted):
     assert still is None or still < threshold
     assert res["outlier_rate"] < res["outlier_rate_raw"]
     assert res["outlier_rate"] < 0.10
+
+
+def test_same_file_in_a_new_workspace_gives_the_same_topics(fitted, tmp_path):
+    """Embedding batches and the fit's input order are fixed, so nothing moves the clustering between workspaces."""
+    from earful.embeddings import embed_items
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+    from topics.fit import fit_topics
+
+    _, first, _ = fitted
+    with Store(tmp_path / "again.duckdb") as s:
+        ingest_file(s, first["csv"], source="reviews")
+        embed_items(s)
+        res = fit_topics(s)
+        again = dict(s.rows("SELECT item_id, topic_id FROM topic_assignments"))
+    assert res["topics"] == first["topics"]
+    assert again == first["assignments"]
 
 
 def test_refit_with_ten_percent_more_keeps_ids(fitted):

@@ -3,7 +3,11 @@
 Design decision: BERTopic is given the precomputed embeddings (never re-embeds the corpus) and the packaged local
 SentenceTransformer (plain ``BERTopic()`` reaches for a hub and fails offline); topic words come from
 KeyBERTInspired then MaximalMarginalRelevance, both using that local model. Cluster sizes scale with the corpus
-(`scaled_params`), so 500 and 500,000 documents both give a readable number of topics.
+(`scaled_params`: at least ~0.3*sqrt(n) items, never below BERTopic's own default of 10), so 500 and 500,000
+documents both give a readable number of topics. A fit is deterministic for the same vectors in the same order
+(fixed seeds; UMAP with a seed runs single-threaded); vectors that differ in the last float bit (the same text
+embedded in a different batch) can still change the clustering, which is why `earful.embeddings.embed_items`
+embeds in a fixed order.
 """
 from __future__ import annotations
 
@@ -16,10 +20,20 @@ from topics.base import BackendFit, TopicBackend
 
 
 def scaled_params(n: int) -> dict:
-    """UMAP/HDBSCAN settings for n documents: clusters of at least ~0.6*sqrt(n) items (13 at 500, 53 at 7.7k)."""
-    min_cluster = max(8, int(round(0.6 * math.sqrt(max(n, 1)))))
+    """UMAP/HDBSCAN settings for n documents.
+
+    Clusters of at least ~0.3*sqrt(n) items, floored at HDBSCAN's/BERTopic's default of 10 (8 below 200 documents):
+    10 at 500 (~15-25 topics), 26 at 7.7k (~70 topics on the URR reviews), 95 at a 100k fitting sample. The square
+    root keeps the topic count growing slowly with the corpus (finer topics on more data, but not linearly more), and
+    the factor gives topics a product manager can still read through (tens, not hundreds, at 10k items; the
+    hierarchy groups them further). ``min_samples`` ~ min_cluster_size/5 keeps HDBSCAN's raw outlier share moderate.
+    Measured on URR (bench/topics.py, five UMAP seeds): NMI vs gold 0.27 on average, plain BERTopic 0.26.
+    """
+    min_cluster = max(10 if n >= 200 else 8, int(round(0.3 * math.sqrt(max(n, 1)))))
     return {
-        "n_neighbors": 15 if n >= 200 else max(2, min(15, n // 10)),
+        # UMAP's neighbourhood about as large as the smallest topic (15..30), so a topic-sized group of documents
+        # is one connected patch of the kNN graph; capped at 30 to bound UMAP's time on large samples
+        "n_neighbors": min(30, max(15, min_cluster)) if n >= 200 else max(2, min(15, n // 10)),
         "n_components": 5,
         "min_cluster_size": min_cluster,
         "min_samples": max(3, min(10, min_cluster // 5)),
