@@ -41,26 +41,29 @@ class CsvLoader(Loader):
             opts.append("delim = '\\t'")
         if options.get("delimiter"):
             opts.append(f"delim = {lit(options['delimiter'])}")
-        types = self._text_dates(con, pr.path, opts)
-        if types:
-            opts.append(f"types = {_struct_types(types)}")
-        sql = f"SELECT row_number() OVER () AS __record_no, * FROM read_csv({lit(pr.path)}, {', '.join(opts)})"
+        sql = f"SELECT row_number() OVER () AS __record_no, * FROM {self._read(con, pr.path, opts)}"
         return Loaded(relation=con.sql(sql), loader=self.name, bad=pr.bad, warnings=list(pr.warnings),
                       temp_files=[pr.temp] if pr.temp else [], encoding=pr.encoding)
 
     @staticmethod
-    def _text_dates(con, path: Path, opts: list[str]) -> dict[str, str]:
-        """Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO format: read them as VARCHAR instead."""
-        sniff_opts = [o for o in opts if not o.startswith(("header", "null_padding", "max_line"))]
-        row = con.execute(f"SELECT Columns, DateFormat, TimestampFormat FROM sniff_csv({lit(path)}"
-                          f"{', ' + ', '.join(sniff_opts) if sniff_opts else ''})").fetchall()[0]
-        columns, date_fmt, ts_fmt = row
-        out = {}
+    def _read(con, path: Path, opts: list[str]) -> str:
+        """``read_csv(...)`` with the dialect and column types sniffed once, here, so that DuckDB does not sniff the
+        file again each time the query is bound. Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO
+        format are read as VARCHAR instead (see the module docstring)."""
+        row = con.execute(f"SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, "
+                          f"DateFormat, TimestampFormat FROM sniff_csv({lit(path)}, {', '.join(opts)})").fetchall()[0]
+        delim, quote, escape, new_line, comment, skip, header, columns, date_fmt, ts_fmt = row
+        types = {}
         for c in columns:
             t = str(c["type"]).upper()
-            if (t == "DATE" and date_fmt) or (t.startswith("TIMESTAMP") and ts_fmt):
-                out[c["name"]] = "VARCHAR"
-        return out
+            types[c["name"]] = "VARCHAR" if (t == "DATE" and date_fmt) or (t.startswith("TIMESTAMP") and ts_fmt) \
+                else str(c["type"])
+        dialect = [f"{k} = {lit('' if v == '(empty)' else v)}" for k, v in
+                   (("delim", delim), ("quote", quote), ("escape", escape), ("new_line", new_line),
+                    ("comment", comment))]
+        rest = [o for o in opts if not o.startswith(("header", "delim", "sample_size"))]
+        return (f"read_csv({lit(path)}, auto_detect = false, {', '.join(dialect)}, skip = {int(skip)}, "
+                f"header = {'true' if header else 'false'}, columns = {_struct_types(types)}, {', '.join(rest)})")
 
 
 class JsonLoader(Loader):
