@@ -22,7 +22,12 @@ class BadRecord:
 
 @dataclass
 class Loaded:
-    """A loader's output: a relation with a ``__record_no`` column (1-based line/record number), plus bad records."""
+    """A loader's output: a relation with a ``__record_no`` column (1-based line/record number), plus bad records.
+
+    A loader whose relation yields the records in file order may instead leave ``__record_no`` out and set
+    ``numbered=False``: the pipeline then numbers rows as it stages them (by the staged table's row ids), which lets
+    DuckDB parse in parallel where a ``row_number() OVER ()`` window would run on one thread.
+    """
 
     relation: object
     bad: list[BadRecord] = field(default_factory=list)
@@ -30,6 +35,7 @@ class Loaded:
     loader: str = ""
     temp_files: list = field(default_factory=list)  # transcoded copies, deleted once the batch is staged
     encoding: str = ""
+    numbered: bool = True  # False: no __record_no column; record numbers are the relation's row order
 
 
 class Loader(ABC):

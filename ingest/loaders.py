@@ -41,9 +41,10 @@ class CsvLoader(Loader):
             opts.append("delim = '\\t'")
         if options.get("delimiter"):
             opts.append(f"delim = {lit(options['delimiter'])}")
-        sql = f"SELECT row_number() OVER () AS __record_no, * FROM {self._read(con, pr.path, opts)}"
-        return Loaded(relation=con.sql(sql), loader=self.name, bad=pr.bad, warnings=list(pr.warnings),
-                      temp_files=[pr.temp] if pr.temp else [], encoding=pr.encoding)
+        # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
+        return Loaded(relation=con.sql(f"SELECT * FROM {self._read(con, pr.path, opts)}"), loader=self.name,
+                      bad=pr.bad, warnings=list(pr.warnings), temp_files=[pr.temp] if pr.temp else [],
+                      encoding=pr.encoding, numbered=False)
 
     @staticmethod
     def _read(con, path: Path, opts: list[str]) -> str:

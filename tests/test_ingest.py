@@ -149,6 +149,18 @@ def test_quarantine_broken_encoding_line(store, tmp_path):
     assert store.scalar("SELECT text FROM items WHERE external_id = '1'") == "caf\u00e9 au lait is great"
 
 
+def test_record_numbers_follow_the_file_across_row_groups(store, tmp_path):
+    # CSV rows are numbered while DuckDB parses in parallel: numbers must still be file positions past the first
+    # row groups (122,880 rows each), where parallel chunks are reassembled
+    blank = {7, 150_001, 299_998}
+    lines = "".join(f"{i},{'' if i in blank else f'review {i}'}\n" for i in range(1, 300_001))
+    p = _write(tmp_path / "big.csv", "id,comment\n" + lines)
+    res = ingest_file(store, p, source="big")
+    assert (res["added"], res["quarantined"]) == (300_000 - len(blank), len(blank))
+    assert [(r[0], r[1]) for r in _quarantine(store)] == [(n, "no text") for n in sorted(blank)]
+    assert all(f'"id":{r[0]},' in r[2] for r in _quarantine(store))
+
+
 def test_quarantine_malformed_json_lines(store, tmp_path):
     p = _write(tmp_path / "q.jsonl", '{"id": 1, "text": "good one"}\n{"id": 2, "text": "broken\n'
                                      '{"id": 3, "text": "good two"}\n[1, 2]\n')
