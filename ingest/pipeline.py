@@ -298,6 +298,8 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bad AS
                     SELECT __record_no AS record_no, {raw_json} AS raw, __c_reason AS reason FROM _canon
                     WHERE __c_reason IS NOT NULL""")
+    # when every staged row passed the checks, later passes need not evaluate them again
+    good_only = "WHERE __c_reason IS NULL" if store.scalar("SELECT count(*) FROM _bad") else ""
     for bad in loaded.bad:
         con.execute("INSERT INTO _bad VALUES (?, ?, ?)", [bad.record_no, bad.raw, bad.reason])
     con.execute("""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
@@ -312,12 +314,11 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     else:
         # item_id is a function of the external id when there is one: count distinct ids, not their hashes
         key = "__c_external_id" if det.id else "__c_item_id"
-        good, distinct = store.rows(f"SELECT count(*), count(DISTINCT {key}) FROM _canon "
-                                    "WHERE __c_reason IS NULL")[0]
+        good, distinct = store.rows(f"SELECT count(*), count(DISTINCT {key}) FROM _canon {good_only}")[0]
     first = not store.scalar("SELECT count(*) FROM items WHERE source = ?", [source])
     if first and distinct == good:
         # nothing to dedupe against (first batch of the source, ids unique in the file): no copy at all
-        con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _canon WHERE __c_reason IS NULL")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _new AS SELECT * FROM _canon {good_only}")
         added = good
     else:
         dedupe_in_file = "QUALIFY row_number() OVER (PARTITION BY c.__c_item_id ORDER BY c.__record_no) = 1" \
@@ -326,7 +327,7 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
             CREATE OR REPLACE TEMP TABLE _new AS
             SELECT c.* FROM _canon c
             ANTI JOIN (SELECT item_id FROM items WHERE source = {src_lit}) old ON old.item_id = c.__c_item_id
-            WHERE c.__c_reason IS NULL
+            {good_only.replace("__c_reason", "c.__c_reason")}
             {dedupe_in_file}""")
         added = store.scalar("SELECT count(*) FROM _new")
     con.execute(f"""INSERT INTO items (item_id, source, external_id, text, created_at, rating, author, content_hash,
