@@ -18,8 +18,8 @@ class ParquetLoader(Loader):
     extensions = (".parquet", ".pq")
 
     def load(self, con, path: Path, options: dict) -> Loaded:
-        return Loaded(relation=con.sql(f"SELECT row_number() OVER () AS __record_no, * FROM read_parquet({lit(path)})"),
-                      loader=self.name)
+        # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
+        return Loaded(relation=con.sql(f"SELECT * FROM read_parquet({lit(path)})"), loader=self.name, numbered=False)
 
 
 class XlsxLoader(Loader):

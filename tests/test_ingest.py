@@ -149,12 +149,18 @@ def test_quarantine_broken_encoding_line(store, tmp_path):
     assert store.scalar("SELECT text FROM items WHERE external_id = '1'") == "caf\u00e9 au lait is great"
 
 
-def test_record_numbers_follow_the_file_across_row_groups(store, tmp_path):
-    # CSV rows are numbered while DuckDB parses in parallel: numbers must still be file positions past the first
-    # row groups (122,880 rows each), where parallel chunks are reassembled
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_record_numbers_follow_the_file_across_row_groups(store, tmp_path, fmt):
+    # CSV and Parquet rows are numbered while DuckDB reads in parallel: numbers must still be file positions past
+    # the first row groups, where parallel chunks are reassembled
     blank = {7, 150_001, 299_998}
     lines = "".join(f"{i},{'' if i in blank else f'review {i}'}\n" for i in range(1, 300_001))
     p = _write(tmp_path / "big.csv", "id,comment\n" + lines)
+    if fmt == "parquet":
+        import duckdb
+
+        duckdb.sql(f"COPY (FROM read_csv('{p}')) TO '{tmp_path / 'big.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 20000)")
+        p = tmp_path / "big.parquet"
     res = ingest_file(store, p, source="big")
     assert (res["added"], res["quarantined"]) == (300_000 - len(blank), len(blank))
     assert [(r[0], r[1]) for r in _quarantine(store)] == [(n, "no text") for n in sorted(blank)]
