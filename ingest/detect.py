@@ -234,6 +234,17 @@ def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
     return det
 
 
+def likely_id(cols: list[str], overrides: dict | None = None, profile=None) -> str | None:
+    """The id column `detect` will most likely choose, from names alone (no data): the override, else the profile's,
+    else the best-named candidate. The pipeline hashes it while staging; `detect` still decides."""
+    v = (overrides or {}).get("id") or (getattr(profile, "id", None) if profile is not None else None)
+    if isinstance(v, list):
+        v = next((c for c in v if c in cols), None)
+    if v:
+        return v if v in cols else None
+    return _pick(cols, ID_HINTS)
+
+
 def _ratingish(rel, col: str, typ: str) -> bool:
     b = _base(typ)
     if b in NUMERIC_TYPES:

@@ -18,7 +18,7 @@ from ingest import loaders as _builtin_loaders  # noqa: F401  (registers the bui
 from ingest import loaders_binary as _binary_loaders  # noqa: F401
 from ingest import profiles as _builtin_profiles  # noqa: F401  (registers the export profiles)
 from ingest.base import LOADERS, PROFILES, Loaded
-from ingest.detect import Detection, detect, qcol
+from ingest.detect import Detection, detect, likely_id, qcol
 
 _SOURCE_RE = re.compile(r"[^a-z0-9_]+")
 
@@ -142,8 +142,12 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
     try:
         # parsing into the temp table _stage happens before the transaction: it writes nothing to the workspace
         loaded = _load(loader, con, path, options or {})
+        names = [c for c in loaded.relation.columns if c != "__record_no"]
+        if prof is None:
+            prof = next((p for p in PROFILES.values() if p.matches(names)), None)
+        spec_id = likely_id(names, overrides, prof)
         try:
-            _stage(con, loaded)
+            _stage(con, loaded, _item_id_sql(source, f"CAST({quote_ident(spec_id)} AS VARCHAR)") if spec_id else None)
         except duckdb_error() as exc:
             raise InputError(f"{path}: could not be read as {loader.name}: {str(exc).splitlines()[0]}",
                              hint="check the file's format and encoding, or pass --format") from exc
@@ -151,15 +155,14 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
             # record numbers are fixed in _stage above; from here on row order is carried by __record_no, so DuckDB
             # may write in parallel without keeping insertion order (about 30% faster on large files)
             con.execute("SET preserve_insertion_order = false")
-            stage = con.table("_stage")
+            stage = con.sql(f"SELECT * EXCLUDE ({SPEC_ID}) FROM _stage") if spec_id else con.table("_stage")
             cols = [c for c in stage.columns if c != "__record_no"]
             n_staged = store.scalar("SELECT count(*) FROM _stage")
             if not cols or (not n_staged and not loaded.bad):
                 raise InputError(f"{path}: no records found", hint="nothing to ingest; check the export")
-            if prof is None:
-                prof = next((p for p in PROFILES.values() if p.matches(cols)), None)
             det = detect(con, stage, overrides, prof)
-            summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded, n_staged)
+            summary = _insert(store, stage, cols, det, source, batch_id, str(path), max_field_bytes, loaded, n_staged,
+                              spec_id)
             if not store.scalar("SELECT count(*) FROM sources WHERE name = ?", [source]):
                 con.execute("INSERT INTO sources (name, raw_table, text_column, time_column, rating_column, "
                             "id_column, author_column, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -184,15 +187,32 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
     return summary
 
 
-def _stage(con, loaded: Loaded) -> None:
+SPEC_ID = "__c_spec_item_id"  # staged item id of the likely id column (see `_stage`)
+
+
+def _item_id_sql(source: str, key_sql: str) -> str:
+    """A stable item id: 16 hex digits of md5('<source>:<external id or record key>')."""
+    return f"substr(md5({_lit(source)} || ':' || {key_sql}), 1, 16)"
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _stage(con, loaded: Loaded, item_id_sql: str | None = None) -> None:
     """Copy the loader's records into temp storage readable as ``_stage`` (with ``__record_no``), in file order.
 
     An unnumbered relation is copied keeping insertion order (DuckDB's default at this point, outside any
     transaction), so a row's id in the temp table ``_stage_rows`` is its position in the file and the view
     ``_stage`` gives ``__record_no = rowid + 1``: DuckDB parses in parallel instead of numbering rows with a
     single-threaded ``row_number()`` window (inside a transaction, new rows' ids are not positions, hence outside).
+
+    `item_id_sql` (the item id of the likely id column) is computed here, in the same parallel pass, as column
+    ``__c_spec_item_id``: when detection confirms that column, both inserts reuse it instead of hashing twice.
     """
     sql = loaded.relation.sql_query()
+    if item_id_sql:
+        sql = f"SELECT *, {item_id_sql} AS {SPEC_ID} FROM ({sql})"
     if loaded.numbered:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
         return
@@ -236,7 +256,7 @@ def _load(loader, con, path: Path, options: dict) -> Loaded:
 
 
 def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: str, path: str,
-            max_field_bytes: int, loaded: Loaded, n_staged: int) -> dict:
+            max_field_bytes: int, loaded: Loaded, n_staged: int, spec_id: str | None = None) -> dict:
     """Canonicalise, quarantine, dedupe and insert, all set-based. The raw table ``src_<source>`` keeps every original
     column except a plain VARCHAR text column, which lives once in ``items.text`` and is put back under its original
     name by the source's view (writing the longest column twice was the largest cost of a big ingest)."""
@@ -281,7 +301,8 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     canon_kind = "VIEW" if det.id else "TABLE"
     con.execute(f"""
         CREATE OR REPLACE TEMP {canon_kind} _canon AS
-        SELECT *, substr(md5({src_lit} || ':' || coalesce(__c_external_id, __c_record_key)), 1, 16) AS __c_item_id,
+        SELECT *, {SPEC_ID if det.id and det.id == spec_id else
+                   _item_id_sql(source, "coalesce(__c_external_id, __c_record_key)")} AS __c_item_id,
                CASE WHEN __c_text IS NULL OR ltrim(__c_text) = '' THEN 'no text'
                     WHEN strlen(__c_text) > {int(max_field_bytes)}
                          THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
