@@ -1,9 +1,11 @@
 """The ingest pipeline: file -> loader relation -> canonical items + typed raw table + quarantine, in one transaction.
 
 Design decision: everything after parsing is set-based SQL inside DuckDB (hashing, timestamp parsing, quarantine,
-dedupe, insert) over one staged copy of the file, and a failure anywhere rolls the whole batch back. Dedupe key: the
-external id when the source has one, else a hash of the *whole record* (two critiques with the same text but another
-model are two items).
+dedupe, insert) over one staged copy of the file, and a failure anywhere rolls the whole batch back. The copy is a
+temp table filled before the transaction opens (temp storage only: the workspace is untouched until the commit), and
+the canonical columns are a view over it, so a big file is parsed once and written once. Dedupe key: the external id
+when the source has one, else a hash of the *whole record* (two critiques with the same text but another model are
+two items).
 """
 from __future__ import annotations
 
