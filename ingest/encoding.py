@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ingest.base import BadRecord
 
-CHUNK = 16 * 1024 * 1024
 
 
 @dataclass
@@ -37,11 +36,14 @@ def _is_clean_utf8(path: Path) -> bool:
     import codecs
 
     dec = codecs.getincrementaldecoder("utf-8")()
+    buf = bytearray(1 << 20)  # one reused buffer: no fresh memory per chunk
+    view = memoryview(buf)
     try:
         with _open(path) as fh:
-            while chunk := fh.read(CHUNK):
+            while n := fh.readinto(buf):
+                chunk = buf if n == len(buf) else buf[:n]
                 if not chunk.isascii():  # ASCII is UTF-8 and ~20x cheaper to check than decoding
-                    dec.decode(chunk)
+                    dec.decode(view[:n])
             dec.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
