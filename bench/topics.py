@@ -7,7 +7,10 @@ as one more cluster. NPMI coherence of each topic's top-10 words (unigrams of it
 co-occurrence over the whole corpus; diversity is the share of unique words among all topics' top-10 words.
 Each method runs in its own fresh process (spawn), so its peak RSS is its own.
 
-Run: .venv/bin/python bench/topics.py [--db /tmp/urr_bench.duckdb]  (prints a table; run it once, ~6 minutes)
+Plain BERTopic's UMAP has no seed, so its row moves from run to run; ``--repeats N`` fits Earful with seeds 42..
+and plain BERTopic N times each and prints the mean and range of NMI, the fairer comparison.
+
+Run: .venv/bin/python bench/topics.py [--db /tmp/urr_bench.duckdb] [--repeats 3]  (~6 minutes per repeat)
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_earful(db, q):
+def run_earful(db, seed, q):
     import shutil
 
     from earful.store import Store
@@ -57,7 +60,7 @@ def run_earful(db, q):
     shutil.copy(db, work)
     with Store(work) as s:
         t = time.perf_counter()
-        res = fit_topics(s)
+        res = fit_topics(s, seed=seed)
         secs = time.perf_counter() - t
         assign = dict(s.rows("SELECT item_id, topic_id FROM topic_assignments"))
         words = {r[0]: list(r[1] or []) for r in s.rows("SELECT topic_id, keywords FROM topics WHERE status='active'")}
@@ -149,6 +152,8 @@ def npmi(topics: dict, doc_sets: list[set]) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="/tmp/earful_bench_topics.duckdb")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="fit Earful (seeds 42, 43, ...) and plain BERTopic (unseeded) this many times each")
     args = ap.parse_args()
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -177,15 +182,20 @@ def main() -> int:
                 gold.append((item, labels[0]))
     print(f"gold: {len(gold)} single-label gold reviews matched to corpus items")
 
-    results = {"earful (BERTopic+reassign)": in_child(run_earful, str(db))}
-    k = len(results["earful (BERTopic+reassign)"]["words"])
-    results["plain BERTopic defaults"] = in_child(run_bertopic_plain, str(db))
+    results = {}
+    for r in range(args.repeats):
+        tag = f" #{r + 1}" if args.repeats > 1 else ""
+        results[f"earful (BERTopic+reassign){tag}"] = in_child(run_earful, str(db), 42 + r)
+        results[f"plain BERTopic defaults{tag}"] = in_child(run_bertopic_plain, str(db))
+    first = next(iter(results))
+    k = len(results[first]["words"])
     results[f"sklearn LDA (k={k})"] = in_child(run_lda, str(db), k)
 
-    rows = []
+    rows, nmis = [], {}
     for name, r in results.items():
         pred = [r["assign"].get(i, -1) for i, _ in gold]
         truth = [g for _, g in gold]
+        nmis.setdefault(name.split(" #")[0], []).append(normalized_mutual_info_score(truth, pred))
         tops = {t: top_unigrams(ws) for t, ws in r["words"].items()}
         all_words = [w for ws in tops.values() for w in ws]
         outl = np.mean([v == -1 for v in r["assign"].values()])
@@ -199,7 +209,10 @@ def main() -> int:
     print("-|-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    e = results["earful (BERTopic+reassign)"]
+    if args.repeats > 1:
+        print("mean NMI over repeats: " + "; ".join(f"{m} {np.mean(v):.3f} (min {min(v):.3f}, max {max(v):.3f})"
+                                                     for m, v in nmis.items() if len(v) > 1))
+    e = results[first]
     print(f"earful raw HDBSCAN outlier rate before reassignment: {e['raw_outliers']:.1%}")
     print("earful's largest topics: " + "; ".join(e["names"]))
     return 0
