@@ -6,15 +6,18 @@ Targets (issue 2): Earful >= 0.5x raw DuckDB rows/s, peak memory < 2 GB.
 
     .venv/bin/python bench/ingest.py [--rows 1000000] [--keep DIR]
 
-Measured 2026-11-27 on the 2-core development machine, 1,000,000 rows (174 MB CSV); each range covers 2-6 runs of
-this script (both paths in the same run; before/after runs interleaved). "quiet" = nothing else running (1-min load
-0.7-1.4, from these runs); "one core busy" = a `while True: pass` process holding one core (load 0.9-1.6).
+Measured 2026-11-27 on the 2-core development machine, 1,000,000 rows (174 MB CSV); both paths in the same run of
+this script, before/after runs interleaved. "quiet" = nothing else running (1-min load 0.4-1.4, from these runs);
+"one core busy" = a `while True: pass` process holding one core (load 0.9-1.6).
 
-    code               machine          raw DuckDB   earful ingest            ratio         earful peak RSS
-    before (30d043a)   quiet            1.1-1.3 s    3.0-3.1 s (~325k rows/s) 0.35-0.43x    1.0 GiB
-    after              quiet            1.3-1.4 s    2.1-2.4 s (425-473k/s)   0.56-0.62x    624-774 MiB
-    before (30d043a)   one core busy    1.4-1.5 s    4.0-4.1 s                0.34-0.37x    1.0-1.1 GiB
-    after              one core busy    1.4-1.5 s    2.9 s                    0.49-0.52x    667-733 MiB
+    code               machine         runs  raw DuckDB    earful ingest              ratio        earful peak RSS
+    before (30d043a)   quiet           3     1.1-1.3 s     3.0-3.1 s (~325k rows/s)   0.35-0.43x   1.0 GiB
+    after              quiet           13    1.06-1.4 s    2.1-2.4 s (425-480k/s)     0.50-0.63x   601-774 MiB
+    before (30d043a)   one core busy   2     1.4-1.5 s     4.0-4.1 s                  0.34-0.37x   1.0-1.1 GiB
+    after              one core busy   2     1.4-1.5 s     2.9 s                      0.49-0.52x   667-733 MiB
+
+Quiet "after" runs: 0.61 0.61 0.62 0.56 0.62 0.59 0.63 0.62 0.62 0.50 0.61 0.63 0.60; the 0.50x run is one where the
+raw CTAS took 1.06 s instead of its usual 1.3-1.4 s (earful took its usual 2.1 s).
 
 What changed (CPU per 1M-row ingest in-process: 4.4 s -> 3.0 s; workspace file 101 MB -> 115 MB):
 - CSV rows are parsed in parallel and numbered by their row id in the staged temp table (a ``row_number()`` window
