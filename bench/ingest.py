@@ -15,6 +15,9 @@ this script, before/after runs interleaved. "quiet" = nothing else running (1-mi
     after              quiet           13    1.06-1.4 s    2.1-2.4 s (425-480k/s)     0.50-0.63x   601-774 MiB
     before (30d043a)   one core busy   2     1.4-1.5 s     4.0-4.1 s                  0.34-0.37x   1.0-1.1 GiB
     after              one core busy   2     1.4-1.5 s     2.9 s                      0.49-0.52x   667-733 MiB
+    after              loaded          2     1.7 s         3.5 s                      0.47-0.49x   583-846 MiB
+
+"loaded" = another engineer's bench/topics_scale.py holding one core and 1.7 GB (load 1.5-2.0).
 
 Quiet "after" runs: 0.61 0.61 0.62 0.56 0.62 0.59 0.63 0.62 0.62 0.50 0.61 0.63 0.60; the 0.50x run is one where the
 raw CTAS took 1.06 s instead of its usual 1.3-1.4 s (earful took its usual 2.1 s).
