@@ -84,8 +84,9 @@ class JsonLoader(Loader):
         bad = list(pr.bad)
         temps = [pr.temp] if pr.temp else []
         if lines:
+            # JSON Lines come in file order: the pipeline numbers them while staging (no row_number window)
             try:
-                rel = con.sql(self._read(src, "newline_delimited"))
+                rel = con.sql(self._read(src, "newline_delimited", numbered=False))
                 rel.limit(1).fetchall()
                 con.sql(f"SELECT count(*) FROM read_json({lit(src)}, format='newline_delimited', "
                         f"maximum_object_size=100000000)").fetchall()
@@ -95,18 +96,18 @@ class JsonLoader(Loader):
                 bad += more
                 if not src.stat().st_size:
                     raise InputError(f"{path}: no line is valid JSON", hint="check that it is JSON Lines")
-                rel = con.sql(self._read(src, "newline_delimited"))
+                rel = con.sql(self._read(src, "newline_delimited", numbered=False))
             return Loaded(relation=rel, loader=self.name, bad=bad, warnings=pr.warnings, temp_files=temps,
-                      encoding=pr.encoding)
+                          encoding=pr.encoding, numbered=False)
         rel = con.sql(self._read(src, "auto"))
         rel = self._unwrap(con, rel, src, options.get("records_key"), path)
         return Loaded(relation=rel, loader=self.name, bad=bad, warnings=pr.warnings, temp_files=temps,
                       encoding=pr.encoding)
 
     @staticmethod
-    def _read(src: Path, fmt: str) -> str:
-        return (f"SELECT row_number() OVER () AS __record_no, * FROM read_json({lit(src)}, format = '{fmt}', "
-                f"sample_size = 20480, maximum_object_size = 100000000)")
+    def _read(src: Path, fmt: str, numbered: bool = True) -> str:
+        return (f"SELECT {'row_number() OVER () AS __record_no, ' if numbered else ''}* FROM read_json({lit(src)}, "
+                f"format = '{fmt}', sample_size = 20480, maximum_object_size = 100000000)")
 
     @staticmethod
     def _unwrap(con, rel, src: Path, records_key: str | None, path: Path):

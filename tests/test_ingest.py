@@ -149,10 +149,10 @@ def test_quarantine_broken_encoding_line(store, tmp_path):
     assert store.scalar("SELECT text FROM items WHERE external_id = '1'") == "caf\u00e9 au lait is great"
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_record_numbers_follow_the_file_across_row_groups(store, tmp_path, fmt):
-    # CSV and Parquet rows are numbered while DuckDB reads in parallel: numbers must still be file positions past
-    # the first row groups, where parallel chunks are reassembled
+    # CSV, Parquet and JSON Lines rows are numbered while DuckDB reads in parallel: numbers must still be file
+    # positions past the first row groups, where parallel chunks are reassembled
     blank = {7, 150_001, 299_998}
     lines = "".join(f"{i},{'' if i in blank else f'review {i}'}\n" for i in range(1, 300_001))
     p = _write(tmp_path / "big.csv", "id,comment\n" + lines)
@@ -161,6 +161,9 @@ def test_record_numbers_follow_the_file_across_row_groups(store, tmp_path, fmt):
 
         duckdb.sql(f"COPY (FROM read_csv('{p}')) TO '{tmp_path / 'big.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 20000)")
         p = tmp_path / "big.parquet"
+    if fmt == "jsonl":
+        p = _write(tmp_path / "big.jsonl", "".join(
+            json.dumps({"id": i, "comment": "" if i in blank else f"review {i}"}) + "\n" for i in range(1, 300_001)))
     res = ingest_file(store, p, source="big")
     assert (res["added"], res["quarantined"]) == (300_000 - len(blank), len(blank))
     assert [(r[0], r[1]) for r in _quarantine(store)] == [(n, "no text") for n in sorted(blank)]
