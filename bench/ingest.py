@@ -7,31 +7,35 @@ Targets (issue 2): Earful >= 0.5x raw DuckDB rows/s, peak memory < 2 GB.
     .venv/bin/python bench/ingest.py [--rows 1000000] [--keep DIR]
 
 Measured 2026-11-27 on the 2-core development machine, 1,000,000 rows (174 MB CSV); both paths in the same run of
-this script, before/after runs interleaved. "quiet" = nothing else running (1-min load 0.4-1.4, from these runs);
-"one core busy" = a `while True: pass` process holding one core (load 0.9-1.6).
+this script, before/after runs interleaved. "quiet" = no other heavy process (1-min load 0.4-1.4, mostly these
+runs); "one core busy" = a `while True: pass` process holding one core; "loaded" = another engineer's
+bench/topics_scale.py holding one core and 1.7 GB (load 1.5-2.0).
 
-    code               machine         runs  raw DuckDB    earful ingest              ratio        earful peak RSS
-    before (30d043a)   quiet           3     1.1-1.3 s     3.0-3.1 s (~325k rows/s)   0.35-0.43x   1.0 GiB
-    after              quiet           13    1.06-1.4 s    2.1-2.4 s (425-480k/s)     0.50-0.63x   601-774 MiB
-    before (30d043a)   one core busy   2     1.4-1.5 s     4.0-4.1 s                  0.34-0.37x   1.0-1.1 GiB
-    after              one core busy   2     1.4-1.5 s     2.9 s                      0.49-0.52x   667-733 MiB
-    after              loaded          2     1.7 s         3.5 s                      0.47-0.49x   583-846 MiB
+    code                 machine         runs  raw DuckDB   earful ingest             ratio        earful peak RSS
+    before (30d043a)     quiet           3     1.1-1.3 s    3.0-3.1 s (~325k rows/s)  0.35-0.43x   1.0 GiB
+    after (final)        quiet           8     1.3-1.4 s    2.1-2.2 s (459-475k/s)    0.59-0.65x   583-792 MiB
+    after (040f57c)      quiet           13    1.06-1.4 s   2.1-2.4 s (425-480k/s)    0.50-0.63x   601-774 MiB
+    before (30d043a)     one core busy   2     1.4-1.5 s    4.0-4.1 s                 0.34-0.37x   1.0-1.1 GiB
+    after (final)        one core busy   3     1.5-2.5 s    2.8-3.3 s                 0.55-0.76x   579-653 MiB
+    after (040f57c)      one core busy   2     1.4-1.5 s    2.9 s                     0.49-0.52x   667-733 MiB
+    after (040f57c)      loaded          2     1.7 s        3.5 s                     0.47-0.49x   583-846 MiB
 
-"loaded" = another engineer's bench/topics_scale.py holding one core and 1.7 GB (load 1.5-2.0).
-
-Quiet "after" runs: 0.61 0.61 0.62 0.56 0.62 0.59 0.63 0.62 0.62 0.50 0.61 0.63 0.60; the 0.50x run is one where the
-raw CTAS took 1.06 s instead of its usual 1.3-1.4 s (earful took its usual 2.1 s).
+Final-version runs: quiet 0.63 0.64 0.64 0.63 0.65 0.64 0.64 0.59; one core busy 0.55 0.76 0.55 (the 0.76x run is
+one where the raw CTAS took 2.5 s). 040f57c (before the sniff buffer): the 0.50x quiet run is one where the raw CTAS
+took 1.06 s instead of its usual 1.3-1.4 s.
 
 What changed (CPU per 1M-row ingest in-process: 4.4 s -> 3.0 s; workspace file 101 MB -> 115 MB):
 - CSV rows are parsed in parallel and numbered by their row id in the staged temp table (a ``row_number()`` window
   ran on one thread); staging happens before the transaction, in temp storage only.
 - The canonical columns are a view over the staged rows instead of a second full copy; the likely id column is
   hashed once while staging and reused by both inserts; checks are not re-evaluated when no row failed them; the
-  counting pass is skipped when detection already saw every id distinct; the CSV is sniffed once, not three times.
+  counting pass is skipped when detection already saw every id distinct; the CSV is sniffed once, not three times,
+  with a 20 MB buffer instead of DuckDB's default, which grows with max_line_size (10 MB here) and was mostly page
+  faults for a 20k-row sample (sniff 0.11 s -> 0.05 s).
 - ``items.item_id/content_hash/external_id/author`` and ``src_<source>.item_id`` use ZSTD (migration m0002):
   DuckDB's automatic dictionary+FSST choice cost about twice the CPU on these machine-made or copied columns.
-When the cores are busy the ratio tends to the CPU-time ratio (user+sys: earful ~3.6 s end to end, of which ~0.3 s
-is Python start-up and imports, vs ~1.6 s for the raw CTAS), so there it sits at the 0.5x line, not above it.
+When the cores are busy the ratio tends to the CPU-time ratio (user+sys: earful ~3.5 s end to end, of which ~0.3 s
+is Python start-up and imports, vs ~1.6 s for the raw CTAS), so under heavy load it lands near 0.5x (0.47-0.55x).
 """
 from __future__ import annotations
 
