@@ -52,8 +52,8 @@ def taxonomies_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION):
 @app.command("train")
 def train_cmd(ctx: typer.Context, taxonomy: str = TAX,
               gold_column: str = typer.Option(None, "--gold-column", help="source column holding gold labels"),
-              source: str = SOURCE, method: str = typer.Option("tfidf", "--method",
-                                         help="offline classifier: tfidf, char_tfidf, embedding, stacked (see eval)"),
+              source: str = SOURCE, method: str = typer.Option("joint", "--method",
+                                         help="offline classifier: joint (best measured), tfidf, char_tfidf, embedding, stacked"),
               feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
     """Train an offline classifier on the taxonomy's gold labels (declare them with --gold-column)."""
     from classify.workspace import import_gold_column, train

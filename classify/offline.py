@@ -7,6 +7,7 @@ at evaluation folds. scikit-learn is imported lazily so `earful --help` stays fa
 """
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -31,6 +32,19 @@ def _align(proba: np.ndarray, model_classes, classes: list[str]) -> np.ndarray:
     s = out.sum(axis=1, keepdims=True)
     s[s == 0] = 1.0
     return out / s
+
+
+def _word_vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, strip_accents="unicode")
+
+
+def _char_vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
+                           max_features=100_000, strip_accents="unicode", lowercase=True)
 
 
 class _Linear(Classifier):
@@ -79,9 +93,7 @@ class WordTfidf(_Linear):
     uses_vectors = False
 
     def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, strip_accents="unicode")
+        return _word_vectorizer()
 
 
 @register_classifier("char_tfidf")
@@ -92,10 +104,7 @@ class CharTfidf(_Linear):
     uses_vectors = False
 
     def _vectorizer(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
-                               max_features=100_000, strip_accents="unicode", lowercase=True)
+        return _char_vectorizer()
 
 
 @register_classifier("embedding")
@@ -222,26 +231,209 @@ class Stacked(Classifier):
         return _align(self.meta_.predict_proba(self._meta_X(probas, extra)), self.meta_.classes_, self.classes_)
 
 
-def one_hot_extra(columns: dict[str, list]) -> tuple[np.ndarray | None, list[str]]:
-    """Numeric metadata for `Inputs.extra`: low-cardinality columns (<= 12 values) one-hot, others as numbers.
+@register_classifier("joint")
+class Joint(Classifier):
+    """Word + char TF-IDF, MiniLM vectors and metadata in one class-balanced linear SVM, softmax-calibrated.
 
-    Missing values become 0 plus a `<col>=missing` indicator. Returns (matrix or None, feature names).
+    One model over all features beat stacking separate models here (the stack's meta-learner overfits small
+    classes). How much weight the MiniLM block and the metadata block get is chosen by an inner cross-validation
+    on the training data only (macro-F1), and the softmax temperature is fitted on the same out-of-fold scores, so
+    probabilities are calibrated while the argmax stays the SVM's.
     """
-    mats, names = [], []
+
+    name = "joint"
+    VEC_WEIGHTS = (0.5, 1.0, 2.0)
+    META_WEIGHTS = (0.5, 1.0)
+
+    def __init__(self, taxonomy: Taxonomy, inner_folds: int = 3, C: float = 0.3):
+        super().__init__(taxonomy)
+        self.inner_folds = inner_folds
+        self.C = C
+
+    @staticmethod
+    def _vectorizers():
+        return _word_vectorizer(), _char_vectorizer()
+
+    def _text_block(self, texts, vecs, fit: bool):
+        import scipy.sparse as sp
+
+        if fit:
+            return sp.hstack([v.fit_transform(texts) for v in vecs]).tocsr()
+        return sp.hstack([v.transform(texts) for v in vecs]).tocsr()
+
+    def _extra_block(self, extra, n: int):
+        if not self.uses_extra_:
+            return None
+        if extra is None:  # metadata missing at prediction time: assume the training average
+            return np.zeros((n, len(self.extra_mu_)))
+        ex = np.asarray(extra, dtype=np.float64)
+        return np.where(self.extra_binary_, ex, (ex - self.extra_mu_) / self.extra_sd_)
+
+    @staticmethod
+    def _stack(text_X, vectors, extra, a: float, m: float):
+        import scipy.sparse as sp
+
+        parts = [text_X, sp.csr_matrix(a * vectors)]
+        if extra is not None and m:
+            parts.append(sp.csr_matrix(m * extra))
+        return sp.hstack(parts).tocsr()
+
+    def _svm(self):
+        from sklearn.svm import LinearSVC
+
+        return LinearSVC(C=self.C, class_weight="balanced")
+
+    def fit(self, inputs: Inputs, y: list[str]) -> "Joint":
+        from sklearn.metrics import f1_score
+
+        y = list(y)
+        for lab in sorted(set(y) - set(self.classes_)):
+            self.classes_.append(lab)
+        vectors = inputs.need_vectors()
+        self.uses_extra_ = inputs.extra is not None
+        if self.uses_extra_:
+            ex = np.asarray(inputs.extra, dtype=np.float64)
+            self.extra_binary_ = np.all(np.isin(ex, (0.0, 1.0)), axis=0)
+            self.extra_mu_, sd = ex.mean(axis=0), ex.std(axis=0)
+            self.extra_sd_ = np.where(sd > 0, sd, 1.0)
+        extra = self._extra_block(inputs.extra, len(y))
+        grid = [(a, m) for a in self.VEC_WEIGHTS for m in (self.META_WEIGHTS if self.uses_extra_ else (0.0,))]
+        yarr = np.asarray(y)
+        scores = {g: np.zeros((len(y), len(self.classes_))) for g in grid}
+        for tr, te in _folds(y, self.inner_folds):
+            vecs = self._vectorizers()
+            T_tr = self._text_block([inputs.texts[i] for i in tr], vecs, fit=True)
+            T_te = self._text_block([inputs.texts[i] for i in te], vecs, fit=False)
+            for a, m in grid:
+                svm = self._svm()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    svm.fit(self._stack(T_tr, vectors[tr], None if extra is None else extra[tr], a, m), yarr[tr])
+                d = svm.decision_function(self._stack(T_te, vectors[te], None if extra is None else extra[te], a, m))
+                scores[(a, m)][te] = _align_scores(d, svm.classes_, self.classes_)
+        classes = np.asarray(self.classes_)
+        f1 = {g: f1_score(yarr, classes[s.argmax(axis=1)], average="macro") for g, s in scores.items()}
+        self.vec_weight_, self.meta_weight_ = max(grid, key=lambda g: (round(f1[g], 6), -grid.index(g)))
+        self.inner_macro_f1_ = f1[(self.vec_weight_, self.meta_weight_)]
+        pos = {c: j for j, c in enumerate(self.classes_)}
+        self.temperature_ = _fit_temperature(scores[(self.vec_weight_, self.meta_weight_)],
+                                             np.array([pos[c] for c in y]))
+        self.vecs_ = self._vectorizers()
+        T = self._text_block(inputs.texts, self.vecs_, fit=True)
+        self.svm_ = self._svm()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.svm_.fit(self._stack(T, vectors, extra, self.vec_weight_, self.meta_weight_), yarr)
+        return self
+
+    def predict_proba(self, inputs: Inputs) -> np.ndarray:
+        if len(inputs) == 0:
+            return np.zeros((0, len(self.classes_)))
+        T = self._text_block(inputs.texts, self.vecs_, fit=False)
+        X = self._stack(T, inputs.need_vectors(), self._extra_block(inputs.extra, len(inputs)),
+                        self.vec_weight_, self.meta_weight_)
+        d = _align_scores(self.svm_.decision_function(X), self.svm_.classes_, self.classes_)
+        return _softmax(d / self.temperature_)
+
+
+def _align_scores(d: np.ndarray, model_classes, classes: list[str]) -> np.ndarray:
+    """SVM decision scores in `classes` order; a class the model never saw gets a score far below the rest."""
+    d = np.asarray(d, dtype=np.float64)
+    if d.ndim == 1:  # binary: sklearn gives one column, the score of model_classes[1]
+        d = np.vstack([-d, d]).T
+    out = np.full((d.shape[0], len(classes)), -1e3)
+    pos = {c: j for j, c in enumerate(classes)}
+    for k, c in enumerate(model_classes):
+        out[:, pos[c]] = d[:, k]
+    return out
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
+    """The softmax temperature minimising the log-loss of out-of-fold scores (1-D grid search)."""
+    best_t, best_nll = 1.0, np.inf
+    for t in np.geomspace(0.02, 5.0, 60):
+        p = _softmax(scores / t)
+        nll = -np.mean(np.log(np.clip(p[np.arange(len(y_idx)), y_idx], 1e-12, 1.0)))
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+_TOKEN = re.compile(r"[a-z]+|\d+")
+
+
+def _key(v) -> str:
+    return " ".join(str(v).lower().split())
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _extra_vocabulary(columns: dict[str, list]) -> list[str]:
+    """Feature names for `one_hot_extra`, decided on the training data (see there)."""
+    names: list[str] = []
     for col, values in columns.items():
-        vals = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
-        distinct = sorted({str(v) for v in vals if v is not None})
-        if len(distinct) <= 12:
-            for d in distinct:
-                mats.append(np.array([1.0 if v is not None and str(v) == d else 0.0 for v in vals]))
-                names.append(f"{col}={d}")
-        else:
-            try:
-                mats.append(np.array([float(v) if v is not None else 0.0 for v in vals]))
-            except (TypeError, ValueError):
-                continue  # free text is not metadata
+        present = [v for v in values if not _missing(v)]
+        keys = sorted({_key(v) for v in present})
+        if len(keys) > 12 and all(_is_number(v) for v in present):
             names.append(col)
-        if any(v is None for v in vals):
-            mats.append(np.array([1.0 if v is None else 0.0 for v in vals]))
+        else:
+            toks = [_TOKEN.findall(_key(v)) for v in present]
+            if present and sum(map(len, toks)) / len(present) > 6:
+                continue  # free text is not metadata
+            names += [f"{col}={k}" for k in keys]
+            multi = sorted({t for k, tk in zip(map(_key, present), toks) if tk != [k] for t in tk})
+            names += [f"{col}:{t}" for t in multi]
+        if len(present) < len(values):
             names.append(f"{col}=missing")
-    return (np.vstack(mats).T if mats else None), names
+    return names
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def one_hot_extra(columns: dict[str, list], names: list[str] | None = None) -> tuple[np.ndarray | None, list[str]]:
+    """Numeric metadata for `Inputs.extra`: (matrix or None, feature names).
+
+    Without `names` the features are chosen from these rows (training); with `names` (from training) the same
+    features are computed for new rows, so a batch always matches what the model saw. A column of numbers with more
+    than 12 distinct values is one number (`col`). Anything else is categorical: one indicator per value
+    (`col=value`, lowercased, spaces collapsed) plus one per token of values made of several words or of words and
+    digits (`col:op` for `2-op`, `2 - op`, `4-op`), so spelling variants of one category share a feature. Free text
+    (more than 6 tokens per value on average) is not metadata and is skipped. Missing values: `col=missing`.
+    """
+    if names is None:
+        names = _extra_vocabulary(columns)
+    if not names:
+        return None, []
+    n = len(next(iter(columns.values()))) if columns else 0
+    out = np.zeros((n, len(names)))
+    pos = {name: j for j, name in enumerate(names)}
+    for col, values in columns.items():
+        for i, v in enumerate(values):
+            if _missing(v):
+                j = pos.get(f"{col}=missing")
+                if j is not None:
+                    out[i, j] = 1.0
+                continue
+            if col in pos:
+                out[i, pos[col]] = float(v) if _is_number(v) else 0.0
+                continue
+            k = _key(v)
+            for name in [f"{col}={k}"] + [f"{col}:{t}" for t in _TOKEN.findall(k)]:
+                j = pos.get(name)
+                if j is not None:
+                    out[i, j] = 1.0
+    return out, list(names)

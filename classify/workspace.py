@@ -129,17 +129,11 @@ def inputs_for(store, item_ids: list[str], features: list[str] | None = None, ex
         from classify.offline import one_hot_extra
 
         cols = feature_columns(store, item_ids, features)
-        extra, names = one_hot_extra(cols)
-        if extra_names is not None:  # align to the columns seen in training
-            full = np.zeros((len(item_ids), len(extra_names)))
-            for j, n in enumerate(extra_names):
-                if n in names:
-                    full[:, j] = extra[:, names.index(n)]
-            extra = full
+        extra = one_hot_extra(cols, extra_names)[0]  # with extra_names: the features seen in training
     return Inputs(texts, vectors, extra)
 
 
-def train(store, taxonomy: str, method: str = "tfidf", features: list[str] | None = None) -> dict:
+def train(store, taxonomy: str, method: str = "joint", features: list[str] | None = None) -> dict:
     """Fit `method` on all gold labels of `taxonomy` and store it; returns {model_version, n_train, ...}."""
     tax = load_taxonomy(taxonomy, store)
     pairs = gold(store, tax.name)

@@ -17,6 +17,7 @@ from langchain_core.language_models import SimpleChatModel
 from classify.base import (Inputs, builtin_taxonomies, classifier_names, load_taxonomy, make_classifier,
                            parse_taxonomy, register_classifier, CLASSIFIERS, Classifier)
 from classify.llm import Cascade, FewShotLLM, build_messages, choose_threshold, reply_to_distribution, LLMLabel
+from classify.offline import one_hot_extra
 from earful.errors import ConfigError, NotFoundError
 from tests.conftest import EXAMPLES
 
@@ -283,3 +284,37 @@ def test_cascade_run_in_the_workspace_keeps_to_the_llm_budget(urr_store):
     by = dict(store.rows("SELECT method, count(*) FROM classify_labels WHERE taxonomy='urr_regex' GROUP BY 1"))
     assert by.get("cascade:llm", 0) == chat.calls and by["cascade:offline"] == 130 - chat.calls
     assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify:urr_regex'") == chat.calls
+
+
+# -- metadata features and the joint model ---------------------------------------------------------------------
+def test_metadata_features_align_by_name_and_share_spelling_variants():
+    train = {"post_position": ["original post", "2-op", "3", "Original Post", "4 - op", "title"] * 3,
+             "rating": [1, 2, 3, 4, 5, None] * 3,
+             "body": ["this is a long free text field that is not metadata at all"] * 18}
+    X, names = one_hot_extra(train)
+    assert not any(n.startswith("body") for n in names), "free text must not become metadata"
+    assert "post_position=original post" in names and "post_position:op" in names and "rating=missing" in names
+    pp = [j for j, n in enumerate(names) if n.startswith("post_position")]
+    assert X[0, pp].tolist() == X[3, pp].tolist(), "case variants of one value are one feature"
+    # a later batch with fewer distinct values gets exactly the training features, by name
+    new = {"post_position": ["7-OP", "Original   Post"], "rating": [5, 5], "body": ["x", "y"]}
+    Xn, names_n = one_hot_extra(new, names)
+    assert names_n == names and Xn.shape == (2, len(names))
+    assert Xn[0, names.index("post_position:op")] == 1.0 and Xn[0, names.index("post_position=original post")] == 0
+    assert Xn[1, names.index("post_position=original post")] == 1.0
+    assert Xn[:, names.index("rating=5")].tolist() == [1.0, 1.0]
+
+
+def test_joint_picks_weights_on_inner_folds_and_uses_metadata(urr):
+    tax, inputs, y = urr
+    # a metadata column that carries the label on training rows: the inner CV must learn to weight it
+    meta = {"channel": [f"form {lab}" for lab in y]}
+    extra, _ = one_hot_extra(meta)
+    with_meta = Inputs(inputs.texts, inputs.vectors, extra)
+    clf = make_classifier("joint", tax).fit(with_meta.take(np.arange(180)), y[:180])
+    assert clf.uses_extra_ and clf.meta_weight_ in clf.META_WEIGHTS and clf.vec_weight_ in clf.VEC_WEIGHTS
+    assert clf.inner_macro_f1_ > 0.95 and 0 < clf.temperature_
+    assert clf.predict(with_meta.take(np.arange(180, len(y)))) == list(y[180:])
+    # the same model still predicts when the metadata is missing at prediction time
+    no_meta = Inputs(inputs.texts[180:], inputs.vectors[180:], None)
+    assert clf.predict_proba(no_meta).shape == (len(y) - 180, 3)
