@@ -36,6 +36,7 @@ class Loaded:
     temp_files: list = field(default_factory=list)  # transcoded copies, deleted once the batch is staged
     encoding: str = ""
     numbered: bool = True  # False: no __record_no column; record numbers are the relation's row order
+    serial: object = None  # the same records read on one thread, for when the parallel reader refuses the file
 
 
 class Loader(ABC):

@@ -42,9 +42,13 @@ class CsvLoader(Loader):
         if options.get("delimiter"):
             opts.append(f"delim = {lit(options['delimiter'])}")
         # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
-        return Loaded(relation=con.sql(f"SELECT * FROM {self._read(con, pr.path, opts)}"), loader=self.name,
-                      bad=pr.bad, warnings=list(pr.warnings), temp_files=[pr.temp] if pr.temp else [],
-                      encoding=pr.encoding, numbered=False)
+        read = self._read(con, pr.path, opts)
+        # DuckDB's parallel reader refuses quoted line breaks together with null_padding (review text often has
+        # them): the pipeline then stages `serial`, the same read on one thread
+        serial = con.sql(f"SELECT * FROM {read[:-1]}, parallel = false)")
+        return Loaded(relation=con.sql(f"SELECT * FROM {read}"), loader=self.name, bad=pr.bad,
+                      warnings=list(pr.warnings), temp_files=[pr.temp] if pr.temp else [], encoding=pr.encoding,
+                      numbered=False, serial=serial)
 
     @staticmethod
     def _read(con, path: Path, opts: list[str]) -> str:

@@ -212,14 +212,20 @@ def _stage(con, loaded: Loaded, item_id_sql: str | None = None) -> None:
     `item_id_sql` (the item id of the likely id column) is computed here, in the same parallel pass, as column
     ``__c_spec_item_id``: when detection confirms that column, both inserts reuse it instead of hashing twice.
     """
-    sql = loaded.relation.sql_query()
-    if item_id_sql:
-        sql = f"SELECT *, {item_id_sql} AS {SPEC_ID} FROM ({sql})"
+    def select(relation) -> str:
+        sql = relation.sql_query()
+        return f"SELECT *, {item_id_sql} AS {SPEC_ID} FROM ({sql})" if item_id_sql else sql
+
     if loaded.numbered:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {sql}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {select(loaded.relation)}")
         return
     con.execute("SET preserve_insertion_order = true")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_rows AS {sql}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_rows AS {select(loaded.relation)}")
+    except duckdb_error() as exc:
+        if loaded.serial is None or "parallel" not in str(exc):
+            raise
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_rows AS {select(loaded.serial)}")
     con.execute("CREATE OR REPLACE TEMP VIEW _stage AS SELECT rowid + 1 AS __record_no, * FROM _stage_rows")
 
 

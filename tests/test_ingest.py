@@ -282,3 +282,15 @@ def test_text_column_stored_once_survives_a_file_with_another_text_mapping(store
     got = dict(store.rows("SELECT id, comment FROM mix ORDER BY id"))
     assert got == {1: "first comment", 2: "second comment", 3: "a side note"}
     assert store.scalar("SELECT text FROM mix WHERE id = 3") == "the real text"
+
+
+def test_csv_with_line_breaks_inside_quoted_text(store, tmp_path):
+    # review exports often carry multi-line text; DuckDB's parallel CSV reader refuses that with null_padding
+    p = tmp_path / "multiline.csv"
+    p.write_text('id,review,rating\n1,"line one\nline two",5\n2,plain,3\n3,"has ""quotes""\nand a break",1\n'
+                 '4,,2\n', encoding="utf-8")
+    res = ingest_file(store, p, source="ml")
+    assert (res["added"], res["quarantined"]) == (3, 1)
+    rows = store.rows("SELECT external_id, text FROM items WHERE source = 'ml' ORDER BY external_id")
+    assert rows == [("1", "line one\nline two"), ("2", "plain"), ("3", 'has "quotes"\nand a break')]
+    assert [(r[0], r[1]) for r in _quarantine(store)] == [(4, "no text")]
