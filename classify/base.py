@@ -151,6 +151,11 @@ class Classifier(ABC):
         self.taxonomy = taxonomy
         self.classes_: list[str] = list(taxonomy.label_names)
 
+    def _extend_classes(self, y) -> None:
+        """Add gold labels the taxonomy does not list (e.g. a taxonomy made from a gold column), in sorted order."""
+        for lab in sorted(set(y) - set(self.classes_)):
+            self.classes_.append(lab)
+
     @abstractmethod
     def fit(self, inputs: Inputs, y: list[str]) -> "Classifier":
         raise NotImplementedError

@@ -93,8 +93,7 @@ class FewShotLLM(Classifier):
 
     def fit(self, inputs: Inputs, y: list[str] | None = None) -> "FewShotLLM":
         if y is not None and len(y):
-            for lab in sorted(set(y) - set(self.classes_)):
-                self.classes_.append(lab)
+            self._extend_classes(y)
             self.ex_texts_, self.ex_labels_ = list(inputs.texts), list(y)
             self.ex_vectors_ = inputs.need_vectors()
         return self

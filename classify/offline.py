@@ -23,12 +23,18 @@ def _lr(C: float = 10.0):
     return LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
 
 
-def _align(proba: np.ndarray, model_classes, classes: list[str]) -> np.ndarray:
-    """Columns of `proba` (in the model's class order) re-ordered to `classes`; labels never seen get 0."""
-    out = np.zeros((proba.shape[0], len(classes)), dtype=np.float64)
+def _reorder(mat: np.ndarray, model_classes, classes: list[str], fill: float) -> np.ndarray:
+    """Columns of `mat` (in the model's class order) re-ordered to `classes`; labels the model never saw get `fill`."""
+    out = np.full((mat.shape[0], len(classes)), fill, dtype=np.float64)
     pos = {c: j for j, c in enumerate(classes)}
     for k, c in enumerate(model_classes):
-        out[:, pos[c]] = proba[:, k]
+        out[:, pos[c]] = mat[:, k]
+    return out
+
+
+def _align(proba: np.ndarray, model_classes, classes: list[str]) -> np.ndarray:
+    """Probabilities re-ordered to `classes`; labels never seen get 0, rows renormalised."""
+    out = _reorder(proba, model_classes, classes, 0.0)
     s = out.sum(axis=1, keepdims=True)
     s[s == 0] = 1.0
     return out / s
@@ -73,10 +79,6 @@ class _Linear(Classifier):
             warnings.simplefilter("ignore")
             self.model_.fit(X, list(y))
         return self
-
-    def _extend_classes(self, y):
-        for lab in sorted(set(y) - set(self.classes_)):
-            self.classes_.append(lab)
 
     def predict_proba(self, inputs: Inputs) -> np.ndarray:
         if len(inputs) == 0:
@@ -153,10 +155,13 @@ class ZeroShot(Classifier):
             self._build()
         if len(inputs) == 0:
             return np.zeros((0, len(self.classes_)))
-        s = inputs.need_vectors() @ self.prototypes_.T / self.temperature
-        s = s - s.max(axis=1, keepdims=True)
-        e = np.exp(s)
-        return e / e.sum(axis=1, keepdims=True)
+        return _softmax(inputs.need_vectors() @ self.prototypes_.T / self.temperature)
+
+
+def _mean_sd(ex: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations for standardising metadata (constant columns: sd 1)."""
+    sd = ex.std(axis=0)
+    return ex.mean(axis=0), np.where(sd > 0, sd, 1.0)
 
 
 def _folds(y: list[str], k: int):
@@ -194,8 +199,7 @@ class Stacked(Classifier):
         from sklearn.linear_model import LogisticRegression
 
         y = list(y)
-        for lab in sorted(set(y) - set(self.classes_)):
-            self.classes_.append(lab)
+        self._extend_classes(y)
         if self.BASES and EmbeddingLR in self.BASES:
             inputs.need_vectors()
         oof = [np.zeros((len(y), len(self.classes_))) for _ in self.BASES]
@@ -207,8 +211,7 @@ class Stacked(Classifier):
                 oof[b][te] = m.predict_proba(inputs.take(te))
         if inputs.extra is not None:
             ex = np.asarray(inputs.extra, dtype=np.float64)
-            self.extra_mu_, sd = ex.mean(axis=0), ex.std(axis=0)
-            self.extra_sd_ = np.where(sd > 0, sd, 1.0)
+            self.extra_mu_, self.extra_sd_ = _mean_sd(ex)
         self.uses_extra_ = inputs.extra is not None
         self.meta_ = LogisticRegression(C=self.C_meta, max_iter=3000, class_weight="balanced")
         with warnings.catch_warnings():
@@ -264,7 +267,7 @@ class Joint(Classifier):
     def _extra_block(self, extra, n: int):
         if not self.uses_extra_:
             return None
-        if extra is None:  # metadata missing at prediction time: assume the training average
+        if extra is None:  # metadata missing at prediction time: numbers at the training mean, indicators off
             return np.zeros((n, len(self.extra_mu_)))
         ex = np.asarray(extra, dtype=np.float64)
         return np.where(self.extra_binary_, ex, (ex - self.extra_mu_) / self.extra_sd_)
@@ -287,15 +290,13 @@ class Joint(Classifier):
         from sklearn.metrics import f1_score
 
         y = list(y)
-        for lab in sorted(set(y) - set(self.classes_)):
-            self.classes_.append(lab)
+        self._extend_classes(y)
         vectors = inputs.need_vectors()
         self.uses_extra_ = inputs.extra is not None
         if self.uses_extra_:
             ex = np.asarray(inputs.extra, dtype=np.float64)
             self.extra_binary_ = np.all(np.isin(ex, (0.0, 1.0)), axis=0)
-            self.extra_mu_, sd = ex.mean(axis=0), ex.std(axis=0)
-            self.extra_sd_ = np.where(sd > 0, sd, 1.0)
+            self.extra_mu_, self.extra_sd_ = _mean_sd(ex)
         extra = self._extra_block(inputs.extra, len(y))
         grid = [(a, m) for a in self.VEC_WEIGHTS for m in (self.META_WEIGHTS if self.uses_extra_ else (0.0,))]
         yarr = np.asarray(y)
@@ -341,11 +342,7 @@ def _align_scores(d: np.ndarray, model_classes, classes: list[str]) -> np.ndarra
     d = np.asarray(d, dtype=np.float64)
     if d.ndim == 1:  # binary: sklearn gives one column, the score of model_classes[1]
         d = np.vstack([-d, d]).T
-    out = np.full((d.shape[0], len(classes)), -1e3)
-    pos = {c: j for j, c in enumerate(classes)}
-    for k, c in enumerate(model_classes):
-        out[:, pos[c]] = d[:, k]
-    return out
+    return _reorder(d, model_classes, classes, -1e3)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -142,12 +142,12 @@ def train(store, taxonomy: str, method: str = "joint", features: list[str] | Non
                          hint="declare a gold column with --gold-column COL, or import a reviewed CSV")
     ids, y = [p[0] for p in pairs], [p[1] for p in pairs]
     clf = make_classifier(method, tax)
-    inputs = inputs_for(store, ids, features, embed=clf.uses_vectors)
     extra_names = None
     if features:
         from classify.offline import one_hot_extra
 
         extra_names = one_hot_extra(feature_columns(store, ids, features))[1]
+    inputs = inputs_for(store, ids, features, extra_names, embed=clf.uses_vectors)
     if not clf.offline:
         raise InputError(f"'{method}' is not an offline method; train one of the offline methods")
     clf.fit(inputs, y)
