@@ -328,14 +328,15 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                     SELECT __record_no AS record_no, {raw_json} AS raw, __c_reason AS reason FROM _canon
                     WHERE __c_reason IS NOT NULL""")
     # when every staged row passed the checks, later passes need not evaluate them again
-    good_only = "WHERE __c_reason IS NULL" if store.scalar("SELECT count(*) FROM _bad") else ""
+    failed = store.scalar("SELECT count(*) FROM _bad")
+    good_only = "WHERE __c_reason IS NULL" if failed else ""
     for bad in loaded.bad:
         con.execute("INSERT INTO _bad VALUES (?, ?, ?)", [bad.record_no, bad.raw, bad.reason])
     con.execute("""INSERT INTO quarantine (batch_id, source, path, record_no, raw, reason)
                    SELECT ?, ?, ?, b.record_no, b.raw, b.reason FROM _bad b
                    ANTI JOIN (SELECT raw, reason FROM quarantine WHERE source = ?) q
                         ON q.raw = b.raw AND q.reason = b.reason""", [batch_id, source, path, source])
-    quarantined = store.scalar("SELECT count(*) FROM _bad")
+    quarantined = failed + len(loaded.bad)
     con.execute("DROP TABLE IF EXISTS _bad")
     if det.id_unique:
         # detection saw every id distinct and present: no duplicates in the file, so no counting pass is needed
