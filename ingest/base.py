@@ -37,6 +37,9 @@ class Loaded:
     encoding: str = ""
     numbered: bool = True  # False: no __record_no column; record numbers are the relation's row order
     serial: object = None  # the same records read on one thread, for when the parallel reader refuses the file
+    # for when staging fails on rows the loader's format detection did not see: () -> (relation, serial, bad records)
+    # read with the format of the whole file, the rows that still fail left out and returned as bad records
+    reread: object = None
 
 
 class Loader(ABC):

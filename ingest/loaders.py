@@ -36,30 +36,64 @@ class CsvLoader(Loader):
 
     def load(self, con, path: Path, options: dict) -> Loaded:
         pr = probe(path)
-        opts = ["header = true", "sample_size = 20480", "null_padding = true", "max_line_size = 10000000"]
+        opts = ["header = true", "null_padding = true", "max_line_size = 10000000"]
         if path.name.lower().endswith((".tsv", ".tsv.gz")):
             opts.append("delim = '\\t'")
         if options.get("delimiter"):
             opts.append(f"delim = {lit(options['delimiter'])}")
         # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
         read = self._read(con, pr.path, opts)
-        # DuckDB's parallel reader refuses quoted line breaks together with null_padding (review text often has
-        # them): the pipeline then stages `serial`, the same read on one thread
-        serial = con.sql(f"SELECT * FROM {read[:-1]}, parallel = false)")
         return Loaded(relation=con.sql(f"SELECT * FROM {read}"), loader=self.name, bad=pr.bad,
                       warnings=list(pr.warnings), temp_files=[pr.temp] if pr.temp else [], encoding=pr.encoding,
-                      numbered=False, serial=serial)
+                      numbered=False, serial=self._serial(con, read),
+                      reread=lambda: self._reread(con, pr.path, opts))
 
     @staticmethod
-    def _read(con, path: Path, opts: list[str]) -> str:
+    def _serial(con, read: str):
+        """The same read on one thread. DuckDB's parallel reader refuses quoted line breaks together with
+        null_padding (review text often has them): the pipeline then stages this instead."""
+        return con.sql(f"SELECT * FROM {read[:-1]}, parallel = false)")
+
+    def _reread(self, con, path: Path, opts: list[str]) -> tuple[object, object, list[BadRecord]]:
+        """For when rows past the sniffer's sample break the format it found (a first quoted field, a text value in
+        a number column, a row with too many fields): the dialect and types from the whole file, and the lines that
+        still do not parse, as bad records for the quarantine (read here, once, through DuckDB's reject store)."""
+        read = self._read(con, path, opts, whole_file=True)
+        con.execute(f"SELECT count(*) FROM {read[:-1]}, parallel = false, store_rejects = true, "
+                    f"rejects_table = '_csv_rejects', rejects_scan = '_csv_rejects_scan')").fetchall()
+        rejected = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_csv_rejects'").fetchall()
+        bad = [BadRecord(record_no=int(line), raw=raw or "", reason=f"{kind.lower()}: {msg}")
+               for line, raw, kind, msg in con.execute(
+                   "SELECT line, csv_line, error_type, error_message FROM _csv_rejects ORDER BY line").fetchall()
+               ] if rejected[0][0] else []
+        con.execute("DROP TABLE IF EXISTS _csv_rejects; DROP TABLE IF EXISTS _csv_rejects_scan")
+        if bad:
+            read = read[:-1] + ", ignore_errors = true)"
+        return con.sql(f"SELECT * FROM {read}"), self._serial(con, read), bad
+
+    @staticmethod
+    def _sniff(con, path: Path, opts: list[str]):
+        return con.execute(f"SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, "
+                           f"Columns, DateFormat, TimestampFormat FROM sniff_csv({lit(path)}, {', '.join(opts)}, "
+                           f"buffer_size = 20000000)").fetchall()[0]
+
+    @classmethod
+    def _read(cls, con, path: Path, opts: list[str], whole_file: bool = False) -> str:
         """``read_csv(...)`` with the dialect and column types sniffed once, here, so that DuckDB does not sniff the
         file again each time the query is bound. Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO
-        format are read as VARCHAR instead (see the module docstring)."""
+        format are read as VARCHAR instead (see the module docstring).
+
+        The sniffer sees the first 20,480 rows (`whole_file`: all of them). When no field there is quoted it picks no
+        quote character, and a quoted field further down (a comma or an escaped quote inside) would then be split or
+        kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way."""
         # the sniffer reads only the sample: a 20 MB buffer (2x max_line_size) instead of the default 16x spares it
         # allocating and faulting in 160 MB for a few MB of rows (~0.07 s per file)
-        row = con.execute(f"SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, "
-                          f"DateFormat, TimestampFormat FROM sniff_csv({lit(path)}, {', '.join(opts)}, "
-                          f"buffer_size = 20000000)").fetchall()[0]
+        sample = [*opts, f"sample_size = {-1 if whole_file else 20480}"]
+        row = cls._sniff(con, path, sample)
+        if row[1] == "(empty)" and not whole_file:
+            rfc = cls._sniff(con, path, [*sample, "quote = '\"'", "escape = '\"'"])
+            if [c["name"] for c in rfc[7]] == [c["name"] for c in row[7]]:
+                row = rfc
         delim, quote, escape, new_line, comment, skip, header, columns, date_fmt, ts_fmt = row
         types = {}
         for c in columns:
@@ -69,7 +103,7 @@ class CsvLoader(Loader):
         dialect = [f"{k} = {lit('' if v == '(empty)' else v)}" for k, v in
                    (("delim", delim), ("quote", quote), ("escape", escape), ("new_line", new_line),
                     ("comment", comment))]
-        rest = [o for o in opts if not o.startswith(("header", "delim", "sample_size"))]
+        rest = [o for o in opts if not o.startswith(("header", "delim"))]
         return (f"read_csv({lit(path)}, auto_detect = false, {', '.join(dialect)}, skip = {int(skip)}, "
                 f"header = {'true' if header else 'false'}, columns = {_struct_types(types)}, {', '.join(rest)})")
 

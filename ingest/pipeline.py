@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -144,15 +145,20 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
     try:
         # parsing into the temp table _stage happens before the transaction: it writes nothing to the workspace
         loaded = _load(loader, con, path, options or {})
-        names = [c for c in loaded.relation.columns if c != "__record_no"]
-        if prof is None:
-            prof = next((p for p in PROFILES.values() if p.matches(names)), None)
-        spec_id = likely_id(names, overrides, prof)
-        try:
-            _stage(con, loaded, _item_id_sql(source, f"CAST({quote_ident(spec_id)} AS VARCHAR)") if spec_id else None)
-        except duckdb_error() as exc:
-            raise InputError(f"{path}: could not be read as {loader.name}: {str(exc).splitlines()[0]}",
-                             hint="check the file's format and encoding, or pass --format") from exc
+        chosen = prof
+        while True:
+            names = [c for c in loaded.relation.columns if c != "__record_no"]
+            prof = chosen or next((p for p in PROFILES.values() if p.matches(names)), None)
+            spec_id = likely_id(names, overrides, prof)
+            try:
+                _stage(con, loaded, _item_id_sql(source, f"CAST({quote_ident(spec_id)} AS VARCHAR)")
+                       if spec_id else None)
+                break
+            except duckdb_error() as exc:
+                if loaded.reread is None:
+                    raise InputError(f"{path}: could not be read as {loader.name}: {str(exc).splitlines()[0]}",
+                                     hint="check the file's format and encoding, or pass --format") from exc
+                loaded = _reread(loaded, path, exc)
         with store.transaction():
             # record numbers are fixed in _stage above; from here on row order is carried by __record_no, so DuckDB
             # may write in parallel without keeping insertion order (about 30% faster on large files)
@@ -261,6 +267,25 @@ def _load(loader, con, path: Path, options: dict) -> Loaded:
         msg = str(exc).splitlines()[0]
         raise InputError(f"{path}: could not be read as {loader.name}: {msg}",
                          hint="check the file's format and encoding, or pass --format") from exc
+
+
+def _reread(loaded: Loaded, path: Path, exc: Exception) -> Loaded:
+    """`loaded` read again with the format of the whole file, after rows past the detection sample failed to stage;
+    the rows that still fail are quarantined, and a warning says what happened."""
+    import duckdb
+
+    first = str(exc).splitlines()[0]
+    try:
+        relation, serial, bad = loaded.reread()
+    except duckdb.Error as again:
+        raise InputError(f"{path}: could not be read as {loaded.loader}: {first}",
+                         hint="check the file's format and encoding, or pass --format") from again
+    note = f"{path.name}: rows past the first 20,480 did not fit the format detected there ({first}); " \
+           f"read again with the format of the whole file"
+    if bad:
+        note += f"; {len(bad)} line(s) that still do not fit are quarantined"
+    return replace(loaded, relation=relation, serial=serial, reread=None, bad=loaded.bad + bad,
+                   warnings=[*loaded.warnings, note])
 
 
 def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: str, path: str,

@@ -294,3 +294,34 @@ def test_csv_with_line_breaks_inside_quoted_text(store, tmp_path):
     rows = store.rows("SELECT external_id, text FROM items WHERE source = 'ml' ORDER BY external_id")
     assert rows == [("1", "line one\nline two"), ("2", "plain"), ("3", 'has "quotes"\nand a break')]
     assert [(r[0], r[1]) for r in _quarantine(store)] == [(4, "no text")]
+
+
+def _late_csv(path, late_rows: str):
+    """A CSV whose first 30,000 rows are plain (nothing quoted, numbers in `rating`), so DuckDB's sniffer, which reads
+    the first 20,480, sees nothing of what `late_rows` brings."""
+    body = "".join(f"{i},{i % 5 + 1},review number {i}\n" for i in range(30000))
+    path.write_text("id,rating,text\n" + body + late_rows + "30099,2,last\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("late, text, rating", [
+    ('30000,3,"a, b and ""c"""\n', 'a, b and "c"', "3"),        # first quoted field: a comma and escaped quotes
+    ('30000,3,"he said ""hi"""\n', 'he said "hi"', "3"),         # quoted, no comma: must not keep its quotes
+    ('30000,3,"line one\nline two"\n', "line one\nline two", "3"),
+    ("30000,five,a rating in words\n", "a rating in words", "five"),  # text in a column typed as numbers
+])
+def test_csv_format_changes_after_the_sniffed_sample(store, tmp_path, late, text, rating):
+    res = ingest_file(store, _late_csv(tmp_path / "late.csv", late), source="late")
+    assert (res["added"], res["quarantined"]) == (30002, 0)
+    assert store.rows("SELECT text, CAST(rating AS VARCHAR) FROM late WHERE CAST(id AS VARCHAR) = '30000'") == \
+        [(text, rating)]
+    assert store.scalar("SELECT text FROM late WHERE CAST(id AS VARCHAR) = '30099'") == "last"
+
+
+def test_csv_row_that_fits_no_format_is_quarantined_after_the_sample(store, tmp_path):
+    res = ingest_file(store, _late_csv(tmp_path / "late.csv", "30000,3,text,one field too many\n"), source="late")
+    assert (res["added"], res["quarantined"]) == (30001, 1)
+    assert any("20,480" in w and "1 line(s)" in w for w in res["warnings"])
+    (line, reason, raw), = _quarantine(store)
+    assert (line, raw) == (30002, "30000,3,text,one field too many") and "too many columns" in reason
+    assert store.scalar("SELECT count(*) FROM late WHERE text = 'last'") == 1
