@@ -36,7 +36,12 @@ Targets: Tizard >= 0.50 is met by `joint` with the forum's own metadata (where i
 from the sentence text alone the best is 0.480. CLAP >= 0.82 is NOT met: best 0.789 (`joint`). Things tried on CLAP
 that did not get there (outside this script, same folds): per-class decision offsets tuned for macro-F1 on inner
 folds (0.793, worse than without), app category / device / version as metadata (0.777-0.797), fine-tuning MiniLM
-end to end on one fold (0.776 after 3 epochs, against 0.800 for `joint` on that fold, at ~6 min per epoch on CPU).
+end to end on one fold (0.776 after 3 epochs, against 0.800 for `joint` on that fold, at ~2-6 min per epoch on CPU;
+its logits averaged with `joint`'s scores: 0.786-0.803 over four weights, no gain). Even choosing on the test folds
+(so not a valid result, only a ceiling check), nothing passed 0.805: MiniLM vectors of each sentence max- or
+mean-pooled per review as an extra block (0.797-0.804), an RBF SVM on MiniLM or a logistic regression averaged with
+`joint` (0.787-0.800). Most remaining errors are PERFORMANCE read as BUG and USABILITY read as FEATURE, where the
+reviews themselves mix both ("it lagg please fix the bug").
 The issue quotes 0.778 for the baseline; an unweighted TF-IDF+LR measures 0.576 here (a class-balanced one 0.773).
 MiniLM encoding: about 4 s/1k texts on a quiet machine, not included above.
 """
