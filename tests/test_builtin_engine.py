@@ -398,6 +398,25 @@ def test_raw_table_fast_path_gives_the_views_answer(dbs):
     assert fast_table(plan, db) is None          # the canonical text lives in the view only
 
 
+def test_share_scoped_by_a_date_range(dbs, raw):
+    # a date range said with its own preposition ('in 2016', 'since ...') scopes the share; it is not what is counted
+    rows = raw["urr"]
+    y16 = [r for r in rows if year_urr(r) == 2016]
+    ans = ask(dbs["urr"], "How did the share of 1-star reviews change by month in 2016?")
+    assert ans.status == "answered", ans.answer
+    by_month = defaultdict(list)
+    for r in y16:
+        d, m, _ = r["date"].split("/")
+        by_month[f"2016-{int(m):02d}"].append(r["rating"] == "1")
+    want = {k: round(100 * sum(v) / len(v), 2) for k, v in by_month.items()}
+    got = {str(r[0]): r[-1] for r in ans.tables[0].rows}
+    assert got == pytest.approx(want, abs=0.006)
+    assert_scalar(ask(dbs["urr"], "What share of reviews in 2016 mention crash?"),
+                  round(100 * sum("crash" in r["review_text"].lower() for r in y16) / len(y16), 2), tol=0.006)
+    assert_scalar(ask(dbs["urr"], "What share of reviews are from 2016?"),
+                  round(100 * len(y16) / len(rows), 2), tol=0.006)
+
+
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     w = raw["wild"]
     g = [r for r in w if r["model"] == "gemma-2b-it"]

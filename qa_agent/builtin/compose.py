@@ -30,7 +30,9 @@ def _where(plan: Plan) -> str:
 
 
 def _measure_words(plan: Plan) -> str:
-    return {"count": f"{plan.noun}", "share": "percent", "avg": f"average {plan.column}",
+    share = "percent" + (f" of {plan.noun} where " + " and ".join(f.describe() for f in plan.target) + ","
+                         if plan.target else "")
+    return {"count": f"{plan.noun}", "share": share, "avg": f"average {plan.column}",
             "min": f"lowest {plan.column}", "median": f"median {plan.column}", "max": f"highest {plan.column}", "sum": f"total {plan.column}",
             "distinct": f"distinct {plan.column} values"}.get(plan.measure, plan.measure)
 
@@ -94,7 +96,8 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
         if len(rows) > 1 and not plan.limit:
             text += " Next: " + _list(rows[1:], vidx, 4)
         elif plan.limit and len(rows) > 1:
-            text = f"Top {len(rows)} {_plural(gname)} by {_measure_words(plan)}{where}: " + _list(rows, vidx, plan.limit)
+            text = f"Top {len(rows)} {_plural(gname)} by {_measure_words(plan).rstrip(',')}{where}: " + \
+                _list(rows, vidx, plan.limit)
         return text, tables, charts, item_ids
     text = f"{_measure_words(plan).capitalize()} per {gname}{where}: " + _list(rows, vidx, 15)
     return text, tables, charts, item_ids

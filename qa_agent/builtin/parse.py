@@ -15,7 +15,7 @@ from qa_agent.builtin.vocab import NUMBER_WORDS, embedding_match, resolve, singu
 from qa_agent.builtin.phrases import (
     FILLER, ROW_NOUNS, LLM_ONLY, SHARE, AVG, MAXW, MINW,
     SUMW, EXAMPLES, GROUP_TRIGGERS, WHICH, GRAINS, DISTINCT, SPLIT_VERBS,
-    BASE_PREPS, PEOPLE, view_nouns, Parsed, tokenize, mark, ColumnNames,
+    BASE_PREPS, TIME_PREPS, PEOPLE, view_nouns, Parsed, tokenize, mark, ColumnNames,
     choose_view, _num, numeric_filters, ABOUT, text_filters)
 
 
@@ -363,6 +363,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         base, target = [], []
 
         def _prep(i):
+            if lows[i] in BASE_PREPS | TIME_PREPS:   # a phrase that starts with its own preposition: 'in 2016'
+                return "in" if lows[i] in TIME_PREPS else lows[i]
             k = i - 1
             while k >= 0 and lows[k] in ("the", "a", "all"):
                 k -= 1
@@ -370,10 +372,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         explicit_base = any(_prep(i) in BASE_PREPS - {"of"} for i, _ in allf)
         noun_at = next((i for i in range(share_at + 1, n_tok) if toks[i].used == "noun"), None)
         for i, f in allf:
-            k = i - 1
-            while k >= 0 and lows[k] in ("the", "a", "all"):
-                k -= 1
-            prep = lows[k] if k >= 0 else ""
+            prep = _prep(i)
             if split is not None:
                 is_target = i >= split and not (prep in ("among", "amongst", "within") and f.op != "contains")
             elif explicit_base:   # "share of 1-star reviews among GAME reviews": among/in/within/for/from

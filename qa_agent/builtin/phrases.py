@@ -41,6 +41,7 @@ DISTINCT = {"different", "distinct", "unique", "separate"}
 SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "give", "gave", "that", "which",
                "mention", "mentions", "contain", "contains", "say", "says", "rated", "come", "comes"}
 BASE_PREPS = {"among", "in", "within", "for", "from", "of"}
+TIME_PREPS = {"since", "before", "after", "during", "until", "till", "between"}  # a date range said with these scopes a share
 
 
 COLUMN_ALIASES = {"llm": "model", "llms": "model", "chatbot": "model", "assistant": "model", "genre": "app_category",
