@@ -1,4 +1,4 @@
-"""`make demo` step: label the bundled reviews with the ready-made `feedback_type` taxonomy (zero-shot, no gold).
+"""`make demo` step: label the bundled reviews with the ready-made `feedback_type` taxonomy (self-trained, no gold).
 
 Design decision: the demo uses a taxonomy that needs no gold labels, so it runs on any fresh workspace in seconds
 using the embeddings the demo already cached; shares are printed with the interval basis spelled out.
@@ -12,7 +12,7 @@ def run(store, console) -> None:
     from classify.workspace import label_items
     from earful.cli.common import rich_table
 
-    console.rule("classify: feedback type (zero-shot from label descriptions)")
+    console.rule("classify: feedback type (self-trained from the label descriptions, no gold)")
     tax, clf, version, features, extra = prepare(store, "feedback_type", "offline")
     r = label_items(store, tax, clf, method=clf.name, version=version, features=features, extra_names=extra)
     console.print(f"labelled {r['labelled']} new item(s) with {clf.name} ({version})")

@@ -1,14 +1,13 @@
 """Choosing the classifier for `earful classify run`: offline (trained model, else zero-shot), llm, or cascade.
 
 Design decision: `offline` never needs anything but the workspace: with a trained model it uses it, otherwise it
-falls back to zero-shot from the taxonomy's label descriptions, so a ready-made taxonomy works on day one.
+learns one without gold (`selftrained`: zero-shot from the label descriptions picks the items it is surest of, and a
+`joint` model learns from those), so a ready-made taxonomy works on day one.
 """
 from __future__ import annotations
 
-import hashlib
-
 from classify.base import load_taxonomy, make_classifier
-from classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy
+from classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy, self_train
 from earful.errors import ConfigError, InputError
 
 
@@ -32,6 +31,8 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
         if redo:
             con.execute("DELETE FROM classify_labels WHERE taxonomy = ?", [tax.name])
     trained = latest_model(store, tax.name)
+    if trained and trained[0].name == "selftrained" and trained[0].taxonomy != tax:
+        trained = None  # learnt from an earlier version of the label descriptions: learn again
     if method == "offline":
         if trained:
             clf, version, features, extra_names = trained
@@ -39,9 +40,7 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
         if not any(lab.description or lab.examples for lab in tax.labels):
             raise InputError(f"taxonomy '{tax.name}' has no trained model and no label descriptions for zero-shot",
                              hint=f"run 'earful classify train --taxonomy {tax.name} --gold-column COL' first")
-        clf = make_classifier("zeroshot", tax).fit(None)
-        key = f"{tax.model_dump_json()}|T={clf.temperature}|{clf.prototypes_.tobytes().hex()[:64]}"
-        version = "zeroshot-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+        clf, version = self_train(store, tax, source)
         return tax, clf, version, [], None
     if method not in ("llm", "cascade"):
         raise InputError(f"unknown --method '{method}'", hint="use offline, llm or cascade")

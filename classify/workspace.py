@@ -151,14 +151,34 @@ def train(store, taxonomy: str, method: str = "joint", features: list[str] | Non
     if not clf.offline:
         raise InputError(f"'{method}' is not an offline method; train one of the offline methods")
     clf.fit(inputs, y)
-    blob = pickle.dumps({"classifier": clf, "features": features or [], "extra_names": extra_names})
+    version = _save_model(store, tax, method, clf, features or [], extra_names, len(ids))
+    return {"taxonomy": tax.name, "method": method, "model_version": version, "n_train": len(ids),
+            "labels": len(clf.classes_), "features": features or []}
+
+
+def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: list[str], extra_names, n_train: int):
+    blob = pickle.dumps({"classifier": clf, "features": features, "extra_names": extra_names})
     version = f"{method}-{hashlib.sha256(blob).hexdigest()[:10]}"
     with store.transaction() as con:
         con.execute("INSERT OR REPLACE INTO classify_models (model_version, taxonomy, method, features, n_train, "
                     "trained_at, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [version, tax.name, method, json.dumps(features or []), len(ids), datetime.now(timezone.utc), blob])
-    return {"taxonomy": tax.name, "method": method, "model_version": version, "n_train": len(ids),
-            "labels": len(clf.classes_), "features": features or []}
+                    [version, tax.name, method, json.dumps(features), n_train, datetime.now(timezone.utc), blob])
+    return version
+
+
+SELF_TRAIN_POOL = 50_000  # items a no-gold model learns from; more adds fitting time, not accuracy
+
+
+def self_train(store, tax: Taxonomy, source: str | None = None) -> tuple[Classifier, str]:
+    """Fit and store the no-gold `selftrained` model of `tax` on up to SELF_TRAIN_POOL items (of `source`, if
+    given; a fixed, content-ordered sample when there are more), and return (classifier, model_version)."""
+    where, params = ("WHERE source = ?", [source]) if source else ("", [])
+    ids = [r[0] for r in store.rows(f"SELECT item_id FROM items {where} ORDER BY content_hash, item_id LIMIT ?",
+                                    [*params, SELF_TRAIN_POOL])]
+    if not ids:
+        raise InputError("there are no items to label", hint="ingest some feedback first: earful ingest FILE")
+    clf = make_classifier("selftrained", tax).fit(inputs_for(store, ids))
+    return clf, _save_model(store, tax, "selftrained", clf, [], None, clf.n_pseudo_)
 
 
 def latest_model(store, taxonomy: str):

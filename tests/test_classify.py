@@ -6,6 +6,7 @@ and counts how often it was really called.
 """
 from __future__ import annotations
 
+from collections import Counter
 import json
 import pickle
 import re
@@ -318,3 +319,38 @@ def test_joint_picks_weights_on_inner_folds_and_uses_metadata(urr):
     # the same model still predicts when the metadata is missing at prediction time
     no_meta = Inputs(inputs.texts[180:], inputs.vectors[180:], None)
     assert clf.predict_proba(no_meta).shape == (len(y) - 180, 3)
+
+
+# -- no gold: the self-trained model ------------------------------------------------------------------------------
+def test_selftrained_ignores_gold_and_learns_what_zeroshot_is_surest_of(urr):
+    tax, inputs, y = urr
+    clf = make_classifier("selftrained", tax).fit(inputs)
+    again = make_classifier("selftrained", tax).fit(inputs, list(reversed(y)))  # gold passed in changes nothing
+    assert np.allclose(clf.predict_proba(inputs), again.predict_proba(inputs))
+    zs = make_classifier("zeroshot", tax).fit(None).predict_proba(inputs)
+    picked = Counter(np.asarray(clf.classes_)[zs.argmax(axis=1)])
+    # it learnt from the most confident fifth of each label zero-shot chose (at least 10 per label)
+    assert clf.n_pseudo_ == sum(min(n, max(10, int(0.2 * n))) for n in picked.values())
+    assert clf.model_.name == "joint"
+    # on the items zero-shot is surest of, the learnt model agrees with it
+    sure = np.argsort(-zs.max(axis=1))[:30]
+    agree = np.mean(np.asarray(clf.predict(inputs.take(sure))) == np.asarray(clf.classes_)[zs[sure].argmax(axis=1)])
+    assert agree >= 0.9, agree
+    # no gold, so no fitted temperature: the confidence must not claim the near-certainty of the easy training items
+    conf = clf.predict_proba(inputs).max(axis=1)
+    assert conf.mean() < 0.95 and conf.min() < 0.6, (conf.mean(), conf.min())
+
+
+def test_offline_run_without_gold_learns_a_model_keeps_it_and_relearns_when_the_taxonomy_changes(urr_store):
+    from classify.runner import prepare
+    from classify.workspace import save_taxonomy
+
+    store = urr_store
+    tax, clf, v1, _, _ = prepare(store, "feedback_type", "offline")
+    assert clf.name == "selftrained" and v1.startswith("selftrained-") and clf.n_pseudo_ > 0
+    assert prepare(store, "feedback_type", "offline")[2] == v1  # the stored model is used, not refitted
+    labels = [lab.model_copy(update={"description": lab.description + " (edited)"}) for lab in tax.labels]
+    save_taxonomy(store, tax.model_copy(update={"labels": labels}), "test")
+    _, clf2, v2, _, _ = prepare(store, "feedback_type", "offline")
+    assert v2 != v1 and clf2.taxonomy.labels[0].description.endswith("(edited)")
+    assert store.scalar("SELECT count(*) FROM classify_models WHERE taxonomy = 'feedback_type'") == 2
