@@ -52,3 +52,16 @@ def test_llm_labeler_uses_the_model_caches_and_falls_back(store):
     # the same prompts again are answered from the store's cache: the fake is not called (it would cycle replies)
     again = get_labeler("llm", store=store, chat_model=fake).label(DRAFTS)
     assert again == labels
+
+
+def test_keywords_keep_negations_whole_and_drop_possessives_and_pronoun_contractions():
+    from topics.keywords import ctfidf_keywords
+
+    docs = ["It doesn\u2019t scrobble from Spotify", "doesn't scrobble at all, I'm sad", "cbr's pages crash",
+            "the cbr reader can't open pages", "it's fine"]
+    kw = ctfidf_keywords(docs, [0, 0, 1, 1, -1])
+    assert "doesn't scrobble" in kw[0] and "doesn" not in kw[0]      # curly and straight apostrophes are one word
+    assert not any("i'm" in k or k == "t" for k in kw[0])
+    assert "cbr" in kw[1] and not any("cbr's" in k for k in kw[1])    # the possessive counts as the word
+    assert "can't" in kw[1]                                           # a negation is the complaint: it stays
+    assert name_from_keywords(kw[0]).startswith("Doesn't")

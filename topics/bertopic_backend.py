@@ -47,9 +47,9 @@ def build_bertopic(n: int, seed: int = 42, **overrides):
     umap = require("umap", "umap-learn", purpose="topic modelling")
     hdbscan = require("hdbscan", purpose="topic modelling")
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
-    from sklearn.feature_extraction.text import CountVectorizer
 
     from earful.embeddings import load_model
+    from topics.keywords import count_vectorizer
 
     p = {**scaled_params(n), **overrides}
     return bertopic.BERTopic(
@@ -58,7 +58,7 @@ def build_bertopic(n: int, seed: int = 42, **overrides):
                              metric="cosine", random_state=seed, low_memory=True),
         hdbscan_model=hdbscan.HDBSCAN(min_cluster_size=p["min_cluster_size"], min_samples=p["min_samples"],
                                       metric="euclidean", cluster_selection_method="eom", prediction_data=False),
-        vectorizer_model=CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=p["min_df"]),
+        vectorizer_model=count_vectorizer(min_df=p["min_df"]),
         representation_model=[KeyBERTInspired(top_n_words=10, random_state=seed),
                                MaximalMarginalRelevance(diversity=0.3, top_n_words=10)],
         calculate_probabilities=False,
