@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from earful.embeddings import embed_items, item_vectors
 from earful.errors import NotFoundError
-from topics import model as M
 
 REFIT_MARGIN = 0.10   # refit when new items are this much more often outliers than fitted ones
+
+
+def has_model(store) -> bool:
+    return bool(store.table_exists("topics") and store.scalar("SELECT count(*) FROM topics WHERE status='active'"))
 
 
 def _last_run(store) -> dict:
@@ -26,6 +26,11 @@ def _last_run(store) -> dict:
 
 def assign_new(store, *, source: str | None = None, batch: int = 50_000) -> dict:
     """Assign every item that has no topic yet (embedding it first when needed). Returns counts."""
+    import numpy as np
+
+    from earful.embeddings import embed_items, item_vectors
+    from topics import model as M
+
     run = _last_run(store)
     threshold = float(json.loads(run["params"] or "{}").get("threshold", 0.3))
     embed_items(store, source=source)
@@ -72,7 +77,8 @@ def drift(store) -> dict:
 
 
 def after_ingest(store, source: str) -> dict | None:
-    """Ingest hook (ingest/hooks.py): with a fitted topic model, assign the source's new items without a refit."""
-    if not M.has_model(store):
+    """Ingest hook (ingest/hooks.py): with a fitted topic model, assign the source's new items without a refit.
+    Every ingest runs it, so numpy and the topic model code load only once topics exist (~0.07 s otherwise)."""
+    if not has_model(store):
         return None
     return assign_new(store, source=source)

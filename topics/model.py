@@ -85,10 +85,6 @@ def centroids(store) -> tuple[list[int], np.ndarray]:
     return ids, flat.reshape(len(ids), DIM).astype(np.float32)
 
 
-def has_model(store) -> bool:
-    return bool(store.table_exists("topics") and store.scalar("SELECT count(*) FROM topics WHERE status='active'"))
-
-
 def write_assignments(con, item_ids, topic_ids, scores, methods, run_id) -> None:
     import pyarrow as pa
 
