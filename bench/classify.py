@@ -165,11 +165,7 @@ def main() -> int:
             rows.append([ds, method, f"{acc:.3f}", f"{f1:.3f}", f"{fit_s / (n * 4 / 5 * 5) * 1000:.2f}",
                          f"{pred_s / n * 1000:.2f}"])
             print(" | ".join(rows[-1]), flush=True)
-    print()
-    print("| dataset | method | accuracy | macro-F1 | fit s/1k items | predict s/1k items |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print_table(["dataset", "method", "accuracy", "macro-F1", "fit s/1k items", "predict s/1k items"], rows)
     print("(predict times exclude MiniLM encoding, which is cached in the store; encoding cost is printed above)")
     return 0
 
@@ -225,12 +221,17 @@ def zeroshot_check() -> int:
             f1 = f1_score([gold[i] for i in keep], [pred[i] for i in keep], average="macro")
             rows.append([check, taxonomy, str(len(keep)), name, f"{f1:.3f}", f"{secs:.1f}"])
             print(" | ".join(rows[-1]), flush=True)
+    print_table(["check (no gold used to fit)", "taxonomy", "scored items", "method", "macro-F1", "fit+label s"], rows)
+    return 0
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    """The collected rows again, as one Markdown table (for the docstring and the README)."""
     print()
-    print("| check (no gold used to fit) | taxonomy | scored items | method | macro-F1 | fit+label s |")
-    print("|---|---|---|---|---|---|")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
     for r in rows:
         print("| " + " | ".join(r) + " |")
-    return 0
 
 
 if __name__ == "__main__":
