@@ -458,3 +458,50 @@ def test_hyphenated_superlatives(dbs, raw):
     assert_top(ask(dbs["wild"], "What's the highest-scoring model?"), max(by, key=lambda m: mean(by[m])))
     c = Counter(r["app"] for r in raw["urr"])
     assert_top(ask(dbs["urr"], "Which is the most-reviewed app?"), c.most_common(1)[0][0])
+
+
+# ---- phrasings that once gave wrong answers ---------------------------------------------------------------------
+
+def test_other_than_negates_and_labelled_common_word_names_a_value(dbs, raw):
+    rows = raw["tiz"]
+    assert_scalar(ask(dbs["tiz"], "How many sentences other than apparent bugs?"),      # was label IN (bug, other)
+                  sum(r["label"] != "apparent bug" for r in rows))
+    assert_scalar(ask(dbs["tiz"], "How many sentences are not labelled other?"), sum(r["label"] != "other" for r in rows))
+    assert_scalar(ask(dbs["tiz"], "How many sentences are labelled other?"), sum(r["label"] == "other" for r in rows))
+    # a common word that names a value names all its spellings, as any other value does
+    titles = sum(r["post_position"].lower() == "title" for r in rows)
+    assert_scalar(ask(dbs["tiz"], "How many sentences are from the title?"), titles)
+    assert_scalar(ask(dbs["tiz"], "How many sentences are in titles?"), titles)
+
+
+def test_clap_common_words_and_numbers_are_no_near_misses(clap):
+    db, rows = clap
+    assert_scalar(ask(db, "How many reviews other than bug reports?"), sum(r["category"] != "BUG" for r in rows))
+    assert_scalar(ask(db, "How many reviews are labelled as other?"), sum(r["category"] == "OTHER" for r in rows))
+    for q in ("How many reviews are other?",          # 'other' alone is no near-miss of OTHER
+              "How many version 1.1 reviews?",        # '1.1' is no near-miss of the version '1.1e'
+              "Which app category has the most stars?"):   # the highest average or the most 5-star reviews?
+        ans = ask(db, q)
+        assert ans.status == "declined", (q, ans.answer)
+
+
+def test_which_view_noun_with_a_superlative_is_no_request_for_examples(dbs):
+    ans = ask(dbs["tiz"], "Which forum has the most sentences?")   # 'forum' is the source's name, not a column
+    assert ans.status == "declined" and not ans.item_ids
+
+
+def test_clap_month_and_year_ranges(clap):
+    db, rows = clap
+    ym = [(_clap_dt(r).year, _clap_dt(r).month) for r in rows]
+    assert_scalar(ask(db, "How many reviews from March 2014?"), sum(d == (2014, 3) for d in ym))   # not 'since'
+    assert_scalar(ask(db, "How many reviews from March 2014 onwards?"), sum(d >= (2014, 3) for d in ym))
+    assert_scalar(ask(db, "How many reviews from 2013 onwards?"), sum(d[0] >= 2013 for d in ym))
+    assert_scalar(ask(db, "How many reviews from November 2013 to February 2014?"),
+                  sum((2013, 11) <= d <= (2014, 2) for d in ym))
+    assert_scalar(ask(db, "How many reviews from January to March 2014?"), sum((2014, 1) <= d <= (2014, 3) for d in ym))
+    assert_scalar(ask(db, "How many reviews between March 2014 and April 2014?"),
+                  sum((2014, 3) <= d <= (2014, 4) for d in ym))
+    assert_scalar(ask(db, "How many reviews from 2011 to 2013?"), sum(2011 <= d[0] <= 2013 for d in ym))
+    assert_scalar(ask(db, "How many reviews were posted in 2013 or 2014?"), sum(d[0] in (2013, 2014) for d in ym))
+    for q in ("How many reviews in 2011 and 2013?", "How many reviews in March and May 2014?"):
+        assert ask(db, q).status == "declined", q     # two periods, not the range between them

@@ -181,7 +181,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         mcol = measured_col(k)
     elif group:
         measure = "count"
-    elif (wset & EXAMPLES) or (lows[0] in WHICH and not group and len(toks) > 1 and toks[1].used == "noun"):
+    elif (wset & EXAMPLES) or (lows[0] in WHICH and not group and len(toks) > 1 and toks[1].used == "noun"
+                               and not wset & (MAXW | MINW)):   # 'which forum has the most ...' asks for no quotes
         measure = "examples"
         use(lambda w: w in EXAMPLES)
     if measure and mcol is None and measure in ("avg", "sum", "min", "max", "median"):
@@ -225,6 +226,9 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     values = []   # (i, Filter)
     value_end = {}   # index of a value phrase's last token -> its filter
     n_tok = len(toks)
+    for i in range(n_tok - 2):   # "other than X": the two words negate the value after them, never name one
+        if lows[i] == "other" and lows[i + 1] == "than" and not any(t.used for t in toks[i:i + 3]):
+            toks[i].used = toks[i + 1].used = "negation"
     for n in (5, 4, 3, 2, 1):
         for i in range(0, n_tok - n + 1):
             span = toks[i:i + n]
@@ -238,7 +242,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             original = " ".join(t.text for t in span)
             loose = not (n == 1 and (span[0].low in col_words or singular(span[0].low) in col_words
                                      or singular(span[0].low) in ROW_NOUNS))
-            hits = index.lookup(phrase, original, loose=loose)
+            hits = index.lookup(phrase, original, loose=loose, common_ok=n == 1 and _after_label_verb(lows, i))
             non = False
             if not hits and n == 1 and phrase.startswith("non-") and len(phrase) > 5:   # "non-game" (a value
                 hits = index.lookup(phrase[4:], original[4:], loose=loose)            # "non-informative" wins)
@@ -272,9 +276,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 for t in span:
                     t.used = "ambiguous"
                 continue
-            neg = non or (i > 0 and lows[i - 1] in ("not", "non", "except", "excluding") and not toks[i - 1].used)
-            if neg and not non:
-                toks[i - 1].used = "value"
+            negator = [] if non else _negator(toks, i)
+            neg = non or bool(negator)
+            for k in negator:
+                toks[k].used = "value"
             op = ("!=" if len(vals) == 1 else "not in") if neg else ("=" if len(vals) == 1 else "in")
             f = Filter(chosen[0].column, op, vals[0] if len(vals) == 1 else vals, original)
             values.append((i, f))
@@ -282,6 +287,9 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             res.understood.append(f"'{original}' -> {f.describe()}")
             for t in span:
                 t.used = "value"
+    for t in toks:   # an 'other than' that negated no value is a word nobody understood
+        if t.used == "negation":
+            t.used = ""
     for t in toks:   # the rows' noun for the answer: the first row noun the question used
         if t.used == "noun" and singular(t.low) in ROW_NOUNS and t.low not in ("feedback", "text") and not noun_set:
             plan.noun, noun_set = singular(t.low) + "s", True
@@ -310,6 +318,9 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             continue
         if (plan.group or "").startswith("@") and t.low in ("changed", "change", "evolved", "evolve", "trend",
                                                              "trends", "developed", "develop", "grown", "grow"):
+            continue
+        if t.low in ("star", "stars") and i and lows[i - 1] in MAXW | MINW:
+            left.append((i, t))     # 'the most stars': the highest average, or the most 5-star reviews?
             continue
         if t.low in FILLER or t.low in WHICH \
                 or t.low in ("percent", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
@@ -427,6 +438,30 @@ def _which_before(before: list[str]) -> bool:
                                       "reviewed"):
         k -= 1
     return k > 0 and before[k - 1] in WHICH | {"common", "frequent", "popular"}
+
+
+LABEL_VERBS = {"labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised"}
+NEGATORS = {"not", "non", "except", "excluding"}
+
+
+def _after_label_verb(lows: list[str], i: int) -> bool:
+    """'labelled (as) other': a value is named even by a word too common to name one on its own."""
+    k = i - 1
+    while k >= 0 and lows[k] in ("as", "the", "a", "an"):
+        k -= 1
+    return k >= 0 and lows[k] in LABEL_VERBS
+
+
+def _negator(toks, i: int) -> list[int]:
+    """The tokens that negate the value starting at i: 'not (labelled as) X', 'except X', 'other than X'."""
+    k = i - 1
+    while k >= 0 and not toks[k].used and toks[k].low in {"the", "a", "an", "as", "for"} | LABEL_VERBS:
+        k -= 1
+    if k >= 0 and toks[k].low in NEGATORS and not toks[k].used:
+        return [k]
+    if k > 0 and toks[k].low == "than" and toks[k].used == "negation":
+        return [k - 1, k]
+    return []
 
 
 def _merge(filters: list[Filter]) -> list[Filter]:

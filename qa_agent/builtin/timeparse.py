@@ -36,6 +36,17 @@ def _latest(view) -> date | None:
         return None
 
 
+# 'from March 2014 onwards': from that period on, not within it
+ONWARDS = r"(\s+(?:onwards?|on(?=\s*[?.!]*$)|and later|or later|and after))?\b"
+# a period [start, end) said with a preposition -> the filters it means; any other preposition: within it
+BOUNDS = {"since": ((">=", 0),), "after": ((">=", 1),), "before": (("<", 0),), "until": (("<", 1),),
+          "within": ((">=", 0), ("<", 1))}
+
+
+def _bounded(col: str, prep: str, start: date, end: date, words: str) -> list:
+    return [Filter(col, "time" + op, (start, end)[k].isoformat(), words) for op, k in BOUNDS.get(prep, BOUNDS["within"])]
+
+
 def _month_year(m: int, latest: date) -> int:
     """The latest year in which month m started on or before the data's latest date."""
     return latest.year if m <= latest.month else latest.year - 1
@@ -56,10 +67,12 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
         return [Filter(col, "time>=", lo.isoformat(), words), Filter(col, "time<", hi.isoformat(), words)]
 
     patterns = [
-        (rf"\bbetween\s+{YEAR}\s+and\s+{YEAR}\b", "between"),
-        (rf"\b(?:from|in|during)\s+{MON}\s+{YEAR}\s+(?:to|until|through)\s+{MON}\s+{YEAR}\b", "monrange"),
-        (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?\b", "month"),
-        (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}\b", "year"),
+        (rf"\b(between|from|in|during)\s+{YEAR}\s*(and|or|to|until|till|through|-)\s*{YEAR}\b", "between"),
+        (rf"\b(from|in|during|between)\s+{MON}(?:\s+{YEAR})?\s+(to|until|till|through|and|-)\s+{MON}\s+{YEAR}\b",
+         "monrange"),
+        (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?{ONWARDS}",
+         "month"),
+        (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}{ONWARDS}", "year"),
         (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
          r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", "last"),
     ]
@@ -73,12 +86,18 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
                 continue
             words = q[m.start():m.end()]
             if kind == "between":
-                y1, y2 = sorted((int(m.group(1)), int(m.group(2))))
+                prep, conn = m.group(1), m.group(3)
+                y1, y2 = sorted((int(m.group(2)), int(m.group(4))))
+                if (conn in ("and", "or") and prep != "between" and y2 != y1 + 1) or (prep == "between") != (
+                        conn == "and"):
+                    continue    # 'in 2011 and 2013' names two years, not the range between them
                 add(m, rng(date(y1, 1, 1), date(y2 + 1, 1, 1), words))
             elif kind == "monrange":
-                lo = date(int(m.group(2)), MONTHS[m.group(1)], 1)
-                hi = _next_month(int(m.group(4)), MONTHS[m.group(3)])
-                add(m, rng(lo, hi, words))
+                if (m.group(1) == "between") != (m.group(4) == "and"):
+                    continue    # 'in March and May 2014' names two months, not a range
+                m1, m2, y2 = MONTHS[m.group(2)], MONTHS[m.group(5)], int(m.group(6))
+                y1 = int(m.group(3)) if m.group(3) else (y2 if m1 <= m2 else y2 - 1)
+                add(m, rng(date(y1, m1, 1), _next_month(y2, m2), words))
             elif kind == "month":
                 prep, mon, yr = m.group(1), MONTHS[m.group(2)], m.group(3)
                 if m.group(2) == "may" and not yr and prep not in ("since", "in", "during"):
@@ -89,29 +108,10 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
                     y = _month_year(mon, latest)
                 else:
                     continue
-                start, end = date(y, mon, 1), _next_month(y, mon)
-                if prep in ("since", "from"):
-                    add(m, [Filter(col, "time>=", start.isoformat(), words)])
-                elif prep == "after":
-                    add(m, [Filter(col, "time>=", end.isoformat(), words)])
-                elif prep in ("before",):
-                    add(m, [Filter(col, "time<", start.isoformat(), words)])
-                elif prep == "until":
-                    add(m, [Filter(col, "time<", end.isoformat(), words)])
-                else:
-                    add(m, rng(start, end, words))
+                add(m, _bounded(col, "since" if m.group(4) else prep, date(y, mon, 1), _next_month(y, mon), words))
             elif kind == "year":
                 prep, y = m.group(1), int(m.group(2))
-                if prep == "since":
-                    add(m, [Filter(col, "time>=", date(y, 1, 1).isoformat(), words)])
-                elif prep == "after":
-                    add(m, [Filter(col, "time>=", date(y + 1, 1, 1).isoformat(), words)])
-                elif prep == "before":
-                    add(m, [Filter(col, "time<", date(y, 1, 1).isoformat(), words)])
-                elif prep == "until":
-                    add(m, [Filter(col, "time<", date(y + 1, 1, 1).isoformat(), words)])
-                else:
-                    add(m, rng(date(y, 1, 1), date(y + 1, 1, 1), words))
+                add(m, _bounded(col, "since" if m.group(3) else prep, date(y, 1, 1), date(y + 1, 1, 1), words))
             elif kind == "last":
                 if latest is None:
                     continue

@@ -80,20 +80,23 @@ class ValueIndex:
                 self.compact.setdefault(compact(value), []).append(entry)
                 self.compact.setdefault(compact(singular_phrase(value)), []).append(entry)
 
-    def lookup(self, phrase: str, original: str, loose: bool = True) -> list[ValueHit]:
-        """Hits for a question phrase, best tier only; ``loose`` allows prefix / whole-word matches."""
+    def lookup(self, phrase: str, original: str, loose: bool = True, common_ok: bool = False) -> list[ValueHit]:
+        """Hits for a question phrase, best tier only; ``loose`` allows prefix / whole-word matches;
+        ``common_ok``: the phrase follows 'labelled (as)', so even a common word names a value."""
         low = phrase.lower().strip()
         if not low or not re.search(r"[a-z]", low):
             return []
-        is_common = low in COMMON and not (original.isupper() and len(original) > 2)
+        is_common = low in COMMON and not (original.isupper() and len(original) > 2) and not common_ok
         tiers = []
         if not is_common:
             tiers.append((0, self.exact.get(low, [])))
             tiers.append((1, self.compact.get(compact(low), [])))
             tiers.append((2, self.compact.get(compact(singular_phrase(low)), [])))
         else:
-            # a common word names a value only when written as it is stored (e.g. OTHER, BUG)
-            tiers.append((0, [e for e in self.exact.get(low, []) if str(e[1]) == original]))
+            # a common word names a value only when written as one of its stored spellings (e.g. OTHER, title);
+            # then it names all of them, as any other value does ('title' and 'Title')
+            exact = self.exact.get(low, [])
+            tiers.append((0, exact if any(str(e[1]) == original for e in exact) else []))
         for syn in SYNONYMS.get(singular_phrase(low), []) + SYNONYMS.get(low, []):
             tiers.append((2, self.exact.get(syn, []) + self.compact.get(compact(syn), [])))
         if loose and not is_common and len(compact(low)) >= 4 and re.search(r"[a-z]{3}", low):
@@ -177,8 +180,8 @@ _EMB_CACHE: dict = {}
 
 def embedding_match(words: str, index: ValueIndex, threshold: float = 0.86) -> ValueHit | None:
     """MiniLM near-miss: the single vocabulary value whose embedding is closest to `words`, if close enough."""
-    if not index.entries:
-        return None
+    if not index.entries or words.lower() in COMMON or not re.search(r"[a-z]", words.lower()):
+        return None     # 'other' is no near-miss of OTHER (see COMMON); '1.1' is no near-miss of '1.1e'
     import difflib
 
     # typos first ('securty' -> SECURITY): character similarity, one clear winner
