@@ -505,3 +505,40 @@ def test_clap_month_and_year_ranges(clap):
     assert_scalar(ask(db, "How many reviews were posted in 2013 or 2014?"), sum(d[0] in (2013, 2014) for d in ym))
     for q in ("How many reviews in 2011 and 2013?", "How many reviews in March and May 2014?"):
         assert ask(db, q).status == "declined", q     # two periods, not the range between them
+
+
+def test_two_numbers_of_a_rating_or_score(dbs, raw):
+    w = raw["wild"]
+    for q, want in [("How many critiques have a score between 4 and 6?", sum(4 <= r["score"] <= 6 for r in w)),
+                    ("How many critiques scored 9-10?", sum(r["score"] >= 9 for r in w)),
+                    ("Number of critiques scoring 7", sum(r["score"] == 7 for r in w)),
+                    ("How many critiques with a score of 8+?", sum(r["score"] >= 8 for r in w)),
+                    ("How many critiques of gemma-7b-it scored 1 or 2?",
+                     sum(r["score"] in (1, 2) and r["model"] == "gemma-7b-it" for r in w))]:
+        assert_scalar(ask(dbs["wild"], q), want)
+    u = raw["urr"]
+    for q, want in [("How many reviews are rated 1 or 2?", sum(r["rating"] in ("1", "2") for r in u)),
+                    ("How many reviews with 4-5 stars?", sum(r["rating"] in ("4", "5") for r in u)),
+                    ("How many reviews have between 2 and 4 stars?", sum(r["rating"] in ("2", "3", "4") for r in u)),
+                    ("How many reviews have a rating greater than or equal to 4?", sum(int(r["rating"]) >= 4 for r in u)),
+                    ("How many reviews have 3+ stars?", sum(int(r["rating"]) >= 3 for r in u))]:
+        assert_scalar(ask(dbs["urr"], q), want)
+
+
+def test_which_n_groups_either_but_and_a_family_breakdown(dbs, raw):
+    w = raw["wild"]
+    by = defaultdict(list)
+    for r in w:
+        by[r["model"]].append(r["score"])
+    ans = ask(dbs["wild"], "Which 2 models have the lowest average score?")
+    assert ans.status == "answered" and [r[0] for r in ans.tables[0].rows] == sorted(by, key=lambda m: mean(by[m]))[:2]
+    reka = {m: v for m, v in by.items() if m.startswith("reka")}
+    assert_top(ask(dbs["wild"], "Which reka model has the highest average score?"), max(reka, key=lambda m: mean(reka[m])))
+    assert_top(ask(dbs["wild"], "Average score by model, lowest first"), min(by, key=lambda m: mean(by[m])))
+    u = raw["urr"]
+    c = Counter(r["app"] for r in u)
+    ans = ask(dbs["urr"], "What are the bottom 2 apps by number of reviews?")
+    assert ans.status == "answered" and [r[1] for r in ans.tables[0].rows] == sorted(c.values())[:2]
+    assert_scalar(ask(dbs["urr"], "How many reviews mention crash but are not feature requests?"),
+                  sum("crash" in r["review_text"].lower() and r["ardoc_label_auto"] not in ("FEATURE_REQUEST", "")
+                      for r in u))

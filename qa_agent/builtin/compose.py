@@ -71,13 +71,13 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
     vidx = columns.index(vname)
     if not rows:
         return f"No {plan.noun}{where}.", tables, charts, item_ids
-    title = f"{_measure_words(plan).capitalize()} per {gname}" + (where if len(where) < 60 else "")
+    title = f"{_cap(_measure_words(plan))} per {gname}" + (where if len(where) < 60 else "")
     labels = [r[0] for r in rows]
     values = [r[vidx] for r in rows]
     if plan.group.startswith("@") and not plan.order:
         charts.append(Chart(**_chart("line", title, labels, values, vname, gname, out_dir)))
         peak = max(rows, key=lambda r: (r[vidx] is not None, r[vidx] or 0))
-        text = (f"{_measure_words(plan).capitalize()} per {gname}{where}, {fmt(labels[0])} to {fmt(labels[-1])}: "
+        text = (f"{_cap(_measure_words(plan))} per {gname}{where}, {fmt(labels[0])} to {fmt(labels[-1])}: "
                 f"highest in {peak[0]} ({fmt(peak[vidx])}). " + _list(rows, vidx, 12))
         return text, tables, charts, item_ids
     shown = rows[:30]
@@ -96,11 +96,16 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
         if len(rows) > 1 and not plan.limit:
             text += " Next: " + _list(rows[1:], vidx, 4)
         elif plan.limit and len(rows) > 1:
-            text = f"Top {len(rows)} {_plural(gname)} by {_measure_words(plan).rstrip(',')}{where}: " + \
+            text = f"{'Top' if plan.order == 'desc' else 'Bottom'} {len(rows)} {_plural(gname)} by {_measure_words(plan).rstrip(',')}{where}: " + \
                 _list(rows, vidx, plan.limit)
         return text, tables, charts, item_ids
-    text = f"{_measure_words(plan).capitalize()} per {gname}{where}: " + _list(rows, vidx, 15)
+    text = f"{_cap(_measure_words(plan))} per {gname}{where}: " + _list(rows, vidx, 15)
     return text, tables, charts, item_ids
+
+
+def _cap(s: str) -> str:
+    """Upper-case the first letter only: str.capitalize() would lower-case the values quoted after it."""
+    return s[:1].upper() + s[1:]
 
 
 def _list(rows, vidx, n) -> str:

@@ -26,6 +26,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     q = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-(?=(rated|scor|review|common))",
                r"\1 ", q)
     q = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", q)
+    q = re.sub(r"(?i)\b(\d+(?:\.\d+)?)\+(\s*-?\s*stars?\b)?", r"\1\2 or more", q)   # '3+ stars', 'a score of 8+'
     toks = tokenize(q)
     if not toks:
         res.reason = "the question is empty"
@@ -102,7 +103,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 trig = i - 2
             elif _which_before(before) and not (col.kind == "numeric" and "which" not in before):
                 trig = i
-            elif i > 0 and (lows[i - 1] == "top" or (i > 1 and lows[i - 2] == "top" and re.fullmatch(r"\d+", lows[i - 1]))):
+            elif i > 1 and lows[i - 2] in WHICH and not toks[i - 1].used and _family(value_index(view), toks[i - 1], col):
+                trig = i        # 'which reka model': a breakdown of the models the word starts
+            elif i > 0 and (lows[i - 1] in ("top", "bottom") or (i > 1 and lows[i - 2] in ("top", "bottom")
+                                                                 and re.fullmatch(r"\d+", lows[i - 1]))):
                 trig = i
             if trig is None or col.kind in ("text", "id"):
                 continue
@@ -124,7 +128,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         if re.fullmatch(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten", t.low) and not t.used:
             prev = lows[i - 1] if i else ""
             nxt = lows[i + 1] if i + 1 < len(toks) else ""
-            if prev in ("top", "bottom", "first", "last") or nxt in MAXW | MINW or prev in EXAMPLES \
+            if prev in ("top", "bottom", "first", "last") or nxt in MAXW | MINW or prev in EXAMPLES | WHICH \
                     or nxt in ("examples", "example", "quotes") or (prev in ("me",) and i > 1):
                 plan.limit = int(_num(t.low))
                 t.used = "limit"
@@ -264,10 +268,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 continue
             vals = sorted({h.value for h in chosen}, key=str)
             nxt = toks[i + n] if i + n < n_tok else None
-            family = nxt is not None and not nxt.used and cols.at(toks, i + n) is not None and \
-                cols.at(toks, i + n)[1].name == chosen[0].column     # "reka models", "Samsung devices"
-            if len(vals) > 1 and chosen[0].tier >= 3 and family:
-                nxt.used = "value"
+            family = nxt is not None and (not nxt.used or nxt.used == "group" and plan.group == chosen[0].column) \
+                and cols.at(toks, i + n) is not None and cols.at(toks, i + n)[1].name == chosen[0].column
+            if len(vals) > 1 and chosen[0].tier >= 3 and family:   # "reka models", "Samsung devices"
+                nxt.used = nxt.used or "value"
                 from qa_agent.builtin.vocab import _whole_word, _word_prefix
                 vals = sorted({e[1] for e in index.entries if e[0] == chosen[0].column and (
                     _word_prefix(phrase, str(e[1]).lower()) or _whole_word(phrase, str(e[1])))}, key=str)
@@ -319,6 +323,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         if (plan.group or "").startswith("@") and t.low in ("changed", "change", "evolved", "evolve", "trend",
                                                              "trends", "developed", "develop", "grown", "grow"):
             continue
+        if t.low in ("first", "last") and i and toks[i - 1].used == "order":
+            continue     # 'lowest first'
         if t.low in ("star", "stars") and i and lows[i - 1] in MAXW | MINW:
             left.append((i, t))     # 'the most stars': the highest average, or the most 5-star reviews?
             continue
@@ -430,12 +436,18 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
 TOPIC_RANKING = {"top", "main", "biggest", "major", "most", "common", "frequent", "key"}
 
 
+def _family(index, tok, col) -> bool:
+    """'reka' before 'model': a word that starts several values of that column (and names nothing exactly)."""
+    hits = [h for h in index.lookup(tok.low, tok.text) if h.column == col.name]
+    return len(hits) > 1 and hits[0].tier >= 3
+
+
 def _which_before(before: list[str]) -> bool:
     """'which app', 'which of the apps', 'the most common label': a which-word right before, bar articles."""
     k = len(before)
-    while k > 0 and before[k - 1] in ("the", "a", "of", "one", "kind", "type", "is", "was", "are", "highest", "lowest",
-                                      "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
-                                      "reviewed"):
+    while k > 0 and (before[k - 1] in ("the", "a", "of", "one", "kind", "type", "is", "was", "are", "highest", "lowest",
+                                       "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
+                                       "reviewed") or re.fullmatch(r"\d+", before[k - 1])):    # 'which 3 apps'
         k -= 1
     return k > 0 and before[k - 1] in WHICH | {"common", "frequent", "popular"}
 

@@ -20,7 +20,7 @@ and or as among amongst within across per each every all any than then so such a
 come comes came coming belong belongs belonging written posted left made make given receive received get
 about into over under up down out off via between value values figure figures
 rows row items item records record entries entry feedback data dataset
-whole entire altogether same kind type types kinds sort
+whole entire altogether same kind type types kinds sort either but
 """.split())
 ROW_NOUNS = {"review", "critique", "sentence", "post", "comment", "item", "row", "record", "entry", "message",
              "feedback", "response", "answer", "evaluation", "judgement", "judgment", "line", "text"}
@@ -177,17 +177,24 @@ def _num(s: str):
         return float(s)
 
 
+CMP = (r"greater than or equal to|more than or equal to|higher than or equal to|less than or equal to|"
+       r"lower than or equal to|at least|at most|more than|less than|fewer than|over|under|above|below|greater than|"
+       r"higher than|lower than|no more than|no less than")
 STAR_RE = re.compile(
-    r"(?:\b(at least|at most|more than|less than|fewer than|over|under|above|below|greater than|higher than|"
-    r"lower than|no more than|no less than)\s+)?\b(\d+(?:\.\d+)?|one|two|three|four|five|single)[\s-]*stars?\b"
+    r"(?:\b(" + CMP + r")\s+)?\b(\d+(?:\.\d+)?|one|two|three|four|five|single)[\s-]*stars?\b"
     r"(?:\s*(or (?:less|fewer|lower|below|worse|under)|and (?:below|under|lower|less)|or (?:more|higher|above|"
     r"better|greater|up)|and (?:above|up|higher|more|over))|\s*\+)?(?:\s+(?:ratings?|reviews?\s+(?=or)))?", re.I)
 NUMCOL_RE = re.compile(
-    r"\b(rated|ratings?|scores?|scored|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?(at least|at most|more than|less than|"
-    r"over|under|above|below|greater than|higher than|lower than|>=|<=|>|<|=|exactly)?\s*(\d+(?:\.\d+)?)\b"
+    r"\b(rated|ratings?|scores?|scored|scoring|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?(" + CMP +
+    r"|equal to|>=|<=|>|<|=|exactly)?\s*(\d+(?:\.\d+)?)\b(?:\s+points?\b)?"
     r"(?:\s*(or (?:less|fewer|lower|below|worse)|and (?:below|under|lower)|or (?:more|higher|above|better)|"
     r"and (?:above|up|higher|more)))?", re.I)
-OPS = {"at least": ">=", "no less than": ">=", "at most": "<=", "no more than": "<=", "more than": ">",
+# two numbers of a rating or score: 'rated 1 or 2', '4-5 stars', 'a score between 4 and 6', '2 to 4 stars'
+RANGE_RE = re.compile(
+    r"\b(?:(rated|ratings?|scores?|scored|scoring|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?)?(between\s+)?"
+    r"(\d+(?:\.\d+)?)\s*(or|and|to|through|-)\s*(\d+(?:\.\d+)?)\b(?:(?:\s*-\s*|\s+)(stars?|points?)\b)?", re.I)
+OPS = {"greater than or equal to": ">=", "more than or equal to": ">=", "higher than or equal to": ">=",
+       "less than or equal to": "<=", "lower than or equal to": "<=", "equal to": "=", "at least": ">=", "no less than": ">=", "at most": "<=", "no more than": "<=", "more than": ">",
        "over": ">", "above": ">", "greater than": ">", "higher than": ">", "less than": "<", "fewer than": "<",
        "under": "<", "below": "<", "lower than": "<", ">=": ">=", "<=": "<=", ">": ">", "<": "<", "=": "=",
        "exactly": "="}
@@ -202,7 +209,32 @@ def _post_op(s: str | None) -> str | None:
     return "<="
 
 
+def _range(m, cols: ColumnNames):
+    """RANGE_RE's match -> (column, [(op, value), ...]) or None when it names no rating/score."""
+    word, between, a, conj, b, unit = m.groups()
+    if not (word or unit) or (between and conj.lower() != "and"):
+        return None
+    word = (word or unit).lower()
+    col = cols.score_col if word.startswith(("scor", "grade", "point")) else cols.star_col
+    lo, hi = sorted((_num(a), _num(b)))
+    if between or conj.lower() in ("to", "through", "-"):
+        return col, [(">=", lo), ("<=", hi)]
+    return col, [("in", [lo, hi])]
+
+
 def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems: list):
+    for m in RANGE_RE.finditer(q):
+        hit = _range(m, cols)
+        if hit is None or any(t.used for t in toks if t.start >= m.start() and t.end <= m.end()):
+            continue
+        col, conds = hit
+        vals = [v for _, c in conds for v in (c if isinstance(c, list) else [c])]
+        if col is None or (col.min is not None and not all(float(col.min) <= v <= float(col.max) for v in vals)):
+            problems.append(m.group(0).strip() + (f" ({col.name} ranges {col.min}..{col.max})" if col else ""))
+            mark(toks, m.start(), m.end(), "unmapped")
+            continue
+        idx = mark(toks, m.start(), m.end(), "number")
+        found += [(idx[0] if idx else 0, Filter(col.name, op, v, m.group(0).strip())) for op, v in conds]
     for rx, kind in ((STAR_RE, "star"), (NUMCOL_RE, "col")):
         for m in rx.finditer(q):
             if any(t.used for t in toks if t.start >= m.start() and t.end <= m.end() and t.start < m.end()):
@@ -212,7 +244,7 @@ def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems
                 col = cols.star_col
             else:
                 word, pre, num, post = m.group(1).lower(), m.group(2), m.group(3), m.group(4)
-                col = cols.score_col if word.startswith(("score", "grade")) else cols.star_col
+                col = cols.score_col if word.startswith(("scor", "grade")) else cols.star_col
             if col is None:
                 problems.append(m.group(0).strip())
                 mark(toks, m.start(), m.end(), "unmapped")
