@@ -542,3 +542,12 @@ def test_which_n_groups_either_but_and_a_family_breakdown(dbs, raw):
     assert_scalar(ask(dbs["urr"], "How many reviews mention crash but are not feature requests?"),
                   sum("crash" in r["review_text"].lower() and r["ardoc_label_auto"] not in ("FEATURE_REQUEST", "")
                       for r in u))
+
+
+def test_most_common_value_of_a_number_and_averages_of_counts(dbs, raw):
+    re_ = Counter(r["score"] for r in raw["wild"] if r["model"] == "reka-edge")
+    assert_top(ask(dbs["wild"], "What is the most common score for reka-edge?"), re_.most_common(1)[0][0])  # not max
+    for q in ("What's the average number of reviews per app?",          # was the average rating per app
+              "How many reviews does each app have on average?"):
+        ans = ask(dbs["urr"], q)
+        assert ans.status == "declined", (q, ans.answer)

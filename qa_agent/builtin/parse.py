@@ -101,7 +101,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 trig = i - 1
             elif i > 1 and lows[i - 2] in ("for", "each", "by") and lows[i - 1] in ("each", "every", "the"):
                 trig = i - 2
-            elif _which_before(before) and not (col.kind == "numeric" and "which" not in before):
+            elif _which_before(before) and not (col.kind == "numeric" and not {"which", "common", "frequent",
+                                                                               "popular"} & set(before[-2:])):
                 trig = i
             elif i > 1 and lows[i - 2] in WHICH and not toks[i - 1].used and _family(value_index(view), toks[i - 1], col):
                 trig = i        # 'which reka model': a breakdown of the models the word starts
@@ -189,6 +190,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                                and not wset & (MAXW | MINW)):   # 'which forum has the most ...' asks for no quotes
         measure = "examples"
         use(lambda w: w in EXAMPLES)
+    if measure in ("avg", "median") and not numeric_mentions and (
+            {"number", "count", "amount"} & wset or ("how" in wset and "many" in wset)):
+        res.reason = "an average of a count (rows per group) is not a column this engine can average"
+        return res     # 'average number of reviews per app' is no average rating
     if measure and mcol is None and measure in ("avg", "sum", "min", "max", "median"):
         res.reason = f"no numeric column to take the {measure} of"
         return res
