@@ -551,3 +551,14 @@ def test_most_common_value_of_a_number_and_averages_of_counts(dbs, raw):
               "How many reviews does each app have on average?"):
         ans = ask(dbs["urr"], q)
         assert ans.status == "declined", (q, ans.answer)
+
+
+def test_talk_about_is_a_mention_and_higher_share_is_an_order(dbs, raw):
+    u = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "How many reviews talk about ads?"), sum("ads" in r["review_text"].lower() for r in u))
+    t = raw["tiz"]
+    by = defaultdict(list)
+    for r in t:
+        by[r["product"]].append(r["label"] == "help seeking")
+    assert_top(ask(dbs["tiz"], "Which product has the higher share of help seeking sentences?"),
+               max(by, key=lambda p: mean(by[p])))

@@ -28,8 +28,8 @@ LLM_ONLY = {"why", "explain", "summarize", "summarise", "summary", "suggest", "r
             "improve", "feel", "think", "opinion", "opinions", "theme", "themes", "predict", "forecast", "cause"}
 SHARE = {"share", "percentage", "percent", "proportion", "fraction", "%", "ratio", "rate"}
 AVG = {"average", "mean", "avg"}
-MAXW = {"highest", "maximum", "max", "largest", "biggest", "greatest", "best", "most", "top", "more"}
-MINW = {"lowest", "minimum", "min", "smallest", "worst", "least", "fewest", "bottom", "less", "fewer"}
+MAXW = {"highest", "maximum", "max", "largest", "biggest", "greatest", "best", "most", "top", "more", "higher"}
+MINW = {"lowest", "minimum", "min", "smallest", "worst", "least", "fewest", "bottom", "less", "fewer", "lower"}
 SUMW = {"sum", "total"}
 EXAMPLES = {"show", "list", "quote", "quotes", "example", "examples", "sample", "samples", "give", "display"}
 GROUP_TRIGGERS = {"per", "by", "each", "across", "every", "breakdown", "distribution", "split", "grouped"}
@@ -260,7 +260,8 @@ def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems
 
 
 MENTION = {"mention", "mentions", "mentioned", "mentioning", "contain", "contains", "containing", "contained",
-           "say", "says", "saying", "said", "include", "includes", "including", "word", "words", "term", "phrase"}
+           "say", "says", "saying", "said", "include", "includes", "including", "word", "words", "term", "phrase",
+           "talk", "talks", "talking", "discuss", "discusses", "discussing"}
 ABOUT = {"about", "regarding"}
 
 
@@ -273,7 +274,7 @@ def text_filters(toks, text_col: str, found: list):
             i += 1
             continue
         j = i + 1
-        while j < len(toks) and toks[j].low in ("the", "word", "words", "term", "phrase", "of", "a", "an") \
+        while j < len(toks) and toks[j].low in ("the", "word", "words", "term", "phrase", "of", "a", "an", "about") \
                 and not toks[j].quoted:
             j += 1
         if j >= len(toks) or toks[j].used:
