@@ -417,6 +417,16 @@ def test_share_scoped_by_a_date_range(dbs, raw):
                   round(100 * len(y16) / len(rows), 2), tol=0.006)
 
 
+def test_a_measure_of_the_most_common_group_declines(dbs):
+    # a question inside a question: the group with the most rows, then its average; answering "the highest
+    # average" instead would be wrong
+    for q in ("What is the average rating of the most common app?",
+              "What is the average rating of the least common app?"):
+        ans = ask(dbs["urr"], q)
+        assert ans.status == "declined" and "most/least common" in ans.answer, (q, ans.answer)
+    assert ask(dbs["urr"], "What is the highest rating of the most popular app?").status == "declined"
+
+
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     w = raw["wild"]
     g = [r for r in w if r["model"] == "gemma-2b-it"]

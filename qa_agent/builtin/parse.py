@@ -224,6 +224,10 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
         plan.measure, plan.column = "avg", col.name      # "the highest-rated app": its average rating
         rated[0].used = "measure"
     if "common" in lows or "frequent" in lows or "popular" in lows:
+        if plan.measure not in ("count", "share"):   # 'the average rating of the most common category'
+            res.reason = f"'most/least common' picks a group by its number of {plan.noun}; the " \
+                         f"{ {'avg': 'average'}.get(plan.measure, plan.measure)} of that group is a question inside a question"
+            return res
         for t in toks:
             if t.low in ("common", "frequent", "popular", "often"):
                 t.used = t.used or "order"
