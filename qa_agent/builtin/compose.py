@@ -92,7 +92,7 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
         subject = f"{top[0]}" + (f" (tied with {', '.join(map(str, ties[:5]))})" if ties else "")
         what = f" {plan.noun}" if plan.measure == "count" else ""
         text = f"{subject} has {word}{what}{where} ({fmt(top[vidx])}" + \
-               (f"%" if plan.measure == "share" else "") + ")."
+               ("%" if plan.measure == "share" else "") + ")."
         if len(rows) > 1 and not plan.limit:
             text += " Next: " + _list(rows[1:], vidx, 4)
         elif plan.limit and len(rows) > 1:

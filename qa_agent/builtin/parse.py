@@ -16,7 +16,7 @@ from qa_agent.builtin.phrases import (
     FILLER, ROW_NOUNS, LLM_ONLY, SHARE, AVG, MAXW, MINW,
     SUMW, EXAMPLES, GROUP_TRIGGERS, WHICH, GRAINS, DISTINCT, SPLIT_VERBS,
     BASE_PREPS, TIME_PREPS, PEOPLE, view_nouns, Parsed, tokenize, mark, ColumnNames,
-    choose_view, _num, numeric_filters, ABOUT, text_filters)
+    choose_view, _num, numeric_filters, ABOUT, text_filters, which_before, after_label_verb, negating_tokens)
 
 
 def parse(question: str, card, partial: bool = False) -> Parsed:
@@ -78,19 +78,19 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     lows = [t.low for t in toks]
 
     # grouping
-    group, group_at = None, None
+    group = None
     for i, t in enumerate(toks):
         if t.used:
             continue
         if t.low in GRAINS and view.time_column and GRAINS[t.low] and (
                 t.low.endswith("ly") or (i > 0 and lows[i - 1] in GROUP_TRIGGERS | WHICH | {"the", "a"})):
-            group, group_at = GRAINS[t.low], i
+            group = GRAINS[t.low]
             t.used = "group"
             if i > 0 and lows[i - 1] in GROUP_TRIGGERS:
                 toks[i - 1].used = "group"
             break
         if t.low == "over" and i + 1 < len(toks) and lows[i + 1] == "time" and view.time_column:
-            group, group_at = "@month", i
+            group = "@month"
             t.used = toks[i + 1].used = "group"
             break
     if group is None:
@@ -101,7 +101,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 trig = i - 1
             elif i > 1 and lows[i - 2] in ("for", "each", "by") and lows[i - 1] in ("each", "every", "the"):
                 trig = i - 2
-            elif _which_before(before) and not (col.kind == "numeric" and not {"which", "common", "frequent",
+            elif which_before(before) and not (col.kind == "numeric" and not {"which", "common", "frequent",
                                                                                "popular"} & set(before[-2:])):
                 trig = i
             elif i > 1 and lows[i - 2] in WHICH and not toks[i - 1].used and _family(value_index(view), toks[i - 1], col):
@@ -115,7 +115,6 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 group = "@month"
             else:
                 group = col.name
-            group_at = i
             for k in range(min(trig, i), i + n):
                 if not toks[k].used or k >= i:
                     toks[k].used = "group"
@@ -255,7 +254,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             original = " ".join(t.text for t in span)
             loose = not (n == 1 and (span[0].low in col_words or singular(span[0].low) in col_words
                                      or singular(span[0].low) in ROW_NOUNS))
-            hits = index.lookup(phrase, original, loose=loose, common_ok=n == 1 and _after_label_verb(lows, i))
+            hits = index.lookup(phrase, original, loose=loose, common_ok=n == 1 and after_label_verb(lows, i))
             non = False
             if not hits and n == 1 and phrase.startswith("non-") and len(phrase) > 5:   # "non-game" (a value
                 hits = index.lookup(phrase[4:], original[4:], loose=loose)            # "non-informative" wins)
@@ -289,7 +288,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 for t in span:
                     t.used = "ambiguous"
                 continue
-            negator = [] if non else _negator(toks, i)
+            negator = [] if non else negating_tokens(toks, i)
             neg = non or bool(negator)
             for k in negator:
                 toks[k].used = "value"
@@ -449,40 +448,6 @@ def _family(index, tok, col) -> bool:
     """'reka' before 'model': a word that starts several values of that column (and names nothing exactly)."""
     hits = [h for h in index.lookup(tok.low, tok.text) if h.column == col.name]
     return len(hits) > 1 and hits[0].tier >= 3
-
-
-def _which_before(before: list[str]) -> bool:
-    """'which app', 'which of the apps', 'the most common label': a which-word right before, bar articles."""
-    k = len(before)
-    while k > 0 and (before[k - 1] in ("the", "a", "of", "one", "kind", "type", "is", "was", "are", "highest", "lowest",
-                                       "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
-                                       "reviewed") or re.fullmatch(r"\d+", before[k - 1])):    # 'which 3 apps'
-        k -= 1
-    return k > 0 and before[k - 1] in WHICH | {"common", "frequent", "popular"}
-
-
-LABEL_VERBS = {"labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised"}
-NEGATORS = {"not", "non", "except", "excluding"}
-
-
-def _after_label_verb(lows: list[str], i: int) -> bool:
-    """'labelled (as) other': a value is named even by a word too common to name one on its own."""
-    k = i - 1
-    while k >= 0 and lows[k] in ("as", "the", "a", "an"):
-        k -= 1
-    return k >= 0 and lows[k] in LABEL_VERBS
-
-
-def _negator(toks, i: int) -> list[int]:
-    """The tokens that negate the value starting at i: 'not (labelled as) X', 'except X', 'other than X'."""
-    k = i - 1
-    while k >= 0 and not toks[k].used and toks[k].low in {"the", "a", "an", "as", "for"} | LABEL_VERBS:
-        k -= 1
-    if k >= 0 and toks[k].low in NEGATORS and not toks[k].used:
-        return [k]
-    if k > 0 and toks[k].low == "than" and toks[k].used == "negation":
-        return [k - 1, k]
-    return []
 
 
 def _merge(filters: list[Filter]) -> list[Filter]:

@@ -305,3 +305,37 @@ def text_filters(toks, text_col: str, found: list):
     for n, t in enumerate(toks):  # a quoted phrase that is no value of any column is matched in the text
         if t.quoted and not t.used:
             pass  # handled after value matching
+
+
+def which_before(before: list[str]) -> bool:
+    """'which app', 'which of the apps', 'the most common label': a which-word right before, bar articles."""
+    k = len(before)
+    while k > 0 and (before[k - 1] in ("the", "a", "of", "one", "kind", "type", "is", "was", "are", "highest", "lowest",
+                                       "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
+                                       "reviewed") or re.fullmatch(r"\d+", before[k - 1])):    # 'which 3 apps'
+        k -= 1
+    return k > 0 and before[k - 1] in WHICH | {"common", "frequent", "popular"}
+
+
+LABEL_VERBS = {"labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised"}
+NEGATORS = {"not", "non", "except", "excluding"}
+
+
+def after_label_verb(lows: list[str], i: int) -> bool:
+    """'labelled (as) other': a value is named even by a word too common to name one on its own."""
+    k = i - 1
+    while k >= 0 and lows[k] in ("as", "the", "a", "an"):
+        k -= 1
+    return k >= 0 and lows[k] in LABEL_VERBS
+
+
+def negating_tokens(toks, i: int) -> list[int]:
+    """The tokens that negate the value starting at i: 'not (labelled as) X', 'except X', 'other than X'."""
+    k = i - 1
+    while k >= 0 and not toks[k].used and toks[k].low in {"the", "a", "an", "as", "for"} | LABEL_VERBS:
+        k -= 1
+    if k >= 0 and toks[k].low in NEGATORS and not toks[k].used:
+        return [k]
+    if k > 0 and toks[k].low == "than" and toks[k].used == "negation":
+        return [k - 1, k]
+    return []
