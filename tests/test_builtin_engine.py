@@ -427,6 +427,21 @@ def test_a_measure_of_the_most_common_group_declines(dbs):
     assert ask(dbs["urr"], "What is the highest rating of the most popular app?").status == "declined"
 
 
+def test_text_not_mentioned(dbs, raw):
+    rows = raw["urr"]
+    low = [r["review_text"].lower() for r in rows]
+    assert_scalar(ask(dbs["urr"], "How many reviews don't mention battery?"), sum("battery" not in t for t in low))
+    assert_scalar(ask(dbs["urr"], 'How many reviews never mention "ads" or "advert"?'),
+                  sum("ads" not in t and "advert" not in t for t in low))
+    one = [r["review_text"].lower() for r in rows if r["rating"] == "1"]
+    assert_scalar(ask(dbs["urr"], "What share of 1-star reviews do not mention crash?"),
+                  round(100 * sum("crash" not in t for t in one) / len(one), 2), tol=0.006)
+    assert_scalar(ask(dbs["urr"], "How many reviews without the word 'update' are 5-star?"),
+                  sum("update" not in r["review_text"].lower() and r["rating"] == "5" for r in rows))
+    # neither, or not both? a decline, not a guess
+    assert ask(dbs["urr"], "How many reviews don't mention ads and crash?").status == "declined"
+
+
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     w = raw["wild"]
     g = [r for r in w if r["model"] == "gemma-2b-it"]

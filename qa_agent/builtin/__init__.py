@@ -145,7 +145,7 @@ def _merge_followup(prev: Plan, parsed, card) -> Plan | None:
         plan.target = [g for g in plan.target if not _same_slot(g, f)]
     plan.filters += [Filter(**vars(f)) for f in incoming]
     if plan.group and not plan.group.startswith("@"):
-        plan.filters = [f for f in plan.filters if f.column != plan.group or f.op == "contains"]
+        plan.filters = [f for f in plan.filters if f.column != plan.group or f.op in ("contains", "not contains")]
     return plan
 
 
@@ -154,7 +154,8 @@ def _same_slot(a: Filter, b: Filter) -> bool:
         return False
     if a.op.startswith("time") and b.op.startswith("time"):
         return True
-    return not (a.op == "contains") and not (b.op == "contains") or (a.op == b.op == "contains")
+    texts = ("contains", "not contains")
+    return a.op not in texts and b.op not in texts or (a.op in texts and b.op in texts)
 
 
 __all__ = ["BuiltinEngine"]

@@ -414,7 +414,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     else:
         plan.filters = _merge([f for _, f in allf])
     for f in plan.filters + plan.target:
-        if f.op in ("contains",) or f.op.startswith("time") or f.column in (cols.star_col.name if cols.star_col else "",):
+        if f.op in ("contains", "not contains") or f.op.startswith("time") or f.column in (cols.star_col.name if cols.star_col else "",):
             res.understood.append(f.describe())
     if plan.measure in ("avg", "min", "max", "sum", "distinct", "median") and plan.column:
         res.understood.append(f"{plan.measure} of {plan.column}")

@@ -265,14 +265,22 @@ MENTION = {"mention", "mentions", "mentioned", "mentioning", "contain", "contain
 ABOUT = {"about", "regarding"}
 
 
+TEXT_NEGATORS = {"not", "never"}   # "don't mention X" (tokenised as "do not"), "never mention X"
+
+
 def text_filters(toks, text_col: str, found: list):
     i = 0
     while i < len(toks):
         t = toks[i]
-        trig = t.low in MENTION or (t.low in ABOUT and i + 1 < len(toks) and toks[i + 1].quoted)
+        quoted_next = i + 1 < len(toks) and toks[i + 1].quoted
+        without = t.low == "without" and (quoted_next or i + 1 < len(toks) and toks[i + 1].low in (
+            "the", "word", "words", "term", "phrase"))                      # "reviews without the word 'ads'"
+        trig = t.low in MENTION or (t.low in ABOUT and quoted_next) or without
         if not trig or t.used:
             i += 1
             continue
+        negated = [i] if without else ([i - 1] if i > 0 and toks[i - 1].low in TEXT_NEGATORS
+                                       and not toks[i - 1].used else [])
         j = i + 1
         while j < len(toks) and toks[j].low in ("the", "word", "words", "term", "phrase", "of", "a", "an", "about") \
                 and not toks[j].quoted:
@@ -292,15 +300,21 @@ def text_filters(toks, text_col: str, found: list):
             terms.append(toks[k + 1].text)
             idx += [k, k + 1]
             k += 2
-        for n in idx:
+        for n in idx + negated:
             toks[n].used = "text"
         for n in range(i + 1, j):
             toks[n].used = "text"
+        if negated and conj == "and" and len(terms) > 1:
+            i = k      # "don't mention A and B": neither, or not both? left unmapped, so the question declines
+            for n in idx + negated:
+                toks[n].used = None
+            continue
+        op = "not contains" if negated else "contains"
         if conj == "and" and len(terms) > 1:
             for term in terms:
-                found.append((i, Filter(text_col, "contains", [term], f"mention {term!r}")))
+                found.append((i, Filter(text_col, op, [term], f"mention {term!r}")))
         else:
-            found.append((i, Filter(text_col, "contains", terms, " or ".join(map(repr, terms)))))
+            found.append((i, Filter(text_col, op, terms, " or ".join(map(repr, terms)))))
         i = k
     for n, t in enumerate(toks):  # a quoted phrase that is no value of any column is matched in the text
         if t.quoted and not t.used:

@@ -24,16 +24,17 @@ def lit(v) -> str:
 @dataclass
 class Filter:
     column: str
-    op: str                  # = | in | <= | >= | < | > | contains | time>= | time<
+    op: str                  # = | in | <= | >= | < | > | contains | not contains | time>= | time<
     value: object
     words: str = ""          # the words of the question it came from
 
     def sql(self) -> str:
         c = qi(self.column)
-        if self.op == "contains":
+        if self.op in ("contains", "not contains"):
             vals = self.value if isinstance(self.value, list) else [self.value]
             parts = [f"{c} ILIKE {lit('%' + str(v).replace('%', '').replace('_', '') + '%')}" for v in vals]
-            return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+            any_of = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+            return any_of if self.op == "contains" else f"NOT coalesce({any_of}, false)"
         if self.op in ("in", "not in"):
             return f"{c} {self.op.upper()} ({', '.join(lit(v) for v in self.value)})"
         if self.op == "!=":   # rows with no value are not "other than X" rows we can vouch for: keep them out
@@ -43,9 +44,12 @@ class Filter:
         return f"{c} {self.op} {lit(self.value)}"
 
     def describe(self) -> str:
-        if self.op == "contains":
+        if self.op in ("contains", "not contains"):
             vals = self.value if isinstance(self.value, list) else [self.value]
             where = "the text" if self.column == "text" else self.column
+            if self.op == "not contains":
+                return f"{where} mentions none of " + ", ".join(map(repr, vals)) if len(vals) > 1 else \
+                    f"{where} does not mention {vals[0]!r}"
             return f"{where} mentions " + " or ".join(repr(v) for v in vals)
         if self.op in ("in", "not in") and len(self.value) > 4:
             return f"{self.column} {self.op} the {len(self.value)} values matching {self.words!r}"
