@@ -442,6 +442,18 @@ def test_text_not_mentioned(dbs, raw):
     assert ask(dbs["urr"], "How many reviews don't mention ads and crash?").status == "declined"
 
 
+def test_quarters(dbs, raw):
+    def quarter(r):
+        d, m, y = r["date"].split("/")
+        return 2000 + int(y), (int(m) - 1) // 3 + 1
+
+    rows = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "How many reviews in Q1 2016?"), sum(quarter(r) == (2016, 1) for r in rows))
+    assert_scalar(ask(dbs["urr"], "How many 1-star reviews were written in the second quarter of 2015?"),
+                  sum(quarter(r) == (2015, 2) and r["rating"] == "1" for r in rows))
+    assert_scalar(ask(dbs["urr"], "How many reviews since Q4 2015?"), sum(quarter(r) >= (2015, 4) for r in rows))
+
+
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     w = raw["wild"]
     g = [r for r in w if r["model"] == "gemma-2b-it"]

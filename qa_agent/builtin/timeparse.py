@@ -18,6 +18,8 @@ MONTHS["sept"] = 9
 MON = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|" \
       r"jun|jul|aug|sep|sept|oct|nov|dec)"
 YEAR = r"((?:19|20)\d\d)"
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4}
+ORDINAL = "(?:" + "|".join(ORDINALS) + ")"
 NUMW = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
         "ten": 10, "twelve": 12}
 
@@ -72,6 +74,8 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
          "monrange"),
         (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?{ONWARDS}",
          "month"),
+        (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
+         rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", "quarter"),
         (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}{ONWARDS}", "year"),
         (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
          r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", "last"),
@@ -109,6 +113,11 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
                 else:
                     continue
                 add(m, _bounded(col, "since" if m.group(4) else prep, date(y, mon, 1), _next_month(y, mon), words))
+            elif kind == "quarter":      # 'in Q1 2014', 'the second quarter of 2015'
+                qn = int(m.group(2)[1]) if m.group(2)[0] == "q" else ORDINALS[m.group(2).split()[0]]
+                y, first = int(m.group(3)), 3 * qn - 2
+                add(m, _bounded(col, "since" if m.group(4) else (m.group(1) or "in"), date(y, first, 1),
+                                _next_month(y, first + 2), words))
             elif kind == "year":
                 prep, y = m.group(1), int(m.group(2))
                 add(m, _bounded(col, "since" if m.group(3) else prep, date(y, 1, 1), date(y + 1, 1, 1), words))
