@@ -442,7 +442,7 @@ def test_text_not_mentioned(dbs, raw):
     assert ask(dbs["urr"], "How many reviews don't mention ads and crash?").status == "declined"
 
 
-def test_quarters(dbs, raw):
+def test_quarters_and_a_year_before_the_row_noun(dbs, raw):
     def quarter(r):
         d, m, y = r["date"].split("/")
         return 2000 + int(y), (int(m) - 1) // 3 + 1
@@ -452,6 +452,9 @@ def test_quarters(dbs, raw):
     assert_scalar(ask(dbs["urr"], "How many 1-star reviews were written in the second quarter of 2015?"),
                   sum(quarter(r) == (2015, 2) and r["rating"] == "1" for r in rows))
     assert_scalar(ask(dbs["urr"], "How many reviews since Q4 2015?"), sum(quarter(r) >= (2015, 4) for r in rows))
+    # a year said as an adjective of the row noun
+    assert_scalar(ask(dbs["urr"], "How many 2015 reviews are 1-star?"),
+                  sum(year_urr(r) == 2015 and r["rating"] == "1" for r in rows))
 
 
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):

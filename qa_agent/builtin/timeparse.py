@@ -10,6 +10,7 @@ import re
 from datetime import date
 
 from qa_agent.builtin.plan import Filter
+from qa_agent.builtin.phrases import ROW_NOUNS
 
 MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                           "september", "october", "november", "december"])}
@@ -77,6 +78,7 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
         (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
          rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", "quarter"),
         (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}{ONWARDS}", "year"),
+        (rf"\b{YEAR}(?=\s+(?:{'|'.join(ROW_NOUNS)})s?\b)", "year_noun"),    # 'the 2013 reviews'
         (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
          r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", "last"),
     ]
@@ -118,6 +120,9 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
                 y, first = int(m.group(3)), 3 * qn - 2
                 add(m, _bounded(col, "since" if m.group(4) else (m.group(1) or "in"), date(y, first, 1),
                                 _next_month(y, first + 2), words))
+            elif kind == "year_noun":
+                y = int(m.group(1))
+                add(m, rng(date(y, 1, 1), date(y + 1, 1, 1), words))
             elif kind == "year":
                 prep, y = m.group(1), int(m.group(2))
                 add(m, _bounded(col, "since" if m.group(3) else prep, date(y, 1, 1), date(y + 1, 1, 1), words))
