@@ -602,3 +602,15 @@ def test_talk_about_is_a_mention_and_higher_share_is_an_order(dbs, raw):
         by[r["product"]].append(r["label"] == "help seeking")
     assert_top(ask(dbs["tiz"], "Which product has the higher share of help seeking sentences?"),
                max(by, key=lambda p: mean(by[p])))
+
+
+def test_both_and_either_before_mentioned_words(clap):
+    db, rows = clap
+    low = [r["review"].lower() for r in rows]
+    both = sum("battery" in t and "drain" in t for t in low)
+    for q in ('How many reviews mention both "battery" and "drain"?',     # was a text match on the word 'both'
+              "How many reviews contain both the words battery and drain?"):
+        assert_scalar(ask(db, q), both)
+    assert_scalar(ask(db, 'How many reviews mention either "battery" or "drain"?'),
+                  sum("battery" in t or "drain" in t for t in low))
+    assert ask(db, 'How many reviews mention neither "battery" nor "drain"?').status == "declined"

@@ -282,8 +282,8 @@ def text_filters(toks, text_col: str, found: list):
         negated = [i] if without else ([i - 1] if i > 0 and toks[i - 1].low in TEXT_NEGATORS
                                        and not toks[i - 1].used else [])
         j = i + 1
-        while j < len(toks) and toks[j].low in ("the", "word", "words", "term", "phrase", "of", "a", "an", "about") \
-                and not toks[j].quoted:
+        while j < len(toks) and toks[j].low in ("the", "word", "words", "term", "phrase", "of", "a", "an", "about",
+                                                "both", "either") and not toks[j].quoted:   # 'both A and B'; 'either A or B'
             j += 1
         if j >= len(toks) or toks[j].used:
             i += 1
