@@ -614,3 +614,17 @@ def test_both_and_either_before_mentioned_words(clap):
     assert_scalar(ask(db, 'How many reviews mention either "battery" or "drain"?'),
                   sum("battery" in t or "drain" in t for t in low))
     assert ask(db, 'How many reviews mention neither "battery" nor "drain"?').status == "declined"
+
+
+def test_fewest_counts_groups_with_none_of_the_rows(clap):
+    db, rows = clap
+    cats = {r["app_category"] for r in rows}
+    energy = {c: sum(r["app_category"] == c and r["category"] == "ENERGY" for r in rows) for c in cats}
+    fewest = min(energy, key=energy.get)
+    assert sorted(energy.values())[:2][0] < sorted(energy.values())[1]    # one clear answer in this data
+    ans = ask(db, "Which app category has the fewest ENERGY reviews?")   # was the fewest among those with any
+    assert_top(ans, fewest)
+    assert ans.tables[0].rows[0][1] == energy[fewest]
+    # a filter on the grouped column still picks the groups
+    both = {c: sum(r["app_category"] == c for r in rows) for c in ("GAME", "SYSTEM")}
+    assert_top(ask(db, "Which app category has the fewest reviews among GAME and SYSTEM?"), min(both, key=both.get))

@@ -136,6 +136,8 @@ class Plan:
             order = f" ORDER BY {qi(self.time_column)} DESC NULLS LAST" if self.time_column else ""
             return f"SELECT item_id, text FROM {v}{where}{order} LIMIT {self.limit or 5}"
         expr, name = self.value_sql()
+        if self.measure == "count" and self.group and self.order == "asc" and self.filters:
+            return self._fewest_sql(v, name)
         if self.measure == "share":
             t = " AND ".join(f.sql() for f in self.target) or "TRUE"
             extra = f"count(*) FILTER (WHERE {t}) AS matching, count(*) AS total, {expr} AS percent"
@@ -153,6 +155,19 @@ class Plan:
             order = f"{qi(name)} {direction}, 1"
         lim = f" LIMIT {self.limit}" if self.limit else ""
         return f"SELECT {gexpr} AS {qi(gname)}, {extra} FROM {v}{where} GROUP BY 1 ORDER BY {order}{lim}"
+
+    def _fewest_sql(self, v: str, name: str) -> str:
+        """'Which app category has the fewest ENERGY reviews?': a group with none of the filtered rows has the
+        fewest (0), so the filters count inside each group instead of dropping the groups they empty. Filters on
+        the grouped column itself still choose the groups ('fewest among GAME and SYSTEM')."""
+        gexpr, gname = self.group_expr()
+        gcol = self.time_column if self.group.startswith("@") else self.group
+        keep = [f for f in self.filters if f.column == gcol]
+        counted = " AND ".join(f.sql() for f in self.filters if f.column != gcol) or "TRUE"
+        conds = [f.sql() for f in keep] + [f"{qi(gcol)} IS NOT NULL"]
+        lim = f" LIMIT {self.limit}" if self.limit else ""
+        return (f"SELECT {gexpr} AS {qi(gname)}, count(*) FILTER (WHERE {counted}) AS {qi(name)} FROM {v} "
+                f"WHERE {' AND '.join(conds)} GROUP BY 1 ORDER BY {qi(name)} ASC, 1{lim}")
 
     def describe(self) -> str:
         """What was understood, in words (used in answers and declines)."""
