@@ -628,3 +628,14 @@ def test_fewest_counts_groups_with_none_of_the_rows(clap):
     # a filter on the grouped column still picks the groups
     both = {c: sum(r["app_category"] == c for r in rows) for c in ("GAME", "SYSTEM")}
     assert_top(ask(db, "Which app category has the fewest reviews among GAME and SYSTEM?"), min(both, key=both.get))
+
+
+def test_break_down_by_and_a_trailing_percent_sign(clap):
+    db, rows = clap
+    bugs = Counter(r["app_category"] for r in rows if r["category"] == "BUG")
+    ans = ask(db, "Break down the number of bug reports by app category.")   # declined on 'Break'
+    assert ans.status == "answered", ans.answer
+    assert {r[0]: r[1] for r in ans.tables[0].rows} == dict(bugs)
+    one = [r for r in rows if r["rating"] == "1"]
+    assert_scalar(ask(db, "Among 1-star reviews, what share are bug reports (in %)?"),   # declined on '%'
+                  round(100 * sum(r["category"] == "BUG" for r in one) / len(one), 2), tol=0.006)

@@ -337,10 +337,11 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             left.append((i, t))     # 'the most stars': the highest average, or the most 5-star reviews?
             continue
         if t.low in FILLER or t.low in WHICH \
-                or t.low in ("percent", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
+                or t.low in ("percent", "%", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
                              "reports", "there", "appear", "appears", "receive", "receives", "receiving", "earn", "earns", "earned",
                              "gets", "gives", "gave", "give", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
-                             "categorised", "users", "user", "people", "customers", "exist", "exists", "written", "posted") \
+                             "categorised", "users", "user", "people", "customers", "exist", "exists", "written", "posted",
+                             "break", "breakdown", "split") \
                 or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often", "scoring", "reviewed"}:
             continue
         if t.low.isdigit() or t.low in NUMBER_WORDS:
