@@ -457,6 +457,13 @@ def test_quarters_and_a_year_before_the_row_noun(dbs, raw):
                   sum(year_urr(r) == 2015 and r["rating"] == "1" for r in rows))
 
 
+def test_comparison_between_the_number_and_stars(dbs, raw):
+    rows = raw["urr"]
+    assert_scalar(ask(dbs["urr"], "How many reviews have 4 or more stars?"), sum(int(r["rating"]) >= 4 for r in rows))
+    assert_scalar(ask(dbs["urr"], 'How many reviews with 2 or fewer stars mention "crash"?'),
+                  sum(int(r["rating"]) <= 2 and "crash" in r["review_text"].lower() for r in rows))
+
+
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     w = raw["wild"]
     g = [r for r in w if r["model"] == "gemma-2b-it"]

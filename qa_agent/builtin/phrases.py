@@ -189,6 +189,10 @@ NUMCOL_RE = re.compile(
     r"|equal to|>=|<=|>|<|=|exactly)?\s*(\d+(?:\.\d+)?)\b(?:\s+points?\b)?"
     r"(?:\s*(or (?:less|fewer|lower|below|worse)|and (?:below|under|lower)|or (?:more|higher|above|better)|"
     r"and (?:above|up|higher|more)))?", re.I)
+# the comparison between the number and 'stars': '4 or more stars', '2 or fewer stars', '3 and above stars'
+STAR_POST_RE = re.compile(
+    r"\b(\d+(?:\.\d+)?|one|two|three|four|five)\s+(or (?:more|higher|above|better|greater)|and (?:above|up|higher|"
+    r"more|over)|or (?:less|fewer|lower|below|worse)|and (?:below|under|lower|less))[\s-]+stars?\b", re.I)
 # two numbers of a rating or score: 'rated 1 or 2', '4-5 stars', 'a score between 4 and 6', '2 to 4 stars'
 RANGE_RE = re.compile(
     r"\b(?:(rated|ratings?|scores?|scored|scoring|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?)?(between\s+)?"
@@ -235,11 +239,13 @@ def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems
             continue
         idx = mark(toks, m.start(), m.end(), "number")
         found += [(idx[0] if idx else 0, Filter(col.name, op, v, m.group(0).strip())) for op, v in conds]
-    for rx, kind in ((STAR_RE, "star"), (NUMCOL_RE, "col")):
+    for rx, kind in ((STAR_POST_RE, "star_post"), (STAR_RE, "star"), (NUMCOL_RE, "col")):
         for m in rx.finditer(q):
             if any(t.used for t in toks if t.start >= m.start() and t.end <= m.end() and t.start < m.end()):
                 continue
-            if kind == "star":
+            if kind == "star_post":
+                pre, num, post, col = None, m.group(1), m.group(2), cols.star_col
+            elif kind == "star":
                 pre, num, post = m.group(1), m.group(2), m.group(3) or ("+" if m.group(0).rstrip().endswith("+") else None)
                 col = cols.star_col
             else:
