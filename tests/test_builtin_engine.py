@@ -464,6 +464,13 @@ def test_comparison_between_the_number_and_stars(dbs, raw):
                   sum(int(r["rating"]) <= 2 and "crash" in r["review_text"].lower() for r in rows))
 
 
+def test_not_from_or_in_a_value(dbs, raw):
+    tiz = raw["tiz"]
+    assert_scalar(ask(dbs["tiz"], "How many sentences are not from Firefox?"),
+                  sum(r["product"] != "Firefox" for r in tiz))
+    assert_scalar(ask(dbs["tiz"], "How many sentences not in the VLC forum?"), sum(r["product"] != "VLC" for r in tiz))
+
+
 def test_share_split_by_row_noun_and_by_verb(dbs, raw):
     w = raw["wild"]
     g = [r for r in w if r["model"] == "gemma-2b-it"]

@@ -352,7 +352,7 @@ def after_label_verb(lows: list[str], i: int) -> bool:
 def negating_tokens(toks, i: int) -> list[int]:
     """The tokens that negate the value starting at i: 'not (labelled as) X', 'except X', 'other than X'."""
     k = i - 1
-    while k >= 0 and not toks[k].used and toks[k].low in {"the", "a", "an", "as", "for"} | LABEL_VERBS:
+    while k >= 0 and not toks[k].used and toks[k].low in {"the", "a", "an", "as", "for", "from", "in", "by"} | LABEL_VERBS:
         k -= 1
     if k >= 0 and toks[k].low in NEGATORS and not toks[k].used:
         return [k]
