@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from qa_agent.base import Answer, AskContext, Engine, Step
-from qa_agent.builtin.plan import Filter, Plan
+from qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
 
 LLM_HINT = ("Configure an LLM to answer it: `earful ask --llm openai:gpt-4o-mini \"...\"`, "
             "or set `[llm] model` in earful.toml.")
@@ -145,7 +145,7 @@ def _merge_followup(prev: Plan, parsed, card) -> Plan | None:
         plan.target = [g for g in plan.target if not _same_slot(g, f)]
     plan.filters += [Filter(**vars(f)) for f in incoming]
     if plan.group and not plan.group.startswith("@"):
-        plan.filters = [f for f in plan.filters if f.column != plan.group or f.op in ("contains", "not contains")]
+        plan.filters = [f for f in plan.filters if f.column != plan.group or f.op in TEXT_OPS]
     return plan
 
 
@@ -154,8 +154,7 @@ def _same_slot(a: Filter, b: Filter) -> bool:
         return False
     if a.op.startswith("time") and b.op.startswith("time"):
         return True
-    texts = ("contains", "not contains")
-    return a.op not in texts and b.op not in texts or (a.op in texts and b.op in texts)
+    return (a.op in TEXT_OPS) == (b.op in TEXT_OPS)
 
 
 __all__ = ["BuiltinEngine"]

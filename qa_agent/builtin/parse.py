@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from qa_agent.builtin import timeparse
-from qa_agent.builtin.plan import Filter, Plan
+from qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
 from qa_agent.builtin.vocab import NUMBER_WORDS, embedding_match, resolve, singular, value_index
 from qa_agent.builtin.phrases import (
     FILLER, ROW_NOUNS, LLM_ONLY, SHARE, AVG, MAXW, MINW,
@@ -415,7 +415,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     else:
         plan.filters = _merge([f for _, f in allf])
     for f in plan.filters + plan.target:
-        if f.op in ("contains", "not contains") or f.op.startswith("time") or f.column in (cols.star_col.name if cols.star_col else "",):
+        if f.op in TEXT_OPS or f.op.startswith("time") or f.column in (cols.star_col.name if cols.star_col else "",):
             res.understood.append(f.describe())
     if plan.measure in ("avg", "min", "max", "sum", "distinct", "median") and plan.column:
         res.understood.append(f"{plan.measure} of {plan.column}")

@@ -306,15 +306,13 @@ def text_filters(toks, text_col: str, found: list):
             terms.append(toks[k + 1].text)
             idx += [k, k + 1]
             k += 2
-        for n in idx + negated:
-            toks[n].used = "text"
         for n in range(i + 1, j):
             toks[n].used = "text"
         if negated and conj == "and" and len(terms) > 1:
             i = k      # "don't mention A and B": neither, or not both? left unmapped, so the question declines
-            for n in idx + negated:
-                toks[n].used = None
             continue
+        for n in idx + negated:
+            toks[n].used = "text"
         op = "not contains" if negated else "contains"
         if conj == "and" and len(terms) > 1:
             for term in terms:
@@ -322,9 +320,6 @@ def text_filters(toks, text_col: str, found: list):
         else:
             found.append((i, Filter(text_col, op, terms, " or ".join(map(repr, terms)))))
         i = k
-    for n, t in enumerate(toks):  # a quoted phrase that is no value of any column is matched in the text
-        if t.quoted and not t.used:
-            pass  # handled after value matching
 
 
 def which_before(before: list[str]) -> bool:

@@ -21,6 +21,9 @@ def lit(v) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
+TEXT_OPS = ("contains", "not contains")   # the ops that match words in a text column
+
+
 @dataclass
 class Filter:
     column: str
@@ -30,7 +33,7 @@ class Filter:
 
     def sql(self) -> str:
         c = qi(self.column)
-        if self.op in ("contains", "not contains"):
+        if self.op in TEXT_OPS:
             vals = self.value if isinstance(self.value, list) else [self.value]
             parts = [f"{c} ILIKE {lit('%' + str(v).replace('%', '').replace('_', '') + '%')}" for v in vals]
             any_of = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
@@ -44,7 +47,7 @@ class Filter:
         return f"{c} {self.op} {lit(self.value)}"
 
     def describe(self) -> str:
-        if self.op in ("contains", "not contains"):
+        if self.op in TEXT_OPS:
             vals = self.value if isinstance(self.value, list) else [self.value]
             where = "the text" if self.column == "text" else self.column
             if self.op == "not contains":

@@ -67,7 +67,7 @@ def time_filters(q: str, toks, view, mark, problems: list) -> list:
             found.append((idx[0] if idx else 0, f))
 
     def rng(lo: date, hi: date, words: str):
-        return [Filter(col, "time>=", lo.isoformat(), words), Filter(col, "time<", hi.isoformat(), words)]
+        return _bounded(col, "within", lo, hi, words)
 
     patterns = [
         (rf"\b(between|from|in|during)\s+{YEAR}\s*(and|or|to|until|till|through|-)\s*{YEAR}\b", "between"),
