@@ -166,7 +166,7 @@ def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: li
     return version
 
 
-SELF_TRAIN_POOL = 50_000  # items a no-gold model learns from; more adds fitting time, not accuracy
+SELF_TRAIN_POOL = 50_000  # items a no-gold model is fitted on: bounds fit time and memory on big workspaces
 
 
 def self_train(store, tax: Taxonomy, source: str | None = None) -> tuple[Classifier, str]:

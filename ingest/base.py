@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+SNIFF_ROWS = 20_480  # rows a text loader reads to detect a file's format and column types (DuckDB's sample_size)
+
+
 @dataclass
 class BadRecord:
     """A record a loader could not even parse; it goes to the quarantine table, never away."""

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from earful.errors import InputError
-from ingest.base import BadRecord, Loaded, Loader, register_loader
+from ingest.base import SNIFF_ROWS, BadRecord, Loaded, Loader, register_loader
 from ingest.encoding import _temp, probe
 
 RECORD_KEYS = ("records", "data", "items", "results", "rows", "reviews", "tickets", "issues", "entries")
@@ -83,12 +83,12 @@ class CsvLoader(Loader):
         file again each time the query is bound. Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO
         format are read as VARCHAR instead (see the module docstring).
 
-        The sniffer sees the first 20,480 rows (`whole_file`: all of them). When no field there is quoted it picks no
+        The sniffer sees the first SNIFF_ROWS rows (`whole_file`: all of them). When no field there is quoted it picks no
         quote character, and a quoted field further down (a comma or an escaped quote inside) would then be split or
         kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way."""
         # the sniffer reads only the sample: a 20 MB buffer (2x max_line_size) instead of the default 16x spares it
         # allocating and faulting in 160 MB for a few MB of rows (~0.07 s per file)
-        sample = [*opts, f"sample_size = {-1 if whole_file else 20480}"]
+        sample = [*opts, f"sample_size = {-1 if whole_file else SNIFF_ROWS}"]
         row = cls._sniff(con, path, sample)
         if row[1] == "(empty)" and not whole_file:
             rfc = cls._sniff(con, path, [*sample, "quote = '\"'", "escape = '\"'"])
@@ -145,7 +145,7 @@ class JsonLoader(Loader):
     @staticmethod
     def _read(src: Path, fmt: str, numbered: bool = True) -> str:
         return (f"SELECT {'row_number() OVER () AS __record_no, ' if numbered else ''}* FROM read_json({lit(src)}, "
-                f"format = '{fmt}', sample_size = 20480, maximum_object_size = 100000000)")
+                f"format = '{fmt}', sample_size = {SNIFF_ROWS}, maximum_object_size = 100000000)")
 
     @staticmethod
     def _unwrap(con, rel, src: Path, records_key: str | None, path: Path):

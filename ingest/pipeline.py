@@ -20,7 +20,7 @@ from earful.store import Store, quote_ident
 from ingest import loaders as _builtin_loaders  # noqa: F401  (registers the built-in loaders)
 from ingest import loaders_binary as _binary_loaders  # noqa: F401
 from ingest import profiles as _builtin_profiles  # noqa: F401  (registers the export profiles)
-from ingest.base import LOADERS, PROFILES, Loaded
+from ingest.base import LOADERS, PROFILES, SNIFF_ROWS, Loaded
 from ingest.detect import Detection, detect, likely_id, qcol
 
 _SOURCE_RE = re.compile(r"[^a-z0-9_]+")
@@ -156,8 +156,7 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
                 break
             except duckdb_error() as exc:
                 if loaded.reread is None:
-                    raise InputError(f"{path}: could not be read as {loader.name}: {str(exc).splitlines()[0]}",
-                                     hint="check the file's format and encoding, or pass --format") from exc
+                    raise _unreadable(path, loader.name, exc) from exc
                 loaded = _reread(loaded, path, exc)
         with store.transaction():
             # record numbers are fixed in _stage above; from here on row order is carried by __record_no, so DuckDB
@@ -258,30 +257,28 @@ def _time_expr(det: Detection) -> str:
     return f"try_cast(trim(CAST({q} AS VARCHAR)) AS TIMESTAMPTZ)"
 
 
-def _load(loader, con, path: Path, options: dict) -> Loaded:
-    import duckdb
+def _unreadable(path: Path, loader_name: str, exc: Exception) -> InputError:
+    """The one error for a file its loader cannot parse: DuckDB's first line, and what to check."""
+    return InputError(f"{path}: could not be read as {loader_name}: {str(exc).splitlines()[0]}",
+                      hint="check the file's format and encoding, or pass --format")
 
+
+def _load(loader, con, path: Path, options: dict) -> Loaded:
     try:
         return loader.load(con, path, options)
-    except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0]
-        raise InputError(f"{path}: could not be read as {loader.name}: {msg}",
-                         hint="check the file's format and encoding, or pass --format") from exc
+    except duckdb_error() as exc:
+        raise _unreadable(path, loader.name, exc) from exc
 
 
 def _reread(loaded: Loaded, path: Path, exc: Exception) -> Loaded:
     """`loaded` read again with the format of the whole file, after rows past the detection sample failed to stage;
     the rows that still fail are quarantined, and a warning says what happened."""
-    import duckdb
-
-    first = str(exc).splitlines()[0]
     try:
         relation, serial, bad = loaded.reread()
-    except duckdb.Error as again:
-        raise InputError(f"{path}: could not be read as {loaded.loader}: {first}",
-                         hint="check the file's format and encoding, or pass --format") from again
-    note = f"{path.name}: rows past the first 20,480 did not fit the format detected there ({first}); " \
-           f"read again with the format of the whole file"
+    except duckdb_error() as again:
+        raise _unreadable(path, loaded.loader, exc) from again
+    note = f"{path.name}: rows past the first {SNIFF_ROWS:,} did not fit the format detected there " \
+           f"({str(exc).splitlines()[0]}); read again with the format of the whole file"
     if bad:
         note += f"; {len(bad)} line(s) that still do not fit are quarantined"
     return replace(loaded, relation=relation, serial=serial, reread=None, bad=loaded.bad + bad,
