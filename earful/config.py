@@ -45,22 +45,37 @@ class AgentSettings(_Section):
     timeout_s: float = 30.0
     memory_mb: int = 2048
     max_output_bytes: int = 2_000_000
-    sandbox: str = Field("auto", description="'auto' (bubblewrap when available), 'bwrap' or 'subprocess'")
+    sandbox: str = Field("auto", description="'auto' (bubblewrap when available), 'bwrap', 'unshare', 'subprocess' "
+                                             "(both SQL only), or 'unsafe' (opt-in: model-written Python without "
+                                             "bubblewrap)")
 
 
 class IngestSettings(_Section):
     max_field_bytes: int = 1_000_000
 
 
+class SQLSettings(_Section):
+    timeout_s: float = Field(60.0, description="`earful sql`: interrupt a query after this many seconds")
+    memory_mb: int = Field(4096, description="`earful sql`: DuckDB memory limit for one query")
+
+
+class WebSettings(_Section):
+    token: str | None = Field(None, description="required on every request when serving off loopback (EARFUL_TOKEN)")
+
+
 class Settings(_Section):
     db: str = "earful.duckdb"
+    wait_s: float = Field(10.0, description="how long to wait for a workspace another process is writing (--wait)")
     llm: LLMSettings = LLMSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     agent: AgentSettings = AgentSettings()
     ingest: IngestSettings = IngestSettings()
+    sql: SQLSettings = SQLSettings()
+    web: WebSettings = WebSettings()
 
 
-_SHORT_ENV = {"EARFUL_DB": ("db",), "EARFUL_LLM": ("llm", "model")}
+_SHORT_ENV = {"EARFUL_DB": ("db",), "EARFUL_LLM": ("llm", "model"), "EARFUL_TOKEN": ("web", "token"),
+              "EARFUL_WAIT": ("wait_s",)}
 
 
 def _set(tree: dict, path: tuple[str, ...], value: Any) -> None:
