@@ -28,8 +28,10 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
     with store.transaction() as con:
         if not store.rows("SELECT 1 FROM taxonomies WHERE name = ?", [tax.name]):
             save_taxonomy(store, tax, "built-in or file")
-        if redo:
-            con.execute("DELETE FROM classify_labels WHERE taxonomy = ?", [tax.name])
+        if redo:  # only the labels of the items this run will label again: other sources keep theirs
+            scope, params = ("AND item_id IN (SELECT item_id FROM items WHERE source = ?)", [source]) if source \
+                else ("", [])
+            con.execute(f"DELETE FROM classify_labels WHERE taxonomy = ? {scope}", [tax.name, *params])
     trained = latest_model(store, tax.name)
     if trained and trained[0].name == "selftrained" and trained[0].taxonomy != tax:
         trained = None  # learnt from an earlier version of the label descriptions: learn again

@@ -1,0 +1,82 @@
+"""Classification you can trust (issue 11): --redo touches one source, honest share intervals, a cascade that does not
+route to an LLM that is worse, stored models that load no code, and topic names that say when they fell back.
+
+Real parts: DuckDB workspaces in tmp_path, real CLAP / URR reviews, real scikit-learn models. The only fakes are LLM
+*texts*: a scripted chat model (named as a fake) that answers from a lookup of the gold labels, right or wrong.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+from langchain_core.language_models import SimpleChatModel
+
+from earful.errors import EarfulError
+from tests.conftest import shared
+
+CATEGORIES = ["BUG", "FEATURE", "OTHER", "ENERGY", "SECURITY"]
+
+
+def _clap_rows(per_label: int, skip: int = 0) -> list[dict]:
+    """`per_label` real CLAP reviews of each of CATEGORIES (after skipping `skip` of each), in a fixed shuffle."""
+    rows = list(csv.DictReader(shared("clap_app_reviews/reviews.csv").open(encoding="utf-8")))
+    out = []
+    for cat in CATEGORIES:
+        out += [r for r in rows if r["category"] == cat][skip:skip + per_label]
+    random.Random(3).shuffle(out)
+    return out
+
+
+def _write(path, rows, gold: bool = True):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "review", "rating"] + (["category"] if gold else []))
+        for r in rows:
+            w.writerow([r["id"], r["review"], r["rating"]] + ([r["category"]] if gold else []))
+    return path
+
+
+@pytest.fixture
+def two_sources(tmp_path):
+    """A workspace with source `a` (60 CLAP reviews with gold categories) and source `b` (40 later ones), and a
+    trained tfidf model for `clap_category`."""
+    from classify.workspace import import_gold_column, train
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+
+    s = Store(tmp_path / "w.duckdb")
+    ingest_file(s, _write(tmp_path / "a.csv", _clap_rows(12)), source="a", overrides={"text": "review"})
+    ingest_file(s, _write(tmp_path / "b.csv", _clap_rows(8, skip=12), gold=False), source="b",
+                overrides={"text": "review"})
+    import_gold_column(s, "clap_category", "category", "a")
+    train(s, "clap_category", "tfidf")
+    yield s
+    s.close()
+
+
+def _label(store, source=None, redo=False, method="offline", **kw):
+    from classify.runner import prepare
+    from classify.workspace import label_items
+
+    tax, clf, version, features, extra = prepare(store, "clap_category", method, source=source, redo=redo, **kw)
+    return label_items(store, tax, clf, method=clf.name, version=version, source=source, features=features,
+                       extra_names=extra, llm_budget=kw.get("llm_budget"))
+
+
+# -- 1. `classify run --redo --source S` touches only S --------------------------------------------------------
+def test_redo_for_one_source_keeps_the_other_sources_labels(two_sources):
+    store = two_sources
+    assert _label(store)["labelled"] == 100
+    before_b = store.rows("SELECT l.item_id, l.labelled_at FROM classify_labels l JOIN items i USING (item_id) "
+                          "WHERE i.source = 'b' ORDER BY 1")
+    assert len(before_b) == 40
+    r = _label(store, source="a", redo=True)
+    assert r["labelled"] == 60, "every item of source a is labelled again"
+    after_b = store.rows("SELECT l.item_id, l.labelled_at FROM classify_labels l JOIN items i USING (item_id) "
+                         "WHERE i.source = 'b' ORDER BY 1")
+    assert after_b == before_b, "--redo --source a must not delete (or relabel) source b's labels"
+    assert store.scalar("SELECT count(clap_category) FROM b") == 40
