@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from datetime import datetime, timezone
 
 import numpy as np
@@ -157,12 +156,15 @@ def train(store, taxonomy: str, method: str = "joint", features: list[str] | Non
 
 
 def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: list[str], extra_names, n_train: int):
-    blob = pickle.dumps({"classifier": clf, "features": features, "extra_names": extra_names})
+    from classify.models import FORMAT, dump_model, library_versions
+
+    blob = dump_model({"classifier": clf, "features": features, "extra_names": extra_names})
     version = f"{method}-{hashlib.sha256(blob).hexdigest()[:10]}"
     with store.transaction() as con:
         con.execute("INSERT OR REPLACE INTO classify_models (model_version, taxonomy, method, features, n_train, "
-                    "trained_at, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [version, tax.name, method, json.dumps(features), n_train, datetime.now(timezone.utc), blob])
+                    "trained_at, blob, format, versions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [version, tax.name, method, json.dumps(features), n_train, datetime.now(timezone.utc), blob,
+                     FORMAT, json.dumps(library_versions())])
     return version
 
 
@@ -182,13 +184,19 @@ def self_train(store, tax: Taxonomy, source: str | None = None) -> tuple[Classif
 
 
 def latest_model(store, taxonomy: str):
-    """(classifier, model_version, features, extra_names) of the newest trained model, or None."""
-    rows = store.rows("SELECT model_version, blob FROM classify_models WHERE taxonomy = ? ORDER BY trained_at DESC "
-                      "LIMIT 1", [taxonomy])
+    """(classifier, model_version, features, extra_names) of the newest trained model, or None.
+
+    The model is loaded by `classify.models.load_model` (skops, allow-listed types only): a pickle from an older
+    Earful, or bytes naming any other type, raise ModelLoadError asking for a retrain and are never unpickled."""
+    from classify.models import load_model
+
+    rows = store.rows("SELECT model_version, blob, format, versions, method FROM classify_models WHERE taxonomy = ? "
+                      "ORDER BY trained_at DESC LIMIT 1", [taxonomy])
     if not rows:
         return None
-    data = pickle.loads(rows[0][1])
-    return data["classifier"], rows[0][0], data["features"], data["extra_names"]
+    version, blob, fmt, versions, method = rows[0]
+    data = load_model(blob, fmt, versions, taxonomy=taxonomy, method=method, model_version=version)
+    return data["classifier"], version, data["features"], data["extra_names"]
 
 
 def todo_ids(store, taxonomy: str, source: str | None, limit: int) -> list[str]:

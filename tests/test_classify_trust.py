@@ -80,3 +80,79 @@ def test_redo_for_one_source_keeps_the_other_sources_labels(two_sources):
                          "WHERE i.source = 'b' ORDER BY 1")
     assert after_b == before_b, "--redo --source a must not delete (or relabel) source b's labels"
     assert store.scalar("SELECT count(clap_category) FROM b") == 40
+
+
+# -- 5. stored models load no code -----------------------------------------------------------------------------
+class FileMaker:
+    """What an attacker would plant: an object whose loading (pickle's __reduce__, skops's __setstate__) writes a
+    file. Defined here so the test can show the planted bytes really do that when loaded without an allow-list."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+    def __setstate__(self, state):
+        open(state["path"], "w").close()
+
+
+def _plant(store, blob, fmt, version="tfidf-planted"):
+    from datetime import datetime, timezone
+
+    store.con.execute("INSERT INTO classify_models (model_version, taxonomy, method, features, n_train, trained_at, "
+                      "blob, format, versions) VALUES (?, 'clap_category', 'tfidf', '[]', 60, ?, ?, ?, ?)",
+                      [version, datetime.now(timezone.utc), blob, fmt, None])
+
+
+def test_trained_model_is_stored_as_skops_and_loads_back(two_sources):
+    from classify.models import FORMAT
+    from classify.workspace import inputs_for, latest_model
+
+    store = two_sources
+    fmt, head = store.rows("SELECT format, blob[1:2] FROM classify_models WHERE taxonomy = 'clap_category'")[0]
+    assert fmt == FORMAT and bytes(head) == b"PK", "a skops zip, not a pickle"
+    clf, version, features, extra = latest_model(store, "clap_category")
+    assert clf.name == "tfidf" and version.startswith("tfidf-") and features == [] and extra is None
+    ids = [r[0] for r in store.rows("SELECT item_id FROM items WHERE source = 'b' ORDER BY item_id")]
+    p = clf.predict_proba(inputs_for(store, ids, embed=False))
+    assert p.shape == (40, len(clf.classes_)) and np.allclose(p.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("fmt", [None, "skops-1"])
+def test_a_planted_pickle_is_refused_and_never_unpickled(two_sources, tmp_path, fmt):
+    import pickle
+
+    from classify.workspace import latest_model
+
+    marker = tmp_path / "pwned"
+    blob = pickle.dumps({"classifier": FileMaker(marker), "features": [], "extra_names": None})
+    pickle.loads(blob)  # what unpickling it would do: the file appears
+    assert marker.exists()
+    marker.unlink()
+    _plant(two_sources, blob, fmt)
+    with pytest.raises(EarfulError) as e:
+        latest_model(two_sources, "clap_category")
+    assert not marker.exists(), "loading a stored model must never run its code"
+    msg = str(e.value)
+    assert "tfidf-planted" in msg and "earful classify train --taxonomy clap_category" in msg
+    if fmt is None:  # how an old workspace's rows look: pickles, refused with the retrain command
+        assert "pickle" in msg
+
+
+def test_a_planted_skops_file_naming_other_types_is_refused(two_sources, tmp_path):
+    import skops.io as sio
+
+    from classify.workspace import latest_model
+
+    marker = tmp_path / "pwned"
+    blob = sio.dumps({"classifier": FileMaker(marker), "features": [], "extra_names": None})
+    name = f"{FileMaker.__module__}.FileMaker"
+    sio.loads(blob, trusted=[name])  # loaded with that type trusted, the file appears
+    assert marker.exists()
+    marker.unlink()
+    _plant(two_sources, blob, "skops-1")
+    with pytest.raises(EarfulError) as e:
+        latest_model(two_sources, "clap_category")
+    assert not marker.exists()
+    assert "FileMaker" in str(e.value) and "earful classify train" in str(e.value)
