@@ -1,8 +1,14 @@
 """The executor's contract over a real workspace: results as tables, errors as values (never raised), charts from
-Python, row caps, and the fallback sandbox announcing itself once.
+Python, row caps, the fallback sandbox announcing itself once, and the two containment defects of the Trust issue:
+bwrap's own init process must not carry Earful's environment, and modes that cannot contain writes refuse Python.
+(tests/test_sandbox_conformance.py runs the full hostile suite through every mode.)
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import duckdb
 import pytest
 
 from earful.config import load_settings
@@ -75,12 +81,123 @@ def test_python_errors_come_back_with_traceback(ws):
 
 def test_fallback_mode_announces_itself_once(ws, monkeypatch):
     db, _ = ws
-    monkeypatch.setattr(sandbox, "_NOTICE_SHOWN", False)
+    monkeypatch.setattr(sandbox, "_NOTICES_SHOWN", set())
     fb = load_settings(environ={}, overrides={"agent": {"sandbox": "subprocess"}})
     first = run_sql(str(db), "SELECT count(*) FROM items", fb)
     second = run_sql(str(db), "SELECT count(*) FROM items", fb)
-    assert first.ok and first.sandbox == "subprocess" and "NOT cut off" in first.notice
+    assert first.ok and first.sandbox == "subprocess" and "only SQL runs" in first.notice
+    assert "Python is refused" in first.notice and "apt-get install bubblewrap" in first.notice
     assert second.ok and second.notice is None
+
+
+def _needs_bwrap():
+    from earful.errors import ConfigError
+
+    try:
+        sandbox.detect_mode("bwrap")
+    except ConfigError:
+        pytest.skip("bubblewrap does not work on this machine")
+
+
+ENV_PROBE = """
+import glob, os
+seen, read = [repr(dict(os.environ))], []
+for p in ['/proc/self/environ', '/proc/1/environ'] + glob.glob('/proc/*/environ'):
+    try:
+        seen.append(open(p, 'rb').read().decode('latin-1'))
+        read.append(p)
+    except OSError as e:
+        seen.append(repr(e))
+raise RuntimeError(repr(read) + ' || ' + ' || '.join(seen)[:8000])
+"""
+
+
+def test_bwrap_init_process_does_not_carry_earfuls_environment(ws, monkeypatch):
+    """bwrap's own init (pid 1 inside) kept the environment bwrap was started with, whatever --clearenv gave the
+    child: a program read OPENAI_API_KEY from /proc/1/environ and raised it as its error (which went on to the LLM)."""
+    _needs_bwrap()
+    db, _ = ws
+    canary = "sk-canary-5e1f0c2d9a"
+    monkeypatch.setenv("OPENAI_API_KEY", canary)
+    bw = load_settings(environ={}, overrides={"agent": {"sandbox": "bwrap"}})
+    res = run_python(str(db), ENV_PROBE, bw)
+    assert res.sandbox == "bwrap" and not res.ok and "RuntimeError" in res.error
+    assert "'/proc/1/environ'" in res.error.split(" || ")[0]   # the probe did read bwrap's init's environment
+    assert canary not in json.dumps([res.error, res.traceback, res.stdout, res.rows], default=str)
+
+
+HOSTILE_WRITE = """
+import sys
+open({target!r}, 'r+b').write(b'PWNED')
+open([p for p in sys.path if p.endswith('site-packages')][0] + '/zz_earful_pwned_probe.pth', 'w').write('# x')
+result = {{'done': [1]}}
+"""
+
+
+@pytest.mark.parametrize("mode", ["subprocess", "unshare"])
+def test_modes_that_cannot_contain_writes_refuse_python(mode, tmp_path):
+    """unshare and subprocess let generated code write host files (a workspace file got a PWNED header, a .pth
+    was planted in the virtualenv): they now run SQL only, and say how to get Python."""
+    import sysconfig
+
+    from earful.errors import ConfigError, EarfulError
+
+    settings = load_settings(environ={}, overrides={"agent": {"sandbox": mode, "timeout_s": 5}})
+    try:
+        sandbox_mode(settings)
+    except ConfigError as exc:
+        pytest.skip(f"{mode} does not work here: {exc}")
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).execute("CREATE TABLE t AS SELECT 42 AS x").close()
+    victim = tmp_path / "notes.txt"
+    victim.write_bytes(b"original")
+    pth = Path(sysconfig.get_paths()["purelib"]) / "zz_earful_pwned_probe.pth"
+    try:
+        res = run_python(str(db), HOSTILE_WRITE.format(target=str(victim)), settings)
+        planted = pth.exists()
+    finally:
+        pth.unlink(missing_ok=True)
+    assert not planted and victim.read_bytes() == b"original"
+    from qa_agent.executor import PythonRefused, python_allowed
+
+    assert not res.ok and res.sandbox == mode and res.error == str(PythonRefused(mode))
+    assert isinstance(PythonRefused(mode), EarfulError) and not python_allowed(settings)
+    assert "apt-get install bubblewrap" in res.error and 'sandbox = "unsafe"' in res.error and "SQL" in res.error
+    assert run_sql(str(db), "SELECT x FROM t", settings).rows == [[42]]      # SQL still answers
+
+
+def test_auto_without_bubblewrap_is_sql_only_never_unsafe(ws, monkeypatch):
+    db, _ = ws
+    monkeypatch.setattr(sandbox, "_WORKS", {"bwrap": False})
+    auto = load_settings(environ={}, overrides={"agent": {"sandbox": "auto"}})
+    assert sandbox_mode(auto) in ("unshare", "subprocess")
+    res = run_python(str(db), "result = {'x': [1]}", auto)
+    assert not res.ok and res.error.startswith("Python is not run in sandbox mode")
+    assert run_sql(str(db), "SELECT count(*) AS n FROM items", auto).ok
+
+
+def test_unsafe_runs_python_with_an_empty_environment_and_says_what_is_exposed(ws, monkeypatch):
+    db, n = ws
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-unsafe-77")
+    monkeypatch.setattr(sandbox, "_NOTICES_SHOWN", set())
+    unsafe = load_settings(environ={}, overrides={"agent": {"sandbox": "unsafe"}})
+    res = run_python(str(db), "import os\nresult = {'n': [con.execute('SELECT count(*) FROM items').fetchone()[0]],"
+                              " 'env': [sorted(os.environ)], 'db': [con.execute('PRAGMA database_list').fetchall()]}",
+                     unsafe)
+    assert res.ok and res.sandbox == "unsafe" and res.rows[0][0] == n, res.error
+    assert "OPENAI_API_KEY" not in res.rows[0][1] and str(db) not in json.dumps(res.rows[0][2])   # a copy
+    for exposed in ("READ every file", "WRITE wherever", "NETWORK", "NOT contained"):
+        assert exposed in res.notice
+
+
+def test_a_named_mode_that_cannot_start_is_a_config_error(monkeypatch):
+    from earful.errors import ConfigError
+
+    monkeypatch.setattr(sandbox, "_WORKS", {"bwrap": False, "unshare": False})
+    for mode in ("bwrap", "unshare"):
+        with pytest.raises(ConfigError, match="apt-get install bubblewrap"):
+            sandbox.detect_mode(mode)
+    assert sandbox.detect_mode("auto") == "subprocess" and sandbox.detect_mode("unsafe") == "unsafe"
 
 
 def test_unknown_sandbox_setting_is_a_config_error():

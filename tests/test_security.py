@@ -2,9 +2,9 @@
 byte-for-byte unchanged. Also the prompt-injection case through the full LLM agent (a fake chat model, named as one,
 that obeys the injected review).
 
-Cases that rely on file-system hiding (reading secrets, /etc/shadow) are checked only where bubblewrap works; the
-fallback sandbox is honest about not hiding files (see qa_agent.executor.sandbox.NOTICES) and is tested for what
-it does guarantee in test_fallback_*.
+Python cases run in whatever mode 'auto' picks here: under bubblewrap they are contained, and without it they are
+refused (the fallback modes run SQL only), so every case must come back stopped either way. What each mode
+contains, case by case, is measured in tests/test_sandbox_conformance.py.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import threading
 import pytest
 
 from earful.config import load_settings
+from earful.errors import ConfigError
 from qa_agent.executor import run_python, run_sql, sandbox_mode
 from qa_agent.executor.sandbox import process_cap_available
 
@@ -128,7 +129,6 @@ SQL_CASES = {
     "with_then_write": "WITH x AS (SELECT 1) DELETE FROM items",
     "checkpoint": "CHECKPOINT",
 }
-NEEDS_HIDING = {"read_shadow", "read_ssh_key", "read_planted_secret"}
 
 
 def _fill(code: str, ws) -> str:
@@ -152,8 +152,6 @@ def test_suite_is_large_enough():
 
 @pytest.mark.parametrize("name", sorted(PY_CASES))
 def test_hostile_python_is_stopped(name, ws, settings):
-    if name in NEEDS_HIDING and sandbox_mode(settings) != "bwrap":
-        pytest.skip("file hiding needs bubblewrap; the fallback says so in its notice")
     if name == "fork_bomb" and not process_cap_available():
         pytest.skip("no writable cgroup to cap processes here; a fork bomb would only be stopped by the timeout")
     before = checksum(ws["root"] / "workspace")
@@ -180,28 +178,34 @@ def test_sandbox_still_answers_after_the_suite(ws, settings):
     assert res.ok and res.rows[0][0] > 0
 
 
+@pytest.mark.parametrize("mode", ["subprocess", "unsafe"])
 @pytest.mark.parametrize("name", ["delete_db", "overwrite_db", "reopen_writable_drop", "infinite_loop",
                                   "huge_stdout_fd", "memory_bomb"])
-def test_fallback_sandbox_protects_the_workspace(name, ws):
-    """Without bubblewrap the code runs over a read-only copy: the real workspace is untouched either way."""
-    fb = load_settings(environ={}, overrides={"agent": {"timeout_s": 4, "memory_mb": 768, "sandbox": "subprocess",
+def test_fallback_sandbox_protects_the_workspace(name, mode, ws):
+    """Without bubblewrap, Python is refused ('subprocess'), or runs by explicit opt-in ('unsafe') over a read-only
+    copy: code that finds the database through DuckDB reaches only the copy, and limits still stop it."""
+    fb = load_settings(environ={}, overrides={"agent": {"timeout_s": 4, "memory_mb": 768, "sandbox": mode,
                                                         "max_output_bytes": 1_000_000}})
     before = checksum(ws["root"] / "workspace")
     res = run_python(str(ws["db"]), _fill(PY_CASES[name], ws), fb)
-    assert res.sandbox == "subprocess"
+    assert res.sandbox == mode
     assert checksum(ws["root"] / "workspace") == before
-    if name in ("infinite_loop", "huge_stdout_fd", "memory_bomb"):
+    if mode == "subprocess" or name in ("infinite_loop", "huge_stdout_fd", "memory_bomb"):
         assert res.ok is False
+    if mode == "subprocess":
+        assert res.error.startswith("Python is not run in sandbox mode 'subprocess'")
 
 
 @pytest.mark.parametrize("name", ["socket_loopback", "socket_internet", "delete_db"])
-def test_unshare_fallback_blocks_network(name, ws):
-    """The middle fallback (no bwrap, but user+network namespaces): no network, and the real workspace untouched."""
+def test_unshare_fallback_refuses_python_and_keeps_sql(name, ws):
+    """The middle fallback (no bwrap, but user+network namespaces) cannot protect files, so Python is refused."""
     un = load_settings(environ={}, overrides={"agent": {"timeout_s": 4, "sandbox": "unshare"}})
-    if sandbox_mode(un) != "unshare":
+    try:
+        sandbox_mode(un)
+    except ConfigError:
         pytest.skip("unshare (user + network namespaces) is not available here")
     before = checksum(ws["root"] / "workspace")
     res = run_python(str(ws["db"]), _fill(PY_CASES[name], ws), un)
     assert checksum(ws["root"] / "workspace") == before and ws["hits"] == []
-    if name.startswith("socket"):
-        assert res.ok is False
+    assert res.ok is False and res.error.startswith("Python is not run in sandbox mode 'unshare'")
+    assert run_sql(str(ws["db"]), "SELECT count(*) AS n FROM items", un).rows[0][0] > 0

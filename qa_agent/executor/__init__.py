@@ -6,15 +6,19 @@ Contract used by every engine: ``run_sql(db_path, sql, settings=None) -> ExecRes
 Earful's process (only the built-in engine's own template SQL may, with ``in_process=True``);
 `sandbox.run_job` starts `runner.py` under bubblewrap (or the best fallback this machine allows, announced once in
 ``ExecResult.notice``). SQL is first checked by `earful.store.readonly.check_sql` so refusals read clearly, then
-runs on a DuckDB connection opened read-only with external access off inside the sandbox.
+runs on a DuckDB connection opened read-only with external access off inside the sandbox. Python runs only in the
+modes that contain it (bwrap) or that the user opted into by name (``unsafe``); elsewhere `run_python` returns
+the `PythonRefused` message as the error, which tells the model to write SQL and the user how to enable Python.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qa_agent.executor.sandbox import Limits, detect_mode, run_job, sandbox_notice
+from qa_agent.executor.sandbox import (MODES, RUNS_PYTHON, Limits, PythonRefused, detect_mode, run_job,
+                                      sandbox_notice)
 
-__all__ = ["ExecResult", "run_sql", "run_python", "limits_from", "sandbox_mode"]
+__all__ = ["ExecResult", "run_sql", "run_python", "limits_from", "sandbox_mode", "python_allowed", "MODES",
+           "PythonRefused"]
 
 
 @dataclass
@@ -27,8 +31,8 @@ class ExecResult:
     tables: list[dict] = field(default_factory=list)      # [{name, columns, rows, truncated}]
     charts: list[dict] = field(default_factory=list)      # [{title, plotly}]
     stdout: str = ""
-    sandbox: str = ""                                     # bwrap | unshare | subprocess
-    notice: str | None = None                             # weaker-containment notice, once per process
+    sandbox: str = ""                                     # bwrap | unshare | subprocess | unsafe | in-process
+    notice: str | None = None                             # what the mode does not contain, once per process+mode
     traceback: str | None = None
     seconds: float = 0.0
 
@@ -42,6 +46,11 @@ def limits_from(settings) -> Limits:
 
 def sandbox_mode(settings=None) -> str:
     return detect_mode(settings.agent.sandbox if settings is not None else "auto")
+
+
+def python_allowed(settings=None) -> bool:
+    """Whether `run_python` will run code under these settings (bwrap works, or the user chose 'unsafe')."""
+    return sandbox_mode(settings) in RUNS_PYTHON
 
 
 def _finish(raw, mode: str) -> ExecResult:
@@ -108,14 +117,17 @@ def run_python(db_path: str, code: str, settings=None, max_rows: int = 10_000) -
 
     The code sets ``result`` (DataFrame / arrow table / dict of lists / list of dicts) and optionally ``tables``
     ({name: frame}) and ``fig`` / ``figures`` (plotly); printed text comes back in ``stdout``. A syntax error is
-    reported without starting the sandbox.
+    reported without starting the sandbox. In a mode that cannot contain writes (unshare, subprocess) nothing
+    runs: the error is `PythonRefused`'s message.
     """
     if (miss := _missing(db_path)) is not None:
         return miss
+    mode = sandbox_mode(settings)
+    if mode not in RUNS_PYTHON:
+        return ExecResult(ok=False, error=str(PythonRefused(mode)), sandbox=mode, notice=sandbox_notice(mode))
     try:
         compile(code, "<generated>", "exec")
     except SyntaxError as exc:
         return ExecResult(ok=False, error=f"SyntaxError: {exc.msg} (line {exc.lineno})")
-    mode = sandbox_mode(settings)
     raw = run_job(db_path, {"kind": "python", "code": code, "max_rows": max_rows}, limits_from(settings), mode)
     return _finish(raw, mode)

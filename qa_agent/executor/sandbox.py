@@ -1,12 +1,20 @@
 """Start `runner.py` in a contained child process and collect its reply within time, memory and output limits.
 
-Design decision: containment comes from the operating system, never from inspecting the code. In order of
-preference: ``bwrap`` (bubblewrap) with only the interpreter, the virtualenv, the runner and the database mounted,
-all read-only, every namespace unshared (no network), a private /tmp, all capabilities dropped; else
-``unshare`` (new user + network + pid namespaces) over a read-only COPY of the database in a temp dir; else a plain
-subprocess over that copy. The last two cannot hide the rest of the file system, and the last cannot block the
-network: `sandbox_notice()` says so, once per process. In every mode the child gets rlimits (address space, CPU
-time, file size, process count), a wall-clock timeout that kills its whole process tree, and a cap on output bytes.
+Design decision: containment comes from the operating system, never from inspecting the code, and a mode that
+cannot stop code from writing the user's files does not run model-written Python at all. The modes
+(``[agent] sandbox``; `MODES` says what each contains, as measured by tests/test_sandbox_conformance.py):
+
+* ``bwrap`` (bubblewrap; what ``auto`` picks when it works): SQL and Python, with only the interpreter, the
+  virtualenv, the runner and the database mounted read-only, every namespace unshared (no network, own pids), a
+  private /tmp, all capabilities dropped. bwrap itself is started from a minimal environment, because its own
+  init process (pid 1 inside) keeps the environment it was started with, whatever ``--clearenv`` gives the child.
+* ``unshare`` (new user + network + pid namespaces) and ``subprocess``: SQL only, over a read-only COPY of the
+  database. Neither can hide or protect the file system, so `run_job` refuses Python jobs (`PythonRefused`).
+* ``unsafe`` (opt-in by name only, never picked by ``auto``): SQL and Python in a plain subprocess over the copy.
+
+In every mode the child starts from a minimal environment (no API keys) and gets rlimits (address space, CPU time,
+file size, process count), a cgroup where writable, a wall-clock timeout that kills its whole process tree, and a
+cap on output bytes. `sandbox_notice()` says once per process and mode what a non-bwrap mode does not contain.
 """
 from __future__ import annotations
 
@@ -24,18 +32,77 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from earful.errors import ConfigError, ExecutionError
+
 RUNNER = Path(__file__).with_name("runner.py")
 VA_HEADROOM_MB = 3072
-_MODE: str | None = None
-_NOTICE_SHOWN = False
-NOTICES = {
-    "unshare": "bubblewrap (bwrap) is not available here: generated code runs in a separate process with "
-               "resource limits and no network (unshare), over a read-only copy of the database, but it can still "
-               "READ other files this user can read. Install bubblewrap for full containment.",
-    "subprocess": "bubblewrap (bwrap) and unshare are not available here: generated code runs in a separate process "
-                  "with resource limits over a read-only copy of the database, but it is NOT cut off from the "
-                  "network or from reading this user's files. Install bubblewrap for containment.",
+SETTINGS = ("auto", "bwrap", "unshare", "subprocess", "unsafe")
+RUNS_PYTHON = frozenset({"bwrap", "unsafe"})
+_WORKS: dict[str, bool] = {}
+_NOTICES_SHOWN: set[str] = set()
+# The child's whole environment (bwrap's too): nothing of Earful's, so no API key can be read from any process.
+CHILD_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+             "POLARS_MAX_THREADS": "2", "OMP_NUM_THREADS": "1"}
+_LIMITS = "time, memory, output-size and process limits"
+MODES = {
+    "bwrap": {
+        "runs": "SQL and Python",
+        "contains": "no network; no environment variables of Earful's (API keys); only the interpreter, the "
+                    "virtualenv and the database are visible, all read-only (no other file can be read or "
+                    "written; /tmp is private and discarded); " + _LIMITS,
+        "exposes": "the workspace database itself, read-only (that is what it answers from)",
+    },
+    "unshare": {
+        "runs": "SQL only (Python is refused)",
+        "contains": "no network; empty environment; SQL runs read-only with DuckDB's file and network access off, "
+                    "over a read-only copy of the database; " + _LIMITS,
+        "exposes": "nothing to SQL; it cannot hide or protect files, which is why model-written Python is refused",
+    },
+    "subprocess": {
+        "runs": "SQL only (Python is refused)",
+        "contains": "empty environment; SQL runs read-only with DuckDB's file and network access off, over a "
+                    "read-only copy of the database; " + _LIMITS,
+        "exposes": "nothing to SQL; it cannot hide or protect files or cut off the network, which is why "
+                   "model-written Python is refused",
+    },
+    "unsafe": {
+        "runs": "SQL and Python (opted in by name)",
+        "contains": "empty environment of its own; SQL stays read-only with file access off; Python gets a "
+                    "read-only copy of the database; " + _LIMITS,
+        "exposes": "Python can READ every file this user can read (including other processes' environments under "
+                   "/proc, where Earful's API keys are), WRITE wherever this user can write (the workspace, the "
+                   "virtualenv, $HOME), and use the NETWORK",
+    },
 }
+NOTICES = {
+    "unshare": "sandbox 'unshare' (bubblewrap is not available): only SQL runs - read-only, DuckDB file and network "
+               "access off, over a read-only copy, no network, empty environment. Model-written Python is refused "
+               "because this mode cannot stop it from writing this user's files; install bubblewrap "
+               "(apt-get install bubblewrap) to run it contained.",
+    "subprocess": "sandbox 'subprocess' (bubblewrap is not used): only SQL runs - read-only, DuckDB file and network "
+                  "access off, over a read-only copy, empty environment. Model-written Python is refused because "
+                  "this mode cannot stop it from writing this user's files, reading Earful's environment or using "
+                  "the network; install bubblewrap (apt-get install bubblewrap) to run it contained.",
+    "unsafe": "sandbox 'unsafe' (opted in): model-written Python runs in a plain subprocess with an empty "
+              "environment and time/memory/output limits over a read-only copy of the database, but it is NOT "
+              "contained: it can READ every file this user can read (including Earful's API keys through "
+              "/proc/PID/environ), WRITE wherever this user can write (the workspace, the virtualenv, $HOME), and "
+              "use the NETWORK. Install bubblewrap (apt-get install bubblewrap) and set [agent] sandbox = \"auto\" "
+              "to contain it.",
+}
+
+
+class PythonRefused(ExecutionError):
+    """Model-written Python in a mode that cannot contain its writes (unshare, subprocess)."""
+
+    def __init__(self, mode: str):
+        super().__init__(
+            f"Python is not run in sandbox mode '{mode}': this mode cannot stop code from writing this user's files"
+            + (" or reading Earful's environment" if mode == "subprocess" else "")
+            + ", so only SQL runs here - write the analysis as a SQL query instead. To run Python, install "
+            "bubblewrap (apt-get install bubblewrap) and set [agent] sandbox = \"auto\", or opt in to unconfined "
+            "Python with [agent] sandbox = \"unsafe\" (it can then read and write this user's files and use the "
+            "network).")
 
 
 @dataclass
@@ -48,43 +115,48 @@ class Limits:
 
 
 def _probe(cmd: list[str]) -> bool:
+    exe = shutil.which(cmd[0])
+    if exe is None:
+        return False
     try:
-        return subprocess.run(cmd + ["true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([exe, *cmd[1:], "true"], capture_output=True, timeout=10,
+                              env=dict(CHILD_ENV)).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
 
+PROBES = {"bwrap": ["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
+                    "--proc", "/proc", "--dev", "/dev"],
+          "unshare": ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork"]}
+
+
+def works(mode: str) -> bool:
+    """Whether `mode` can start here (bwrap and unshare are probed once per process; the others always can)."""
+    if mode not in PROBES:
+        return mode in MODES
+    if mode not in _WORKS:
+        _WORKS[mode] = _probe(PROBES[mode])
+    return _WORKS[mode]
+
+
 def detect_mode(wanted: str = "auto") -> str:
-    """'bwrap', 'unshare' or 'subprocess': what actually works on this machine (probed once, then cached)."""
-    global _MODE
-    if wanted not in ("auto", "bwrap", "unshare", "subprocess"):
-        from earful.errors import ConfigError
-        raise ConfigError(f"[agent] sandbox = '{wanted}' is not one of auto, bwrap, unshare, subprocess")
-    if wanted == "subprocess":
-        return "subprocess"
-    if _MODE is None:
-        if shutil.which("bwrap") and _probe(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--cap-drop", "ALL",
-                                               "--die-with-parent", "--proc", "/proc", "--dev", "/dev"]):
-            _MODE = "bwrap"
-        elif shutil.which("unshare") and _probe(["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork"]):
-            _MODE = "unshare"
-        else:
-            _MODE = "subprocess"
-    if wanted == "bwrap" and _MODE != "bwrap":
-        from earful.errors import ConfigError
-        raise ConfigError("[agent] sandbox = 'bwrap' but bubblewrap does not work on this machine",
-                          hint="install it (apt-get install bubblewrap) or set [agent] sandbox = 'auto'")
-    if wanted == "unshare" and _MODE == "subprocess":
-        return "subprocess"
-    return "unshare" if wanted == "unshare" else _MODE
+    """The mode to run in: 'auto' is bwrap, else unshare, else subprocess (never 'unsafe'); a named mode that
+    cannot start here is a ConfigError."""
+    if wanted not in SETTINGS:
+        raise ConfigError(f"[agent] sandbox = '{wanted}' is not one of {', '.join(SETTINGS)}")
+    if wanted == "auto":
+        return next(m for m in ("bwrap", "unshare", "subprocess") if works(m))
+    if not works(wanted):
+        raise ConfigError(f"[agent] sandbox = '{wanted}' but {wanted} does not work on this machine",
+                          hint="install bubblewrap (apt-get install bubblewrap) or set [agent] sandbox = 'auto'")
+    return wanted
 
 
 def sandbox_notice(mode: str) -> str | None:
-    """The weaker-containment notice for `mode`, the first time only (None afterwards, and for bwrap)."""
-    global _NOTICE_SHOWN
-    if mode == "bwrap" or _NOTICE_SHOWN:
+    """What `mode` does not contain, the first time per process and mode (None afterwards, and for bwrap)."""
+    if mode not in NOTICES or mode in _NOTICES_SHOWN:
         return None
-    _NOTICE_SHOWN = True
+    _NOTICES_SHOWN.add(mode)
     return NOTICES[mode]
 
 
@@ -97,7 +169,7 @@ def _site_packages() -> str:
 
 def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
     inside_db = f"/workspace/{db.name}"
-    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/workspace"]
     for p in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc/ld.so.cache", "/etc/localtime"):
         cmd += ["--ro-bind-try", p, p]
@@ -107,10 +179,10 @@ def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
     wal = db.with_name(db.name + ".wal")
     if wal.exists():
         cmd += ["--ro-bind", str(wal), inside_db + ".wal"]
-    cmd += ["--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
-            "--setenv", "POLARS_MAX_THREADS", "2", "--setenv", "OMP_NUM_THREADS", "1",
-            "--", python, "-I", "-S", "/sandbox/runner.py", _site_packages()]
+    cmd += ["--chdir", "/tmp", "--clearenv"]
+    for k, v in {**CHILD_ENV, "HOME": "/tmp"}.items():
+        cmd += ["--setenv", k, v]
+    cmd += ["--", python, "-I", "-S", "/sandbox/runner.py", _site_packages()]
     return cmd, inside_db
 
 
@@ -171,7 +243,27 @@ class Cgroup:
             except OSError:
                 pass
 
+    def kill_all(self) -> None:
+        """SIGKILL whatever is still in the group: children that called setsid() escape the process-group kill,
+        and only the pid namespace (bwrap) or this catches them."""
+        for _ in range(50):
+            pids: set[int] = set()
+            for d in self.dirs:
+                try:
+                    pids.update(int(x) for x in (d / "cgroup.procs").read_text().split())
+                except (OSError, ValueError):
+                    pass
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.01)
+
     def close(self) -> None:
+        self.kill_all()
         for d in self.dirs:
             for _ in range(50):
                 try:
@@ -237,12 +329,15 @@ class RawResult:
 
 def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) -> RawResult:
     """Run one runner job contained by `mode`; never raises for anything the job does."""
+    if job.get("kind") == "python" and mode not in RUNS_PYTHON:
+        return RawResult(False, None, str(PythonRefused(mode)), mode, 0.0)
     db = Path(db_path).resolve()
     python = os.path.join(sys.prefix, "bin", "python")
     tmp = None
     if mode == "bwrap":
         cmd, inside = _bwrap_cmd(db, python)
         py_runner = cmd
+        env = dict(CHILD_ENV)     # bwrap's own init (pid 1 inside) keeps this environment: never Earful's
     else:
         tmp = tempfile.mkdtemp(prefix="earful-exec-")
         inside = os.path.join(tmp, db.name)
@@ -253,12 +348,11 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
             os.chmod(inside + ".wal", 0o444)
         os.chmod(inside, 0o444)
         base = [python, "-I", "-S", str(RUNNER), _site_packages()]
-        py_runner = (["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"] + base
-                     if mode == "unshare" else base)
+        py_runner = ([shutil.which("unshare") or "unshare", "--user", "--map-root-user", "--net", "--pid", "--fork",
+                      "--kill-child"] + base if mode == "unshare" else base)
+        env = {**CHILD_ENV, "HOME": tmp}
     marker = "EARFUL-REPLY-" + secrets.token_hex(8)
     payload = json.dumps({**job, "db": inside, "marker": marker, "memory_mb": limits.memory_mb}).encode()
-    env = None if mode == "bwrap" else {"PATH": "/usr/bin:/bin", "HOME": tmp, "PYTHONDONTWRITEBYTECODE": "1",
-                                        "POLARS_MAX_THREADS": "2", "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
     cgroup = Cgroup(limits)
     try:
@@ -289,6 +383,7 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
             break
         time.sleep(0.005)
     _kill(proc)   # always: also ends anything the code left running in its session (the fallback has no pid ns)
+    cgroup.kill_all()   # and whatever left the session (setsid) but not the group: it would hold the pipes open
     proc.wait()
     for r in readers:
         r.join(timeout=2)
