@@ -2,8 +2,11 @@
 
 Design decision: the model never sees data unless ``[llm] send_rows`` is on. Without it, the model writes the
 program *and* an answer template before any result exists, and Earful fills the template from the result table;
-with it, a second call composes the answer from the result tables. Either way every number in the final text is
-checked against the result tables and an unsupported one is flagged in the text and in ``notes``.
+error text sent back for a repair has its quoted values scrubbed, and follow-ups carry the earlier answer's template,
+never its filled text. With it, a second call composes the answer from the result tables. Either way the final text
+is checked: a placeholder left unfilled, an empty template, a row count standing in for a value, or a number found
+in no result table, and the answer is then worded by Earful from the result table (`word_from_tables`) and says so.
+Secrets are redacted (`earful.llm.redact`) from the Answer and the logged run.
 """
 from __future__ import annotations
 
@@ -72,11 +75,13 @@ def unsupported_numbers(text: str, tables: list[dict], extra: tuple = ()) -> lis
     """Numbers written in `text` that appear in no result table cell (nor as a row count, nor in `extra`).
 
     A number matches a cell when equal after rounding to 0-3 decimals or as a percentage (x100). Years and other
-    numbers from the question can be passed in `extra`.
+    numbers from the question can be passed in `extra`. The row count of a one-row table is no evidence: "1 feature
+    requests" over a table that says 333 is the row count standing in for the value.
     """
     known: list[float] = [float(x) for x in extra]
     for t in tables:
-        known.append(float(len(t["rows"])))
+        if len(t["rows"]) != 1:
+            known.append(float(len(t["rows"])))
         for r in t["rows"]:
             for v in r:
                 known.extend(_numbers_in(v))
@@ -90,12 +95,6 @@ def unsupported_numbers(text: str, tables: list[dict], extra: tuple = ()) -> lis
         if not _supported(x, known) and not _supported(abs(x), known):
             flagged.append(raw)
     return list(dict.fromkeys(flagged))
-
-
-def flag_numbers(text: str, flagged: list[str]) -> str:
-    for raw in flagged:
-        text = re.sub(rf"(?<![\w.]){re.escape(raw)}(?![\w])", f"{raw} [unverified]", text, count=1)
-    return text
 
 
 def finding_for(res) -> str | None:
@@ -137,6 +136,88 @@ def fill_template(template: str, tables: list[dict]) -> tuple[str, list[str]]:
     return re.sub(r"\{([A-Za-z_][\w ]*)\}", sub, template or ""), unknown
 
 
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][\w ]*\}")
+WORDED_BY_EARFUL = "(worded by Earful from the result table)"
+
+
+def answer_problems(text: str, tables: list[dict], extra: tuple = ()) -> list[str]:
+    """Why `text` cannot be shown as the answer to `tables` ([] when it can): a raw placeholder, no text at all,
+    or numbers that no result table supports."""
+    if not (text or "").strip():
+        return ["the model wrote no answer"]
+    problems = []
+    left = _PLACEHOLDER.findall(text)
+    if left:
+        problems.append("placeholders left unfilled: " + ", ".join(dict.fromkeys(left)))
+    flagged = unsupported_numbers(_PLACEHOLDER.sub(" ", text), tables, extra)
+    if flagged:
+        problems.append("numbers found in no result table: " + ", ".join(flagged))
+    return problems
+
+
+def fill_checked(template: str, tables: list[dict], extra: tuple = ()) -> tuple[str, list[str]]:
+    """`fill_template`, then `answer_problems`, plus the template's own faults: none written, a placeholder that is
+    not a result column, or {n_rows} over a one-row table of values (it would say 1 where the table says 333)."""
+    if not (template or "").strip():
+        return "", ["the model wrote no answer template"]
+    text, unknown = fill_template(template, tables)
+    problems = []
+    if unknown:
+        problems.append("the answer template refers to columns the result does not have: " + ", ".join(unknown))
+    first = tables[0] if tables else {"rows": []}
+    if "{n_rows}" in template and len(first["rows"]) == 1 and any(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in first["rows"][0]):
+        problems.append("the template counts the result's rows ({n_rows} = 1) where the result holds a value")
+    return text, problems + [p for p in answer_problems(text, tables, extra) if not p.startswith("placeholders")]
+
+
+def word_from_tables(tables: list[dict], max_rows: int = 5) -> str:
+    """A plain, deterministic answer from the first non-empty result table (the built-in engine's wording):
+    one row -> "<column>: <value>; ..."; several -> "<value column> by <label column>: a: 1; b: 2; ... (N in all)."."""
+    from qa_agent.builtin.compose import fmt
+
+    t = next((t for t in tables if t["rows"]), None)
+    if t is None:
+        return "No rows matched."
+    cols, rows = t["columns"], t["rows"]
+    show = [i for i, c in enumerate(cols) if c != "item_id"] or list(range(len(cols)))
+
+    def cell(v) -> str:
+        s = fmt(v)
+        return s if len(s) <= 120 else s[:117] + "..."
+
+    if len(rows) == 1:
+        return "; ".join(f"{cols[i]}: {cell(rows[0][i])}" for i in show[:8]) + "."
+
+    def numeric(i):
+        return all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in (r[i] for r in rows))
+
+    label = next((i for i in show if not numeric(i)), show[0])
+    value = next((i for i in show if i != label and numeric(i)), None)
+    shown = rows[:max_rows]
+    more = f"; ... ({len(rows)} in all)." if len(rows) > max_rows else "."
+    if value is None:
+        return f"{len(rows)} rows of {cols[label]}: " + "; ".join(cell(r[label]) for r in shown) + more
+    return f"{cols[value]} by {cols[label]}: " + "; ".join(f"{cell(r[label])}: {cell(r[value])}" for r in shown) + more
+
+
+def redact_answer(ans: Answer, settings=None) -> Answer:
+    """The Answer with secrets redacted from everything a user, a log or a later prompt will see. Table cells skip
+    the generic long-hex / base64 shapes (there an md5 is more likely data than a key)."""
+    from earful.llm.redact import redact, redact_obj
+
+    ans.answer = redact(ans.answer, settings)
+    ans.notes = [redact(n, settings) for n in ans.notes]
+    for st in ans.steps:
+        st.code, st.error = redact(st.code, settings), redact(st.error, settings)
+    ans.plan = redact_obj(ans.plan, settings)
+    for t in ans.tables:
+        t.rows = [[redact(v, settings, generic=False) for v in r] for r in t.rows]
+    for c in ans.charts:
+        c.title = redact(c.title, settings)
+    return ans
+
+
 def item_ids_in(tables: list[dict], limit: int = 100) -> list[str]:
     out: list[str] = []
     for t in tables:
@@ -170,6 +251,7 @@ class LLMAgent(Engine):
         except EarfulError as exc:
             ans, attempts, model = Answer(status="error", answer=str(exc), engine=self.name), 0, settings.llm.model
         ans.conversation_id = ctx.conversation_id
+        ans = redact_answer(ans, settings)    # `ask` saves this Answer as the conversation turn
         self._log_run(ctx, question, ans, attempts, model, (time.perf_counter() - t0) * 1000)
         return ans
 
@@ -190,13 +272,15 @@ class LLMAgent(Engine):
 
     def _run(self, question: str, ctx: AskContext, chat):
         from earful.llm import model_id
+        from earful.llm.redact import scrub_values
         from qa_agent.executor import run_python, run_sql
         from qa_agent.prompts import build_plan_messages, build_repair_messages
 
         settings = ctx.settings
         card = schema_card_text(ctx.db_path)
         samples = sample_rows_text(ctx.db_path) if settings.llm.send_rows else None
-        messages = build_plan_messages(question, card, ctx.history, samples, self._prompts())
+        send_rows = settings.llm.send_rows
+        messages = build_plan_messages(question, card, ctx.history, samples, self._prompts(), send_rows=send_rows)
         steps: list[Step] = []
         notes: list[str] = []
         good = last = None
@@ -221,6 +305,8 @@ class LLMAgent(Engine):
             if finding is None:
                 good = last
                 break
+            if not send_rows:       # errors quote cell values: "Could not convert string '...' to INT32"
+                finding = scrub_values(finding, keep=(plan.code, card, question))
             messages = build_repair_messages(messages, reply.text, finding)
         mid = model_id(chat)
         if good is None:
@@ -234,22 +320,21 @@ class LLMAgent(Engine):
         plan, res = good
         tables = res.tables
         text, item_ids = self._compose(question, ctx, chat, plan, tables, notes)
-        flagged = unsupported_numbers(text, tables, extra=tuple(_numbers_in(question)))
-        if flagged:
-            notes.append("numbers not found in any result table: " + ", ".join(flagged)
-                         + " (marked [unverified] in the answer)")
-            text = flag_numbers(text, flagged)
         charts = self._charts(plan, res, ctx)
         return Answer(status="answered", answer=text, engine=self.name, steps=steps, notes=notes,
                       tables=[ResultTable(t["name"], t["columns"], t["rows"][:MAX_TABLE_ROWS]) for t in tables],
                       charts=charts, item_ids=item_ids, plan=plan.model_dump()), attempts, mid
 
     def _compose(self, question, ctx, chat, plan: Plan, tables, notes) -> tuple[str, list[str]]:
+        """The answer text and cited item ids: the model's (composed with send_rows, else its filled template) when
+        it passes `answer_problems`, else Earful's own wording of the result table, marked as such."""
         from qa_agent.prompts import build_compose_messages
 
         found_ids = item_ids_in(tables)
         if not any(t["rows"] for t in tables):
             return "The program ran but no rows matched, so there is nothing to report.", []
+        extra = tuple(_numbers_in(question))
+        problems: list[str] = []
         if ctx.settings.llm.send_rows:
             reply = self._call(ctx, chat, build_compose_messages(question, plan.plan, tables, self._prompts()),
                                "agent.compose", Composed)
@@ -258,15 +343,21 @@ class LLMAgent(Engine):
                 dropped = len(reply.parsed.item_ids) - len(ids)
                 if dropped:
                     notes.append(f"{dropped} item id(s) the model cited are not in the results and were dropped")
-                return reply.parsed.answer, ids or found_ids
-            notes.append("the answer could not be composed by the model; filled from the plan's template instead")
-        text, unknown = fill_template(plan.answer_template, tables)
-        if unknown:
-            notes.append("the answer template refers to columns the result does not have: " + ", ".join(unknown))
-        if not text.strip():
-            n = len(tables[0]["rows"])
-            text = f"The result has {n} row{'s' if n != 1 else ''}; see the table."
-        return text, found_ids
+                problems = answer_problems(reply.parsed.answer, tables, extra)
+                if not problems:
+                    return reply.parsed.answer, ids or found_ids
+                problems = [f"composed answer: {p}" for p in problems]
+            else:
+                problems = ["the model's composed answer did not parse"]
+        text, template_problems = fill_checked(plan.answer_template, tables, extra)
+        if not template_problems:
+            if problems:
+                notes.append("the model's composed answer was not used (" + "; ".join(problems)
+                             + "); filled from the plan's template instead")
+            return text, found_ids
+        notes.append("the answer is worded by Earful from the result table, not by the model: "
+                     + "; ".join(problems + template_problems))
+        return f"{word_from_tables(tables)} {WORDED_BY_EARFUL}", found_ids
 
     def _charts(self, plan: Plan, res, ctx) -> list[Chart]:
         from earful import charts as ch
@@ -298,8 +389,10 @@ class LLMAgent(Engine):
     def _log_run(self, ctx, question, ans: Answer, attempts: int, model: str, ms: float) -> None:
         from earful.store import Store
 
-        row = [uuid.uuid4().hex, datetime.now(timezone.utc), ctx.conversation_id, question, self.name, model,
-               ans.status, attempts, ms, _sandbox_name(ctx.settings), json.dumps(ans.notes)]
+        from earful.llm.redact import redact
+
+        row = [uuid.uuid4().hex, datetime.now(timezone.utc), ctx.conversation_id, redact(question, ctx.settings),
+               self.name, model, ans.status, attempts, ms, _sandbox_name(ctx.settings), json.dumps(ans.notes)]
         pending = getattr(ctx, "pending_runs", None)
         if pending is not None:      # `ask` saves it with the conversation turn: one store session fewer
             pending.append(row)

@@ -4,6 +4,12 @@ For every per-source view: its columns with types and a *kind* (text, category, 
 counts, value vocabularies (distinct values with counts) for low-cardinality text columns, numeric and date
 ranges. ``to_prompt()`` renders a compact text for LLM prompts.
 
+What reaches a model: the vocabularies stay local (the built-in engine matches question words against them), and
+``to_prompt()`` lists a column's values only when the column is ``shareable``: short categorical labels (an app
+name, a category, a country), decided by value length, distinctness and the column's role. The source's text,
+author and id columns, and anything name-, user- or id-like, never are; free text never is, even on a small source
+where every review has a distinct value.
+
 Design decision: the card is computed once per database state and cached both in memory and in a JSON sidecar
 (``<db>.card.json``) keyed by the file's (mtime, size), because every ``earful ask`` is a fresh process and the
 card's distinct counts cost a full scan of each view.
@@ -12,13 +18,39 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 VOCAB_MAX = 2000          # keep a value vocabulary for VARCHAR columns with at most this many distinct values
 CATEGORY_MAX = 60         # ... and call the column a "category" when it has at most this many
-CARD_VERSION = 3
+CARD_VERSION = 4
 CANONICAL = ("item_id", "text", "created_at", "rating", "author")
+SHARE_MAX_LEN = 40        # a value longer than this is prose, not a label: never on a prompt
+SHARE_MAX_RATIO = 0.5     # ... nor a column where most rows have their own value (names, one-off texts)
+_PERSON = {"author", "user", "username", "reviewer", "customer", "requester", "submitter", "assignee", "sender",
+           "nickname", "nick", "email", "mail", "phone", "login", "handle", "ip", "name", "first", "last", "full",
+           "display", "screen", "contact", "owner", "creator", "agent"}
+_IDLIKE = {"id", "uuid", "guid", "key", "hash", "token", "url", "link", "uri", "href", "address", "path"}
+_PROSE = {"text", "body", "content", "comment", "comments", "review", "reviews", "message", "description", "title",
+          "subject", "summary", "note", "notes", "feedback", "reply", "response", "sentence", "critique", "post"}
+
+_LABEL = {"category", "categories", "type", "kind", "group", "class", "level", "status", "tier", "segment",
+          "country", "territory", "region", "language", "lang", "locale", "platform", "version", "os", "device",
+          "source", "channel", "label", "topic", "sentiment", "polarity", "aspect", "action", "split", "priority"}
+
+
+def _personal(name: str) -> bool:
+    """Name says person, id or prose: 'author', 'reviewerNickname', 'user_id', 'review_title' (not 'app_name')."""
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+    if not words:
+        return False
+    if words[-1] == "name":       # 'app_name' is a label; 'first_name', 'reviewer_name', 'name' are people
+        return len(words) == 1 or words[-2] in _PERSON
+    if words[-1] in _LABEL:       # 'user_level', 'review_category', 'reviewer_country' describe a group
+        return False
+    return words[-1] in _PROSE or any(w in _PERSON or w in _IDLIKE for w in words)
+
 
 
 @dataclass
@@ -32,6 +64,7 @@ class ColumnCard:
     min: object = None
     max: object = None
     canonical: bool = False        # one of Earful's canonical columns (item_id, text, created_at, rating, author)
+    shareable: bool = False        # its values may appear in an LLM prompt (short labels only; see `shareable`)
 
 
 @dataclass
@@ -85,14 +118,15 @@ class SchemaCard:
                 if c.kind == "empty":
                     continue
                 line = f"  {c.name} {c.type} [{c.kind}]"
-                if c.kind == "category" and c.values:
+                if c.kind == "category" and c.values and c.shareable:
                     vals = ", ".join(repr(x[0]) for x in c.values[:max_values])
                     more = f", ... ({c.distinct} distinct)" if c.distinct > max_values else ""
                     line += f" values: {vals}{more}"
                 elif c.kind in ("numeric", "time") and c.min is not None:
                     line += f" range {c.min} .. {c.max}"
-                elif c.kind in ("id", "other") or (c.kind == "category" and not c.values):
-                    line += f" ({c.distinct} distinct)"
+                elif c.kind in ("id", "other", "category", "label"):
+                    line += f" ({c.distinct} distinct" + ("" if c.kind in ("id", "other") else
+                                                           "; values not shared with the model") + ")"
                 out.append(line)
         return "\n".join(out)
 
@@ -224,11 +258,41 @@ def _view_card(con, view: str) -> ViewCard:
                         cc.distinct = len(cc.values)
                         cc.kind = "category" if cc.distinct <= CATEGORY_MAX else "label"
         out.append(cc)
+    roles = _roles(con, view)
+    for cc in out:
+        cc.shareable = cc.kind == "category" and shareable(cc.name, cc.values, cc.distinct, cc.non_null, roles)
     time_col = next((c.name for c in out if c.name == "created_at" and c.kind == "time"), None)
     time_col = time_col or next((c.name for c in out if c.kind == "time"), None)
     card = ViewCard(name=view, rows=int(rows), columns=out, text_column="text", time_column=time_col)
     _raw_info(con, card)
     return card
+
+
+def shareable(name: str, values: list, distinct: int, non_null: int, role_columns=()) -> bool:
+    """Whether a column's values are short categorical labels that may go on an LLM prompt.
+
+    Never: a column with a role (the source's text, author or id column), a name that says person, id or prose
+    (`_personal`), a value longer than SHARE_MAX_LEN, or a column where distinct values exceed SHARE_MAX_RATIO of
+    its rows (on a small source every review, every reviewer is distinct).
+    """
+    if not values or name in role_columns or name in CANONICAL or _personal(name):
+        return False
+    if distinct > SHARE_MAX_RATIO * max(non_null, 1):
+        return False
+    return all(len(str(v)) <= SHARE_MAX_LEN and "\n" not in str(v) for v, _ in values)
+
+
+def _roles(con, view: str) -> set[str]:
+    """The source's text / author / id columns (from `sources`), each also split when several are joined."""
+    if not _has(con, "sources"):
+        return set()
+    r = con.execute("SELECT text_column, author_column, id_column FROM sources WHERE name = ?", [view]).fetchall()
+    out: set[str] = set()
+    for v in (r[0] if r else ()):
+        if v:
+            out.add(v)
+            out.update(p.strip() for p in re.split(r"\s*[+,|]\s*", v) if p.strip())
+    return out
 
 
 def _raw_info(con, card: ViewCard) -> None:

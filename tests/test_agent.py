@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from earful.config import load_settings
 from qa_agent import prompts as P
-from qa_agent.agent import LLMAgent, fill_template, unsupported_numbers
+from qa_agent.agent import WORDED_BY_EARFUL, LLMAgent, fill_template, unsupported_numbers
 from qa_agent.ask import ask
 from qa_agent.base import AskContext
 from tests.conftest import run_cli
@@ -49,7 +49,7 @@ def ws(tmp_path):
     path = tmp_path / "reviews.csv"
     rows = [{"review_id": f"r{i}", "app": ["Maps", "Chess", "Notes"][i % 3], "date": f"2024-0{1 + i % 6}-1{i % 9}",
              "rating": 1 + i % 5, "review_text": f"review number {i} about the app and its features"} for i in range(30)]
-    rows[7]["review_text"] = INJECTION
+    rows[1]["review_text"] = INJECTION          # among the sample rows a model gets with send_rows
     rows[11]["review_text"] = UNIQUE_TEXT
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -98,7 +98,7 @@ def test_repair_and_compose_prompts():
     tables = [{"name": "result", "columns": ["n"], "rows": [[i] for i in range(100)]}]
     comp = P.build_compose_messages("q", "count", tables)
     assert "TABLE result (100 rows)" in comp[1][1] and "70 more rows" in comp[1][1]
-    assert P.load_prompts()["version"] == "agent.v1"
+    assert P.load_prompts()["version"] == "agent.v2"
 
 
 def test_number_check_and_template_are_pure():
@@ -124,7 +124,7 @@ def test_repair_loop_keeps_every_attempt(ws):
     assert [(s.ok, s.language) for s in ans.steps] == [(False, "sql"), (True, "sql")]
     assert "no_such_view" in ans.steps[0].error
     assert "no_such_view" in model.seen[1][-1][1]                     # the error went back to the model
-    assert ans.tables[0].rows == [[30]] and not any("unverified" in n for n in ans.notes)
+    assert ans.tables[0].rows == [[30]] and not any("worded by Earful" in n for n in ans.notes)
     from earful.store import Store
     with Store(ws, read_only=True) as s:
         assert [r[0] for r in s.rows("SELECT purpose FROM llm_calls ORDER BY created_at")] == ["agent.plan", "agent.repair"]
@@ -156,17 +156,18 @@ def test_multi_turn_follow_up_sees_the_earlier_turn(ws):
     a2 = ask("and only for Chess?", ctx_for(ws, conversation_id=a1.conversation_id), engines=[LLMAgent(chat_model=follow)])
     assert a2.conversation_id == a1.conversation_id and a2.answer == "10 of them are for Chess."
     sent = "\n".join(c for _, c in follow.seen[0])
-    assert "how many reviews?" in sent and "SELECT count(*) AS n FROM reviews" in sent and "There are 30 reviews." in sent
+    assert "how many reviews?" in sent and "SELECT count(*) AS n FROM reviews" in sent
+    assert "There are {n} reviews." in sent and "There are 30 reviews." not in sent    # template, never values
     p = run_cli("conversations", "--show", a1.conversation_id, "--json", db=ws)
     assert p.returncode == 0, p.stderr
     assert [t["question"] for t in json.loads(p.stdout)] == ["how many reviews?", "and only for Chess?"]
 
 
-def test_made_up_number_is_flagged(ws):
+def test_made_up_number_is_replaced_by_earfuls_wording(ws):
     model = fake(plan("SELECT count(*) AS n FROM reviews", template="There are {n} reviews and 4711 of them are angry."))
     ans = LLMAgent(chat_model=model).answer("how many reviews?", ctx_for(ws))
-    assert "4711 [unverified]" in ans.answer and "30" in ans.answer and "30 [unverified]" not in ans.answer
-    assert any("4711" in n for n in ans.notes)
+    assert "4711" not in ans.answer and ans.answer == f"n: 30. {WORDED_BY_EARFUL}"
+    assert any("4711" in n and "worded by Earful" in n for n in ans.notes)
 
 
 def test_send_rows_off_keeps_data_out_of_prompts(ws):

@@ -74,3 +74,32 @@ def test_card_is_cached_until_the_file_changes(store, db_path):
     os.utime(db_path)
     changed = schema_card.build_schema_card(str(db_path))
     assert {x.name for x in changed.views} == {"forum", "reviews"}
+
+
+def test_prompt_lists_only_short_labels(store, db_path, tmp_path):
+    """App Store / Zendesk shapes on a small source: few distinct bodies, descriptions and nicknames (each under the
+    old 'category' bound) stay off the prompt; short labels (territory, priority) stay on it."""
+    from ingest.pipeline import ingest_file
+    from qa_agent.schema_card import build_schema_card
+
+    body = ["The app crashes whenever I open the camera on my phone, every single time.",
+            "Love it, but the sync with my laptop is slow and sometimes loses notes.",
+            "Worst update ever: all my saved playlists are gone and support never answered."]
+    path = tmp_path / "appstore.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "title", "body", "reviewerNickname", "territory", "priority", "description", "rating"])
+        for i in range(12):
+            w.writerow([f"a{i}", f"Title {i % 3}", body[i % 3], ["mia_k", "joe77"][i % 2], ["USA", "GBR"][i % 2],
+                        ["low", "high"][i % 2], "Customer writes: " + body[(i + 1) % 3], 1 + i % 5])
+    ingest_file(store, path, source="appstore")
+    store.close()
+    card = build_schema_card(str(db_path), use_cache=False)
+    prompt = card.to_prompt()
+    v = card.view("appstore")
+    assert v.column("body").values and v.column("reviewerNickname").values      # still known locally
+    for col in ("title", "body", "reviewerNickname", "description", "id"):
+        assert not v.column(col).shareable, col
+    assert "'USA'" in prompt and "'high'" in prompt
+    for secret in ("crashes", "sync with my laptop", "mia_k", "joe77", "Title 1", "Customer writes"):
+        assert secret not in prompt, secret

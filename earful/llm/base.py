@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from earful.errors import ConfigError, NeedsKeyError, NotInstalledError
+from earful.llm.redact import remember_secret
 
 
 class Provider:
@@ -28,6 +29,7 @@ class Provider:
         if not key:
             raise NeedsKeyError(f"no API key for '{self.name}': the environment variable {var} is not set",
                                 hint=f"export {var}=... (or set [llm] api_key_env to the variable that holds it)")
+        remember_secret(key)     # never sent to a model or stored, whatever variable it came from
         return key
 
     def kwargs(self, settings) -> dict:

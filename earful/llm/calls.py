@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from earful.errors import ExecutionError
+from earful.llm.redact import redact, redact_obj, remember_model_keys
 
 _STORE_LOCK = threading.RLock()   # one DuckDB connection is shared by call_llm_many's threads
 _RETRYABLE = re.compile(r"RateLimit|Timeout|TimedOut|APIConnection|ServiceUnavailable|Overloaded|InternalServer")
@@ -180,9 +181,11 @@ def call_llm(store, chat_model, messages, *, prompt_version: str, purpose: str, 
     `messages`: [(role, text)] / [{role, content}] / langchain messages. With `schema` (a pydantic model) the reply is
     parsed through tool calling (``method="function_calling"``; llama.cpp rejects json_schema), else from JSON in the
     text; a reply that does not parse comes back with ``parsed=None`` and ``parse_error`` set, for a repair loop.
-    Raises ExecutionError when the model keeps failing.
+    Secrets are redacted (`earful.llm.redact`) from the messages before they are hashed, sent or logged, and from
+    the reply and error text that is logged. Raises ExecutionError when the model keeps failing.
     """
-    msgs = normalise_messages(messages)
+    remember_model_keys(chat_model)
+    msgs = redact_obj(normalise_messages(messages))
     mid = model_id(chat_model)
     key = cache_key(mid, prompt_version, msgs, schema)
     row = {"call_id": uuid.uuid4().hex, "created_at": datetime.now(timezone.utc), "conversation_id": conversation_id,
@@ -208,14 +211,15 @@ def call_llm(store, chat_model, messages, *, prompt_version: str, purpose: str, 
                 continue
             ms = (time.perf_counter() - t0) * 1000
             _log(store, {**row, "response": None, "input_tokens": None, "output_tokens": None, "latency_ms": ms,
-                         "cached": False, "outcome": "error", "error": f"{type(exc).__name__}: {exc}"[:2000]})
+                         "cached": False, "outcome": "error",
+                         "error": redact(f"{type(exc).__name__}: {exc}")[:2000]})
             raise ExecutionError(f"the LLM call ({purpose}, {mid}) failed after {attempt + 1} attempt(s): "
-                                 f"{type(exc).__name__}: {str(exc)[:300]}",
+                                 f"{type(exc).__name__}: {redact(str(exc))[:300]}",
                                  hint="check the model name, the server / key, or try again later") from exc
     ms = (time.perf_counter() - t0) * 1000
     outcome = "ok" if perr is None else "unparsed"
-    _log(store, {**row, "response": text, "input_tokens": tin, "output_tokens": tout, "latency_ms": ms,
-                 "cached": False, "outcome": outcome, "error": perr})
+    _log(store, {**row, "response": redact(text), "input_tokens": tin, "output_tokens": tout, "latency_ms": ms,
+                 "cached": False, "outcome": outcome, "error": redact(perr)})
     return LLMReply(text, parsed, False, mid, tin, tout, ms, row["call_id"], perr)
 
 

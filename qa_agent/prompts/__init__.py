@@ -2,8 +2,10 @@
 
 Design decision: prompt text lives in ``agent.vN.yaml`` (its ``version`` is part of the LLM cache key), and every
 builder here is a pure function of (question, schema card text, history, ...) -> [(role, text)], so prompts are
-tested without any model. Data rows reach a prompt only through `build_plan_messages(samples=...)` and
-`build_compose_messages`, and callers pass them only when ``[llm] send_rows`` is on.
+tested without any model. Data rows reach a prompt only through `build_plan_messages(samples=...)`, an earlier
+turn's answer in `build_plan_messages(send_rows=True)` and `build_compose_messages`, and callers pass them only when
+``[llm] send_rows`` is on. Without it, an earlier turn contributes its question, plan, code and answer *template*;
+the built-in engine's code has its literals scrubbed unless the question or the schema card already holds them.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT = "agent.v1"
+DEFAULT = "agent.v2"
 
 
 @lru_cache(maxsize=8)
@@ -36,8 +38,16 @@ def _clip(text, n: int = 600) -> str:
 
 
 def build_plan_messages(question: str, schema_card: str, history: list[dict] | None = None,
-                        samples: str | None = None, prompts: dict | None = None) -> list[tuple[str, str]]:
-    """System (rules + schema card [+ samples]) then earlier turns as context, then the question."""
+                        samples: str | None = None, prompts: dict | None = None,
+                        send_rows: bool = False) -> list[tuple[str, str]]:
+    """System (rules + schema card [+ samples]) then earlier turns as context, then the question.
+
+    An earlier turn's filled-in answer (which may quote reviews) is included only with `send_rows`; otherwise the
+    LLM's answer template stands in for it, and built-in engine code keeps only literals the question or the card
+    already shows (its SQL may hold values matched from the data).
+    """
+    from earful.llm.redact import scrub_values
+
     p = prompts or load_prompts()
     system = _fill(p["system"], schema_card=schema_card)
     if samples:
@@ -45,11 +55,17 @@ def build_plan_messages(question: str, schema_card: str, history: list[dict] | N
     msgs: list[tuple[str, str]] = [("system", system)]
     for turn in (history or [])[-5:]:
         step = (turn.get("steps") or [{}])[-1] if turn.get("steps") else {}
-        plan = turn.get("plan") or {}
+        plan = turn.get("plan") if isinstance(turn.get("plan"), dict) else {}
+        code = step.get("code", "") or ""
+        if send_rows:
+            answer = _fill(p["history_answer"], answer=_clip(turn.get("answer", "")))
+        else:
+            answer = _fill(p["history_template"], answer_template=_clip(plan.get("answer_template") or "(none)"))
+            if turn.get("engine") != "llm":
+                code = scrub_values(code, keep=(turn.get("question", ""), schema_card))
         msgs.append(("user", _fill(p["history_turn"], question=turn.get("question", ""),
-                                   plan=_clip(plan.get("plan", "") if isinstance(plan, dict) else plan),
-                                   language=step.get("language", ""), code=_clip(step.get("code", ""), 1200),
-                                   answer=_clip(turn.get("answer", "")))))
+                                   plan=_clip(plan.get("plan", "")), language=step.get("language", ""),
+                                   code=_clip(code, 1200), answer=answer)))
     msgs.append(("user", _fill(p["user"], question=question)))
     return msgs
 
