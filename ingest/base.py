@@ -74,7 +74,7 @@ class Profile:
     rating: str | None = None
     id: str | None = None
     author: str | None = None
-    required: tuple[str, ...] = ()  # columns whose presence identifies the export
+    required: tuple[str, ...] = ()  # columns (or dotted paths into struct columns) whose presence identifies the export
     join_text: bool = False
 
     def matches(self, columns: list[str]) -> bool:

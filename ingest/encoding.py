@@ -65,7 +65,60 @@ def _plain_suffix(path: Path) -> str:
 
 
 def probe(path: Path) -> Probe:
-    """Decide how to read `path` as UTF-8 (see the module docstring)."""
+    """Decide how to read `path` as UTF-8 (see the module docstring). A truncated ``.gz`` (a download or copy cut
+    short) is read up to its last complete line; the incomplete tail is quarantined and a warning says so."""
+    import zlib
+
+    try:
+        return _probe(path)
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        if not path.name.lower().endswith(".gz"):
+            raise
+    salvaged, bad, note = _salvage_gzip(path)
+    inner = _probe(salvaged)
+    if inner.temp is not None:
+        salvaged.unlink(missing_ok=True)
+    return Probe(path=inner.path, encoding=inner.encoding, warnings=[note, *inner.warnings],
+                 bad=bad + inner.bad, temp=inner.temp or salvaged)
+
+
+def _salvage_gzip(path: Path) -> tuple[Path, list[BadRecord], str]:
+    """The complete lines of a truncated gzip file, in a temporary plain copy, and its incomplete tail as a bad record."""
+    import zlib
+
+    from earful.errors import InputError
+
+    out = _temp(_plain_suffix(path))
+    dec = zlib.decompressobj(wbits=31)
+    lines, tail = 0, b""
+    with path.open("rb") as fh, out.open("wb") as w:
+        try:
+            chunk = fh.read(1 << 20)
+            while chunk:
+                data = tail + dec.decompress(chunk)
+                cut = data.rfind(b"\n") + 1
+                w.write(data[:cut])
+                lines += data.count(b"\n", 0, cut)
+                tail = data[cut:]
+                if dec.eof:  # one gzip member ended: the next one (if any) starts in its unused data
+                    chunk, dec = dec.unused_data, zlib.decompressobj(wbits=31)
+                    chunk = chunk or fh.read(1 << 20)
+                else:
+                    chunk = fh.read(1 << 20)
+        except zlib.error as exc:
+            if not lines and not tail:
+                out.unlink(missing_ok=True)
+                raise InputError(f"{path}: not a readable gzip file ({exc})", hint="check the file, or decompress it "
+                                 "first") from exc
+    where = f"inside line {lines + 1}" if tail else f"after line {lines}"
+    bad = [BadRecord(record_no=lines + 1, raw=tail.decode("utf-8", "replace"),
+                     reason=f"truncated: the gzip file ends {where}; the rest of the file is missing")]
+    note = (f"{path.name} is truncated (its gzip stream ends early): the {lines:,} complete line(s) are read, "
+            f"the incomplete tail is quarantined")
+    return out, bad, note
+
+
+def _probe(path: Path) -> Probe:
     with _open(path) as fh:
         head = fh.read(4)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -30,23 +30,78 @@ def _struct_types(mapping: dict[str, str]) -> str:
     return "{" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in mapping.items()) + "}"
 
 
+MAX_LINE = 10_000_000  # bytes: DuckDB's CSV reader refuses longer lines; they are quarantined, the rest is read
+
+
+def _long_lines(path: Path, limit: int = MAX_LINE) -> int:
+    """How many physical lines of `path` are longer than `limit` bytes (a streaming scan, run only after DuckDB
+    refused the file)."""
+    from ingest.encoding import _open
+
+    with _open(path) as fh:
+        return sum(1 for line in fh if len(line) > limit)
+
+
+def _without_long_lines(path: Path, max_lines: int | None, limit: int = MAX_LINE) -> Path | None:
+    """A temporary copy of (the first `max_lines` short lines of) `path` without its lines over `limit` bytes, for
+    format detection; None when `path` has no such line."""
+    from ingest.encoding import _open
+
+    out, long_ = _temp(".csv"), 0
+    with _open(path) as fh, out.open("wb") as w:
+        kept = 0
+        for line in fh:
+            if len(line) > limit:
+                long_ += 1
+                continue
+            w.write(line)
+            kept += 1
+            if max_lines is not None and kept >= max_lines:
+                break
+    if not long_:
+        out.unlink()
+        return None
+    return out
+
+
+def _reject_reason(kind: str, msg: str, line, raw: str | None, field_limit: int) -> str:
+    if kind.upper() == "LINE SIZE OVER MAXIMUM":
+        return (f"a field over the size limit (ingest.max_field_bytes = {field_limit:,} bytes): line {line} is longer "
+                f"than the CSV reader's {MAX_LINE:,}-byte limit; its first {len(raw or ''):,} bytes are kept here")
+    return f"{kind.lower()}: {msg}"
+
+
 class CsvLoader(Loader):
     name = "csv"
     extensions = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".txt")
 
     def load(self, con, path: Path, options: dict) -> Loaded:
+        import duckdb
+
         pr = probe(path)
-        opts = ["header = true", "null_padding = true", "max_line_size = 10000000"]
+        opts = ["header = true", "null_padding = true", f"max_line_size = {MAX_LINE}"]
         if path.name.lower().endswith((".tsv", ".tsv.gz")):
             opts.append("delim = '\\t'")
         if options.get("delimiter"):
             opts.append(f"delim = {lit(options['delimiter'])}")
-        # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
-        read = self._read(con, pr.path, opts)
+        field_limit = int(options.get("max_field_bytes") or MAX_LINE)
+        temps = [pr.temp] if pr.temp else []
+        try:
+            # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
+            read = self._read(con, pr.path, opts)
+        except duckdb.Error:
+            # a line over the reader's limit in the detection sample: read the rest, quarantine those lines
+            long_ = _long_lines(pr.path)
+            if not long_:
+                raise
+            relation, serial, bad = self._reread(con, pr.path, opts, field_limit)
+            note = f"{path.name}: {long_} line(s) longer than the CSV reader's {MAX_LINE:,}-byte limit are quarantined"
+            return Loaded(relation=relation, loader=self.name, bad=pr.bad + bad, warnings=[*pr.warnings, note],
+                          temp_files=temps, encoding=pr.encoding, numbered=False, serial=serial)
         return Loaded(relation=con.sql(f"SELECT * FROM {read}"), loader=self.name, bad=pr.bad,
-                      warnings=list(pr.warnings), temp_files=[pr.temp] if pr.temp else [], encoding=pr.encoding,
+                      warnings=list(pr.warnings), temp_files=temps, encoding=pr.encoding,
                       numbered=False, serial=self._serial(con, read),
-                      reread=lambda: self._reread(con, pr.path, opts))
+                      reread=lambda: self._reread(con, pr.path, opts, field_limit))
 
     @staticmethod
     def _serial(con, read: str):
@@ -54,7 +109,8 @@ class CsvLoader(Loader):
         null_padding (review text often has them): the pipeline then stages this instead."""
         return con.sql(f"SELECT * FROM {read[:-1]}, parallel = false)")
 
-    def _reread(self, con, path: Path, opts: list[str]) -> tuple[object, object, list[BadRecord]]:
+    def _reread(self, con, path: Path, opts: list[str],
+                field_limit: int = MAX_LINE) -> tuple[object, object, list[BadRecord]]:
         """For when rows past the sniffer's sample break the format it found (a first quoted field, a text value in
         a number column, a row with too many fields): the dialect and types from the whole file, and the lines that
         still do not parse, as bad records for the quarantine (read here, once, through DuckDB's reject store)."""
@@ -62,7 +118,7 @@ class CsvLoader(Loader):
         con.execute(f"SELECT count(*) FROM {read[:-1]}, parallel = false, store_rejects = true, "
                     f"rejects_table = '_csv_rejects', rejects_scan = '_csv_rejects_scan')").fetchall()
         rejected = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_csv_rejects'").fetchall()
-        bad = [BadRecord(record_no=int(line), raw=raw or "", reason=f"{kind.lower()}: {msg}")
+        bad = [BadRecord(record_no=int(line), raw=raw or "", reason=_reject_reason(kind, msg, line, raw, field_limit))
                for line, raw, kind, msg in con.execute(
                    "SELECT line, csv_line, error_type, error_message FROM _csv_rejects ORDER BY line").fetchall()
                ] if rejected[0][0] else []
@@ -88,8 +144,21 @@ class CsvLoader(Loader):
         kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way."""
         # the sniffer reads only the sample: a 20 MB buffer (2x max_line_size) instead of the default 16x spares it
         # allocating and faulting in 160 MB for a few MB of rows (~0.07 s per file)
+        import duckdb
+
         sample = [*opts, f"sample_size = {-1 if whole_file else SNIFF_ROWS}"]
-        row = cls._sniff(con, path, sample)
+        try:
+            row = cls._sniff(con, path, sample)
+        except duckdb.Error:
+            # the sniffer stops at a line over max_line_size: detect the format on the lines that fit (the read
+            # below then rejects the long ones, which the caller quarantines)
+            copy = _without_long_lines(path, None if whole_file else SNIFF_ROWS + 1)
+            if copy is None:
+                raise
+            try:
+                row = cls._sniff(con, copy, sample)
+            finally:
+                copy.unlink(missing_ok=True)
         if row[1] == "(empty)" and not whole_file:
             rfc = cls._sniff(con, path, [*sample, "quote = '\"'", "escape = '\"'"])
             if [c["name"] for c in rfc[7]] == [c["name"] for c in row[7]]:
@@ -121,6 +190,7 @@ class JsonLoader(Loader):
         src = pr.path
         bad = list(pr.bad)
         temps = [pr.temp] if pr.temp else []
+        warnings = list(pr.warnings)
         if lines:
             # JSON Lines come in file order: the pipeline numbers them while staging (no row_number window)
             try:
@@ -128,14 +198,21 @@ class JsonLoader(Loader):
                 rel.limit(1).fetchall()
                 con.sql(f"SELECT count(*) FROM read_json({lit(src)}, format='newline_delimited', "
                         f"maximum_object_size=100000000)").fetchall()
+                odd = _odd_keys(con, rel)
             except duckdb.Error:
-                src, more = self._clean_lines(src)
+                odd = None
+            if odd is not False:
+                src, more, renamed = self._clean_lines(src)
                 temps.append(src)
                 bad += more
+                if renamed:
+                    warnings = [*warnings, f"{path.name}: JSON keys that cannot be column names (empty, or with "
+                                f"control characters such as NUL) are kept as " + ", ".join(
+                                    f"'{new}'" for new in sorted(renamed)) + ", on the lines that have them"]
                 if not src.stat().st_size:
                     raise InputError(f"{path}: no line is valid JSON", hint="check that it is JSON Lines")
                 rel = con.sql(self._read(src, "newline_delimited", numbered=False))
-            return Loaded(relation=rel, loader=self.name, bad=bad, warnings=pr.warnings, temp_files=temps,
+            return Loaded(relation=rel, loader=self.name, bad=bad, warnings=warnings, temp_files=temps,
                           encoding=pr.encoding, numbered=False)
         rel = con.sql(self._read(src, "auto"))
         rel = self._unwrap(con, rel, src, options.get("records_key"), path)
@@ -168,10 +245,12 @@ class JsonLoader(Loader):
                        f"maximum_object_size = 100000000))")
 
     @staticmethod
-    def _clean_lines(src: Path) -> tuple[Path, list[BadRecord]]:
+    def _clean_lines(src: Path) -> tuple[Path, list[BadRecord], set[str]]:
+        """The valid JSON object lines of `src` in a temporary copy (keys that cannot be column names renamed, see
+        `_safe_keys`), the other lines as bad records, and the new names given to odd keys."""
         opener = gzip.open if src.name.lower().endswith(".gz") else open
         out = _temp(".jsonl")
-        bad = []
+        bad, renamed = [], set()
         with opener(src, "rb") as fh, out.open("wb") as w:
             for no, line in enumerate(fh, 1):
                 s = line.strip()
@@ -186,8 +265,42 @@ class JsonLoader(Loader):
                     bad.append(BadRecord(no, s.decode("utf-8", "replace")[:100_000],
                                          f"line {no} is JSON but not an object"))
                     continue
+                fixed = _safe_keys(obj)
+                if fixed is not obj:
+                    renamed |= set(fixed) - set(obj)
+                    s = json.dumps(fixed, ensure_ascii=False).encode("utf-8")
                 w.write(s + b"\n")
-        return out, bad
+        return out, bad, renamed
+
+
+def _odd_key(key: str) -> bool:
+    return not key or not key.isprintable()
+
+
+def _safe_keys(obj: dict) -> dict:
+    """`obj` with each key that cannot be a column name (empty, or holding a control character such as NUL) renamed:
+    ``empty_key``, or the key with those characters as ``_``, made unique; `obj` itself when no key is odd."""
+    if not any(_odd_key(k) for k in obj):
+        return obj
+    out: dict = {}
+    for k, v in obj.items():
+        if _odd_key(k):
+            k = "".join(ch if ch.isprintable() else "_" for ch in k) or "empty_key"
+            while k in obj or k in out:
+                k += "_"
+        out[k] = v
+    return out
+
+
+def _odd_keys(con, rel) -> bool:
+    """Whether DuckDB's read of JSON Lines shows odd keys: a column name that is empty or has a control character,
+    or the single MAP column ``json`` DuckDB falls back to when a key is empty (then one pass over its keys)."""
+    if any(_odd_key(c) for c in rel.columns):
+        return True
+    if rel.columns != ["json"] or not str(rel.types[0]).startswith("MAP"):
+        return False
+    return bool(con.sql(f"SELECT count(*) FROM ({rel.sql_query()}) WHERE len(list_filter(map_keys(json), "
+                        f"k -> k = '' OR regexp_matches(k, '[[:cntrl:]]'))) > 0").fetchall()[0][0])
 
 
 register_loader(CsvLoader())

@@ -17,11 +17,13 @@ from pathlib import Path
 
 from earful.errors import InputError
 from earful.store import Store, quote_ident
+from earful.store.views import derived_names
 from ingest import loaders as _builtin_loaders  # noqa: F401  (registers the built-in loaders)
 from ingest import loaders_binary as _binary_loaders  # noqa: F401
 from ingest import profiles as _builtin_profiles  # noqa: F401  (registers the export profiles)
+from ingest.columns import EARFUL_COLUMNS, PREFIX, plan_columns
 from ingest.base import LOADERS, PROFILES, SNIFF_ROWS, Loaded
-from ingest.detect import Detection, detect, likely_id, qcol
+from ingest.detect import Detection, detect, field_paths, likely_id, qcol
 
 _SOURCE_RE = re.compile(r"[^a-z0-9_]+")
 
@@ -144,14 +146,15 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
     loaded = None
     try:
         # parsing into the temp table _stage happens before the transaction: it writes nothing to the workspace
-        loaded = _load(loader, con, path, options or {})
+        loaded = _load(loader, con, path, {"max_field_bytes": max_field_bytes, **(options or {})})
         chosen = prof
         while True:
             names = [c for c in loaded.relation.columns if c != "__record_no"]
-            prof = chosen or next((p for p in PROFILES.values() if p.matches(names)), None)
+            paths = field_paths(loaded.relation)  # nested fields too: a profile may name attributes.rating
+            prof = chosen or next((p for p in PROFILES.values() if p.matches(paths)), None)
             spec_id = likely_id(names, overrides, prof)
             try:
-                _stage(con, loaded, _item_id_sql(source, f"CAST({quote_ident(spec_id)} AS VARCHAR)")
+                _stage(con, loaded, _item_id_sql(source, _ext_id(quote_ident(spec_id)))
                        if spec_id else None)
                 break
             except duckdb_error() as exc:
@@ -188,9 +191,10 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
         for tmp in (loaded.temp_files if loaded else []):
             Path(tmp).unlink(missing_ok=True)
     summary.pop("new_columns", None)
+    notes = summary.pop("notes", [])
     summary.update({"source": source, "path": str(path), "batch_id": batch_id, "loader": loaded.loader,
                     "encoding": loaded.encoding or None, "profile": prof.name if prof else None,
-                    "detection": det.as_dict(), "warnings": loaded.warnings + det.notes})
+                    "detection": det.as_dict(), "warnings": loaded.warnings + det.notes + notes})
     return summary
 
 
@@ -200,6 +204,25 @@ SPEC_ID = "__c_spec_item_id"  # staged item id of the likely id column (see `_st
 def _item_id_sql(source: str, key_sql: str) -> str:
     """A stable item id: 16 hex digits of md5('<source>:<external id or record key>')."""
     return f"substr(md5({_lit(source)} || ':' || {key_sql}), 1, 16)"
+
+
+def _widen(store: Store, raw_table: str, col: str, stored: str, stored_type: str, new_type: str) -> bool:
+    """Make the raw table's column `stored` VARCHAR when this file's `col` (staged in ``_new``) has values its type
+    cannot hold (``2 stars`` in a column of numbers), instead of failing the batch. Runs only when the types differ."""
+    if stored_type == new_type or stored_type == "VARCHAR":
+        return False
+    q = quote_ident(col)
+    misfits = store.scalar(f"SELECT count(*) FROM _new WHERE {q} IS NOT NULL AND "
+                           f"TRY_CAST({q} AS {stored_type}) IS NULL")
+    if not misfits:
+        return False
+    store.con.execute(f"ALTER TABLE {quote_ident(raw_table)} ALTER COLUMN {quote_ident(stored)} TYPE VARCHAR")
+    return True
+
+
+def _ext_id(col_sql: str) -> str:
+    """The external id of a row as text; NULL when missing or blank (then the row's key is a hash of its record)."""
+    return f"nullif(CAST({col_sql} AS VARCHAR), '')"
 
 
 def _lit(s: str) -> str:
@@ -296,7 +319,8 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
             f"nullif(trim(CAST({qcol(c)} AS VARCHAR)), '')" for c in det.text_parts) + "), '')"
     else:
         text_q = qcol(det.text)
-    ext = f"CAST({qcol(det.id)} AS VARCHAR)" if det.id else "NULL::VARCHAR"
+    # a blank or missing external id (most Google Play rows have no Review Link) is no id: that row's key is its record
+    ext = _ext_id(qcol(det.id)) if det.id else "NULL::VARCHAR"
     rating = (f"coalesce(try_cast({qcol(det.rating)} AS DOUBLE), try_cast(regexp_extract(CAST({qcol(det.rating)} "
               f"AS VARCHAR), '^\\s*(-?[0-9]+(\\.[0-9]+)?)', 1) AS DOUBLE))") if det.rating else "NULL::DOUBLE"
     author = f"CAST({qcol(det.author)} AS VARCHAR)" if det.author else "NULL::VARCHAR"
@@ -310,16 +334,25 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     types = dict(zip(stage.columns, [str(t) for t in stage.types]))
     registered = store.scalar("SELECT text_column FROM sources WHERE name = ?", [source])
     raw_table = f"src_{source}"
-    raw_cols = {r[0] for r in store.rows("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                                         [raw_table])}
-    stored_once = bool(raw_cols) and registered not in (None, "text") and "." not in registered \
-        and registered not in raw_cols
+    raw_order = [r[0] for r in store.rows("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                          "ORDER BY ordinal_position", [raw_table])]
+    raw_cols = set(raw_order)
+    # the column name under which the source's stored-once text column is materialised (`text`: input_text)
+    reg_store = None if registered is None or "." in registered or (
+        registered.lower() in EARFUL_COLUMNS and registered.lower() != "text") else \
+        (PREFIX + registered if registered.lower() == "text" else registered)
+    stored_once = bool(raw_cols) and reg_store is not None and reg_store not in raw_cols
     text_once = (not det.text_parts and det.text in cols and types[det.text] == "VARCHAR"
+                 and (det.text.lower() == "text" or det.text.lower() not in EARFUL_COLUMNS)
                  and registered in (None, det.text) and (not raw_cols or stored_once))
+    plan = plan_columns(cols, types, det, raw_cols=[c for c in raw_order if c != "item_id"] if raw_cols else None,
+                        derived=derived_names(con, [*store.sources(), source]), text_once=text_once, source=source)
+    for old, new in plan.moves:
+        con.execute(f"ALTER TABLE {quote_ident(raw_table)} RENAME COLUMN {quote_ident(old)} TO {quote_ident(new)}")
     if stored_once and not text_once:
         # this file maps its text differently: give the source's stored-once text column real values again
-        con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(registered)} VARCHAR")
-        con.execute(f"UPDATE {quote_ident(raw_table)} r SET {quote_ident(registered)} = i.text FROM items i "
+        con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(reg_store)} VARCHAR")
+        con.execute(f"UPDATE {quote_ident(raw_table)} r SET {quote_ident(reg_store)} = i.text FROM items i "
                     f"WHERE i.item_id = r.item_id")
     strings = [c for c in cols if types[c] == "VARCHAR" and c != det.text]
     big_field = (f"WHEN greatest({', '.join(f'coalesce(strlen({quote_ident(c)}), 0)' for c in strings)}) > "
@@ -331,8 +364,8 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     canon_kind = "VIEW" if det.id else "TABLE"
     con.execute(f"""
         CREATE OR REPLACE TEMP {canon_kind} _canon AS
-        SELECT *, {SPEC_ID if det.id and det.id == spec_id else
-                   _item_id_sql(source, "coalesce(__c_external_id, __c_record_key)")} AS __c_item_id,
+        SELECT *, {f"coalesce({SPEC_ID}, {_item_id_sql(source, '__c_record_key')})" if det.id and det.id == spec_id
+                   else _item_id_sql(source, "coalesce(__c_external_id, __c_record_key)")} AS __c_item_id,
                CASE WHEN __c_text IS NULL OR ltrim(__c_text) = '' THEN 'no text'
                     WHEN strlen(__c_text) > {int(max_field_bytes)}
                          THEN 'text over the size limit ({int(max_field_bytes)} bytes)'
@@ -341,7 +374,8 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                     ELSE NULL END AS __c_reason
         FROM (SELECT *, CAST({text_q} AS VARCHAR) AS __c_text, {_time_expr(det)} AS __c_created_at,
                      {rating} AS __c_rating, {author} AS __c_author, {ext} AS __c_external_id,
-                     {time_raw} AS __c_has_time, {record_key if not det.id else "NULL"} AS __c_record_key
+                     {time_raw} AS __c_has_time, {record_key if not det.id else
+                                                 f"CASE WHEN {ext} IS NULL THEN {record_key} END"} AS __c_record_key
               FROM _stage)""")
     raw_json = "CAST(to_json(struct_pack(__record_no := __record_no, " + ", ".join(
         f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) + ")) AS VARCHAR)"
@@ -359,6 +393,12 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                    ANTI JOIN (SELECT raw, reason FROM quarantine WHERE source = ?) q
                         ON q.raw = b.raw AND q.reason = b.reason""", [batch_id, source, path, source])
     quarantined = failed + len(loaded.bad)
+    notes = []
+    if failed and det.time:
+        bad_time = store.scalar("SELECT count(*) FROM _bad WHERE reason = 'unparsable timestamp'")
+        if bad_time:
+            notes.append(f"{bad_time} row(s) whose '{det.time}' does not parse as a time "
+                         f"({(det.time_kind or '').removeprefix('format:')}) are quarantined")
     con.execute("DROP TABLE IF EXISTS _bad")
     if det.id_unique:
         # detection saw every id distinct and present: no duplicates in the file, so no counting pass is needed
@@ -387,24 +427,31 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
                     SELECT __c_item_id, {src_lit}, __c_external_id, __c_text, __c_created_at, __c_rating, __c_author,
                            md5(__c_text), '{batch_id}' FROM _new""")
     keep = [c for c in cols if not (text_once and c == det.text)]
-    col_list = ", ".join(quote_ident(c) for c in keep)
-    new_columns = False
+    col_list = ", ".join(quote_ident(c) + ("" if plan.stored(c) == c else f" AS {quote_ident(plan.stored(c))}")
+                         for c in keep)
+    new_columns = bool(plan.moves)
     if not store.table_exists(raw_table):
         new_columns = True
         # item_id is a random hex string: ZSTD costs far less than the automatic choice (see migration m0002)
         con.execute(f"CREATE TABLE {quote_ident(raw_table)} (item_id VARCHAR USING COMPRESSION zstd"
-                    + "".join(f", {quote_ident(c)} {types[c]}" for c in keep) + ")")
+                    + "".join(f", {quote_ident(plan.stored(c))} {types[c]}" for c in keep) + ")")
         con.execute(f"INSERT INTO {quote_ident(raw_table)} SELECT __c_item_id AS item_id"
                     f"{', ' if keep else ''}{col_list} FROM _new")
     else:
-        existing = {r[0] for r in store.rows(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [raw_table])}
+        existing = {r[0].lower(): (r[0], r[1]) for r in store.rows(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [raw_table])}
         for c in keep:
-            if c not in existing:
+            if plan.stored(c).lower() not in existing:
                 new_columns = True
-                con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(c)} {types[c]}")
+                con.execute(f"ALTER TABLE {quote_ident(raw_table)} ADD COLUMN {quote_ident(plan.stored(c))} "
+                            f"{types[c]}")
+            elif _widen(store, raw_table, c, *existing[plan.stored(c).lower()], types[c]):
+                new_columns = True
+                plan.notes.append(f"column '{existing[plan.stored(c).lower()][0]}' of '{source}' now holds text: "
+                                  f"this file's values are not all {existing[plan.stored(c).lower()][1]}")
         con.execute(f"INSERT INTO {quote_ident(raw_table)} BY NAME SELECT __c_item_id AS item_id"
                     f"{', ' if keep else ''}{col_list} FROM _new")
     con.execute("DROP VIEW IF EXISTS _new" if first and distinct == good else "DROP TABLE IF EXISTS _new")
     con.execute(f"DROP {canon_kind} IF EXISTS _canon")
-    return {"added": added, "duplicates": good - added, "quarantined": quarantined, "new_columns": new_columns}
+    return {"added": added, "duplicates": good - added, "quarantined": quarantined, "new_columns": new_columns,
+            "notes": notes + plan.notes}

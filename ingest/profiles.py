@@ -23,6 +23,14 @@ register_profile(Profile(
     required=("reviewerNickname", "body", "rating")))
 
 register_profile(Profile(
+    name="app_store_api",
+    description="App Store Connect API customer reviews JSON ({\"data\": [{type, id, attributes: {rating, title, body, "
+                "reviewerNickname, createdDate, territory}}]})",
+    text=["attributes.title", "attributes.body"], join_text=True,
+    time="attributes.createdDate", rating="attributes.rating", id="id", author="attributes.reviewerNickname",
+    required=("id", "attributes.reviewerNickname", "attributes.body", "attributes.rating")))
+
+register_profile(Profile(
     name="zendesk",
     description="Zendesk ticket export JSON ({\"tickets\": [...]}: subject + description)",
     text=["subject", "description"], join_text=True,

@@ -161,6 +161,7 @@ def test_loader_conformance(store, tmp_path, loader, writer):
 PROFILE_SAMPLES = {
     "google_play": ("google_play_reviews.csv", 3, "Super\n\nEndlich eine Notiz-App"),
     "app_store": ("app_store_reviews.csv", 3, "Subscription trap\n\nCharged twice"),
+    "app_store_api": ("app_store_connect_api.json", 3, "Subscription trap\n\nCharged twice"),
     "zendesk": ("zendesk_tickets.json", 3, "Cannot reset password\n\nThe reset email never arrives"),
     "github_issues": ("github_issues.json", 3, "Crash when opening large CSV\n\nSteps: open a 2 GB CSV"),
     "openreview": ("openreview_reviews.jsonl", 3, "the ablations are missing"),

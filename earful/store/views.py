@@ -28,6 +28,18 @@ def _providers():
             yield provider
 
 
+def _alias(expr: str) -> str:
+    return expr.rsplit(" AS ", 1)[-1].strip().strip('"').lower()
+
+
+def derived_names(con, sources: list[str]) -> set[str]:
+    """The (lower-case) names the view-column providers give the views of `sources` (``topic``, each taxonomy, ...).
+
+    Ingest reads this to keep an input column of one of these names under ``input_<name>`` (see `ingest.columns`):
+    the derived column then has its own name in the view instead of giving way as ``derived_<name>``."""
+    return {_alias(expr) for provider in _providers() for source in sources for expr in provider(con, source)}
+
+
 def raw_columns(con, raw_table: str) -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema='main' AND table_name=? "
@@ -45,14 +57,16 @@ def view_sql(con, source: str, raw_table: str) -> str:
     select += [f"r.{quote_ident(c)}" for c in raw]
     # ingest stores a plain text column once, in items.text: put it back under its original name
     text_col = (con.execute("SELECT text_column FROM sources WHERE name = ?", [source]).fetchall() or [[None]])[0][0]
-    if text_col and text_col.lower() not in lowered and text_col.lower() != "text" and "." not in text_col:
+    if text_col and text_col.lower() not in lowered and text_col.lower() not in CANONICAL and "." not in text_col:
         select.append(f"i.text AS {quote_ident(text_col)}")
         lowered = lowered | {text_col.lower()}
     taken = lowered | {"item_id", "text", "created_at", "rating", "author"}
     for provider in _providers():
         for expr in provider(con, source):
-            alias = expr.rsplit(" AS ", 1)[-1].strip().strip('"').lower()
-            if alias in taken:  # never shadow an original column: derived ones give way
+            alias = _alias(expr)
+            # never shadow an original column: derived ones give way (ingest keeps an input column named like a
+            # derived one that exists then as input_<name>; this is for a taxonomy first run after the ingest)
+            if alias in taken:
                 expr = expr.rsplit(" AS ", 1)[0] + " AS " + quote_ident("derived_" + alias)
             taken.add(alias)
             select.append(expr)
