@@ -43,14 +43,17 @@ def log_cmd(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="h
 def serve_local_cmd(port: int = typer.Option(8080, "--port", help="port on 127.0.0.1"),
                     model: str = typer.Option(None, "--model", help="a GGUF file (default: SmolLM2-135M from the local extra)"),
                     ubatch: int = typer.Option(None, "--ubatch", help="llama.cpp batch size; 1 works around builds "
-                                                                     "that crash while reading prompts")):
+                                                                     "that crash while reading prompts"),
+                    alias: str = typer.Option("smollm2", "--alias", help="model name for clients "
+                                                                         "(--llm openai-compatible:ALIAS)"),
+                    threads: int = typer.Option(None, "--threads", help="llama.cpp CPU threads (default: its own)")):
     """Start llama.cpp's OpenAI-compatible server with SmolLM2 on 127.0.0.1 (needs pip install 'earful[local]')."""
     import os
 
     from earful.llm.local import serve_local_command
 
-    cmd = serve_local_command(port, model, ubatch=ubatch)
-    console.print(f"serving on http://127.0.0.1:{port}/v1 - use: earful ask --llm openai-compatible:smollm2 "
+    cmd = serve_local_command(port, model, ubatch=ubatch, alias=alias, threads=threads)
+    console.print(f"serving on http://127.0.0.1:{port}/v1 - use: earful ask --llm openai-compatible:{alias} "
                   f"--llm-base-url http://127.0.0.1:{port}/v1 \"QUESTION\"  (Ctrl-C stops)")
     sys.stdout.flush()
     os.execv(cmd[0], cmd)   # become the server: signals (Ctrl-C, kill) reach it directly

@@ -1,4 +1,4 @@
-"""The `local` extra: llama.cpp's OpenAI-compatible server with SmolLM2-135M, for exercising the real HTTP path.
+"""The `local` extra: llama.cpp's OpenAI-compatible server with SmolLM2-135M (or any GGUF), for the real HTTP path.
 
 Design decision: nothing here imports the CLI, so tests and `earful llm serve-local` share the one command line.
 """
@@ -19,13 +19,15 @@ def smollm2_path() -> str:
 
 
 def serve_local_command(port: int, model_path: str | None = None, host: str = "127.0.0.1", n_ctx: int = 4096,
-                        ubatch: int | None = None) -> list[str]:
-    """The server command line. `ubatch` sets llama.cpp's batch sizes (1 works around builds that crash on batches)."""
+                        ubatch: int | None = None, alias: str = "smollm2", threads: int | None = None) -> list[str]:
+    """The server command line. `ubatch` sets llama.cpp's batch sizes (1 works around builds that crash on batches);
+    `alias` is the model name clients use (``openai-compatible:<alias>``); `threads` caps llama.cpp's CPU threads."""
     import sys
 
     from earful.errors import require
 
     require("llama_cpp.server", package="llama-cpp-python[server]", extra="local", purpose="earful llm serve-local")
     return [sys.executable, "-m", "llama_cpp.server", "--model", model_path or smollm2_path(), "--host", host,
-            "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "smollm2"] + \
-        (["--n_batch", str(ubatch), "--n_ubatch", str(ubatch)] if ubatch else [])
+            "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", alias] + \
+        (["--n_batch", str(ubatch), "--n_ubatch", str(ubatch)] if ubatch else []) + \
+        (["--n_threads", str(threads)] if threads else [])
