@@ -99,6 +99,8 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
         return
     console.print(f"labelled {r['labelled']} item(s) with '{tax.name}' by {clf.name} ({version})"
                   + (f"; {r['sent_to_llm']} sent to the LLM" if method != "offline" else ""))
+    if r.get("routing"):
+        console.print(r["routing"]["reason"], highlight=False)
     console.print(rich_table(["label", "items"], [[k, v] for k, v in counts]))
 
 

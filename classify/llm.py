@@ -4,7 +4,9 @@ Design decision: building the prompt is a pure function of (taxonomy, examples, 
 ``classify/prompts/fewshot_v1.yaml``; every call goes through ``earful.llm.call_llm``, which caches by (model,
 prompt version, messages) in the store, so a reply is never paid for twice. The cascade sends to the LLM only items
 whose offline confidence is below a threshold chosen on held-out training data to fit a budget or reach a target
-accuracy.
+accuracy, and only when the LLM, measured on those held-out items it would receive, is right more often there than
+the offline model (a small model can be worse on exactly the hard items; then nothing is routed, and `routing_` says
+why).
 """
 from __future__ import annotations
 
@@ -78,9 +80,10 @@ class FewShotLLM(Classifier):
     needs_gold = False  # without gold it still works from the label descriptions (zero-shot prompt)
 
     def __init__(self, taxonomy: Taxonomy, chat_model=None, store=None, k: int = 8, concurrency: int = 4,
-                 prompt: str = "fewshot_v1"):
+                 prompt: str = "fewshot_v1", purpose: str | None = None):
         super().__init__(taxonomy)
         self.chat_model, self.store, self.k, self.concurrency = chat_model, store, k, concurrency
+        self.purpose = purpose or f"classify:{taxonomy.name}"  # what the calls are logged as in llm_calls
         self.prompt_name = prompt
         self.ex_texts_: list[str] = []
         self.ex_labels_: list[str] = []
@@ -119,7 +122,7 @@ class FewShotLLM(Classifier):
         batch = [build_messages(self.taxonomy, ex, t, load_prompt(self.prompt_name))
                  for ex, t in zip(shots, inputs.texts)]
         replies = call_llm_many(self.store, self.chat_model, batch, prompt_version=self.prompt_version,
-                                purpose=f"classify:{self.taxonomy.name}", schema=LLMLabel,
+                                purpose=self.purpose, schema=LLMLabel,
                                 concurrency=self.concurrency, return_exceptions=True)
         self.last_replies_ = replies
         out = np.zeros((len(inputs), len(self.classes_)))
@@ -162,10 +165,16 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, *, budget_frac
 
 @register_classifier("cascade")
 class Cascade(Classifier):
-    """The offline model labels everything; items below `threshold_` confidence are re-labelled by the LLM."""
+    """The offline model labels everything; items below `threshold_` confidence are re-labelled by the LLM.
+
+    When the threshold is chosen on validation data, the LLM is first measured on the validation items it would
+    receive (at least MIN_SLICE of the least confident ones): `routing_` holds both models' scores there, and the
+    cascade routes only when the LLM was right more often. A threshold passed in by the caller is used as given.
+    """
 
     name = "cascade"
     offline = False
+    MIN_SLICE = 20  # least-confident validation items the LLM is measured on, when fewer fall below the threshold
 
     def __init__(self, taxonomy: Taxonomy, offline: Classifier | None = None, llm: FewShotLLM | None = None,
                  threshold: float | None = None, budget_fraction: float | None = 0.2,
@@ -179,6 +188,7 @@ class Cascade(Classifier):
         self.budget_fraction, self.target_accuracy = budget_fraction, target_accuracy
         self.routed_ = np.zeros(0, dtype=bool)
         self.budget_left_: int | None = None  # a hard cap on items sent to the LLM (set by `label_items`)
+        self.routing_: dict | None = None     # the validation check of the LLM (None: threshold given, not checked)
 
     def fit(self, inputs: Inputs, y: list[str]) -> "Cascade":
         y = list(y)
@@ -205,13 +215,41 @@ class Cascade(Classifier):
         probe.fit(inputs.take(tr), [y[i] for i in tr])
         p = probe.predict_proba(inputs.take(va))
         correct = np.array([probe.classes_[j] == y[i] for j, i in zip(p.argmax(axis=1), va)])
-        return choose_threshold(p.max(axis=1), correct, budget_fraction=None if self.target_accuracy else
-                                self.budget_fraction, target_accuracy=self.target_accuracy)
+        threshold = choose_threshold(p.max(axis=1), correct, budget_fraction=None if self.target_accuracy else
+                                     self.budget_fraction, target_accuracy=self.target_accuracy)
+        self.routing_ = self._check_llm(inputs, y, tr, va, p.max(axis=1), correct, threshold)
+        return threshold
+
+    def _check_llm(self, inputs: Inputs, y: list[str], tr, va, conf: np.ndarray, correct: np.ndarray,
+                   threshold: float) -> dict:
+        """Both models' accuracy on the validation items the LLM would receive; route only if the LLM is better."""
+        order = np.argsort(conf, kind="stable")
+        below = int((conf < threshold).sum())
+        take = order[:max(below, min(self.MIN_SLICE, len(order)))]
+        llm = FewShotLLM(self.taxonomy, chat_model=self.llm.chat_model, store=self.llm.store, k=self.llm.k,
+                         concurrency=self.llm.concurrency, prompt=self.llm.prompt_name,
+                         purpose=f"classify-check:{self.taxonomy.name}")
+        llm.fit(inputs.take(tr), [y[i] for i in tr])
+        sent = inputs.take(va[take])
+        llm_pred = llm.predict(sent) if len(take) else []
+        truth = [y[i] for i in va[take]]
+        llm_ok = int(sum(a == b for a, b in zip(llm_pred, truth)))
+        off_ok = int(correct[take].sum())
+        n = len(take)
+        route = llm_ok > off_ok
+        what = (f"on {n} held-out gold item(s) it would receive (the least confident), the LLM was right on {llm_ok} "
+                f"({llm_ok / max(n, 1):.0%}) and the offline model on {off_ok} ({off_ok / max(n, 1):.0%})")
+        reason = (f"routing to the LLM: {what}" if route else
+                  f"not routing to the LLM: {what}; every item keeps the offline label")
+        return {"route": route, "measured_on": n, "llm_correct": llm_ok, "offline_correct": off_ok,
+                "threshold": float(threshold), "reason": reason}
 
     def predict_proba(self, inputs: Inputs) -> np.ndarray:
         p = _widen(self.offline_model.predict_proba(inputs), self.offline_model.classes_, self.classes_)
         conf = p.max(axis=1)
         self.routed_ = conf < (self.threshold_ or 0.0)
+        if self.routing_ is not None and not self.routing_["route"]:
+            self.routed_[:] = False  # the LLM was not better on the validation items it would get
         idx = np.nonzero(self.routed_)[0]
         if self.budget_left_ is not None and len(idx) > self.budget_left_:
             idx = idx[np.argsort(conf[idx], kind="stable")[:max(0, self.budget_left_)]]  # least confident first

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from datetime import datetime, timezone
 
 import numpy as np
@@ -261,5 +262,14 @@ def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, vers
         done += len(ids)
         if progress:
             progress(len(ids))
+    routing = getattr(clf, "routing_", None)
+    with store.transaction() as con:  # what this run did (and, for a cascade, why it did or did not route)
+        con.execute("INSERT INTO classify_runs (run_id, taxonomy, method, model_version, source, labelled, "
+                    "sent_to_llm, routing, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [uuid.uuid4().hex[:12], taxonomy.name, method, version, source, done, routed,
+                     None if routing is None else json.dumps(routing), datetime.now(timezone.utc)])
     store.refresh_views()
-    return {"labelled": done, "sent_to_llm": routed}
+    out = {"labelled": done, "sent_to_llm": routed}
+    if routing is not None:
+        out["routing"] = routing
+    return out

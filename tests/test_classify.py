@@ -283,10 +283,13 @@ def test_cascade_run_in_the_workspace_keeps_to_the_llm_budget(urr_store):
     conf = clf.offline_model.predict_proba(inputs_for(store, ids, embed=False)).max(axis=1)
     below = int((conf < clf.threshold_).sum())
     r = label_items(store, tax, clf, method="cascade", version=version, batch_size=50, llm_budget=30)
-    assert r["labelled"] == 130 and r["sent_to_llm"] == chat.calls == min(30, below) > 0
+    sent = r["sent_to_llm"]
+    checked = clf.routing_["measured_on"]  # before routing, the LLM is measured on that many held-out gold items
+    assert r["labelled"] == 130 and sent + checked == chat.calls and sent == min(30, below) > 0
     by = dict(store.rows("SELECT method, count(*) FROM classify_labels WHERE taxonomy='urr_regex' GROUP BY 1"))
-    assert by.get("cascade:llm", 0) == chat.calls and by["cascade:offline"] == 130 - chat.calls
-    assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify:urr_regex'") == chat.calls
+    assert by.get("cascade:llm", 0) == sent and by["cascade:offline"] == 130 - sent
+    assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify:urr_regex'") == sent
+    assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'classify-check:urr_regex'") == checked
 
 
 # -- metadata features and the joint model ---------------------------------------------------------------------

@@ -156,3 +156,77 @@ def test_a_planted_skops_file_naming_other_types_is_refused(two_sources, tmp_pat
         latest_model(two_sources, "clap_category")
     assert not marker.exists()
     assert "FileMaker" in str(e.value) and "earful classify train" in str(e.value)
+
+
+# -- 3. the cascade routes only to an LLM that is better on the items it would get ------------------------------
+def _gold_of(store) -> dict[str, str]:
+    from classify.llm import _clip
+
+    return {_clip(t): lab for t, lab in store.rows(
+        "SELECT i.text, g.label FROM classify_gold g JOIN items i USING (item_id) WHERE g.taxonomy = 'clap_category'")}
+
+
+def _answer(gold: dict[str, str], right: bool, prompt: str) -> str:
+    """The scripted reply to one few-shot prompt: the item's gold label (right) or another label (wrong)."""
+    text = re.findall(r"Feedback: (.*)\nAnswer:", prompt)[-1]
+    truth = gold.get(text, "OTHER")
+    label = truth if right else CATEGORIES[(CATEGORIES.index(truth) + 1) % len(CATEGORIES)]
+    return json.dumps({"labels": [label], "confidence": 0.9, "reason": "scripted"})
+
+
+class FakeGoldLookupChat(SimpleChatModel):
+    """A fake chat model (named as one): answers each item with its gold label, or always with a wrong one."""
+
+    gold: dict = {}
+    right: bool = True
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-gold-lookup-chat"
+
+    def _call(self, messages, stop=None, run_manager=None, **kwargs) -> str:
+        self.calls += 1
+        return _answer(self.gold, self.right, messages[-1].content)
+
+
+def test_cascade_routes_when_the_llm_is_better_on_the_validation_slice(two_sources):
+    store = two_sources
+    chat = FakeGoldLookupChat(gold=_gold_of(store), right=True)
+    r = _label(store, method="cascade", chat_model=chat, llm_budget=20)
+    routing = r["routing"]
+    assert routing["route"] and routing["llm_correct"] == routing["measured_on"] > routing["offline_correct"]
+    assert "routing to the LLM" in routing["reason"]
+    assert 0 < r["sent_to_llm"] <= 20 and chat.calls == r["sent_to_llm"] + routing["measured_on"]
+
+
+def test_cascade_does_not_route_to_a_worse_llm_and_says_why(two_sources, monkeypatch):
+    """Through the real CLI against a scripted OpenAI-compatible server that answers every item wrongly."""
+    from tests.conftest import run_cli
+    from tests.fake_openai import FakeOpenAIServer
+
+    store = two_sources
+    gold = _gold_of(store)
+    store.close()
+
+    def reply(body):
+        return _answer(gold, False, body["messages"][-1]["content"])
+
+    with FakeOpenAIServer(reply) as server:
+        monkeypatch.setenv("EARFUL_LLM", "openai-compatible:fake")
+        monkeypatch.setenv("EARFUL_LLM_BASE_URL", server.url)
+        r = run_cli("classify", "run", "-t", "clap_category", "--method", "cascade", "--llm-budget", "20",
+                    db=store.path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        checked = len(server.bodies)
+    out = " ".join(r.stdout.split())
+    assert "0 sent to the LLM" in out and "not routing to the LLM" in out, out
+    assert f"the LLM was right on 0 (0%)" in out and "every item keeps the offline label" in out
+    assert checked > 0, "the LLM was measured on the validation slice before deciding"
+    from earful.store import Store
+
+    with Store(store.path) as s:
+        assert s.scalar("SELECT count(*) FROM classify_labels WHERE method = 'cascade:llm'") == 0
+        assert s.scalar("SELECT count(*) FROM classify_labels WHERE method = 'cascade:offline'") == 100
+        routing = json.loads(s.scalar("SELECT routing FROM classify_runs WHERE method = 'cascade'"))
+    assert routing["route"] is False and routing["llm_correct"] == 0 and routing["measured_on"] == checked
