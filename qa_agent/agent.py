@@ -204,17 +204,18 @@ def word_from_tables(tables: list[dict], max_rows: int = 5) -> str:
 def redact_answer(ans: Answer, settings=None) -> Answer:
     """The Answer with secrets redacted from everything a user, a log or a later prompt will see. Table cells skip
     the generic long-hex / base64 shapes (there an md5 is more likely data than a key)."""
-    from earful.llm.redact import redact, redact_obj
+    from earful.llm.redact import redact, redact_obj, secret_pattern
 
-    ans.answer = redact(ans.answer, settings)
-    ans.notes = [redact(n, settings) for n in ans.notes]
+    pat = secret_pattern(settings)
+    ans.answer = redact(ans.answer, pattern=pat)
+    ans.notes = [redact(n, pattern=pat) for n in ans.notes]
     for st in ans.steps:
-        st.code, st.error = redact(st.code, settings), redact(st.error, settings)
-    ans.plan = redact_obj(ans.plan, settings)
+        st.code, st.error = redact(st.code, pattern=pat), redact(st.error, pattern=pat)
+    ans.plan = redact_obj(ans.plan, pattern=pat)
     for t in ans.tables:
-        t.rows = [[redact(v, settings, generic=False) for v in r] for r in t.rows]
+        t.rows = [[redact(v, generic=False, pattern=pat) for v in r] for r in t.rows]
     for c in ans.charts:
-        c.title = redact(c.title, settings)
+        c.title = redact(c.title, pattern=pat)
     return ans
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from functools import lru_cache
 
 MASK = "[REDACTED]"
 MIN_SECRET_LEN = 8           # shorter values ("1", "yes") would blank out ordinary words
@@ -78,29 +79,39 @@ def secret_values(settings=None, environ=None) -> list[str]:
     return sorted((v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
 
 
-def redact(text, settings=None, *, generic: bool = True, environ=None):
+@lru_cache(maxsize=16)
+def _alternation(values: tuple) -> re.Pattern:
+    return re.compile("|".join(map(re.escape, values))) if values else re.compile(r"(?!)")
+
+
+def secret_pattern(settings=None, environ=None) -> re.Pattern:
+    """One compiled pattern of every exact secret value known now; pass it to `redact` when redacting many strings."""
+    return _alternation(tuple(secret_values(settings, environ)))
+
+
+def redact(text, settings=None, *, generic: bool = True, environ=None, pattern: re.Pattern | None = None):
     """`text` with every secret value and anything key-shaped replaced by ``[REDACTED]``.
 
     Non-strings pass through unchanged. ``generic=False`` leaves long hex / base64-like strings alone (provider-shaped
     keys and exact values are still masked): used for result-table cells, where an md5 is more likely data than a key.
+    `pattern` (from `secret_pattern`) saves looking the secret values up again for each of many strings.
     """
     if not isinstance(text, str) or not text:
         return text
-    for value in secret_values(settings, environ):
-        if value in text:
-            text = text.replace(value, MASK)
+    text = (pattern or secret_pattern(settings, environ)).sub(MASK, text)
     text = _PREFIXED.sub(MASK, text)
     return _GENERIC.sub(MASK, text) if generic else text
 
 
-def redact_obj(obj, settings=None, *, generic: bool = True):
+def redact_obj(obj, settings=None, *, generic: bool = True, pattern: re.Pattern | None = None):
     """`redact` over every string inside nested dicts / lists / tuples (JSON-like data)."""
+    pattern = pattern or secret_pattern(settings)
     if isinstance(obj, str):
-        return redact(obj, settings, generic=generic)
+        return redact(obj, generic=generic, pattern=pattern)
     if isinstance(obj, dict):
-        return {k: redact_obj(v, settings, generic=generic) for k, v in obj.items()}
+        return {k: redact_obj(v, generic=generic, pattern=pattern) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return type(obj)(redact_obj(v, settings, generic=generic) for v in obj)
+        return type(obj)(redact_obj(v, generic=generic, pattern=pattern) for v in obj)
     return obj
 
 
