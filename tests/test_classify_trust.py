@@ -230,3 +230,52 @@ def test_cascade_does_not_route_to_a_worse_llm_and_says_why(two_sources, monkeyp
         assert s.scalar("SELECT count(*) FROM classify_labels WHERE method = 'cascade:offline'") == 100
         routing = json.loads(s.scalar("SELECT routing FROM classify_runs WHERE method = 'cascade'"))
     assert routing["route"] is False and routing["llm_correct"] == 0 and routing["measured_on"] == checked
+
+
+# -- 4. LLM topic names: one name asked for, a list's first name used, fallbacks counted ---------------------------
+def _drafts():
+    from topics.base import TopicDraft
+
+    return [TopicDraft(0, ["battery drain", "battery", "drains battery"], ["Drains my battery in two hours"], 120),
+            TopicDraft(1, ["crashes", "keeps crashing", "force close"], ["Keeps crashing on start"], 80),
+            TopicDraft(2, ["dark mode", "theme", "night"], ["Please add a dark mode"], 40)]
+
+
+def test_topic_names_given_as_a_list_use_the_first_and_fallbacks_are_counted(store):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from topics.base import get_labeler
+    from topics.labels import KeywordLabeler
+
+    fake = FakeListChatModel(responses=[  # what a small model answered: lists of names instead of one
+        json.dumps({"name": ["Battery drain", "Power usage"], "description": "Battery empties fast."}),
+        json.dumps(["Crashes on start", "Force closes"]),
+        "I think this is about several things.",
+    ])
+    labels = get_labeler("llm", store=store, chat_model=fake).label(_drafts())
+    assert labels[0] == ("Battery drain", "Battery empties fast.")
+    assert labels[1] == ("Crashes on start", "Crashes on start")
+    assert labels[2] == KeywordLabeler().label(_drafts())[2]
+    assert labels.fallbacks == 1 and labels.fallback_reasons == [(2, "no usable name in the reply")]
+
+
+def test_topic_names_are_asked_for_with_a_one_name_schema(store):
+    """Against a scripted OpenAI-compatible server: the request carries the schema; a list in the tool call still
+    gives one name."""
+    from langchain_openai import ChatOpenAI
+
+    from tests.fake_openai import FakeOpenAIServer
+    from topics.labels import LLMLabeler
+
+    replies = [json.dumps({"name": ["Battery drain", "Power"], "description": "Drains fast."}),
+               json.dumps({"name": "Crashes on start", "description": "App closes."}),
+               json.dumps({"description": "no name at all"})]
+    with FakeOpenAIServer(replies) as server:
+        chat = ChatOpenAI(model="fake", base_url=server.url, api_key="not-needed", max_retries=0)
+        labels = LLMLabeler(store=store, chat_model=chat).label(_drafts())
+    tool = server.bodies[0]["tools"][0]["function"]
+    assert tool["name"] == "TopicName"
+    assert tool["parameters"]["properties"]["name"]["type"] == "string"
+    assert "exactly one" in tool["parameters"]["properties"]["name"]["description"]
+    assert [n for n, _ in labels[:2]] == ["Battery drain", "Crashes on start"]
+    assert labels.fallbacks == 1

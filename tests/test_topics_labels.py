@@ -49,9 +49,10 @@ def test_llm_labeler_uses_the_model_caches_and_falls_back(store):
     assert labels[0] == ("Battery drain after update", "Users say the battery empties fast.")
     assert labels[1] == KeywordLabeler().label(DRAFTS)[1]      # unusable reply: offline label
     assert labeler.fallbacks == 1
-    # the same prompts again are answered from the store's cache: the fake is not called (it would cycle replies)
+    # the same prompts again: the usable reply comes from the store's cache (an unusable one is asked again)
     again = get_labeler("llm", store=store, chat_model=fake).label(DRAFTS)
-    assert again == labels
+    assert again[0] == labels[0]
+    assert store.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'topics.label' AND cached") == 1
 
 
 def test_keywords_keep_negations_whole_and_drop_possessives_and_pronoun_contractions():

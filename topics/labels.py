@@ -2,8 +2,11 @@
 
 Design decision: the offline labeler is good on its own (it is what runs by default): a name from 2-3 keyphrases
 that do not repeat each other's stems, and a description quoting the shortest representative text. The LLM labeler
-builds its prompt with a pure function from a versioned file (`prompts/label_v1.yaml`), goes through
-`earful.llm.call_llm` (logged and cached in the store) and falls back to the offline label when a reply does not parse.
+builds its prompt with a pure function from a versioned file (`prompts/label_v2.yaml`) and asks for structured output
+(`TopicName`: exactly one `name` string and a `description`) through `earful.llm.call_llm` (logged and cached in the
+store). A model that answers with a list of names anyway gets its first name used; a reply that still gives no
+usable name keeps the offline label, and `LLMLabeler.label` returns how many did (`TopicLabels.fallbacks`), so a
+weak model's silent failures are counted, not hidden.
 """
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, Field, field_validator, model_validator
+
 from topics.base import Labeler, TopicDraft
 
-PROMPT_FILE = Path(__file__).parent / "prompts" / "label_v1.yaml"
+PROMPT_FILE = Path(__file__).parent / "prompts" / "label_v2.yaml"
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -117,23 +122,82 @@ def build_messages(draft: TopicDraft, prompt: dict | None = None) -> list[tuple[
     return [("system", p["system"].strip()), ("user", user.strip())]
 
 
+def _first(value) -> str:
+    """One name from what a model gave: a string as is, the first non-empty string of a list."""
+    if isinstance(value, (list, tuple)):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), "")
+    return str(value or "").strip().strip('"')
+
+
+class TopicName(BaseModel):
+    """The structured reply asked of the model: exactly one name and one description."""
+
+    name: str = Field(description="exactly one topic name: a single string of 2 to 5 plain words, never a list")
+    description: str = Field("", description="one sentence: what these users report or ask for")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_topic(cls, data):
+        if isinstance(data, list):  # a list of topics / names: the first one
+            data = data[0] if data else {}
+        if isinstance(data, str):
+            data = {"name": data}
+        if isinstance(data, dict) and "name" not in data:
+            for key in ("names", "topic", "topics", "title", "label"):
+                if key in data:
+                    data = {**data, "name": data[key]}
+                    break
+        return data
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _one_name(cls, v):
+        return _first(v)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _one_description(cls, v):
+        return _first(v)
+
+
+def _usable(label: TopicName | None) -> tuple[str, str] | None:
+    if label is None or not label.name or len(label.name.split()) > 8:
+        return None
+    return label.name, label.description.strip() or label.name
+
+
 def parse_label(text: str) -> tuple[str, str] | None:
-    """Pull {"name", "description"} out of a reply (tolerates code fences and chatter around the JSON)."""
-    m = re.search(r"\{.*\}", text or "", re.S)
-    if not m:
-        return None
-    try:
-        data = json.loads(m.group(0))
-    except json.JSONDecodeError:
-        return None
-    name, desc = str(data.get("name", "")).strip().strip('"'), str(data.get("description", "")).strip()
-    if not name or len(name.split()) > 8:
-        return None
-    return name, desc or name
+    """Pull one (name, description) out of a reply's text: tolerates code fences and chatter around the JSON, and
+    a list of names or of topics (the first is used)."""
+    text = text or ""
+    for pattern in (r"\{.*\}", r"\[.*\]"):
+        m = re.search(pattern, text, re.S)
+        if not m:
+            continue
+        try:
+            return _usable(TopicName.model_validate(json.loads(m.group(0))))
+        except (json.JSONDecodeError, ValueError):
+            continue
+    return None
+
+
+class TopicLabels(list):
+    """[(name, description)] per topic, plus how many fell back to the offline (keyword) label and why."""
+
+    def __init__(self, labels, fallbacks: list[tuple[int, str]] | None = None):
+        super().__init__(labels)
+        self.fallback_reasons = list(fallbacks or [])
+
+    @property
+    def fallbacks(self) -> int:
+        return len(self.fallback_reasons)
 
 
 class LLMLabeler(Labeler):
-    """Abstractive labels from the configured chat model; offline labels where the model's reply is unusable."""
+    """Abstractive labels from the configured chat model; offline labels where the model's reply is unusable.
+
+    `label` returns a `TopicLabels` whose `fallbacks` says how many topics kept their keyword name (also kept on
+    the labeler as `fallbacks`, summed over calls)."""
 
     name = "llm"
 
@@ -141,17 +205,24 @@ class LLMLabeler(Labeler):
         self.store, self.chat_model = store, chat_model
         self.fallbacks = 0
 
-    def label(self, drafts):
+    def label(self, drafts) -> TopicLabels:
+        from earful.errors import EarfulError
         from earful.llm import call_llm
 
         offline = KeywordLabeler().label(drafts)
         version = load_prompt()["version"]
-        out = []
+        out, fell = [], []
         for d, fallback in zip(drafts, offline):
-            reply = call_llm(self.store, self.chat_model, build_messages(d), prompt_version=version,
-                             purpose="topics.label")
-            parsed = parse_label(reply.text)
+            try:
+                reply = call_llm(self.store, self.chat_model, build_messages(d), prompt_version=version,
+                                 purpose="topics.label", schema=TopicName)
+            except EarfulError as exc:  # a failed call keeps the offline name, and is counted
+                fell.append((d.topic_id, f"call failed: {exc.message[:120]}"))
+                out.append(fallback)
+                continue
+            parsed = _usable(reply.parsed) or parse_label(reply.text)
             if parsed is None:
-                self.fallbacks += 1
+                fell.append((d.topic_id, "no usable name in the reply"))
             out.append(parsed or fallback)
-        return out
+        self.fallbacks += len(fell)
+        return TopicLabels(out, fell)
