@@ -177,6 +177,14 @@ def test_redact_and_scrub_are_pure():
                                        "VIEW reviews\n  text VARCHAR [text]"))
     assert "cute" not in scrubbed and "'<value>'" in scrubbed
     assert "'Chess'" in scrubbed and '"stars"' in scrubbed and '"reviews.text"' in scrubbed
+    strptime = 'Could not parse string "cute!!! so cute" according to format specifier "%Y"\ncute!!! so cute\n^'
+    assert "cute" not in scrub_values(strptime, keep=("SELECT strptime(stars, '%Y') FROM reviews",))
+    polars = ('conversion from `str` to `i64` failed in column \'text\' for 2 out of 2 values: ["CANARY one", '
+              '"CANARY two"]\n\tcol("text").strict_cast(Int64)')
+    assert scrub_values(polars, keep=("VIEW reviews\n  text VARCHAR [text]",)) == polars.replace(
+        '["CANARY one", "CANARY two"]', '["<value>", "<value>"]')
+    signature = "No function matches the given name and argument types 'lower(INTEGER)'."
+    assert scrub_values(signature, keep=("SELECT lower(rating) FROM reviews",)) == signature
 
 
 # -- answers written by a model: the real small model's mistakes, replayed ------------------------------------------

@@ -118,6 +118,7 @@ def redact_obj(obj, settings=None, *, generic: bool = True, pattern: re.Pattern 
 # -- data out of error text ---------------------------------------------------------------------------------------
 _QUOTED = re.compile(r"""'((?:[^'\\\n]|\\.|'')*)'|"((?:[^"\\\n]|\\.)*)"|`([^`\n]*)`""")
 _IDENT = re.compile(r"^[A-Za-z_][\w.]*$")
+_SIGNATURE = re.compile(r"^[A-Za-z_]\w*\((?:[A-Z][A-Z0-9_\[\]]*(?:, ?)?)*\)$")     # 'lower(INTEGER)': a type error
 
 
 def scrub_values(text, keep=()) -> str:
@@ -131,13 +132,22 @@ def scrub_values(text, keep=()) -> str:
     keep_text = "\n".join(str(k) for k in keep)
     names = {w.lower() for k in keep for w in re.findall(r"[A-Za-z_]\w*", str(k))}
 
+    removed: list[str] = []
+
     def sub(m):
         inner = next(g for g in m.groups() if g is not None)
-        if inner == "" or (inner in keep_text and len(inner) < 200):
+        if inner == "" or (inner in keep_text and len(inner) < 200) or _SIGNATURE.match(inner):
+            return m.group(0)
+        if m.group(3) is not None and re.fullmatch(r"\w{1,16}", inner):     # polars' `str` to `i64`
             return m.group(0)
         if _IDENT.match(inner) and all(p.lower() in names for p in inner.split(".")):
             return m.group(0)
+        removed.append(inner)
         q = m.group(0)[0]
         return f"{q}<value>{q}"
 
-    return _QUOTED.sub(sub, text)
+    text = _QUOTED.sub(sub, text)
+    for value in sorted(set(removed), key=len, reverse=True):   # strptime echoes the value again, unquoted
+        if len(value) >= 3:
+            text = text.replace(value, "<value>")
+    return text
