@@ -165,9 +165,11 @@ def fill_checked(template: str, tables: list[dict], extra: tuple = ()) -> tuple[
     if unknown:
         problems.append("the answer template refers to columns the result does not have: " + ", ".join(unknown))
     first = tables[0] if tables else {"rows": []}
-    if "{n_rows}" in template and len(first["rows"]) == 1 and any(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in first["rows"][0]):
-        problems.append("the template counts the result's rows ({n_rows} = 1) where the result holds a value")
+    if "{n_rows}" in template and len(first["rows"]) == 1:
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in first["rows"][0]):
+            problems.append("the template counts the result's rows ({n_rows} = 1) where the result holds a value")
+        else:
+            extra = (*extra, 1)        # "{n_rows} review matches" over one quoted review is right
     return text, problems + [p for p in answer_problems(text, tables, extra) if not p.startswith("placeholders")]
 
 

@@ -222,8 +222,13 @@ def test_composed_answer_with_a_wrong_number_is_not_shown(ws):
     assert ans.answer == "4 Chess reviews." and any("333" in n for n in ans.notes)
 
 
-def test_a_clean_template_is_kept(ws):
-    with FakeOpenAIServer([plan("SELECT count(*) AS n FROM reviews WHERE app = 'Chess'",
-                                "There are {n} Chess reviews.")]) as server:
-        ans = LLMAgent().answer("how many Chess reviews?", ctx_for(ws, server.url))
-    assert ans.answer == "There are 4 Chess reviews." and not any("worded" in n for n in ans.notes)
+@pytest.mark.parametrize("code,template,expected", [
+    ("SELECT count(*) AS n FROM reviews WHERE app = 'Chess'", "There are {n} Chess reviews.",
+     "There are 4 Chess reviews."),
+    ("SELECT item_id, text FROM reviews WHERE text LIKE '%TEXT-3 %'", "{n_rows} review matches: {text}",
+     "1 review matches: CANARY-TEXT-3 short note"),
+])
+def test_a_clean_template_is_kept(ws, code, template, expected):
+    with FakeOpenAIServer([plan(code, template)]) as server:
+        ans = LLMAgent().answer("which reviews?", ctx_for(ws, server.url))
+    assert ans.answer == expected and not any("worded" in n for n in ans.notes)
