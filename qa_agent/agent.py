@@ -157,14 +157,19 @@ def answer_problems(text: str, tables: list[dict], extra: tuple = ()) -> list[st
 
 def fill_checked(template: str, tables: list[dict], extra: tuple = ()) -> tuple[str, list[str]]:
     """`fill_template`, then `answer_problems`, plus the template's own faults: none written, a placeholder that is
-    not a result column, or {n_rows} over a one-row table of values (it would say 1 where the table says 333)."""
+    not a result column or is NULL, or {n_rows} over a one-row table of values (it would say 1 where the table says
+    333)."""
     if not (template or "").strip():
         return "", ["the model wrote no answer template"]
     text, unknown = fill_template(template, tables)
     problems = []
     if unknown:
         problems.append("the answer template refers to columns the result does not have: " + ", ".join(unknown))
-    first = tables[0] if tables else {"rows": []}
+    first = tables[0] if tables else {"columns": [], "rows": []}
+    row = dict(zip(first["columns"], first["rows"][0])) if first["rows"] else {}
+    empty = [k for k in re.findall(r"\{([A-Za-z_][\w ]*)\}", template) if k in row and row[k] is None]
+    if empty:
+        problems.append("the result has no value for " + ", ".join(dict.fromkeys(empty)))
     if "{n_rows}" in template and len(first["rows"]) == 1:
         if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in first["rows"][0]):
             problems.append("the template counts the result's rows ({n_rows} = 1) where the result holds a value")
@@ -188,6 +193,9 @@ def word_from_tables(tables: list[dict], max_rows: int = 5) -> str:
         s = fmt(v)
         return s if len(s) <= 120 else s[:117] + "..."
 
+    if len(rows) == 1 and all(rows[0][i] is None for i in show):
+        return (f"The result has no value ({', '.join(cols[i] for i in show[:8])} empty): no rows matched the "
+                "program's filters.")
     if len(rows) == 1:
         return "; ".join(f"{cols[i]}: {cell(rows[0][i])}" for i in show[:8]) + "."
 

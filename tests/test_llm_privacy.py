@@ -198,6 +198,8 @@ BAD_TEMPLATES = [
      "feature_requests: 4"),
     ("SELECT app, count(*) AS n FROM reviews GROUP BY app ORDER BY n DESC, app", "",
      "n by app: Chess: 4; Maps: 4; Notes: 4."),
+    ("SELECT avg(rating) AS avg_rating FROM reviews WHERE app = 'BUG'", "{n_rows} bug reports rate {avg_rating}",
+     "The result has no value (avg_rating empty): no rows matched"),
 ]
 
 
