@@ -90,3 +90,108 @@ def test_hostile_statements_refused_while_other_connections_are_open(ws):
     finally:
         for c in held:
             c.close()
+
+
+HOLD = ("import duckdb, sys\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "con.close()\n")
+
+
+@pytest.fixture
+def holder(ws):
+    """Another process holding the workspace read-write (as an ingest does) until told to let go."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(ws)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "held"
+    yield proc
+    if proc.poll() is None:
+        proc.stdin.close()
+        proc.wait(30)
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from earful.cli import main; main()", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("command", [["sql", "SELECT count(*) AS n FROM reviews"], ["ask", "How many reviews?"]])
+def test_busy_workspace_says_busy_after_waiting(ws, holder, command):
+    r = run_cli("--wait", "1", *command, db=ws)
+    assert r.returncode != 0
+    assert "unexpected" not in r.stderr
+    assert "busy" in r.stderr and f"PID {holder.pid}" in r.stderr, r.stderr
+    assert "--wait" in r.stderr
+
+
+def test_busy_workspace_is_waited_for(ws, holder):
+    proc = _cli("--db", str(ws), "--wait", "60", "sql", "SELECT count(*) AS n FROM reviews", "--json")
+    time.sleep(1.5)  # the CLI is now waiting for the holder (or still starting: either way it must succeed)
+    assert proc.poll() is None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert '"rows": [[300]]' in out
+
+
+RUNAWAY = "SELECT count(*) AS n FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7"
+
+
+def test_runaway_query_is_stopped_by_the_time_limit(ws):
+    env_cfg = ws.parent / "earful.toml"
+    env_cfg.write_text("[sql]\ntimeout_s = 1\nmemory_mb = 512\n")
+    r = run_cli("--config", str(env_cfg), "sql", RUNAWAY, db=ws)
+    assert r.returncode == 1, r.stderr
+    assert "stopped after 1 s" in r.stderr and "timeout_s" in r.stderr
+    assert "unexpected" not in r.stderr
+
+
+def test_memory_limit_applies_and_no_progress_bar_reaches_stdout(ws):
+    from earful.store.readonly import run_read_only
+
+    tbl = run_read_only(str(ws), "SELECT current_setting('memory_limit') AS m, "
+                                 "current_setting('enable_progress_bar') AS bar", memory_mb=300)
+    assert tbl.to_pylist() == [{"m": "286.1 MiB", "bar": False}]  # 300 MB, shown in MiB
+
+
+def test_ctrl_c_interrupts_the_query(ws):
+    proc = _cli("--db", str(ws), "sql", RUNAWAY)
+    time.sleep(3)  # started and computing
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("earful sql ignored Ctrl-C for 30 s")
+    assert proc.returncode == 130, err
+    assert "query was stopped" in err
+
+
+def test_explain_analyze_checks_what_it_wraps(ws):
+    from earful.store.readonly import run_read_only
+
+    for bad in ["EXPLAIN ANALYZE CREATE TEMP VIEW reviews AS SELECT 1 AS i",
+                "EXPLAIN ANALYZE INSERT INTO reviews VALUES (1, 1, 'x')",
+                "EXPLAIN (FORMAT json) CREATE TEMP TABLE t AS SELECT 1"]:
+        with pytest.raises(ReadOnlyError, match="EXPLAIN"):
+            run_read_only(str(ws), bad)
+    r = run_cli("sql", "EXPLAIN ANALYZE CREATE TEMP VIEW reviews AS SELECT 1 AS i", db=ws)
+    assert r.returncode == 2 and "refused" in r.stderr
+    assert run_read_only(str(ws), "EXPLAIN ANALYZE SELECT count(*) FROM reviews").num_rows >= 1
+
+
+def test_pivot_and_several_statements_read(ws):
+    from earful.store.readonly import run_read_only
+
+    tbl = run_read_only(str(ws), "PIVOT (SELECT g FROM reviews) ON g USING count(*)")  # DuckDB runs 2 statements
+    assert sorted(tbl.column_names) == ["0", "1", "2"] and tbl.to_pylist() == [{"0": 100, "1": 100, "2": 100}]
+    tbl = run_read_only(str(ws), "UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v")
+    assert tbl.to_pylist() == [{"k": "a", "v": 1}, {"k": "b", "v": 2}]
+    with pytest.raises(ReadOnlyError):
+        run_read_only(str(ws), "CREATE TABLE z AS PIVOT reviews ON g USING count(*)")
+    r = run_cli("sql", "SELECT 1 AS a; SELECT 2 AS b", "--json", db=ws)
+    assert r.returncode == 0, r.stderr
+    assert '"columns": ["b"], "rows": [[2]]' in r.stdout

@@ -31,9 +31,12 @@ app = typer.Typer(help="Earful: ask anything of your natural-language feedback."
 @app.callback()
 def _root(ctx: typer.Context,
           db: str = typer.Option(None, "--db", help="workspace DuckDB file (default ./earful.duckdb, or EARFUL_DB)"),
-          config: str = typer.Option(None, "--config", help="settings file (default ./earful.toml)")):
+          config: str = typer.Option(None, "--config", help="settings file (default ./earful.toml)"),
+          wait: float = typer.Option(None, "--wait", min=0, metavar="SECONDS",
+                                     help="wait this long for a workspace another process is writing "
+                                          "(default 10, or EARFUL_WAIT)")):
     """Earful: ingest feedback, classify it, find topics and ask questions, all in one DuckDB workspace."""
-    ctx.obj = State(db=db, config=config)
+    ctx.obj = State(db=db, config=config, wait=wait)
 
 
 def _register_all() -> None:

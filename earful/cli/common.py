@@ -26,14 +26,18 @@ JSON_OPTION = typer.Option(False, "--json", help="print machine-readable JSON")
 class State:
     db: str | None = None
     config: str | None = None
+    wait: float | None = None
     _settings: Any = field(default=None, repr=False)
 
     def settings(self, **overrides):
+        """Settings for this invocation; also tells the store how long to wait for a busy workspace (--wait)."""
         from earful.config import load_settings
+        from earful.store import set_default_wait
 
         if self._settings is None or overrides:
-            merged = {"db": self.db, **overrides}
+            merged = {"db": self.db, "wait_s": self.wait, **overrides}
             self._settings = load_settings(self.config, merged)
+            set_default_wait(self._settings.wait_s)
         return self._settings
 
     def store(self, read_only: bool = False):

@@ -1,6 +1,7 @@
 """Core commands: `status`, `sql`, `embed`, `similar`.
 
-`sql` always goes through `earful.store.readonly`, so it can read the workspace and nothing else.
+`sql` always goes through `earful.store.readonly`, so it can read the workspace and nothing else, within the
+[sql] time and memory limits.
 """
 from __future__ import annotations
 
@@ -34,10 +35,15 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only S
         as_json: bool = JSON_OPTION,
         as_csv: bool = typer.Option(False, "--csv", help="print CSV"),
         limit: int = typer.Option(1000, help="show at most this many rows")):
-    """Run read-only SQL against the workspace; writes, ATTACH, COPY and file access are refused."""
+    """Run read-only SQL against the workspace; writes, ATTACH, COPY and file access are refused.
+
+    Several statements run in turn and the last one's rows are shown. A query is stopped after [sql] timeout_s
+    seconds or on Ctrl-C, and may use at most [sql] memory_mb of memory.
+    """
     from earful.store.readonly import run_read_only
 
-    tbl = run_read_only(state(ctx).settings().db, query)
+    settings = state(ctx).settings()
+    tbl = run_read_only(settings.db, query, timeout_s=settings.sql.timeout_s, memory_mb=settings.sql.memory_mb)
     shown = tbl.slice(0, limit)
     cols, rows = arrow_to_rows(shown)
     if as_csv:

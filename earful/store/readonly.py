@@ -1,20 +1,76 @@
 """Read-only SQL over a workspace, for `earful sql` and the agent's SQL path.
 
 Two layers. The statement check gives a clear message for what is refused (anything but SELECT/WITH/DESCRIBE/
-EXPLAIN/SHOW-like reads). The containment is DuckDB itself: the file opened ``read_only``, with
+EXPLAIN/SHOW-like reads and PIVOT; EXPLAIN ANALYZE runs what it wraps, so that is checked too). The containment is DuckDB itself: the file opened ``read_only``, with
 ``enable_external_access = false`` (no file-reading table functions, COPY, ATTACH, INSTALL/LOAD, httpfs) and
 ``lock_configuration = true`` so the query cannot switch that back on.
 """
 from __future__ import annotations
 
+import os
+import re
 import threading
+import time
 from pathlib import Path
 
-from earful.errors import InputError, NotFoundError, ReadOnlyError
+from earful.errors import ExecutionError, InputError, NotFoundError, ReadOnlyError
 
-ALLOWED = {"SELECT", "EXPLAIN", "PRAGMA"}
+ALLOWED = {"SELECT", "EXPLAIN", "PRAGMA", "MULTI"}
 READ_PRAGMAS = ("pragma table_info", "pragma show_tables", "pragma version", "pragma database_size",
                 "pragma show", "pragma storage_info")
+_HINT = "only SELECT / WITH / DESCRIBE / EXPLAIN / PIVOT queries run against a workspace"
+# what EXPLAIN may carry before the statement it explains: ANALYZE and/or "(FORMAT JSON, ANALYZE)"-style options
+_EXPLAIN_HEAD = re.compile(r"EXPLAIN\b(?:\s+ANALYZE\b)?\s*(?:\((?:\s*[A-Za-z_]+(?:\s+[A-Za-z_]+)?\s*,?)*\s*\))?",
+                           re.IGNORECASE)
+_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+
+
+def _refuse(kind: str, why: str = "") -> ReadOnlyError:
+    return ReadOnlyError(f"refused: {kind} statements are not allowed here{why}; this path is read-only", hint=_HINT)
+
+
+def _explained(text: str) -> str | None:
+    """The statement an EXPLAIN [ANALYZE] wraps (its text), or None when its head is not one we can read exactly."""
+    body = _COMMENTS.sub("", text, count=1)
+    m = _EXPLAIN_HEAD.match(body)
+    return body[m.end():] if m else None
+
+
+def _only_reads(text: str) -> bool:
+    """True when a MULTI statement (DuckDB expands a PIVOT without an IN list into several) is a query.
+
+    DuckDB runs such a PIVOT as "CREATE TEMPORARY TYPE <enum of the pivot values>" plus the query, which is a read.
+    But "CREATE TABLE t AS PIVOT ..." is MULTI too. The test: the text parses as a subquery in a FROM clause, where
+    only a query can stand (it is one statement already, so it cannot close the parenthesis itself).
+    """
+    import duckdb
+
+    try:
+        wrapped = duckdb.extract_statements(f"SELECT * FROM (\n{text}\n)")
+    except duckdb.Error:
+        return False
+    return len(wrapped) == 1 and wrapped[0].type.name in ("SELECT", "MULTI")
+
+
+def _check_statement(kind: str, text: str, depth: int = 0) -> None:
+    import duckdb
+
+    if kind not in ALLOWED or (kind == "PRAGMA" and not text.lower().startswith(READ_PRAGMAS)):
+        raise _refuse(kind)
+    if kind == "MULTI" and not _only_reads(text):
+        raise _refuse(kind, " (only a PIVOT/UNPIVOT query may expand to several statements)")
+    if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs what it wraps: check that like any other statement
+        inner = _explained(text)
+        try:
+            parts = duckdb.extract_statements(inner) if inner and depth < 3 else []
+        except duckdb.Error:
+            parts = []
+        if len(parts) != 1:
+            raise _refuse(kind, " (the statement it explains could not be checked)")
+        try:
+            _check_statement(parts[0].type.name, parts[0].query.strip(), depth + 1)
+        except ReadOnlyError:
+            raise _refuse(kind, f" when they wrap a {parts[0].type.name} statement (EXPLAIN ANALYZE would run it)")
 
 
 def check_sql(sql: str) -> list[str]:
@@ -29,54 +85,116 @@ def check_sql(sql: str) -> list[str]:
         raise InputError(f"SQL does not parse: {str(exc).splitlines()[0]}") from exc
     out = []
     for st in statements:
-        kind = st.type.name
         text = st.query.strip()
-        if kind not in ALLOWED or (kind == "PRAGMA" and not text.lower().startswith(READ_PRAGMAS)):
-            raise ReadOnlyError(f"refused: {kind} statements are not allowed here; this path is read-only",
-                                hint="only SELECT / WITH / DESCRIBE / EXPLAIN queries run against a workspace")
+        _check_statement(st.type.name, text)
         out.append(text)
+    if not out:
+        raise InputError("no SQL statement given (only comments?)")
     return out
 
 
-_OPEN_LOCK = threading.Lock()
+class QueryInterrupted(ExecutionError):
+    """Ctrl-C stopped a read-only query; nothing was changed."""
+
+    exit_code = 130
+
+
+_LOCK = threading.Lock()  # guards _SHARED and every use of a shared base connection (cursor(), close())
+_SHARED: dict[str, "_Shared"] = {}
 CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
           "autoload_known_extensions": False}
 
 
-def _configure_once(con, memory_mb: int | None) -> None:
-    """Set the instance-wide options and lock them, unless an earlier connection to this instance already did."""
-    if con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
-        return
-    con.execute("SET GLOBAL TimeZone = 'UTC'")
-    if memory_mb:
-        con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
-    con.execute("SET lock_configuration = true")
+class _Shared:
+    """One configured, locked base connection to a file, and how many cursors of it are in use."""
+
+    def __init__(self, base):
+        self.base = base
+        self.users = 0
 
 
-def _connect_once(path: str, memory_mb: int | None):
+def _open_base(path: str, memory_mb: int | None):
+    """A new base connection: configured (UTC, memory limit, no progress bar on stdout), then locked."""
     import duckdb
 
-    with _OPEN_LOCK:  # one thread at a time configures: no race between "is it locked?" and "lock it"
-        con = duckdb.connect(path, read_only=True, config=CONFIG)
-        try:
-            _configure_once(con, memory_mb)
-            if con.execute("SELECT current_setting('enable_external_access')").fetchall()[0][0]:
-                raise ReadOnlyError(f"the read-only instance of {path} allows external access; refusing to use it")
-        except BaseException:
-            con.close()
-            raise
+    con = duckdb.connect(path, read_only=True, config=CONFIG)
+    try:
+        if not con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
+            con.execute("SET GLOBAL TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")  # local: cursors of this base inherit it
+            if memory_mb:
+                con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+            con.execute("SET lock_configuration = true")
+        if con.execute("SELECT current_setting('enable_external_access')").fetchall()[0][0]:
+            raise ReadOnlyError(f"the read-only instance of {path} allows external access; refusing to use it")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+class ReadOnlyConnection:
+    """A cursor of the process's shared read-only connection to a workspace; ``close()`` hands it back.
+
+    Behaves like a DuckDB connection (attributes are the cursor's). The shared base closes with its last cursor,
+    so a writer in another process waits only while reads are running.
+    """
+
+    def __init__(self, key: str, cursor):
+        self._key = key
+        self._cursor = cursor
+
+    def __getattr__(self, name):
+        cur = self.__dict__.get("_cursor")
+        if cur is None:
+            raise AttributeError(name)
+        return getattr(cur, name)
+
+    def close(self) -> None:
+        cur, self._cursor = self.__dict__.get("_cursor"), None
+        if cur is None:
+            return
+        cur.close()
+        with _LOCK:
+            shared = _SHARED.get(self._key)
+            if shared is not None:
+                shared.users -= 1
+                if shared.users <= 0:
+                    del _SHARED[self._key]
+                    shared.base.close()
+
+    def __enter__(self) -> "ReadOnlyConnection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):  # a caller that forgot close() must not keep the workspace open for the process's life
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def _cursor_of_shared(path: str, memory_mb: int | None) -> ReadOnlyConnection:
+    key = os.path.realpath(path)
+    with _LOCK:
+        shared = _SHARED.get(key)
+        if shared is None:
+            shared = _SHARED[key] = _Shared(_open_base(key, memory_mb))
+        cur = shared.base.cursor()
+        shared.users += 1
+    return ReadOnlyConnection(key, cur)
 
 
 def connect_read_only(path: str, *, memory_mb: int | None = None, wait_s: float | None = None):
     """A DuckDB connection that can read the workspace and nothing else on the machine.
 
-    DuckDB keeps one database instance per file per process, shared by every connection to it, and settings such as
-    ``enable_external_access`` and ``lock_configuration`` belong to that instance. So every read-only connection is
-    opened with the same config, and only the first one on a fresh instance sets the time zone and memory limit and
-    locks the configuration; the others find it locked (checked) and share it, from any number of threads. The
-    instance closes with its last connection, so writers in other processes are not locked out for longer.
-    `memory_mb` therefore applies when this call creates the instance. A busy file is waited for (`open_waiting`).
+    DuckDB keeps one database instance per file per process, and settings such as ``enable_external_access`` and
+    ``lock_configuration`` belong to that instance: a second connection that tries to set them again fails. So
+    the process keeps one base connection per file, configured and locked once, and every caller gets its own
+    ``cursor()`` of it (a connection of its own, which inherits the base's settings), from any number of threads.
+    `memory_mb` applies when this call opens the base. A busy file is waited for (`earful.store.open_waiting`).
     """
     import duckdb
 
@@ -85,7 +203,7 @@ def connect_read_only(path: str, *, memory_mb: int | None = None, wait_s: float 
     if not Path(path).exists():
         raise NotFoundError(f"no workspace at {path}", hint="run 'earful ingest FILE' first, or pass --db PATH")
     try:
-        return open_waiting(lambda: _connect_once(str(path), memory_mb), path, wait_s)
+        return open_waiting(lambda: _cursor_of_shared(str(path), memory_mb), path, wait_s)
     except duckdb.IOException as exc:
         raise InputError(f"cannot open workspace {path}: {str(exc).splitlines()[0]}",
                          hint="is it a DuckDB workspace written by earful?") from exc
@@ -93,24 +211,77 @@ def connect_read_only(path: str, *, memory_mb: int | None = None, wait_s: float 
         raise InputError(f"{path} is not a DuckDB workspace: {str(exc).splitlines()[0]}") from exc
 
 
-def run_read_only(path: str, sql: str, limit: int | None = None):
-    """Check, then run `sql` read-only; returns a pyarrow Table of the last statement's result."""
+def _settle(done: threading.Event, patience_s: float = 30.0) -> None:
+    """Wait for an interrupted query's thread to finish (DuckDB stops at its next check), ignoring more Ctrl-Cs."""
+    end = time.monotonic() + patience_s
+    while not done.is_set() and time.monotonic() < end:
+        try:
+            done.wait(0.1)
+        except KeyboardInterrupt:
+            continue
+
+
+def run_read_only(path: str, sql: str, limit: int | None = None, *, timeout_s: float | None = None,
+                  memory_mb: int | None = None, wait_s: float | None = None):
+    """Check, then run `sql` read-only; returns a pyarrow Table of the last statement's result.
+
+    Every statement runs in turn (each one's rows are drained) and the last one's result comes back. The query runs
+    in a worker thread that this thread watches: after `timeout_s` seconds, or on Ctrl-C when this is the main
+    thread, it is stopped with ``interrupt()`` (DuckDB does not see Python's SIGINT while it computes).
+    """
     import duckdb
 
     statements = check_sql(sql)
-    con = connect_read_only(path)
+    con = connect_read_only(path, memory_mb=memory_mb, wait_s=wait_s)
+    box: dict = {}
+    done = threading.Event()  # not Thread.is_alive(): a join() cut short by Ctrl-C can leave that wrong (< 3.13)
+
+    def work() -> None:
+        try:
+            for text in statements[:-1]:
+                cur = con.execute(text)
+                while cur.fetchmany(10_000):
+                    pass
+            rel = con.sql(statements[-1])
+            box["table"] = None if rel is None else rel.to_arrow_table()
+        except BaseException as exc:  # handed to the watching thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    why = None
+    threading.Thread(target=work, name="earful-sql", daemon=True).start()
     try:
-        for text in statements[:-1]:
-            con.execute(text)
-        rel = con.sql(statements[-1])
-        if rel is None:
-            import pyarrow as pa
-            return pa.table({})
-        tbl = rel.to_arrow_table()
-        return tbl.slice(0, limit) if limit else tbl
-    except duckdb.PermissionException as exc:
-        raise ReadOnlyError(f"refused by the read-only sandbox: {str(exc).splitlines()[0]}") from exc
-    except duckdb.Error as exc:
-        raise InputError(f"query failed: {str(exc).splitlines()[0]}") from exc
-    finally:
+        while not done.wait(0.05):
+            if deadline is not None and time.monotonic() > deadline:
+                why = "timeout"
+                con.interrupt()
+                break
+    except KeyboardInterrupt:
+        why = "sigint"
+        con.interrupt()
+    _settle(done)
+    if done.is_set():
         con.close()
+    exc = box.get("error")
+    if why == "sigint":
+        raise QueryInterrupted("interrupted: the query was stopped (nothing was changed)")
+    if (why == "timeout" and "table" not in box) or isinstance(exc, duckdb.InterruptException):
+        raise ExecutionError(f"query stopped after {timeout_s:g} s (the [sql] timeout_s limit)",
+                             hint="narrow the query, or raise timeout_s under [sql] in earful.toml "
+                                  "(or EARFUL_SQL_TIMEOUT_S)")
+    if isinstance(exc, duckdb.PermissionException):
+        raise ReadOnlyError(f"refused by the read-only sandbox: {str(exc).splitlines()[0]}") from exc
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        raise ExecutionError(f"query needs more memory than allowed: {str(exc).splitlines()[0]}",
+                             hint="narrow the query, or raise memory_mb under [sql] in earful.toml") from exc
+    if isinstance(exc, duckdb.Error):
+        raise InputError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    if exc is not None:
+        raise exc
+    tbl = box.get("table")
+    if tbl is None:
+        import pyarrow as pa
+        return pa.table({})
+    return tbl.slice(0, limit) if limit else tbl
