@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 from earful.errors import InputError
@@ -68,7 +69,28 @@ def _reject_reason(kind: str, msg: str, line, raw: str | None, field_limit: int)
     if kind.upper() == "LINE SIZE OVER MAXIMUM":
         return (f"a field over the size limit (ingest.max_field_bytes = {field_limit:,} bytes): line {line} is longer "
                 f"than the CSV reader's {MAX_LINE:,}-byte limit; its first {len(raw or ''):,} bytes are kept here")
+    if kind.upper() == "TOO MANY COLUMNS":
+        expected, found = _column_counts(msg)
+        if expected is not None:
+            return f"too many columns: {found} fields, header has {expected}"
     return f"{kind.lower()}: {msg}"
+
+
+def _column_counts(msg: str) -> tuple[int | None, int | None]:
+    """(expected, found) from DuckDB's "Expected Number of Columns: 3 Found: 5"; (None, None) if not that message."""
+    m = re.search(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)", msg or "")
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
+def _rejected_lines(rows: list[tuple]) -> list[tuple]:
+    """DuckDB's reject store, one row per line: a line with too many fields is reported once per extra field it
+    reaches ("Found: 4", then "Found: 5"); the report with the highest count is the line's own."""
+    best: dict = {}
+    for line, raw, kind, msg in rows:
+        prev = best.get(line)
+        if prev is None or (_column_counts(msg)[1] or 0) > (_column_counts(prev[3])[1] or 0):
+            best[line] = (line, raw, kind, msg)
+    return [best[k] for k in sorted(best)]
 
 
 class CsvLoader(Loader):
@@ -88,7 +110,7 @@ class CsvLoader(Loader):
         temps = [pr.temp] if pr.temp else []
         try:
             # rows come in file order: the pipeline numbers them while staging (in parallel; no row_number window)
-            read = self._read(con, pr.path, opts)
+            read, header_cols = self._plan(con, pr.path, opts)
         except duckdb.Error:
             # a line over the reader's limit in the detection sample: read the rest, quarantine those lines
             long_ = _long_lines(pr.path)
@@ -96,6 +118,14 @@ class CsvLoader(Loader):
                 raise
             relation, serial, bad = self._reread(con, pr.path, opts, field_limit)
             note = f"{path.name}: {long_} line(s) longer than the CSV reader's {MAX_LINE:,}-byte limit are quarantined"
+            return Loaded(relation=relation, loader=self.name, bad=pr.bad + bad, warnings=[*pr.warnings, note],
+                          temp_files=temps, encoding=pr.encoding, numbered=False, serial=serial)
+        if header_cols:
+            # lines in the sample have data beyond the header's columns: the header defines the columns, those
+            # lines are quarantined (read once, with the whole file's types, through DuckDB's reject store)
+            relation, serial, bad = self._reread(con, pr.path, opts, field_limit)
+            note = (f"{path.name}: the header has {header_cols} columns; {len(bad)} line(s) with more fields than the "
+                    f"header are quarantined")
             return Loaded(relation=relation, loader=self.name, bad=pr.bad + bad, warnings=[*pr.warnings, note],
                           temp_files=temps, encoding=pr.encoding, numbered=False, serial=serial)
         return Loaded(relation=con.sql(f"SELECT * FROM {read}"), loader=self.name, bad=pr.bad,
@@ -119,8 +149,8 @@ class CsvLoader(Loader):
                     f"rejects_table = '_csv_rejects', rejects_scan = '_csv_rejects_scan')").fetchall()
         rejected = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_csv_rejects'").fetchall()
         bad = [BadRecord(record_no=int(line), raw=raw or "", reason=_reject_reason(kind, msg, line, raw, field_limit))
-               for line, raw, kind, msg in con.execute(
-                   "SELECT line, csv_line, error_type, error_message FROM _csv_rejects ORDER BY line").fetchall()
+               for line, raw, kind, msg in _rejected_lines(con.execute(
+                   "SELECT line, csv_line, error_type, error_message FROM _csv_rejects ORDER BY line").fetchall())
                ] if rejected[0][0] else []
         con.execute("DROP TABLE IF EXISTS _csv_rejects; DROP TABLE IF EXISTS _csv_rejects_scan")
         if bad:
@@ -135,13 +165,23 @@ class CsvLoader(Loader):
 
     @classmethod
     def _read(cls, con, path: Path, opts: list[str], whole_file: bool = False) -> str:
+        return cls._plan(con, path, opts, whole_file)[0]
+
+    @classmethod
+    def _plan(cls, con, path: Path, opts: list[str], whole_file: bool = False) -> tuple[str, int]:
         """``read_csv(...)`` with the dialect and column types sniffed once, here, so that DuckDB does not sniff the
         file again each time the query is bound. Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO
         format are read as VARCHAR instead (see the module docstring).
 
         The sniffer sees the first SNIFF_ROWS rows (`whole_file`: all of them). When no field there is quoted it picks no
         quote character, and a quoted field further down (a comma or an escaped quote inside) would then be split or
-        kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way."""
+        kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way.
+
+        The header defines the columns: when lines of the sample have more fields than the header (the sniffer then
+        adds ``column3``, ``column4``, ... and types the header's columns from misplaced values), the header's
+        columns are read, typed from the lines that fit them, and the second value returned is how many there are
+        (0 otherwise), so the caller quarantines the longer lines. Trailing delimiters (extra fields that are empty
+        on every line) are not data in the wrong place: those files are read as before."""
         # the sniffer reads only the sample: a 20 MB buffer (2x max_line_size) instead of the default 16x spares it
         # allocating and faulting in 160 MB for a few MB of rows (~0.07 s per file)
         import duckdb
@@ -163,18 +203,63 @@ class CsvLoader(Loader):
             rfc = cls._sniff(con, path, [*sample, "quote = '\"'", "escape = '\"'"])
             if [c["name"] for c in rfc[7]] == [c["name"] for c in row[7]]:
                 row = rfc
+        fitted = cls._header_fit(con, path, sample, row)
+        row = fitted or row
         delim, quote, escape, new_line, comment, skip, header, columns, date_fmt, ts_fmt = row
         types = {}
         for c in columns:
             t = str(c["type"]).upper()
             types[c["name"]] = "VARCHAR" if (t == "DATE" and date_fmt) or (t.startswith("TIMESTAMP") and ts_fmt) \
                 else str(c["type"])
-        dialect = [f"{k} = {lit('' if v == '(empty)' else v)}" for k, v in
-                   (("delim", delim), ("quote", quote), ("escape", escape), ("new_line", new_line),
-                    ("comment", comment))]
         rest = [o for o in opts if not o.startswith(("header", "delim"))]
-        return (f"read_csv({lit(path)}, auto_detect = false, {', '.join(dialect)}, skip = {int(skip)}, "
-                f"header = {'true' if header else 'false'}, columns = {_struct_types(types)}, {', '.join(rest)})")
+        return (f"read_csv({lit(path)}, auto_detect = false, {', '.join(_dialect(row))}, skip = {int(skip)}, "
+                f"header = {'true' if header else 'false'}, columns = {_struct_types(types)}, {', '.join(rest)})",
+                len(columns) if fitted else 0)
+
+    @classmethod
+    def _header_fit(cls, con, path: Path, sample: list[str], row) -> tuple | None:
+        """The sniffer's row for the header's columns alone, when `row` (sniffed with null padding) has more columns
+        than the header and some line of the sample has a value in them; else None. Runs only when the sniffer named
+        a column ``columnN`` itself (the sign of fields without a header name), so a normal file pays nothing."""
+        import duckdb
+
+        names = [c["name"] for c in row[7]]
+        if not row[6] or not any(_GENERATED.fullmatch(n) for n in names):
+            return None
+        keep = [o for o in sample if not o.startswith(("header", "delim", "null_padding"))]
+        try:
+            fit = cls._sniff(con, path, [*keep, *_dialect(row), f"skip = {int(row[5])}", "header = true",
+                                         "null_padding = false", "ignore_errors = true"])
+        except duckdb.Error:
+            return None
+        n = len(fit[7])
+        if not 0 < n < len(names) or [c["name"] for c in fit[7]] != names[:n]:
+            return None
+        extra = " OR ".join(f"trim({_qi(c)}) <> ''" for c in names[n:])
+        every = _struct_types({c: "VARCHAR" for c in names})
+        rows = "" if "sample_size = -1" in sample else f" LIMIT {SNIFF_ROWS}"
+        rest = [o for o in keep if not o.startswith("sample_size")]
+        try:
+            misplaced = con.execute(
+                f"SELECT count(*) FROM (SELECT * FROM read_csv({lit(path)}, auto_detect = false, "
+                f"{', '.join(_dialect(row))}, skip = {int(row[5])}, header = true, null_padding = true, "
+                f"columns = {every}, {', '.join(rest)}){rows}) WHERE {extra}").fetchall()[0][0]
+        except duckdb.Error:
+            return None
+        return fit if misplaced else None
+
+
+_GENERATED = re.compile(r"column\d+")  # the name DuckDB's sniffer gives a column the header does not name
+
+
+def _qi(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dialect(row) -> list[str]:
+    """read_csv options for the dialect in a `sniff_csv` row (delimiter, quote, escape, new line, comment)."""
+    return [f"{k} = {lit('' if v == '(empty)' else v)}" for k, v in
+            zip(("delim", "quote", "escape", "new_line", "comment"), row[:5])]
 
 
 class JsonLoader(Loader):
