@@ -330,7 +330,29 @@ def test_negation_median_and_named_text_column(dbs, raw):
     assert_scalar(ask(dbs["wild"], "What is the median score of gemma-7b-it?"), statistics.median(sel))
     ans = ask(dbs["wild"], 'How many strengths mention "creative"?')
     assert_scalar(ans, sum("creative" in r["strengths"].lower() for r in w))
-    assert '"strengths" ILIKE' in ans.steps[0].code
+    assert 'contains(lower("strengths")' in ans.steps[0].code
+
+
+def test_text_match_is_the_literal_text(dbs, raw):
+    """'%' and '_' are not wildcards and apostrophes stay inside quoted phrases (issue 11): counts from the raw CSV."""
+    import json
+
+    from tests.conftest import run_cli
+
+    low = [r["review_text"].lower() for r in raw["urr"]]
+    for phrase in ["%", "_", "I'm", "I'm sorry", "don't", "5%", "can't wait"]:
+        n = sum(phrase.lower() in t for t in low)
+        for q in (f'How many reviews mention "{phrase}"?', f"How many reviews say '{phrase}'?"):
+            ans = ask(dbs["urr"], q)
+            assert_scalar(ans, n)
+            assert repr(phrase) in ans.answer or f'"{phrase}"' in ans.answer, ans.answer
+    assert sum("%" in t for t in low) < 100 and sum("_" in t for t in low) < 100   # not every review
+    n = sum("%" not in t for t in low)
+    assert_scalar(ask(dbs["urr"], 'How many reviews do not mention "%"?'), n)
+    r = run_cli("ask", 'How many reviews mention "%"?', "--json", db=Path(dbs["urr"]))
+    assert r.returncode == 0, r.stderr
+    reply = json.loads(r.stdout)
+    assert reply["tables"][0]["rows"][0][0] == sum("%" in t for t in low), reply["answer"]
 
 
 def test_contractions_typos_and_aliases(dbs, raw):

@@ -63,6 +63,32 @@ def test_sql_rendering_escapes_and_runs():
     assert Plan.from_dict(json.loads(json.dumps(p.to_dict()))).to_sql() == p.to_sql()
 
 
+def test_text_match_sql_is_literal():
+    """'%' and '_' in a phrase are characters, not LIKE wildcards; matching ignores case only."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('50% off'), ('snake_case'), ('I''m SORRY'), ('plain'), "
+                "(NULL)) v(text)")
+    for phrase, n in [("%", 1), ("_", 1), ("i'm sorry", 1), ("50%", 1), ("5_%", 0), ("%off", 0)]:
+        p = Plan(view="t", filters=[Filter("text", "contains", [phrase])], noun="rows")
+        assert con.execute(p.to_sql()).fetchall() == [(n,)], phrase
+    p = Plan(view="t", filters=[Filter("text", "not contains", ["%"])], noun="rows")
+    assert con.execute(p.to_sql()).fetchall() == [(4,)]   # the NULL text mentions nothing
+
+
+def test_normalise_leaves_quoted_phrases_as_typed():
+    from qa_agent.builtin.phrases import normalise, tokenize
+
+    assert normalise("What's the share of 3+ star reviews that don't say \"I'm sorry\"?") == \
+        'What the share of 3 star or more reviews that do not say "I\'m sorry"?'
+    assert normalise("Which reviews say 'I'm sorry' or 'can't wait'?") == \
+        "Which reviews say 'I'm sorry' or 'can't wait'?"
+    assert normalise('reviews mentioning "top-rated" or "4+"') == 'reviews mentioning "top-rated" or "4+"'
+    assert normalise("reviews that say “I’m out”") == "reviews that say “I’m out”"
+    quoted = [t.text for t in tokenize(normalise("say 'I'm sorry' and \"50%\" but 'don't'"))
+              if t.quoted]
+    assert quoted == ["I'm sorry", "50%", "don't"]
+
+
 def test_charts_bar_and_line(tmp_path):
     from earful import charts
 

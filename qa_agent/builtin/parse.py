@@ -16,17 +16,12 @@ from qa_agent.builtin.phrases import (
     FILLER, ROW_NOUNS, LLM_ONLY, SHARE, AVG, MAXW, MINW,
     SUMW, EXAMPLES, GROUP_TRIGGERS, WHICH, GRAINS, DISTINCT, SPLIT_VERBS,
     BASE_PREPS, TIME_PREPS, PEOPLE, view_nouns, Parsed, tokenize, mark, ColumnNames,
-    choose_view, _num, numeric_filters, ABOUT, text_filters, which_before, after_label_verb, negating_tokens)
+    choose_view, _num, numeric_filters, ABOUT, text_filters, which_before, after_label_verb, negating_tokens, normalise)
 
 
 def parse(question: str, card, partial: bool = False) -> Parsed:
     res = Parsed()
-    q = re.sub(r"[’`]", "'", question.strip())
-    q = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", q)
-    q = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-(?=(rated|scor|review|common))",
-               r"\1 ", q)
-    q = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", q)
-    q = re.sub(r"(?i)\b(\d+(?:\.\d+)?)\+(\s*-?\s*stars?\b)?", r"\1\2 or more", q)   # '3+ stars', 'a score of 8+'
+    q = normalise(question)
     toks = tokenize(q)
     if not toks:
         res.reason = "the question is empty"

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from qa_agent.builtin.plan import Filter, Plan
 from qa_agent.builtin.vocab import NUMBER_WORDS, singular, value_index
 
-TOKEN = re.compile(r'"[^"]+"|“[^”]+”|(?<!\w)\'[^\']+\'(?!\w)|[A-Za-z0-9][A-Za-z0-9._/+\-]*[A-Za-z0-9+]|[A-Za-z0-9]|%')
+DOUBLE_QUOTED = r'"[^"]+"|“[^”]+”'
+SINGLE_QUOTED = r"(?<!\w)'(?:[^']|(?<=\w)'(?=\w))+'(?!\w)"   # 'I'm sorry': an apostrophe inside a word is kept
+TOKEN = re.compile(DOUBLE_QUOTED + "|" + SINGLE_QUOTED + r"|[A-Za-z0-9][A-Za-z0-9._/+\-]*[A-Za-z0-9+]|[A-Za-z0-9]|%")
 FILLER = set("""
 a an the of in on at to for from with by is are was were be been being do does did have has had there their
 them they it its this that these those what which who whom whose how many much number count amount total
@@ -72,6 +74,31 @@ class Parsed:
     reason: str = ""
     has_measure: bool = False
     fields: set = field(default_factory=set)      # which parts the question stated (for follow-ups)
+
+
+def _split_quoted(text: str, pattern: str, plain) -> str:
+    """`plain` applied to the parts of `text` outside the `pattern` matches; the matches kept verbatim."""
+    out, pos = [], 0
+    for m in re.finditer(pattern, text):
+        out += [plain(text[pos:m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out + [plain(text[pos:])])
+
+
+def _plain(part: str) -> str:
+    part = part.replace("’", "'")
+    part = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", part)
+    part = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-(?=(rated|scor|review|common))",
+                  r"\1 ", part)
+    part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
+    return re.sub(r"(?i)\b(\d+(?:\.\d+)?)\+(\s*-?\s*stars?\b)?", r"\1\2 or more", part)  # '3+ stars', 'a score of 8+'
+
+
+def normalise(question: str) -> str:
+    """Spell the question's own words plainly ("don't" -> "do not", "3+ stars" -> "3 or more stars", "what's" ->
+    "what"), leaving quoted phrases exactly as typed: a quoted phrase is literal text to match ("I'm sorry", "3+")."""
+    return _split_quoted(question.strip(), DOUBLE_QUOTED,
+                         lambda part: _split_quoted(part.replace("`", "'"), SINGLE_QUOTED, _plain))
 
 
 def tokenize(q: str) -> list[Tok]:

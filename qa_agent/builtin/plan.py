@@ -35,7 +35,8 @@ class Filter:
         c = qi(self.column)
         if self.op in TEXT_OPS:
             vals = self.value if isinstance(self.value, list) else [self.value]
-            parts = [f"{c} ILIKE {lit('%' + str(v).replace('%', '').replace('_', '') + '%')}" for v in vals]
+            # the literal text, case-insensitively: not LIKE, where '%' and '_' in the phrase would be wildcards
+            parts = [f"contains(lower({c}), lower({lit(str(v))}))" for v in vals]
             any_of = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
             return any_of if self.op == "contains" else f"NOT coalesce({any_of}, false)"
         if self.op in ("in", "not in"):
