@@ -108,14 +108,18 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
 def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
              gold_column: str = typer.Option(None, "--gold-column", help="source column holding gold labels"),
              source: str = SOURCE, folds: int = typer.Option(5, "--folds"),
-             methods: str = typer.Option(None, "--methods", help="comma-separated; default: every offline method"),
+             methods: str = typer.Option(None, "--methods", help="comma-separated; default: every offline method; "
+                                         "llm and cascade are measured with the configured LLM"),
              feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
-    """Stratified k-fold evaluation of the offline methods on gold labels; stores the run (used by shares)."""
+    """Stratified k-fold evaluation of classifiers on gold labels; stores the run (shares use it for the labels of
+    the same method, LLM and cascade included)."""
     from classify.base import classifier_names, load_taxonomy
     from classify.evaluate import cross_validate, store_eval
+    from classify.runner import eval_factory
     from classify.workspace import gold, import_gold_column, inputs_for
 
-    store = state(ctx).store()
+    st = state(ctx)
+    store = st.store()
     if gold_column:
         import_gold_column(store, taxonomy, gold_column, source)
     tax = load_taxonomy(taxonomy, store)
@@ -123,14 +127,22 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
     if len(pairs) < 10:
         raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold labels; evaluation needs at least 10",
                          hint="pass --gold-column COL")
-    names = methods.split(",") if methods else classifier_names(offline_only=True)
+    names = ([{"llm": "fewshot_llm"}.get(m.strip(), m.strip()) for m in methods.split(",")] if methods
+             else classifier_names(offline_only=True))
     from classify.base import CLASSIFIERS
+
+    known = classifier_names()
+    unknown = [m for m in names if m not in known]
+    if unknown:
+        raise InputError(f"unknown method(s): {', '.join(unknown)}",
+                         hint="choose from: llm, " + ", ".join(n for n in known if not n.startswith("_")))
 
     embed = any(getattr(CLASSIFIERS[m], "uses_vectors", True) for m in names if m in CLASSIFIERS)
     inputs = inputs_for(store, [p[0] for p in pairs], list(feature or []), embed=embed)
     prog, step = _progress(len(names) * folds, "evaluating")
     with prog:
-        res = cross_validate(tax, inputs, [p[1] for p in pairs], names, folds=folds, progress=step)
+        res = cross_validate(tax, inputs, [p[1] for p in pairs], names, folds=folds, progress=step,
+                             make=eval_factory(store, st.settings()))
     eval_id = store_eval(store, tax.name, gold_column, res)
     if as_json:
         print_json({"eval_id": eval_id, "taxonomy": tax.name, "methods": res})

@@ -21,6 +21,36 @@ def _chat_model(settings):
     return model
 
 
+DEFAULT_LLM_SHARE = 0.1  # cascade without --llm-budget: route about this share of the items
+
+
+def cascade_base(store, taxonomy: str) -> str:
+    """The offline method inside a cascade: the newest trained model's, else tfidf."""
+    rows = store.rows("SELECT method FROM classify_models WHERE taxonomy = ? ORDER BY trained_at DESC LIMIT 1",
+                      [taxonomy])
+    return rows[0][0] if rows else "tfidf"
+
+
+def eval_factory(store, settings=None, chat_model=None):
+    """`make(method, taxonomy)` for `cross_validate`: offline methods as registered; `fewshot_llm` (alias `llm`) and
+    `cascade` get the configured chat model, the cascade the same offline base and default share as `prepare`."""
+    from classify.base import CLASSIFIERS, _load_builtins
+
+    _load_builtins()
+    chat = []
+
+    def make(method, tax):
+        if getattr(CLASSIFIERS.get(method), "offline", True):
+            return make_classifier(method, tax)
+        if not chat:
+            chat.append(chat_model or _chat_model(settings))
+        if method == "cascade":
+            return make_classifier("cascade", tax, offline=make_classifier(cascade_base(store, tax.name), tax),
+                                   chat_model=chat[0], store=store, budget_fraction=DEFAULT_LLM_SHARE)
+        return make_classifier(method, tax, chat_model=chat[0], store=store)
+    return make
+
+
 def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, llm_budget=None,
             target_accuracy=None, redo=False, chat_model=None):
     """(taxonomy, classifier, model_version, features, extra_names) ready for `label_items`."""
@@ -59,7 +89,8 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
         raise InputError("the cascade chooses its threshold on gold labels, and this taxonomy has fewer than 10",
                          hint="declare gold with 'earful classify train --gold-column COL' or use --method llm")
     todo = max(1, count_todo(store, tax.name, source))
-    fraction = None if target_accuracy else min(1.0, (llm_budget if llm_budget is not None else todo * 0.1) / todo)
+    fraction = None if target_accuracy else min(1.0, (llm_budget if llm_budget is not None else
+                                                      todo * DEFAULT_LLM_SHARE) / todo)
     offline = make_classifier(trained[0].name if trained else "tfidf", tax)
     clf = make_classifier("cascade", tax, offline=offline, chat_model=chat, store=store,
                           budget_fraction=fraction, target_accuracy=target_accuracy)

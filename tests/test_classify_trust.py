@@ -42,16 +42,15 @@ def _write(path, rows, gold: bool = True):
 
 @pytest.fixture
 def two_sources(tmp_path):
-    """A workspace with source `a` (60 CLAP reviews with gold categories) and source `b` (40 later ones), and a
-    trained tfidf model for `clap_category`."""
+    """A workspace with source `a` (60 CLAP reviews with gold categories) and source `b` (40 later ones, whose
+    `category` column is the truth but not declared gold), and a trained tfidf model for `clap_category`."""
     from classify.workspace import import_gold_column, train
     from earful.store import Store
     from ingest.pipeline import ingest_file
 
     s = Store(tmp_path / "w.duckdb")
     ingest_file(s, _write(tmp_path / "a.csv", _clap_rows(12)), source="a", overrides={"text": "review"})
-    ingest_file(s, _write(tmp_path / "b.csv", _clap_rows(8, skip=12), gold=False), source="b",
-                overrides={"text": "review"})
+    ingest_file(s, _write(tmp_path / "b.csv", _clap_rows(8, skip=12)), source="b", overrides={"text": "review"})
     import_gold_column(s, "clap_category", "category", "a")
     train(s, "clap_category", "tfidf")
     yield s
@@ -159,11 +158,15 @@ def test_a_planted_skops_file_naming_other_types_is_refused(two_sources, tmp_pat
 
 
 # -- 3. the cascade routes only to an LLM that is better on the items it would get ------------------------------
-def _gold_of(store) -> dict[str, str]:
+def _gold_of(store, everything: bool = False) -> dict[str, str]:
+    """{prompt text: label} of the gold items (with `everything`: of source b's true categories too)."""
     from classify.llm import _clip
 
-    return {_clip(t): lab for t, lab in store.rows(
-        "SELECT i.text, g.label FROM classify_gold g JOIN items i USING (item_id) WHERE g.taxonomy = 'clap_category'")}
+    sql = ("SELECT i.text, g.label FROM classify_gold g JOIN items i USING (item_id) "
+           "WHERE g.taxonomy = 'clap_category'")
+    if everything:
+        sql += " UNION ALL SELECT text, category FROM b"
+    return {_clip(t): lab for t, lab in store.rows(sql)}
 
 
 def _answer(gold: dict[str, str], right: bool, prompt: str) -> str:
@@ -279,3 +282,86 @@ def test_topic_names_are_asked_for_with_a_one_name_schema(store):
     assert "exactly one" in tool["parameters"]["properties"]["name"]["description"]
     assert [n for n, _ in labels[:2]] == ["Battery drain", "Crashes on start"]
     assert labels.fallbacks == 1
+
+
+# -- 2. shares: honest intervals for labels never predicted, and the eval of the method that labelled -------------
+def test_a_label_never_predicted_gets_an_interval_that_reaches_its_true_share(tmp_path):
+    """Real tfidf trained on 150 CLAP reviews labels 300 others; rare categories are never predicted there."""
+    from collections import Counter
+
+    from classify.evaluate import cross_validate, shares, store_eval
+    from classify.workspace import gold, import_gold_column, inputs_for, train
+    from earful.store import Store
+    from ingest.pipeline import ingest_file
+
+    rows = list(csv.DictReader(shared("clap_app_reviews/reviews.csv").open(encoding="utf-8")))
+    random.Random(0).shuffle(rows)
+    a, b = rows[:150], rows[150:450]
+    with Store(tmp_path / "w.duckdb") as s:
+        ingest_file(s, _write(tmp_path / "a.csv", a), source="a", overrides={"text": "review"})
+        ingest_file(s, _write(tmp_path / "b.csv", b), source="b", overrides={"text": "review"})
+        tax = import_gold_column(s, "clap_category", "category", "a")
+        pairs = gold(s, "clap_category")
+        res = cross_validate(tax, inputs_for(s, [p[0] for p in pairs], embed=False), [p[1] for p in pairs],
+                             ["tfidf"], folds=5)
+        store_eval(s, "clap_category", "category", res)
+        train(s, "clap_category", "tfidf")
+        _label(s, source="b")
+        sh = shares(s, "clap_category", "b")
+    truth = Counter(r["category"] for r in b)
+    assert "confusion matrix" in sh["basis"]
+    never = [d for d in sh["labels"] if d["predicted"] == 0]
+    assert never and any(truth[d["label"]] / len(b) >= 0.03 for d in never), "the case this test is about"
+    for d in never:
+        true_share = truth[d["label"]] / len(b)
+        assert d["high"] > 0, f"{d['label']}: never predicted, yet [{d['low']}, {d['high']}] says exactly 0"
+        assert d["low"] <= true_share <= d["high"], (d, true_share)
+    assert all(d["low"] <= d["share"] <= d["high"] for d in sh["labels"])
+
+
+def test_llm_labels_use_the_eval_of_the_llm_method(two_sources, monkeypatch):
+    """`classify eval --methods llm` measures the LLM like any classifier, and `classify shares` then corrects the
+    LLM's labels by it instead of saying "sampling error only" (real CLI, scripted OpenAI-compatible server)."""
+    from tests.conftest import run_cli
+    from tests.fake_openai import FakeOpenAIServer
+
+    store = two_sources
+    truth = _gold_of(store, everything=True)
+    store.close()
+    with FakeOpenAIServer(lambda body: _answer(truth, True, body["messages"][-1]["content"])) as server:
+        monkeypatch.setenv("EARFUL_LLM", "openai-compatible:fake")
+        monkeypatch.setenv("EARFUL_LLM_BASE_URL", server.url)
+        ev = run_cli("classify", "eval", "-t", "clap_category", "--methods", "llm", "--folds", "3", "--json",
+                     db=store.path)
+        assert ev.returncode == 0, ev.stderr[-2000:]
+        m = json.loads(ev.stdout)["methods"]["fewshot_llm"]
+        assert m["n"] == 60 and m["accuracy"] == 1.0
+        run = run_cli("classify", "run", "-t", "clap_category", "--method", "llm", "--source", "b", "--json",
+                      db=store.path)
+        assert run.returncode == 0, run.stderr[-2000:]
+    sh = run_cli("classify", "shares", "-t", "clap_category", "--source", "b", "--json", db=store.path)
+    assert sh.returncode == 0, sh.stderr[-2000:]
+    doc = json.loads(sh.stdout)
+    assert "sampling error only" not in doc["basis"]
+    assert "confusion matrix" in doc["basis"] and "(fewshot_llm, 40 item(s))" in doc["basis"], doc["basis"]
+
+
+def test_cascade_labels_use_the_eval_of_the_cascade(two_sources):
+    from classify.base import load_taxonomy
+    from classify.evaluate import cross_validate, shares, store_eval
+    from classify.runner import eval_factory
+    from classify.workspace import gold, inputs_for
+
+    store = two_sources
+    chat = FakeGoldLookupChat(gold=_gold_of(store, everything=True), right=True)
+    r = _label(store, source="b", method="cascade", chat_model=chat, llm_budget=10)
+    assert r["routing"]["route"] and r["sent_to_llm"] > 0
+    before = shares(store, "clap_category", "b")["basis"]
+    assert "cascade" in before and "confusion matrix" not in before  # no eval of the cascade yet: it says so
+    pairs = gold(store, "clap_category")
+    res = cross_validate(load_taxonomy("clap_category", store), inputs_for(store, [p[0] for p in pairs]),
+                         [p[1] for p in pairs], ["cascade"], folds=3, make=eval_factory(store, chat_model=chat))
+    eval_id = store_eval(store, "clap_category", None, res)
+    after = shares(store, "clap_category", "b")
+    assert f"eval {eval_id} (cascade, 40 item(s))" in after["basis"]
+    assert all(d["low"] <= d["share"] <= d["high"] for d in after["labels"])
