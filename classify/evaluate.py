@@ -125,7 +125,7 @@ def adjusted_draws(pred_counts: np.ndarray, confusion: np.ndarray, *, n_boot: in
     M, support = _rows(C)
     p = _unmix(M, counts / counts.sum())
     rng = np.random.default_rng(seed)
-    pseudo = np.where(support[:, None] > 0, C, np.eye(K)) + PRIOR   # no validation items: one pseudo hit on the diagonal
+    pseudo = np.where(support[:, None] > 0, C, np.eye(K)) + PRIOR   # no validation items: one hit on the diagonal
     Mb = np.stack([rng.dirichlet(pseudo[i], size=n_boot) for i in range(K)], axis=1)   # B x K x K
     qb = rng.dirichlet(counts + PRIOR, size=n_boot)
     return p, _unmix_many(Mb, qb)

@@ -21,11 +21,15 @@ class ModelLoadError(EarfulError):
 
     exit_code = 2
 
+    def __init__(self, message: str, *, hint: str | None = None, method: str | None = None):
+        super().__init__(message, hint=hint)
+        self.method = method
+
 
 def _retrain(taxonomy: str, method: str | None) -> str:
-    m = f" --method {method}" if method and method != "selftrained" else ""
     if method == "selftrained":
-        return f"learn it again: earful classify run --taxonomy {taxonomy} (no gold needed)"
+        return f"it is learnt again by: earful classify run --taxonomy {taxonomy} (no gold needed)"
+    m = f" --method {method}" if method else ""
     return f"retrain it: earful classify train --taxonomy {taxonomy}{m} (add --gold-column COL if needed)"
 
 
@@ -69,25 +73,26 @@ def load_model(blob: bytes, fmt: str | None, versions: str | dict | None, *, tax
     if fmt != FORMAT:
         kind = "a pickle written by an older Earful" if fmt is None else f"in an unknown format '{fmt}'"
         raise ModelLoadError(f"{what} is {kind}; Earful does not load pickles because loading one can run code",
-                             hint=_retrain(taxonomy, method))
+                             hint=_retrain(taxonomy, method), method=method)
     sio = require("skops.io", "skops", purpose="loading trained classifiers")
     try:
         named = set(sio.get_untrusted_types(data=bytes(blob)))
     except Exception as exc:  # noqa: BLE001 - corrupt or foreign bytes: refuse, never guess
         raise ModelLoadError(f"{what} is not a readable skops file ({type(exc).__name__})",
-                             hint=_retrain(taxonomy, method)) from exc
+                             hint=_retrain(taxonomy, method), method=method) from exc
     bad = sorted(named - allowed_types())
     if bad:
         raise ModelLoadError(f"{what} names types Earful never stores ({', '.join(bad[:5])}); it was not written by "
-                             "Earful or was changed, and it is not loaded", hint=_retrain(taxonomy, method))
+                             "Earful or was changed, and it is not loaded",
+                             hint=_retrain(taxonomy, method), method=method)
     have = json.loads(versions) if isinstance(versions, str) else (versions or {})
     now = library_versions()
     if _minor(have.get("scikit-learn", "?")) != _minor(now["scikit-learn"]):
         raise ModelLoadError(f"{what} was trained with scikit-learn {have.get('scikit-learn', 'unknown')} and this is "
                              f"{now['scikit-learn']}; its predictions could differ silently",
-                             hint=_retrain(taxonomy, method))
+                             hint=_retrain(taxonomy, method), method=method)
     try:
         return sio.loads(bytes(blob), trusted=sorted(named))
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"{what} could not be loaded: {type(exc).__name__}: {str(exc)[:200]}",
-                             hint=_retrain(taxonomy, method)) from exc
+                             hint=_retrain(taxonomy, method), method=method) from exc

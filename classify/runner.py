@@ -7,6 +7,7 @@ learns one without gold (`selftrained`: zero-shot from the label descriptions pi
 from __future__ import annotations
 
 from classify.base import load_taxonomy, make_classifier
+from classify.models import ModelLoadError
 from classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy, self_train
 from earful.errors import ConfigError, InputError
 
@@ -62,7 +63,12 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
             scope, params = ("AND item_id IN (SELECT item_id FROM items WHERE source = ?)", [source]) if source \
                 else ("", [])
             con.execute(f"DELETE FROM classify_labels WHERE taxonomy = ? {scope}", [tax.name, *params])
-    trained = latest_model(store, tax.name)
+    try:
+        trained = latest_model(store, tax.name)
+    except ModelLoadError as exc:
+        if exc.method != "selftrained":
+            raise
+        trained = None  # a no-gold model that cannot be loaded safely (e.g. an old pickle) is simply learnt again
     if trained and trained[0].name == "selftrained" and trained[0].taxonomy != tax:
         trained = None  # learnt from an earlier version of the label descriptions: learn again
     if method == "offline":

@@ -365,3 +365,19 @@ def test_cascade_labels_use_the_eval_of_the_cascade(two_sources):
     after = shares(store, "clap_category", "b")
     assert f"eval {eval_id} (cascade, 40 item(s))" in after["basis"]
     assert all(d["low"] <= d["share"] <= d["high"] for d in after["labels"])
+
+
+def test_an_old_pickled_selftrained_model_is_learnt_again_not_unpickled(two_sources, tmp_path):
+    import pickle
+    from datetime import datetime, timezone
+
+    from classify.runner import prepare
+
+    store = two_sources
+    marker = tmp_path / "pwned"
+    store.con.execute("INSERT INTO classify_models (model_version, taxonomy, method, features, n_train, trained_at, "
+                      "blob) VALUES ('selftrained-old', 'feedback_type', 'selftrained', '[]', 50, ?, ?)",
+                      [datetime.now(timezone.utc), pickle.dumps({"classifier": FileMaker(marker)})])
+    tax, clf, version, _, _ = prepare(store, "feedback_type", "offline")
+    assert not marker.exists()
+    assert clf.name == "selftrained" and version != "selftrained-old" and version.startswith("selftrained-")
