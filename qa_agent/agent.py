@@ -186,7 +186,11 @@ def word_from_tables(tables: list[dict], max_rows: int = 5) -> str:
     t = next((t for t in tables if t["rows"]), None)
     if t is None:
         return "No rows matched."
-    cols, rows = t["columns"], t["rows"]
+    rows = t["rows"]
+    # an unnamed expression ("(CAST(sum(...) AS FLOAT) * 100) / count_star()") reads as "value": its digits are no
+    # numbers of the answer
+    cols = [c if re.fullmatch(r"[A-Za-z_]\w{0,39}", str(c)) else ("value" if i == 0 else f"value {chr(97 + i)}")
+            for i, c in enumerate(t["columns"])]
     show = [i for i, c in enumerate(cols) if c != "item_id"] or list(range(len(cols)))
 
     def cell(v) -> str:

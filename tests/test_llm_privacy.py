@@ -200,6 +200,8 @@ BAD_TEMPLATES = [
      "n by app: Chess: 4; Maps: 4; Notes: 4."),
     ("SELECT avg(rating) AS avg_rating FROM reviews WHERE app = 'BUG'", "{n_rows} bug reports rate {avg_rating}",
      "The result has no value (avg_rating empty): no rows matched"),
+    ("SELECT CAST(SUM(CASE WHEN app = 'Chess' THEN 1 ELSE 0 END) AS REAL) * 100 / COUNT(*) FROM reviews",
+     "{n_rows} reviews are {percent}% Chess.", "value: 33.333."),
 ]
 
 
