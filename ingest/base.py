@@ -64,22 +64,26 @@ class Profile:
     """A named mapping for a real export (Google Play CSV, Zendesk JSON, ...): which columns mean what.
 
     `text` is a column, or a list of columns: the first present one, or with ``join_text`` all present ones joined
-    (title + body). Any column may be a dotted path into a JSON object (``author.login``).
+    (title + body); `time`, `rating`, `id` and `author` may be lists too (the first present one). Any column may be a
+    dotted path into a JSON object (``author.login``). One export can come in several shapes (GitHub issues from the
+    CLI and from the REST API): `required` identifies one, each of `also_required` another, and the lists name the
+    column each shape uses.
     """
 
     name: str
     description: str
     text: str | list[str]
-    time: str | None = None
-    rating: str | None = None
-    id: str | None = None
-    author: str | None = None
+    time: str | list[str] | None = None
+    rating: str | list[str] | None = None
+    id: str | list[str] | None = None
+    author: str | list[str] | None = None
     required: tuple[str, ...] = ()  # columns (or dotted paths into struct columns) whose presence identifies the export
     join_text: bool = False
+    also_required: tuple[tuple[str, ...], ...] = ()  # the same export in other shapes: each set identifies one
 
     def matches(self, columns: list[str]) -> bool:
         cols = {c.lower() for c in columns}
-        return bool(self.required) and all(r.lower() in cols for r in self.required)
+        return any(req and all(r.lower() in cols for r in req) for req in (self.required, *self.also_required))
 
 
 LOADERS: dict[str, Loader] = {}

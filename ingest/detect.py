@@ -17,6 +17,12 @@ TEXT_HINTS = ("text", "review", "body", "content", "comment", "comments", "sente
               "message", "verbatim", "description", "weaknesses", "response", "answer")
 TIME_HINTS = ("created_at", "timestamp", "date", "time", "created", "submitted", "updated", "posted", "at", "ms",
               "cdate", "tcdate")
+# when several columns name a time, the one that dates a feedback item wins: word groups, best first; a column with
+# none of these words ranks at the empty group (a survey's Submit Date over its Start Date, Created over Updated)
+TIME_PREFERENCE = (("submit", "submitted", "submission"), ("created", "creation", "create"),
+                   ("posted", "published", "post"), ("recorded", "received", "sent"),
+                   ("end", "ended", "completed", "finished", "finish"), (),
+                   ("updated", "modified", "changed", "edited", "last"), ("start", "started", "begin", "began"))
 RATING_HINTS = ("rating", "score", "stars", "star_rating", "star")
 ID_HINTS = ("id", "review_id", "uuid", "ticket_id", "number", "key", "session_id")
 AUTHOR_HINTS = ("author", "user", "username", "user_name", "reviewer", "requester", "login", "customer", "nickname",
@@ -25,6 +31,8 @@ AUTHOR_HINTS = ("author", "user", "username", "user_name", "reviewer", "requeste
 NOT_PERSON_TAIL = {"level", "type", "count", "karma", "role", "rank", "score", "language", "lang", "country",
                    "status", "group", "agent", "device"}
 NOT_TEXT_TOKENS = {"id", "url", "link", "date", "time", "at", "uuid", "hash", "lang", "language"}
+# a column whose *last* word is one of these names a category, not prose (a survey's "Response Type")
+NOT_TEXT_TAIL = {"type", "status", "kind", "category", "code"}
 STRING_TYPES = ("VARCHAR",)
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -76,8 +84,25 @@ def _name_score(col: str, hints: tuple[str, ...]) -> int:
     return 0
 
 
-def _pick(cols: list[str], hints: tuple[str, ...], ok=lambda c: True) -> str | None:
-    scored = sorted(((_name_score(c, hints), i, c) for i, c in enumerate(cols)), key=lambda x: (-x[0], x[1]))
+def _rank(col: str, groups: tuple[tuple[str, ...], ...]) -> int:
+    """The index of the first of `groups` that shares a word with `col` (the empty group's for none)."""
+    toks = set(tokens(col))
+    return next((i for i, g in enumerate(groups) if toks & set(g)), groups.index(()))
+
+
+def time_rank(col: str) -> int:
+    """How well a column's name says it dates the item (lower is better; see TIME_PREFERENCE)."""
+    return _rank(col, TIME_PREFERENCE)
+
+
+def _pick(cols: list[str], hints: tuple[str, ...], ok=lambda c: True, prefer=None) -> str | None:
+    """The best-named column of `cols` that is `ok`: an exact hint over a hint word in the name; within each of
+    those, `prefer(col)` (lower first) when given, then the hint's own rank, then column order."""
+    def key(x):
+        score, i, c = x
+        return (-(score > 50), prefer(c) if prefer else 0, -score, i)
+
+    scored = sorted(((_name_score(c, hints), i, c) for i, c in enumerate(cols)), key=key)
     for score, _, c in scored:
         if score <= 0:
             return None
@@ -202,7 +227,8 @@ def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
     strings = [c for c in cols if _base(types[c]) in STRING_TYPES]
     text = chosen.get("text")
     if not text:
-        prose = [c for c in strings if not NOT_TEXT_TOKENS & set(tokens(c))]
+        prose = [c for c in strings if not NOT_TEXT_TOKENS & set(tokens(c))
+                 and not (tokens(c) and tokens(c)[-1] in NOT_TEXT_TAIL)]
         text = _pick(prose, TEXT_HINTS)
         if not text and strings:
             lens = rel.aggregate(", ".join(f'avg(length("{c}"))' for c in strings)).fetchall()[0]
@@ -216,7 +242,7 @@ def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
     time = chosen.get("time")
     if not time:
         time = _pick([c for c in cols if c not in used], TIME_HINTS,
-                     lambda c: time_kind_for(con, rel, c, types[c])[0] is not None)
+                     lambda c: time_kind_for(con, rel, c, types[c])[0] is not None, prefer=time_rank)
     if time:
         det.time = time
         det.time_kind, notes = time_kind_for(con, rel, time, _type_of(rel, time), time_format,

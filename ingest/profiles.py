@@ -39,10 +39,12 @@ register_profile(Profile(
 
 register_profile(Profile(
     name="github_issues",
-    description="GitHub issues JSON from `gh issue list --json number,title,body,author,createdAt,...`",
+    description="GitHub issues JSON: `gh issue list --json number,title,body,author,createdAt,...` or the REST API "
+                "`GET /repos/{owner}/{repo}/issues` (user.login, created_at, html_url; a null body leaves the title)",
     text=["title", "body"], join_text=True,
-    time="createdAt", id="number", author="author.login",
-    required=("number", "title", "body", "author")))
+    time=["createdAt", "created_at"], id=["html_url", "number"], author=["author.login", "user.login"],
+    required=("number", "title", "body", "author"),
+    also_required=(("number", "title", "html_url", "user.login", "created_at"),)))
 
 register_profile(Profile(
     name="openreview",
