@@ -7,10 +7,10 @@ when a PNG is written (``out_dir`` given). Every stage and engine returns ``{tit
 from __future__ import annotations
 
 import contextlib
-
 import hashlib
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -110,17 +110,21 @@ def line(title: str, x: Sequence, series: dict[str, Sequence], out_dir: str | Pa
     return {"title": title, "plotly": fig, "png": png}
 
 
+_PYPLOT_LOCK = threading.Lock()   # pyplot keeps global state: one figure at a time per process
+
+
 @contextlib.contextmanager
 def _png(path, size, title: str, x_title: str, y_title: str):
     """A matplotlib axes to draw on; on exit it gets its titles and is written to `path` as PNG."""
     plt = _pyplot()
-    f, ax = plt.subplots(figsize=size)
-    try:
-        yield ax
-        ax.set_title(title)
-        ax.set_xlabel(x_title)
-        ax.set_ylabel(y_title)
-        _tight(f)
-        f.savefig(path, dpi=100)
-    finally:
-        plt.close(f)
+    with _PYPLOT_LOCK:
+        f, ax = plt.subplots(figsize=size)
+        try:
+            yield ax
+            ax.set_title(title)
+            ax.set_xlabel(x_title)
+            ax.set_ylabel(y_title)
+            _tight(f)
+            f.savefig(path, dpi=100)
+        finally:
+            plt.close(f)

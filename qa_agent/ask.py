@@ -6,12 +6,23 @@ Design decision: conversations live in the workspace (`conversations`, `conversa
 new process (``earful ask --conversation ID``) sees earlier turns as ``AskContext.history`` =
 [{question, answer, plan, steps, engine}]. The store is opened only to read history and to save the turn, never
 while an engine runs (the sandboxed executor opens the file read-only from another process).
+
+Concurrency: DuckDB lets one process hold a file read-write, or any number of processes hold it read-only, and
+within one process every connection to a file must share one configuration. So in this process, readers (engines,
+history) share `workspace_lock(db)` and a turn's short write transaction takes it exclusively (a waiting writer
+holds back new readers, so a busy web server still saves every turn); across processes, the write (and the
+history read) is retried with backoff for ``settings.wait_s`` seconds while another process holds the file.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import random
+import threading
+import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from earful.registry import load_optional
 
@@ -36,6 +47,95 @@ def run_engines(question: str, ctx: AskContext, engines: list | None = None) -> 
     return first_decline or Answer(status="declined", answer="No answering engine is installed.", engine="none")
 
 
+class WorkspaceLock:
+    """Many readers or one writer of one workspace file, within this process; writers go first when waiting."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self):
+        with self._cond:
+            while self._writer or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+_LOCKS: dict[str, WorkspaceLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def workspace_lock(db_path) -> WorkspaceLock:
+    """The process-wide lock of the workspace file at `db_path` (one per resolved path)."""
+    key = str(Path(db_path).resolve())
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, WorkspaceLock())
+
+
+def _busy(exc: BaseException) -> bool:
+    """Did `exc` come from another connection holding the file (another process, or this one's other config)?"""
+    import duckdb
+
+    seen = 0
+    while exc is not None and seen < 8:
+        if "busy" in type(exc).__name__.lower():
+            return True
+        if isinstance(exc, (duckdb.IOException, duckdb.ConnectionException)):
+            text = str(exc).lower()
+            if "lock" in text or "configuration" in text or "already open" in text:
+                return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def retry_busy(fn, wait_s: float):
+    """Call `fn()`; while the workspace is busy (see `_busy`), retry with jittered backoff for up to `wait_s` s."""
+    from earful.errors import EarfulError
+
+    deadline = time.monotonic() + max(0.0, float(wait_s))
+    delay = 0.01
+    while True:
+        try:
+            return fn()
+        except (EarfulError, OSError) as exc:
+            left = deadline - time.monotonic()
+            if left <= 0 or not _busy(exc):
+                raise
+        time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
+        delay = min(delay * 2, 0.25)
+
+
+def _wait_s(ctx: AskContext) -> float:
+    return float(getattr(ctx.settings, "wait_s", 10.0) or 0.0)
+
+
 def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bool = True) -> Answer:
     """Answer `question`; continue ``ctx.conversation_id`` (or start one) and save the turn in the store.
 
@@ -51,14 +151,15 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
         ctx.pending_runs = []     # engines put their run-log rows here; saved with the turn, in one transaction
         if not ctx.history and not new:
             try:
-                ctx.history = load_history(ctx.db_path, ctx.conversation_id)
+                ctx.history = load_history(ctx.db_path, ctx.conversation_id, wait_s=_wait_s(ctx))
             except (EarfulError, OSError) as exc:
                 problem = f"earlier turns could not be read ({exc})"
-    ans = run_engines(question, ctx, engines)
+    with workspace_lock(ctx.db_path).shared():
+        ans = run_engines(question, ctx, engines)
     if persist:
         ans.conversation_id = ctx.conversation_id
         try:
-            save_turn(ctx.db_path, ctx.conversation_id, question, ans, runs=ctx.pending_runs)
+            save_turn(ctx.db_path, ctx.conversation_id, question, ans, runs=ctx.pending_runs, wait_s=_wait_s(ctx))
         except (EarfulError, OSError) as exc:   # e.g. another process holds the workspace for writing
             problem = problem or f"this turn was not saved in the workspace ({exc})"
         if problem:
@@ -66,32 +167,49 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
     return ans
 
 
-def load_history(db_path: str, conversation_id: str) -> list[dict]:
+def _read(db_path: str, sql: str, params: list, table: str) -> list[tuple]:
+    """Rows of `sql` over the workspace's read-only connection (the engines' configuration); [] without `table`."""
+    from earful.store.readonly import connect_read_only
+
+    with workspace_lock(db_path).shared():
+        con = connect_read_only(str(db_path))
+        try:
+            if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                               "AND table_name = ?", [table]).fetchall()[0][0]:
+                return []
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+
+def load_history(db_path: str, conversation_id: str, wait_s: float = 0.0) -> list[dict]:
     """Earlier turns of a conversation, oldest first; [] for a new id or a workspace without the tables."""
-    from pathlib import Path
-
-    from earful.store import Store
-
     if not Path(db_path).exists():
         return []
-    with Store(db_path, read_only=True) as store:
-        if not store.table_exists("conversation_turns"):
-            return []
-        rows = store.rows("SELECT question, answer, plan, steps, engine FROM conversation_turns "
-                          "WHERE conversation_id = ? ORDER BY turn", [conversation_id])
+    rows = retry_busy(lambda: _read(db_path, "SELECT question, answer, plan, steps, engine FROM conversation_turns "
+                                             "WHERE conversation_id = ? ORDER BY turn", [conversation_id],
+                                    "conversation_turns"), wait_s)
     return [{"question": q, "answer": a, "plan": json.loads(p) if p else None, "steps": json.loads(s) if s else [],
              "engine": e} for q, a, p, s, e in rows]
 
 
-def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer, runs: list | None = None) -> None:
-    """Append the turn (and any `agent_runs` rows the engines deferred) to the conversation, atomically."""
-    from pathlib import Path
+def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer, runs: list | None = None,
+              wait_s: float = 0.0) -> None:
+    """Append the turn (and any `agent_runs` rows the engines deferred) to the conversation, atomically.
 
+    Writers in this process take turns (`workspace_lock`); while another process holds the file, the short write
+    transaction is retried for up to `wait_s` seconds.
+    """
+    if not Path(db_path).exists():
+        return
+    with workspace_lock(db_path).exclusive():
+        retry_busy(lambda: _write_turn(db_path, conversation_id, question, ans, runs), wait_s)
+
+
+def _write_turn(db_path: str, conversation_id: str, question: str, ans: Answer, runs: list | None) -> None:
     from earful.cli.common import dumps
     from earful.store import Store
 
-    if not Path(db_path).exists():
-        return
     now = datetime.now(timezone.utc)
     data = ans.to_json()
     with Store(db_path) as store, store.transaction() as con:
@@ -109,13 +227,12 @@ def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer, ru
             con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
 
 
-def list_conversations(db_path: str, limit: int = 20) -> list[dict]:
-    from earful.store import Store
-
-    with Store(db_path, read_only=True) as store:
-        if not store.table_exists("conversations"):
-            return []
-        rows = store.rows("SELECT c.conversation_id, c.title, c.updated_at, count(t.turn) FROM conversations c "
-                          "LEFT JOIN conversation_turns t USING (conversation_id) GROUP BY ALL "
-                          "ORDER BY c.updated_at DESC LIMIT ?", [limit])
+def list_conversations(db_path: str, limit: int = 20, wait_s: float = 0.0) -> list[dict]:
+    if not Path(db_path).exists():
+        from earful.errors import NotFoundError
+        raise NotFoundError(f"no workspace at {db_path}", hint="run 'earful ingest FILE' first, or pass --db PATH")
+    rows = retry_busy(lambda: _read(db_path, "SELECT c.conversation_id, c.title, c.updated_at, count(t.turn) "
+                                             "FROM conversations c LEFT JOIN conversation_turns t "
+                                             "USING (conversation_id) GROUP BY ALL ORDER BY c.updated_at DESC "
+                                             "LIMIT ?", [limit], "conversations"), wait_s)
     return [{"conversation_id": i, "title": t, "updated_at": u, "turns": n} for i, t, u, n in rows]

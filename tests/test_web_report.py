@@ -31,7 +31,8 @@ def test_web_ask_and_status(forum_db):
     from earful.config import load_settings
     from earful.web.app import create_app
 
-    client = TestClient(create_app(load_settings(overrides={"db": str(forum_db)}, environ={})))
+    client = TestClient(create_app(load_settings(overrides={"db": str(forum_db)}, environ={})),
+                        base_url="http://127.0.0.1")
     page = client.get("/")
     assert page.status_code == 200 and "/static/plotly.min.js" in page.text
     assert client.get("/static/plotly.min.js").text.startswith("/**")

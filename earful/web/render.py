@@ -15,6 +15,21 @@ def _esc(v) -> str:
     return html.escape("" if v is None else str(v))
 
 
+_JSON_IN_HTML = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def json_for_html(data) -> str:
+    """`data` as JSON that is safe inside an HTML ``<script>`` element (and in inline JavaScript).
+
+    Every JSON that Earful puts into a page goes through here (web chat, reports, notebooks): ``<``, ``>`` and ``&``
+    become ``\\u003c``/``\\u003e``/``\\u0026`` so a value such as ``</script><img onerror=...>`` can neither end the
+    script element nor open a comment, and U+2028/U+2029 are escaped for pre-ES2019 engines. The result is still
+    JSON and parses back to the same value.
+    """
+    return json.dumps(data, default=str, ensure_ascii=False).translate(_JSON_IN_HTML)
+
+
 def table_html(columns: list, rows: list, max_rows: int = 50) -> str:
     head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in r) + "</tr>" for r in rows[:max_rows])
@@ -28,8 +43,8 @@ def chart_html(chart: dict) -> str:
     if not fig:
         return ""
     div = "earful-chart-" + uuid.uuid4().hex[:10]
-    data = json.dumps(fig.get("data", []), default=str)
-    layout = json.dumps(fig.get("layout", {}), default=str)
+    data = json_for_html(fig.get("data", []))
+    layout = json_for_html(fig.get("layout", {}))
     return (f'<div class="earful-chart" id="{div}"></div>'
             f'<script>Plotly.newPlot("{div}", {data}, {layout}, {{responsive: true}});</script>')
 
