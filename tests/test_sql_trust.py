@@ -195,3 +195,24 @@ def test_pivot_and_several_statements_read(ws):
     r = run_cli("sql", "SELECT 1 AS a; SELECT 2 AS b", "--json", db=ws)
     assert r.returncode == 0, r.stderr
     assert '"columns": ["b"], "rows": [[2]]' in r.stdout
+
+
+def test_writer_and_readers_in_one_process_wait_for_each_other(ws):
+    """A web server's threads: a read-write Store (saving a turn) waits for running reads, and reads wait for it."""
+    from earful.store import Store, WorkspaceBusyError
+    from earful.store.readonly import connect_read_only
+
+    reader = connect_read_only(str(ws))
+    threading.Timer(0.5, reader.close).start()
+    with Store(ws, wait_s=30) as s:   # opens once the reader is done
+        s.con.execute("CREATE TABLE turns AS SELECT 1 AS n")
+        with pytest.raises(WorkspaceBusyError, match="busy: this process has it open the other way"):
+            connect_read_only(str(ws), wait_s=0.2)
+        closer = threading.Timer(0.5, s.close)
+        closer.start()
+        con = connect_read_only(str(ws), wait_s=30)   # opens once the writer is done
+        try:
+            assert con.execute("SELECT n FROM turns").fetchall() == [(1,)]
+        finally:
+            con.close()
+        closer.join()
