@@ -59,7 +59,9 @@ def main() -> None:
     except EarfulError as exc:
         if os.environ.get("EARFUL_DEBUG") == "1":
             raise
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # '[sql]' is text
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console_err.print("interrupted; completed batches are kept, the current one was rolled back")
