@@ -24,7 +24,15 @@ TIME_PREFERENCE = (("submit", "submitted", "submission"), ("created", "creation"
                    ("end", "ended", "completed", "finished", "finish"), (),
                    ("updated", "modified", "changed", "edited", "last"), ("start", "started", "begin", "began"))
 RATING_HINTS = ("rating", "score", "stars", "star_rating", "star")
-ID_HINTS = ("id", "review_id", "uuid", "ticket_id", "number", "key", "session_id")
+ID_HINTS = ("id", "review_id", "uuid", "ticket_id", "number", "key", "session_id", "#", "response_id")
+# an id-named column with one of these words identifies something other than the feedback item (a respondent's
+# "Network ID", a "user_id", an "app_id"): unique in one file, it would still merge a repeat respondent's next answer
+# as a duplicate, so it is never taken as the dedupe key unless named with --id or by a profile
+OTHER_ENTITY = {"user", "users", "customer", "client", "author", "reviewer", "respondent", "requester", "network",
+                "device", "app", "application", "product", "package", "account", "org", "organization", "team",
+                "company", "session", "thread", "parent", "conversation", "channel", "group", "assignee", "agent",
+                "brand", "store", "shop", "order", "version", "build", "ip", "model", "category", "tag", "label",
+                "language", "locale", "country", "region", "external", "hidden", "tracking", "campaign"}
 AUTHOR_HINTS = ("author", "user", "username", "user_name", "reviewer", "requester", "login", "customer", "nickname",
                 "reviewer_nickname", "requester_id", "user_id", "author_name")
 # a column whose *last* token is one of these is a property of the user, not the user (user_level, author_karma)
@@ -257,7 +265,7 @@ def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
                                                lambda c: _ratingish(rel, c, types[c]))
     det.id = chosen.get("id")
     if not det.id:
-        det.id = _pick([c for c in cols if c not in used], ID_HINTS, lambda c: _unique(rel, c))
+        det.id = _pick(_id_candidates([c for c in cols if c not in used]), ID_HINTS, lambda c: _unique(rel, c))
         det.id_unique = det.id is not None
     det.author = chosen.get("author") or _pick(
         [c for c in strings if c not in used and tokens(c) and tokens(c)[-1] not in NOT_PERSON_TAIL],
@@ -292,7 +300,12 @@ def likely_id(cols: list[str], overrides: dict | None = None, profile=None) -> s
         v = next((c for c in v if c in cols), None)
     if v:
         return v if v in cols else None
-    return _pick(cols, ID_HINTS)
+    return _pick(_id_candidates(cols), ID_HINTS)
+
+
+def _id_candidates(cols: list[str]) -> list[str]:
+    """`cols` less those whose name says they identify another entity (see OTHER_ENTITY); exact hints stay."""
+    return [c for c in cols if _name_score(c, ID_HINTS) > 50 or not set(tokens(c)) & OTHER_ENTITY]
 
 
 def _ratingish(rel, col: str, typ: str) -> bool:

@@ -132,3 +132,36 @@ def test_time_columns_rank_by_what_dates_an_item(tmp_path):
     order = ["Submit Date", "Created Date", "Posted Date", "Review Date", "Last Updated Date", "Start Date"]
     assert sorted(order[::-1], key=time_rank) == order
     assert any("start" in group for group in TIME_PREFERENCE)
+
+
+def test_a_survey_respondents_second_answer_is_not_merged_by_an_other_entity_id(tmp_path):
+    """A Typeform export's `Network ID` is unique in one file, but it names the respondent's network, not the answer:
+    taken as the dedupe key, a repeat respondent's next answer was silently dropped as a duplicate."""
+    import csv
+
+    db = tmp_path / "w.duckdb"
+    with open(TEST_DATA / "typeform_responses.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header, first = rows[0], rows[1]
+    again = list(first)
+    again[header.index("#")] = "z9z9z9z9z9z9z9z9z9z9z9z9"
+    again[header.index("What is the main reason for your score?")] = "Second answer: the new sync is much better."
+    again[header.index("Submit Date (UTC)")] = "2024-04-01 10:00:00"
+    later = tmp_path / "later.csv"
+    with open(later, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, again])
+    (res,) = _ingest(db, str(TEST_DATA / "typeform_responses.csv"), "--source", "tf")
+    assert res["detection"]["id"] == "#"
+    (res2,) = _ingest(db, str(later), "--source", "tf")
+    _accounted([res2], 1)
+    assert res2["added"] == 1, res2
+    assert _sql(db, "SELECT count(*) FROM items WHERE text LIKE 'Second answer%'") == [(1,)]
+
+
+def test_id_named_columns_of_other_entities_are_not_dedupe_keys():
+    from ingest.detect import likely_id
+
+    assert likely_id(["Network ID", "text"]) is None
+    assert likely_id(["user_id", "app_id", "comment"]) is None
+    assert likely_id(["review_id", "user_id", "text"]) == "review_id"
+    assert likely_id(["#", "Network ID", "answer"]) == "#"
