@@ -55,6 +55,16 @@ class WorkspaceLock:
         self._readers = 0
         self._writer = False
         self._waiting = 0
+        self.pending: list[_Turn] = []     # turns waiting to be written (see `save_turn`), guarded by _cond
+
+    def add(self, turn: "_Turn") -> None:
+        with self._cond:
+            self.pending.append(turn)
+
+    def take(self) -> list["_Turn"]:
+        with self._cond:
+            batch, self.pending = self.pending, []
+        return batch
 
     @contextlib.contextmanager
     def shared(self):
@@ -100,13 +110,16 @@ def workspace_lock(db_path) -> WorkspaceLock:
 
 
 def _busy(exc: BaseException) -> bool:
-    """Did `exc` come from another connection holding the file (another process, or this one's other config)?"""
+    """Did `exc` come from another connection holding the file (another process, or this one's other config)?
+
+    A `WorkspaceBusyError` is not: the store raises it after waiting its own bounded time (``--wait``).
+    """
     import duckdb
 
     seen = 0
     while exc is not None and seen < 8:
         if "busy" in type(exc).__name__.lower():
-            return True
+            return False
         if isinstance(exc, (duckdb.IOException, duckdb.ConnectionException)):
             text = str(exc).lower()
             if "lock" in text or "configuration" in text or "already open" in text:
@@ -160,7 +173,7 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
         ans.conversation_id = ctx.conversation_id
         try:
             save_turn(ctx.db_path, ctx.conversation_id, question, ans, runs=ctx.pending_runs, wait_s=_wait_s(ctx))
-        except (EarfulError, OSError) as exc:   # e.g. another process holds the workspace for writing
+        except Exception as exc:  # noqa: BLE001 - e.g. another process held the workspace past --wait
             problem = problem or f"this turn was not saved in the workspace ({exc})"
         if problem:
             ans.notes.append(problem)
@@ -193,38 +206,83 @@ def load_history(db_path: str, conversation_id: str, wait_s: float = 0.0) -> lis
              "engine": e} for q, a, p, s, e in rows]
 
 
+class _Turn:
+    """One turn waiting to be saved, and how its save ended (`error` None: written)."""
+
+    def __init__(self, conversation_id: str, question: str, ans: Answer, runs: list | None):
+        from earful.errors import EarfulError
+
+        self.args = (conversation_id, question, ans, runs)
+        self.error: BaseException | None = EarfulError("the turn was not written")   # None once it is
+
+
 def save_turn(db_path: str, conversation_id: str, question: str, ans: Answer, runs: list | None = None,
               wait_s: float = 0.0) -> None:
     """Append the turn (and any `agent_runs` rows the engines deferred) to the conversation, atomically.
 
-    Writers in this process take turns (`workspace_lock`); while another process holds the file, the short write
-    transaction is retried for up to `wait_s` seconds.
+    Writers in this process take turns (`workspace_lock`), and whoever gets the lock writes every turn queued so
+    far in one transaction (group commit: a busy server opens the file for writing once per batch, not once per
+    answer; a batch that fails is written turn by turn, so one bad turn costs only itself). While another process
+    holds the file, the write is retried for up to `wait_s` seconds. Returns once this turn is written; raises if
+    it could not be.
     """
     if not Path(db_path).exists():
         return
-    with workspace_lock(db_path).exclusive():
-        retry_busy(lambda: _write_turn(db_path, conversation_id, question, ans, runs), wait_s)
+    lock = workspace_lock(db_path)
+    mine = _Turn(conversation_id, question, ans, runs)
+    lock.add(mine)
+    with lock.exclusive():
+        batch = lock.take()        # empty when an earlier writer already took (and wrote) this turn
+        if batch:
+            _write_batch(db_path, batch, wait_s)
+    if mine.error is not None:
+        raise mine.error
 
 
-def _write_turn(db_path: str, conversation_id: str, question: str, ans: Answer, runs: list | None) -> None:
-    from earful.cli.common import dumps
+def _write_batch(db_path: str, batch: list[_Turn], wait_s: float) -> None:
+    try:
+        retry_busy(lambda: _write_turns(db_path, [t.args for t in batch]), wait_s)
+    except Exception as exc:  # noqa: BLE001 - recorded on each turn; each turn's own caller raises it
+        if len(batch) == 1 or _busy(exc):
+            for t in batch:
+                t.error = exc
+            return
+        for t in batch:
+            try:
+                _write_turns(db_path, [t.args])
+                t.error = None
+            except Exception as one:  # noqa: BLE001
+                t.error = one
+    else:
+        for t in batch:
+            t.error = None
+
+
+def _write_turns(db_path: str, turns: list[tuple]) -> None:
     from earful.store import Store
+
+    with Store(db_path) as store, store.transaction() as con:
+        for args in turns:
+            _insert_turn(store, con, *args)
+
+
+def _insert_turn(store, con, conversation_id: str, question: str, ans: Answer, runs: list | None) -> None:
+    from earful.cli.common import dumps
 
     now = datetime.now(timezone.utc)
     data = ans.to_json()
-    with Store(db_path) as store, store.transaction() as con:
-        turn = store.scalar("SELECT coalesce(max(turn), 0) + 1 FROM conversation_turns WHERE conversation_id = ?",
-                            [conversation_id])
-        if turn == 1:
-            con.execute("INSERT INTO conversations VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        [conversation_id, now, now, question[:200]])
-        else:
-            con.execute("UPDATE conversations SET updated_at = ? WHERE conversation_id = ?", [now, conversation_id])
-        con.execute("INSERT INTO conversation_turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [conversation_id, turn, now, question, ans.engine, ans.status, ans.answer,
-                     dumps(ans.plan) if ans.plan is not None else None, dumps(data["steps"]), dumps(data)])
-        for row in runs or []:
-            con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    turn = store.scalar("SELECT coalesce(max(turn), 0) + 1 FROM conversation_turns WHERE conversation_id = ?",
+                        [conversation_id])
+    if turn == 1:
+        con.execute("INSERT INTO conversations VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [conversation_id, now, now, question[:200]])
+    else:
+        con.execute("UPDATE conversations SET updated_at = ? WHERE conversation_id = ?", [now, conversation_id])
+    con.execute("INSERT INTO conversation_turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [conversation_id, turn, now, question, ans.engine, ans.status, ans.answer,
+                 dumps(ans.plan) if ans.plan is not None else None, dumps(data["steps"]), dumps(data)])
+    for row in runs or []:
+        con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
 
 
 def list_conversations(db_path: str, limit: int = 20, wait_s: float = 0.0) -> list[dict]:

@@ -353,3 +353,30 @@ def test_hostile_values_do_not_run_in_chromium(hostile_db, tmp_path):
     ran = {where: (s["dialogs"], s["injected"]) for where, s in seen.items()}
     assert ran == {"report": ([], 0), "chat": ([], 0)}      # no alert fired, no element was injected
     assert all(s["drawn"] and HOSTILE in s["text"] for s in seen.values())   # shown, as text; charts drawn
+
+
+def test_turns_queued_together_are_each_saved_and_a_bad_one_costs_only_itself(tmp_path):
+    """Group commit in `save_turn`: the writer saves every queued turn; a failing turn does not sink the batch."""
+    import duckdb
+
+    from earful.store import Store
+    from qa_agent.ask import _Turn, save_turn, workspace_lock
+    from qa_agent.base import Answer
+
+    db = tmp_path / "g.duckdb"
+    Store(db).close()
+    conv = "groupcommit1"
+    good = [_Turn(conv, f"q{i}", Answer(status="answered", answer=str(i), engine="t"), None) for i in range(3)]
+    bad = _Turn(conv, "bad", Answer(status="answered", answer="x", engine="t"), [["not", "an agent_runs row"]])
+    lock = workspace_lock(db)
+    for t in [good[0], good[1], bad, good[2]]:     # queued by other threads, as under a busy server
+        lock.add(t)
+    save_turn(str(db), conv, "q3", Answer(status="answered", answer="3", engine="t"))
+    assert [t.error for t in good] == [None, None, None] and bad.error is not None and lock.pending == []
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT turn, question FROM conversation_turns WHERE conversation_id = ? ORDER BY turn",
+                           [conv]).fetchall()
+    finally:
+        con.close()
+    assert rows == [(1, "q0"), (2, "q1"), (3, "q2"), (4, "q3")]
