@@ -137,6 +137,10 @@ def test_served_answer_and_report_keep_hostile_values_as_text(hostile_db, tmp_pa
     assert body["answer"]["status"] == "answered" and HOSTILE in body["answer"]["answer"]
     html = body["html"]                                               # the fragment the page inserts
     assert "<img" not in html and html.count("</script>") == len(body["answer"]["charts"]) >= 1
+    from earful.notebook import NotebookAnswer
+
+    cell = NotebookAnswer(body["answer"])._repr_html_()                # the same answer in a Jupyter cell
+    assert "<img" not in cell and "</script><img" not in cell
 
     qfile = tmp_path / "q.yaml"
     qfile.write_text("title: hostile\nquestions:\n  - How many reviews per app?\n")

@@ -108,6 +108,11 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         name = host_name(headers.get("host", ""))
+        allowed = (name in self.names or (self.any_ip and _is_ip(name))) and (self.token is None or
+                                                                               self._has_token(headers))
+        if scope["type"] == "websocket":   # the app has none; refused unless Host and token are right
+            return await (self.app(scope, receive, send) if allowed else send({"type": "websocket.close",
+                                                                                "code": 1008}))
         if not (name in self.names or (self.any_ip and _is_ip(name))):
             return await _reply(send, 400, {"error": f"unknown Host header {name!r}: this server answers to "
                                                      f"{', '.join(sorted(self.names))} (see 'earful serve --help')"})
