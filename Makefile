@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.earful-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test install sandbox clean
+.PHONY: demo test install sandbox browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,16 @@ sandbox:
 	  (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && \
 	   apt-get install -y -qq bubblewrap >/dev/null 2>&1)); } || true
 
+# chromium lets the page tests check for script injection in a real browser (best effort; they skip without it)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && \
+	   apt-get install -y -qq chromium >/dev/null 2>&1)); } || true
+
 demo: $(STAMP) sandbox
 	$(BIN)/python -m earful.demo
 
-test: $(STAMP) sandbox
+test: $(STAMP) sandbox browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
