@@ -235,3 +235,15 @@ def test_cli_list_show_edit_and_errors(ws):
     assert bad.returncode == 2 and "no topic 999" in bad.stderr
     bad = run_cli("topics", "merge", str(t["id"]), db=db)
     assert bad.returncode == 2 and "at least two" in bad.stderr
+
+
+def test_fit_reports_how_many_llm_topic_names_fell_back(ws):
+    """A model that answers every topic with a reply that names no topic: the fit says all 8 kept keyword names."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel  # fake LLM text only
+
+    from topics.base import get_labeler
+
+    fake = FakeListChatModel(responses=["Sorry, I cannot help with that."])
+    res = _fit(ws, labeler=get_labeler("llm", store=ws, chat_model=fake))
+    assert res["topics"] == 8 and res["label_fallbacks"] == 8
+    assert _fit(ws)["label_fallbacks"] == 0          # the offline labeler never falls back

@@ -200,4 +200,5 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     return {"run_id": run_id, "backend": backend, "items": n, "fitted_on": int(len(fit_idx)),
             "topics": int(store.scalar("SELECT count(*) FROM topics WHERE status = 'active'")),
             "outlier_rate_raw": round(raw_rate, 4), "outlier_rate": round(rate, 4),
-            "overrides_applied": applied, "lineage": counts, "seconds": round(seconds, 1)}
+            "overrides_applied": applied, "lineage": counts,
+            "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
