@@ -131,7 +131,7 @@ class SchemaCard:
         return "\n".join(out)
 
 
-_MEMO: dict[tuple, SchemaCard] = {}
+_MEMO: dict[str, tuple[tuple, SchemaCard]] = {}   # resolved path -> (key, card): only the newest card per workspace
 
 
 def _key(db_path: str) -> list:
@@ -150,21 +150,22 @@ def build_schema_card(db_path: str, use_cache: bool = True) -> SchemaCard:
     """The card for the workspace at ``db_path``, from cache when the file has not changed since."""
     key = _key(str(db_path))
     memo_key = tuple(key)
-    if use_cache and memo_key in _MEMO:
-        return _MEMO[memo_key]
+    held = _MEMO.get(key[0])
+    if use_cache and held is not None and held[0] == memo_key:
+        return held[1]
     side = _sidecar(str(db_path))
     if use_cache and side.exists():
         try:
             d = json.loads(side.read_text())
             if d.get("key") == key:
                 card = SchemaCard.from_dict(d)
-                _MEMO[memo_key] = card
+                _MEMO[key[0]] = (memo_key, card)
                 return card
         except (OSError, ValueError, KeyError, TypeError):
             pass
     card = _compute(str(db_path))
     card.key = key
-    _MEMO[memo_key] = card
+    _MEMO[key[0]] = (memo_key, card)
     try:
         side.write_text(json.dumps(card.to_dict(), default=str))
     except OSError:

@@ -74,6 +74,13 @@ def test_card_is_cached_until_the_file_changes(store, db_path):
     os.utime(db_path)
     changed = schema_card.build_schema_card(str(db_path))
     assert {x.name for x in changed.views} == {"forum", "reviews"}
+    # a long-running server sees a write after every saved turn: the memo keeps one card per workspace, not one
+    # per state of the file (it grew without bound)
+    for _ in range(3):
+        Store(db_path).close()
+        os.utime(db_path, ns=(os.stat(db_path).st_mtime_ns + 10**9,) * 2)
+        schema_card.build_schema_card(str(db_path))
+    assert len(schema_card._MEMO) == 1
 
 
 def test_prompt_lists_only_short_labels(store, db_path, tmp_path):
