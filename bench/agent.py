@@ -44,11 +44,11 @@ def main() -> None:
 
     from earful.config import load_settings
     from earful.store import Store
-    from ingest.pipeline import ingest_file
-    from qa_agent.agent import LLMAgent, schema_card_text
-    from qa_agent.ask import ask
-    from qa_agent.base import AskContext
-    from qa_agent.executor import run_sql, sandbox_mode
+    from earful.ingest.pipeline import ingest_file
+    from earful.qa_agent.agent import LLMAgent, schema_card_text
+    from earful.qa_agent.ask import ask
+    from earful.qa_agent.base import AskContext
+    from earful.qa_agent.executor import run_sql, sandbox_mode
 
     questions = [json.loads(line) for line in (SHARED / "eval" / "dev_qa.jsonl").read_text().splitlines() if line.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="earful-bench-agent-"))

@@ -30,7 +30,7 @@ DATA = [("reviews", "datasets/clap_app_reviews/reviews.csv", "review", 0.60),
 
 def build(db: Path, rows: int) -> dict:
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     s = Store(db)
     try:
@@ -62,9 +62,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--workdir", default=None)
     a = ap.parse_args()
-    from qa_agent.base import AskContext
-    from qa_agent.builtin import BuiltinEngine
-    from qa_agent.schema_card import build_schema_card
+    from earful.qa_agent.base import AskContext
+    from earful.qa_agent.builtin import BuiltinEngine
+    from earful.qa_agent.schema_card import build_schema_card
 
     work = Path(a.workdir or tempfile.mkdtemp(prefix="earful-bench-"))
     db = work / "bench.duckdb"
@@ -78,8 +78,8 @@ def main() -> int:
     engine = BuiltinEngine()
     ctx = AskContext(db_path=str(db), settings=None)
     from earful.store.readonly import run_read_only
-    from qa_agent.builtin import fast_table
-    from qa_agent.builtin.parse import parse
+    from earful.qa_agent.builtin import fast_table
+    from earful.qa_agent.builtin.parse import parse
 
     card = build_schema_card(str(db))
     cols = {"total": [], "parse": [], "sql": []}

@@ -112,8 +112,8 @@ def main() -> int:
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
-    from classify.base import Inputs, taxonomy_from_labels
-    from classify.offline import CharTfidf, EmbeddingLR, Joint, Stacked, WordTfidf, ZeroShot, one_hot_extra
+    from earful.classify.base import Inputs, taxonomy_from_labels
+    from earful.classify.offline import CharTfidf, EmbeddingLR, Joint, Stacked, WordTfidf, ZeroShot, one_hot_extra
     from earful.embeddings import Embedder
 
     ap = argparse.ArgumentParser()
@@ -201,8 +201,8 @@ def zeroshot_check() -> int:
     (macro-F1 over the items that have one)."""
     from sklearn.metrics import f1_score
 
-    from classify.base import Inputs, load_taxonomy
-    from classify.offline import SelfTrained, ZeroShot
+    from earful.classify.base import Inputs, load_taxonomy
+    from earful.classify.offline import SelfTrained, ZeroShot
     from earful.embeddings import Embedder
 
     rows = []

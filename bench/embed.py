@@ -30,7 +30,7 @@ def main() -> None:
 
     from earful.embeddings import Embedder, embed_items, load_model
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     work = Path(tempfile.mkdtemp(prefix="earful_embed_"))
     store = Store(work / "w.duckdb")

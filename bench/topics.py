@@ -79,7 +79,7 @@ def run_earful(db, seed, q):
     import shutil
 
     from earful.store import Store
-    from topics.fit import fit_topics
+    from earful.topics.fit import fit_topics
 
     work = str(db) + ".earful.duckdb"
     shutil.copy(db, work)
@@ -184,7 +184,7 @@ def main() -> int:
 
     from earful.embeddings import embed_items
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     db = Path(args.db)
     with Store(db) as s:

@@ -36,7 +36,7 @@ REVIEWS = ROOT.parent / "shared" / "datasets" / "urr_app_reviews" / "reviews_all
 def _real(seed_db: Path):
     from earful.embeddings import embed_items, item_vectors
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     with Store(seed_db) as s:
         if "urr" not in s.sources():
@@ -85,8 +85,8 @@ def _load(store, items, emb, chunk=200_000):
 
 def one_size(n, sample_cap, seed_db, workdir, q):
     from earful.store import Store
-    from topics.assign import assign_new
-    from topics.fit import fit_topics
+    from earful.topics.assign import assign_new
+    from earful.topics.fit import fit_topics
 
     X, texts = _real(Path(seed_db))
     rng = np.random.default_rng(7)

@@ -173,7 +173,7 @@ class Classifier(ABC):
 ClassifierFactory = Callable[..., Classifier]
 CLASSIFIERS: dict[str, ClassifierFactory] = {}
 # Built-in classifier modules, imported lazily by `classifier_names`/`make_classifier` (they register themselves).
-BUILTIN_MODULES = ["classify.offline", "classify.llm"]
+BUILTIN_MODULES = ["earful.classify.offline", "earful.classify.llm"]
 
 
 def register_classifier(name: str):

@@ -36,7 +36,7 @@ def _progress(total: int, label: str):
 @app.command("taxonomies")
 def taxonomies_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION):
     """List the built-in taxonomies and those in the workspace, with their labels."""
-    from classify.base import builtin_taxonomies, load_taxonomy, workspace_taxonomies
+    from earful.classify.base import builtin_taxonomies, load_taxonomy, workspace_taxonomies
 
     store = state(ctx).store()
     names = list(dict.fromkeys(workspace_taxonomies(store) + list(builtin_taxonomies())))
@@ -56,7 +56,7 @@ def train_cmd(ctx: typer.Context, taxonomy: str = TAX,
                                          help="offline classifier: joint (best measured), tfidf, char_tfidf, embedding, stacked"),
               feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
     """Train an offline classifier on the taxonomy's gold labels (declare them with --gold-column)."""
-    from classify.workspace import import_gold_column, train
+    from earful.classify.workspace import import_gold_column, train
 
     store = state(ctx).store()
     if gold_column:
@@ -76,8 +76,8 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
             redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's labels first and relabel all"),
             as_json: bool = JSON_OPTION):
     """Label every unlabelled item (batch commits: a killed run resumes where it stopped)."""
-    from classify.runner import prepare
-    from classify.workspace import count_todo, label_items
+    from earful.classify.runner import prepare
+    from earful.classify.workspace import count_todo, label_items
 
     st = state(ctx)
     store = st.store()
@@ -113,10 +113,10 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
              feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
     """Stratified k-fold evaluation of classifiers on gold labels; stores the run (shares use it for the labels of
     the same method, LLM and cascade included)."""
-    from classify.base import classifier_names, load_taxonomy
-    from classify.evaluate import cross_validate, store_eval
-    from classify.runner import eval_factory
-    from classify.workspace import gold, import_gold_column, inputs_for
+    from earful.classify.base import classifier_names, load_taxonomy
+    from earful.classify.evaluate import cross_validate, store_eval
+    from earful.classify.runner import eval_factory
+    from earful.classify.workspace import gold, import_gold_column, inputs_for
 
     st = state(ctx)
     store = st.store()
@@ -129,7 +129,7 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
                          hint="pass --gold-column COL")
     names = ([{"llm": "fewshot_llm"}.get(m.strip(), m.strip()) for m in methods.split(",")] if methods
              else classifier_names(offline_only=True))
-    from classify.base import CLASSIFIERS
+    from earful.classify.base import CLASSIFIERS
 
     known = classifier_names()
     unknown = [m for m in names if m not in known]
@@ -164,7 +164,7 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
 @app.command("shares")
 def shares_cmd(ctx: typer.Context, taxonomy: str = TAX, source: str = SOURCE, as_json: bool = JSON_OPTION):
     """Each label's share with a 95% interval that accounts for the classifier's measured error."""
-    from classify.evaluate import shares
+    from earful.classify.evaluate import shares
 
     r = shares(state(ctx).store(), taxonomy, source)
     if as_json:
@@ -184,7 +184,7 @@ def review_cmd(ctx: typer.Context, taxonomy: str = TAX,
                n: int = typer.Option(50, "--n", help="how many items to export"), source: str = SOURCE,
                as_json: bool = JSON_OPTION):
     """Human in the loop: export least-confident items to CSV, fix the `label` column, import it as gold."""
-    from classify.review import export_review, import_review
+    from earful.classify.review import export_review, import_review
 
     if bool(export) == bool(import_):
         raise InputError("give exactly one of --export FILE or --import FILE")

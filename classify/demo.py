@@ -7,9 +7,9 @@ from __future__ import annotations
 
 
 def run(store, console) -> None:
-    from classify.evaluate import shares
-    from classify.runner import prepare
-    from classify.workspace import label_items
+    from earful.classify.evaluate import shares
+    from earful.classify.runner import prepare
+    from earful.classify.workspace import label_items
     from earful.cli.common import rich_table
 
     console.rule("classify: feedback type (self-trained from the label descriptions, no gold)")

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from classify.base import Inputs, Taxonomy, make_classifier
+from earful.classify.base import Inputs, Taxonomy, make_classifier
 
 
 def cross_validate(tax: Taxonomy, inputs: Inputs, y: list[str], methods: list[str], folds: int = 5,

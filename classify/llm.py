@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from classify.base import Classifier, Inputs, Taxonomy, register_classifier
+from earful.classify.base import Classifier, Inputs, Taxonomy, register_classifier
 from earful.errors import ConfigError
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -180,7 +180,7 @@ class Cascade(Classifier):
                  threshold: float | None = None, budget_fraction: float | None = 0.2,
                  target_accuracy: float | None = None, chat_model=None, store=None):
         super().__init__(taxonomy)
-        from classify.base import make_classifier
+        from earful.classify.base import make_classifier
 
         self.offline_model = offline or make_classifier("tfidf", taxonomy)
         self.llm = llm or FewShotLLM(taxonomy, chat_model=chat_model, store=store)

@@ -35,7 +35,7 @@ def _retrain(taxonomy: str, method: str | None) -> str:
 
 def allowed_types() -> set[str]:
     """Types (besides skops's defaults) a stored model may contain: registered offline classifiers, taxonomies."""
-    from classify.base import CLASSIFIERS, Label, Taxonomy, _load_builtins
+    from earful.classify.base import CLASSIFIERS, Label, Taxonomy, _load_builtins
 
     _load_builtins()
     out = {f"{t.__module__}.{t.__qualname__}" for t in (Taxonomy, Label)}

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from classify.base import Classifier, Inputs, Taxonomy, register_classifier
+from earful.classify.base import Classifier, Inputs, Taxonomy, register_classifier
 
 SEED = 13
 

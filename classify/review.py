@@ -9,7 +9,7 @@ import csv
 from datetime import datetime, timezone
 from pathlib import Path
 
-from classify.base import load_taxonomy
+from earful.classify.base import load_taxonomy
 from earful.errors import InputError, NotFoundError
 
 COLUMNS = ["item_id", "text", "predicted", "probability", "label"]

@@ -6,9 +6,9 @@ learns one without gold (`selftrained`: zero-shot from the label descriptions pi
 """
 from __future__ import annotations
 
-from classify.base import load_taxonomy, make_classifier
-from classify.models import ModelLoadError
-from classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy, self_train
+from earful.classify.base import load_taxonomy, make_classifier
+from earful.classify.models import ModelLoadError
+from earful.classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy, self_train
 from earful.errors import ConfigError, InputError
 
 
@@ -35,7 +35,7 @@ def cascade_base(store, taxonomy: str) -> str:
 def eval_factory(store, settings=None, chat_model=None):
     """`make(method, taxonomy)` for `cross_validate`: offline methods as registered; `fewshot_llm` (alias `llm`) and
     `cascade` get the configured chat model, the cascade the same offline base and default share as `prepare`."""
-    from classify.base import CLASSIFIERS, _load_builtins
+    from earful.classify.base import CLASSIFIERS, _load_builtins
 
     _load_builtins()
     chat = []

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from classify.base import Classifier, Inputs, Taxonomy, load_taxonomy, make_classifier, taxonomy_from_labels
+from earful.classify.base import Classifier, Inputs, Taxonomy, load_taxonomy, make_classifier, taxonomy_from_labels
 from earful.errors import InputError, NotFoundError
 from earful.store.views import quote_ident
 
@@ -126,7 +126,7 @@ def inputs_for(store, item_ids: list[str], features: list[str] | None = None, ex
             vectors[missing] = Embedder().encode([texts[k] for k in missing])
     extra = None
     if features:
-        from classify.offline import one_hot_extra
+        from earful.classify.offline import one_hot_extra
 
         cols = feature_columns(store, item_ids, features)
         extra = one_hot_extra(cols, extra_names)[0]  # with extra_names: the features seen in training
@@ -144,7 +144,7 @@ def train(store, taxonomy: str, method: str = "joint", features: list[str] | Non
     clf = make_classifier(method, tax)
     extra_names = None
     if features:
-        from classify.offline import one_hot_extra
+        from earful.classify.offline import one_hot_extra
 
         extra_names = one_hot_extra(feature_columns(store, ids, features))[1]
     inputs = inputs_for(store, ids, features, extra_names, embed=clf.uses_vectors)
@@ -157,7 +157,7 @@ def train(store, taxonomy: str, method: str = "joint", features: list[str] | Non
 
 
 def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: list[str], extra_names, n_train: int):
-    from classify.models import FORMAT, dump_model, library_versions
+    from earful.classify.models import FORMAT, dump_model, library_versions
 
     blob = dump_model({"classifier": clf, "features": features, "extra_names": extra_names})
     version = f"{method}-{hashlib.sha256(blob).hexdigest()[:10]}"
@@ -189,7 +189,7 @@ def latest_model(store, taxonomy: str):
 
     The model is loaded by `classify.models.load_model` (skops, allow-listed types only): a pickle from an older
     Earful, or bytes naming any other type, raise ModelLoadError asking for a retrain and are never unpickled."""
-    from classify.models import load_model
+    from earful.classify.models import load_model
 
     rows = store.rows("SELECT model_version, blob, format, versions, method FROM classify_models WHERE taxonomy = ? "
                       "ORDER BY trained_at DESC LIMIT 1", [taxonomy])

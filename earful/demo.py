@@ -19,12 +19,12 @@ DB = os.environ.get("EARFUL_DEMO_DB", "demo.duckdb")
 
 # Each later stage contributes one demo step (a function (store, console) -> None), listed here by dotted path.
 DEMO_STEPS = [
-    "classify.demo:run",
-    "topics.demo:run",
+    "earful.classify.demo:run",
+    "earful.topics.demo:run",
 ]
 # Steps that read the finished workspace from other processes run after the demo closes it: (db_path, console).
 AFTER_STEPS = [
-    "qa_agent.demo:run",
+    "earful.qa_agent.demo:run",
 ]
 
 
@@ -39,7 +39,7 @@ def main() -> int:
     from earful.status import workspace_status
     from earful.store import Store
     from earful.cli.common import rich_table
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     console = Console()
     console.rule("Earful demo: embedded defaults, no LLM")

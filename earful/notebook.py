@@ -67,8 +67,8 @@ class Workspace:
 
     def ask(self, question: str, *, new_conversation: bool = False) -> NotebookAnswer:
         """Ask a question; follow-ups continue the same conversation unless `new_conversation`."""
-        from qa_agent.ask import ask
-        from qa_agent.base import AskContext
+        from earful.qa_agent.ask import ask
+        from earful.qa_agent.base import AskContext
 
         if new_conversation:
             self.conversation_id = None

@@ -40,8 +40,8 @@ def load_questions(path: str | Path | None) -> tuple[str, list[str]]:
 
 def build_report(settings, questions: list[str], title: str, out: str | Path) -> dict:
     """Answer every question, write the HTML report to `out`, return a summary."""
-    from qa_agent.ask import ask
-    from qa_agent.base import AskContext
+    from earful.qa_agent.ask import ask
+    from earful.qa_agent.base import AskContext
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ def ingest(ctx: typer.Context,
 
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ingest.hooks import run_after_ingest
-    from ingest.pipeline import expand_paths, ingest_file
+    from earful.ingest.hooks import run_after_ingest
+    from earful.ingest.pipeline import expand_paths, ingest_file
 
     st = state(ctx)
     overrides = {"text": text, "time": time, "rating": rating, "id": id, "author": author, "time_format": time_format}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.detect import NUMERIC_TYPES, STRING_TYPES, Detection, _base
+from earful.ingest.detect import NUMERIC_TYPES, STRING_TYPES, Detection, _base
 
 EARFUL_COLUMNS = ("item_id", "text", "created_at", "rating", "author")
 PREFIX = "input_"

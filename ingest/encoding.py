@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.base import BadRecord
+from earful.ingest.base import BadRecord
 
 
 

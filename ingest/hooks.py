@@ -7,7 +7,7 @@ hook's name. Example: with a topic model fitted, new items are assigned to exist
 from __future__ import annotations
 
 AFTER_INGEST: dict[str, str] = {
-    "topics": "topics.assign:after_ingest",
+    "topics": "earful.topics.assign:after_ingest",
 }
 
 

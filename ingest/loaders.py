@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from earful.errors import InputError
-from ingest.base import SNIFF_ROWS, BadRecord, Loaded, Loader, register_loader
-from ingest.encoding import _temp, probe
+from earful.ingest.base import SNIFF_ROWS, BadRecord, Loaded, Loader, register_loader
+from earful.ingest.encoding import _temp, probe
 
 RECORD_KEYS = ("records", "data", "items", "results", "rows", "reviews", "tickets", "issues", "entries")
 
@@ -37,7 +37,7 @@ MAX_LINE = 10_000_000  # bytes: DuckDB's CSV reader refuses longer lines; they a
 def _long_lines(path: Path, limit: int = MAX_LINE) -> int:
     """How many physical lines of `path` are longer than `limit` bytes (a streaming scan, run only after DuckDB
     refused the file)."""
-    from ingest.encoding import _open
+    from earful.ingest.encoding import _open
 
     with _open(path) as fh:
         return sum(1 for line in fh if len(line) > limit)
@@ -46,7 +46,7 @@ def _long_lines(path: Path, limit: int = MAX_LINE) -> int:
 def _without_long_lines(path: Path, max_lines: int | None, limit: int = MAX_LINE) -> Path | None:
     """A temporary copy of (the first `max_lines` short lines of) `path` without its lines over `limit` bytes, for
     format detection; None when `path` has no such line."""
-    from ingest.encoding import _open
+    from earful.ingest.encoding import _open
 
     out, long_ = _temp(".csv"), 0
     with _open(path) as fh, out.open("wb") as w:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from earful.errors import InputError, require
-from ingest.base import Loaded, Loader, register_loader
-from ingest.loaders import lit
+from earful.ingest.base import Loaded, Loader, register_loader
+from earful.ingest.loaders import lit
 
 
 class ParquetLoader(Loader):

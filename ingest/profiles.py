@@ -6,7 +6,7 @@ first profile whose ``required`` columns are all present wins, and the summary n
 """
 from __future__ import annotations
 
-from ingest.base import Profile, register_profile
+from earful.ingest.base import Profile, register_profile
 
 register_profile(Profile(
     name="google_play",

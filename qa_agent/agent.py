@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from qa_agent.base import Answer, AskContext, Chart, Engine, ResultTable, Step
+from earful.qa_agent.base import Answer, AskContext, Chart, Engine, ResultTable, Step
 
 MAX_TABLE_ROWS = 500
 
@@ -181,7 +181,7 @@ def fill_checked(template: str, tables: list[dict], extra: tuple = ()) -> tuple[
 def word_from_tables(tables: list[dict], max_rows: int = 5) -> str:
     """A plain, deterministic answer from the first non-empty result table (the built-in engine's wording):
     one row -> "<column>: <value>; ..."; several -> "<value column> by <label column>: a: 1; b: 2; ... (N in all)."."""
-    from qa_agent.builtin.compose import fmt
+    from earful.qa_agent.builtin.compose import fmt
 
     t = next((t for t in tables if t["rows"]), None)
     if t is None:
@@ -281,15 +281,15 @@ class LLMAgent(Engine):
                             retries=ctx.settings.llm.max_retries)
 
     def _prompts(self) -> dict:
-        from qa_agent.prompts import DEFAULT, load_prompts
+        from earful.qa_agent.prompts import DEFAULT, load_prompts
 
         return load_prompts(self.prompts_name or DEFAULT)
 
     def _run(self, question: str, ctx: AskContext, chat):
         from earful.llm import model_id
         from earful.llm.redact import scrub_values
-        from qa_agent.executor import run_python, run_sql
-        from qa_agent.prompts import build_plan_messages, build_repair_messages
+        from earful.qa_agent.executor import run_python, run_sql
+        from earful.qa_agent.prompts import build_plan_messages, build_repair_messages
 
         settings = ctx.settings
         card = schema_card_text(ctx.db_path)
@@ -343,7 +343,7 @@ class LLMAgent(Engine):
     def _compose(self, question, ctx, chat, plan: Plan, tables, notes) -> tuple[str, list[str]]:
         """The answer text and cited item ids: the model's (composed with send_rows, else its filled template) when
         it passes `answer_problems`, else Earful's own wording of the result table, marked as such."""
-        from qa_agent.prompts import build_compose_messages
+        from earful.qa_agent.prompts import build_compose_messages
 
         found_ids = item_ids_in(tables)
         if not any(t["rows"] for t in tables):
@@ -420,7 +420,7 @@ class LLMAgent(Engine):
 
 
 def _sandbox_name(settings) -> str:
-    from qa_agent.executor import sandbox_mode
+    from earful.qa_agent.executor import sandbox_mode
 
     try:
         return sandbox_mode(settings)
@@ -431,7 +431,7 @@ def _sandbox_name(settings) -> str:
 def schema_card_text(db_path: str) -> str:
     """The workspace's schema card as prompt text (the companion module), or a minimal one from the catalog."""
     try:
-        from qa_agent.schema_card import build_schema_card
+        from earful.qa_agent.schema_card import build_schema_card
     except ImportError:
         build_schema_card = None
     if build_schema_card is not None:
@@ -453,7 +453,7 @@ def schema_card_text(db_path: str) -> str:
 def sample_rows_text(db_path: str, per_view: int = 3) -> str:
     """A few rows of each per-source view (only called when ``[llm] send_rows`` is on)."""
     from earful.store.readonly import connect_read_only
-    from qa_agent.prompts import render_samples
+    from earful.qa_agent.prompts import render_samples
 
     con = connect_read_only(str(db_path))
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from earful.registry import load_optional
 
-from qa_agent.base import ENGINES, Answer, AskContext
+from earful.qa_agent.base import ENGINES, Answer, AskContext
 
 
 def load_engine(path: str):

@@ -71,6 +71,6 @@ class Engine(ABC):
 
 
 ENGINES: list[str] = [
-    "qa_agent.builtin:BuiltinEngine",
-    "qa_agent.agent:LLMAgent",
+    "earful.qa_agent.builtin:BuiltinEngine",
+    "earful.qa_agent.agent:LLMAgent",
 ]

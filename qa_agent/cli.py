@@ -28,8 +28,8 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     """Ask a question of the workspace; get an answer, its tables, charts and the code that produced them."""
     from pathlib import Path
 
-    from qa_agent.ask import ask
-    from qa_agent.base import AskContext
+    from earful.qa_agent.ask import ask
+    from earful.qa_agent.base import AskContext
 
     st = state(ctx)
     llm_over = {k: v for k, v in (("model", llm), ("base_url", base_url)) if v}
@@ -69,7 +69,7 @@ def conversations_cmd(ctx: typer.Context, show: str = typer.Option(None, "--show
                       limit: int = typer.Option(20, "--limit", help="how many recent conversations"),
                       as_json: bool = JSON_OPTION):
     """List recent conversations kept in the workspace, or show one's questions and answers."""
-    from qa_agent.ask import list_conversations, load_history
+    from earful.qa_agent.ask import list_conversations, load_history
 
     db = state(ctx).settings().db
     if show:

@@ -15,8 +15,8 @@ def run(db_path, console) -> None:
     """Runs after the demo has closed its own connection: answers read the workspace from a separate process."""
     from earful.cli.common import rich_table
     from earful.config import load_settings
-    from qa_agent.ask import ask
-    from qa_agent.base import AskContext
+    from earful.qa_agent.ask import ask
+    from earful.qa_agent.base import AskContext
 
     settings = load_settings(overrides={"db": str(db_path), "llm": {"model": "none"}})
     out = str(Path(db_path).resolve().parent / "earful-output")

@@ -23,7 +23,7 @@ CLAP = SHARED / "clap_app_reviews" / "reviews.csv"
 
 def _ingest(tmp_path_factory, name, path, source, text=None):
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     db = tmp_path_factory.mktemp(name) / "w.duckdb"
     s = Store(db)
@@ -54,8 +54,8 @@ def raw():
 
 
 def ask(db, question, history=None, out_dir=None):
-    from qa_agent.base import AskContext
-    from qa_agent.builtin import BuiltinEngine
+    from earful.qa_agent.base import AskContext
+    from earful.qa_agent.builtin import BuiltinEngine
 
     return BuiltinEngine().answer(question, AskContext(db_path=db, settings=None, history=history or [],
                                                        output_dir=out_dir))
@@ -375,7 +375,7 @@ def test_which_without_a_breakdown_column_declines(dbs):
 
 def test_workspace_with_several_sources_picks_the_view(tmp_path, raw):
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     db = tmp_path / "multi.duckdb"
     s = Store(db)
@@ -401,9 +401,9 @@ def test_share_base_named_with_among_and_head_nouns(dbs, raw):
 
 def test_raw_table_fast_path_gives_the_views_answer(dbs):
     from earful.store.readonly import run_read_only
-    from qa_agent.builtin import fast_table
-    from qa_agent.builtin.parse import parse
-    from qa_agent.schema_card import build_schema_card
+    from earful.qa_agent.builtin import fast_table
+    from earful.qa_agent.builtin.parse import parse
+    from earful.qa_agent.schema_card import build_schema_card
 
     db = dbs["wild"]
     card = build_schema_card(db)

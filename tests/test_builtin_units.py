@@ -6,9 +6,9 @@ import json
 import duckdb
 import pytest
 
-from qa_agent.builtin.plan import Filter, Plan
-from qa_agent.builtin.vocab import ValueIndex, compact, resolve, singular
-from qa_agent.schema_card import ColumnCard, ViewCard
+from earful.qa_agent.builtin.plan import Filter, Plan
+from earful.qa_agent.builtin.vocab import ValueIndex, compact, resolve, singular
+from earful.qa_agent.schema_card import ColumnCard, ViewCard
 
 
 def _view():
@@ -76,7 +76,7 @@ def test_text_match_sql_is_literal():
 
 
 def test_normalise_leaves_quoted_phrases_as_typed():
-    from qa_agent.builtin.phrases import normalise, tokenize
+    from earful.qa_agent.builtin.phrases import normalise, tokenize
 
     assert normalise("What's the share of 3+ star reviews that don't say \"I'm sorry\"?") == \
         'What the share of 3 star or more reviews that do not say "I\'m sorry"?'

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from langchain_core.language_models import SimpleChatModel
 
-from classify.base import (Inputs, builtin_taxonomies, classifier_names, load_taxonomy, make_classifier,
+from earful.classify.base import (Inputs, builtin_taxonomies, classifier_names, load_taxonomy, make_classifier,
                            parse_taxonomy, register_classifier, CLASSIFIERS, Classifier)
-from classify.llm import Cascade, FewShotLLM, build_messages, choose_threshold, reply_to_distribution, LLMLabel
-from classify.offline import one_hot_extra
+from earful.classify.llm import Cascade, FewShotLLM, build_messages, choose_threshold, reply_to_distribution, LLMLabel
+from earful.classify.offline import one_hot_extra
 from earful.errors import ConfigError, NotFoundError
 from tests.conftest import EXAMPLES
 
@@ -127,7 +127,7 @@ def test_classifier_conformance(name, urr):
     majority = max(truth.count(c) for c in set(truth)) / len(truth)
     assert acc > majority, f"{name}: accuracy {acc:.2f} is not above the majority rate {majority:.2f}"
     if clf.offline:  # offline models are stored in the workspace as skops bytes, loaded with an allow-list
-        from classify.models import FORMAT, dump_model, library_versions, load_model
+        from earful.classify.models import FORMAT, dump_model, library_versions, load_model
 
         blob = dump_model({"classifier": clf, "features": [], "extra_names": None})
         again = load_model(blob, FORMAT, library_versions(), taxonomy=tax.name)["classifier"]
@@ -238,7 +238,7 @@ class InterruptAfterTwoBatches(Classifier):
 def urr_store(tmp_path_factory):
     """A real workspace with the first 130 bundled URR reviews."""
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     d = tmp_path_factory.mktemp("urr")
     src = d / "r.csv"
@@ -251,8 +251,8 @@ def urr_store(tmp_path_factory):
 
 
 def test_run_resumes_after_interruption_with_batch_commits(urr_store):
-    from classify.runner import prepare
-    from classify.workspace import label_items
+    from earful.classify.runner import prepare
+    from earful.classify.workspace import label_items
 
     store = urr_store
     tax, _, version, _, _ = prepare(store, "sentiment", "offline")
@@ -271,8 +271,8 @@ def test_run_resumes_after_interruption_with_batch_commits(urr_store):
 
 
 def test_cascade_run_in_the_workspace_keeps_to_the_llm_budget(urr_store):
-    from classify.runner import prepare
-    from classify.workspace import import_gold_column, inputs_for, label_items
+    from earful.classify.runner import prepare
+    from earful.classify.workspace import import_gold_column, inputs_for, label_items
 
     store = urr_store
     tax = import_gold_column(store, "urr_regex", "regex_labels_high")
@@ -347,8 +347,8 @@ def test_selftrained_ignores_gold_and_learns_what_zeroshot_is_surest_of(urr):
 
 
 def test_offline_run_without_gold_learns_a_model_keeps_it_and_relearns_when_the_taxonomy_changes(urr_store):
-    from classify.runner import prepare
-    from classify.workspace import save_taxonomy
+    from earful.classify.runner import prepare
+    from earful.classify.workspace import save_taxonomy
 
     store = urr_store
     tax, clf, v1, _, _ = prepare(store, "feedback_type", "offline")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classify.evaluate import adjusted_shares, ppi_shares, wilson
+from earful.classify.evaluate import adjusted_shares, ppi_shares, wilson
 
 P_TRUE = np.array([0.5, 0.3, 0.2])
 M = np.array([[0.80, 0.10, 0.10],

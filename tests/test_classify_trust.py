@@ -44,9 +44,9 @@ def _write(path, rows, gold: bool = True):
 def two_sources(tmp_path):
     """A workspace with source `a` (60 CLAP reviews with gold categories) and source `b` (40 later ones, whose
     `category` column is the truth but not declared gold), and a trained tfidf model for `clap_category`."""
-    from classify.workspace import import_gold_column, train
+    from earful.classify.workspace import import_gold_column, train
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     s = Store(tmp_path / "w.duckdb")
     ingest_file(s, _write(tmp_path / "a.csv", _clap_rows(12)), source="a", overrides={"text": "review"})
@@ -58,8 +58,8 @@ def two_sources(tmp_path):
 
 
 def _label(store, source=None, redo=False, method="offline", **kw):
-    from classify.runner import prepare
-    from classify.workspace import label_items
+    from earful.classify.runner import prepare
+    from earful.classify.workspace import label_items
 
     tax, clf, version, features, extra = prepare(store, "clap_category", method, source=source, redo=redo, **kw)
     return label_items(store, tax, clf, method=clf.name, version=version, source=source, features=features,
@@ -105,8 +105,8 @@ def _plant(store, blob, fmt, version="tfidf-planted"):
 
 
 def test_trained_model_is_stored_as_skops_and_loads_back(two_sources):
-    from classify.models import FORMAT
-    from classify.workspace import inputs_for, latest_model
+    from earful.classify.models import FORMAT
+    from earful.classify.workspace import inputs_for, latest_model
 
     store = two_sources
     fmt, head = store.rows("SELECT format, blob[1:2] FROM classify_models WHERE taxonomy = 'clap_category'")[0]
@@ -122,7 +122,7 @@ def test_trained_model_is_stored_as_skops_and_loads_back(two_sources):
 def test_a_planted_pickle_is_refused_and_never_unpickled(two_sources, tmp_path, fmt):
     import pickle
 
-    from classify.workspace import latest_model
+    from earful.classify.workspace import latest_model
 
     marker = tmp_path / "pwned"
     blob = pickle.dumps({"classifier": FileMaker(marker), "features": [], "extra_names": None})
@@ -142,7 +142,7 @@ def test_a_planted_pickle_is_refused_and_never_unpickled(two_sources, tmp_path, 
 def test_a_planted_skops_file_naming_other_types_is_refused(two_sources, tmp_path):
     import skops.io as sio
 
-    from classify.workspace import latest_model
+    from earful.classify.workspace import latest_model
 
     marker = tmp_path / "pwned"
     blob = sio.dumps({"classifier": FileMaker(marker), "features": [], "extra_names": None})
@@ -160,7 +160,7 @@ def test_a_planted_skops_file_naming_other_types_is_refused(two_sources, tmp_pat
 # -- 3. the cascade routes only to an LLM that is better on the items it would get ------------------------------
 def _gold_of(store, everything: bool = False) -> dict[str, str]:
     """{prompt text: label} of the gold items (with `everything`: of source b's true categories too)."""
-    from classify.llm import _clip
+    from earful.classify.llm import _clip
 
     sql = ("SELECT i.text, g.label FROM classify_gold g JOIN items i USING (item_id) "
            "WHERE g.taxonomy = 'clap_category'")
@@ -237,7 +237,7 @@ def test_cascade_does_not_route_to_a_worse_llm_and_says_why(two_sources, monkeyp
 
 # -- 4. LLM topic names: one name asked for, a list's first name used, fallbacks counted ---------------------------
 def _drafts():
-    from topics.base import TopicDraft
+    from earful.topics.base import TopicDraft
 
     return [TopicDraft(0, ["battery drain", "battery", "drains battery"], ["Drains my battery in two hours"], 120),
             TopicDraft(1, ["crashes", "keeps crashing", "force close"], ["Keeps crashing on start"], 80),
@@ -247,8 +247,8 @@ def _drafts():
 def test_topic_names_given_as_a_list_use_the_first_and_fallbacks_are_counted(store):
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from topics.base import get_labeler
-    from topics.labels import KeywordLabeler
+    from earful.topics.base import get_labeler
+    from earful.topics.labels import KeywordLabeler
 
     fake = FakeListChatModel(responses=[  # what a small model answered: lists of names instead of one
         json.dumps({"name": ["Battery drain", "Power usage"], "description": "Battery empties fast."}),
@@ -268,7 +268,7 @@ def test_topic_names_are_asked_for_with_a_one_name_schema(store):
     from langchain_openai import ChatOpenAI
 
     from tests.fake_openai import FakeOpenAIServer
-    from topics.labels import LLMLabeler
+    from earful.topics.labels import LLMLabeler
 
     replies = [json.dumps({"name": ["Battery drain", "Power"], "description": "Drains fast."}),
                json.dumps({"name": "Crashes on start", "description": "App closes."}),
@@ -289,10 +289,10 @@ def test_a_label_never_predicted_gets_an_interval_that_reaches_its_true_share(tm
     """Real tfidf trained on 150 CLAP reviews labels 300 others; rare categories are never predicted there."""
     from collections import Counter
 
-    from classify.evaluate import cross_validate, shares, store_eval
-    from classify.workspace import gold, import_gold_column, inputs_for, train
+    from earful.classify.evaluate import cross_validate, shares, store_eval
+    from earful.classify.workspace import gold, import_gold_column, inputs_for, train
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     rows = list(csv.DictReader(shared("clap_app_reviews/reviews.csv").open(encoding="utf-8")))
     random.Random(0).shuffle(rows)
@@ -347,10 +347,10 @@ def test_llm_labels_use_the_eval_of_the_llm_method(two_sources, monkeypatch):
 
 
 def test_cascade_labels_use_the_eval_of_the_cascade(two_sources):
-    from classify.base import load_taxonomy
-    from classify.evaluate import cross_validate, shares, store_eval
-    from classify.runner import eval_factory
-    from classify.workspace import gold, inputs_for
+    from earful.classify.base import load_taxonomy
+    from earful.classify.evaluate import cross_validate, shares, store_eval
+    from earful.classify.runner import eval_factory
+    from earful.classify.workspace import gold, inputs_for
 
     store = two_sources
     chat = FakeGoldLookupChat(gold=_gold_of(store, everything=True), right=True)
@@ -371,7 +371,7 @@ def test_an_old_pickled_selftrained_model_is_learnt_again_not_unpickled(two_sour
     import pickle
     from datetime import datetime, timezone
 
-    from classify.runner import prepare
+    from earful.classify.runner import prepare
 
     store = two_sources
     marker = tmp_path / "pwned"

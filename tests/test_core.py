@@ -57,7 +57,7 @@ def test_sql_refuses_writes_and_file_access(tmp_path):
 
 def test_embedding_cache_hits(store):
     from earful.embeddings import Embedder, embed_items, similar
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     ingest_file(store, EXAMPLES / "tizard_forum_sentences.csv", source="forum")
     first = embed_items(store, Embedder())

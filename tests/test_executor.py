@@ -12,13 +12,13 @@ import duckdb
 import pytest
 
 from earful.config import load_settings
-from qa_agent.executor import run_python, run_sql, sandbox, sandbox_mode
+from earful.qa_agent.executor import run_python, run_sql, sandbox, sandbox_mode
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
     from tests.conftest import EXAMPLES
 
     db = tmp_path_factory.mktemp("exec") / "w.duckdb"
@@ -158,7 +158,7 @@ def test_modes_that_cannot_contain_writes_refuse_python(mode, tmp_path):
     finally:
         pth.unlink(missing_ok=True)
     assert not planted and victim.read_bytes() == b"original"
-    from qa_agent.executor import PythonRefused, python_allowed
+    from earful.qa_agent.executor import PythonRefused, python_allowed
 
     assert not res.ok and res.sandbox == mode and res.error == str(PythonRefused(mode))
     assert isinstance(PythonRefused(mode), EarfulError) and not python_allowed(settings)

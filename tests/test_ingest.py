@@ -10,8 +10,8 @@ import pytest
 
 from conftest import EXAMPLES, run_cli
 from earful.errors import InputError
-from ingest.base import LOADERS, Loaded, Loader, register_loader
-from ingest.pipeline import ingest_file, ingest_paths
+from earful.ingest.base import LOADERS, Loaded, Loader, register_loader
+from earful.ingest.pipeline import ingest_file, ingest_paths
 
 UTC = timezone.utc
 

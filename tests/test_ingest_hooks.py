@@ -13,7 +13,7 @@ def _subset(path, start, stop):
 
 def test_ingest_assigns_new_items_to_existing_topics(tmp_path):
     from earful.store import Store
-    from topics.fit import fit_topics
+    from earful.topics.fit import fit_topics
 
     db = tmp_path / "w.duckdb"
     first = run_cli("ingest", _subset(tmp_path / "a.csv", 0, 300), "--source", "reviews", "--json", db=db)

@@ -126,7 +126,7 @@ def test_typeform_export_is_dated_by_its_submit_date(tmp_path):
 
 
 def test_time_columns_rank_by_what_dates_an_item(tmp_path):
-    from ingest.detect import TIME_PREFERENCE, time_rank
+    from earful.ingest.detect import TIME_PREFERENCE, time_rank
 
     # the ranking is data: submit before created before posted ... before updated before start
     order = ["Submit Date", "Created Date", "Posted Date", "Review Date", "Last Updated Date", "Start Date"]
@@ -159,7 +159,7 @@ def test_a_survey_respondents_second_answer_is_not_merged_by_an_other_entity_id(
 
 
 def test_id_named_columns_of_other_entities_are_not_dedupe_keys():
-    from ingest.detect import likely_id
+    from earful.ingest.detect import likely_id
 
     assert likely_id(["Network ID", "text"]) is None
     assert likely_id(["user_id", "app_id", "comment"]) is None

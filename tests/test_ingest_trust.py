@@ -130,7 +130,7 @@ def test_input_columns_that_are_earfuls_values_keep_their_names(store, tmp_path)
     """A numeric `rating`, a typed `created_at`, a text `author` and the `text` itself mean what Earful's columns
     mean: they keep their names, so the common case is unchanged. (A CSV's `created_at` is text, so it is kept as
     input_created_at and `created_at` is the parsed time, as the test above shows.)"""
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     p = tmp_path / "ok.parquet"
     duckdb.sql(f"COPY (SELECT * FROM (VALUES ('row one', TIMESTAMP '2024-01-02 10:00:00', 5, 'al'), ('row two', "
@@ -146,7 +146,7 @@ def test_input_columns_that_are_earfuls_values_keep_their_names(store, tmp_path)
 def test_an_earlier_files_column_moves_when_a_later_file_breaks_its_meaning(store, tmp_path):
     """File 1's numeric `rating` is Earful's rating; file 2's is words: from then on `rating` is Earful's number for
     every row and both files' own values are in input_rating."""
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     a = tmp_path / "a.csv"
     a.write_text("text,rating\nrow one,5\nrow two,3\n")
@@ -161,7 +161,7 @@ def test_an_earlier_files_column_moves_when_a_later_file_breaks_its_meaning(stor
 
 
 def test_a_later_file_mapping_text_elsewhere_keeps_the_first_files_text_column(store, tmp_path):
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     a = tmp_path / "a.csv"
     a.write_text("text,stars\nrow one,5\n")

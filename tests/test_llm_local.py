@@ -72,7 +72,7 @@ def _items_digest(db) -> str:
 
 def test_ask_through_llama_cpp_server(server, tmp_path, monkeypatch):
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
     from tests.conftest import EXAMPLES, run_cli
 
     db = tmp_path / "w.duckdb"

@@ -14,9 +14,9 @@ import pytest
 
 from earful.config import load_settings
 from earful.llm.redact import MASK, redact, scrub_values
-from qa_agent.agent import WORDED_BY_EARFUL, LLMAgent, unsupported_numbers
-from qa_agent.ask import ask
-from qa_agent.base import AskContext
+from earful.qa_agent.agent import WORDED_BY_EARFUL, LLMAgent, unsupported_numbers
+from earful.qa_agent.ask import ask
+from earful.qa_agent.base import AskContext
 from tests.fake_openai import FakeOpenAIServer
 
 CAST_CANARY = "cute!!!! the game is just to cute!!!! CANARY-CAST"
@@ -49,7 +49,7 @@ def ws(tmp_path):
     """12 reviews of 3 apps: every review text is distinct and carries a canary, two canary authors, one `stars`
     cell that breaks CAST(stars AS INTEGER), and two reviews where a user pasted a key."""
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     rows = [{"review_id": f"r{i}", "app": ["Maps", "Chess", "Notes"][i % 3], "author": f"Canary Author{'AB'[i % 2]}",
              "date": f"2024-0{1 + i % 6}-1{i % 9}", "rating": 1 + i % 5, "stars": str(1 + i % 5),
@@ -129,7 +129,7 @@ def test_canaries_do_reach_the_model_with_send_rows(ws):
 
 
 def test_schema_card_shares_only_short_labels(ws):
-    from qa_agent.schema_card import build_schema_card
+    from earful.qa_agent.schema_card import build_schema_card
 
     card = build_schema_card(str(ws), use_cache=False)
     prompt = card.to_prompt()

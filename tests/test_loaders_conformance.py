@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, TEST_DATA
-from ingest.base import LOADERS, PROFILES
-from ingest.pipeline import ingest_file
+from earful.ingest.base import LOADERS, PROFILES
+from earful.ingest.pipeline import ingest_file
 
 ROWS = list(csv.DictReader((TEST_DATA / "reviews.csv").open(encoding="utf-8")))
 

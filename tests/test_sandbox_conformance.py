@@ -29,8 +29,8 @@ import pytest
 
 from earful.config import load_settings
 from earful.errors import ConfigError
-from qa_agent.executor import MODES, limits_from, run_python, run_sql, sandbox_mode
-from qa_agent.executor.sandbox import NOTICES, PythonRefused, process_cap_available, run_job
+from earful.qa_agent.executor import MODES, limits_from, run_python, run_sql, sandbox_mode
+from earful.qa_agent.executor.sandbox import NOTICES, PythonRefused, process_cap_available, run_job
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_MODES = ["bwrap", "unshare", "subprocess", "unsafe"]
@@ -291,7 +291,7 @@ raise RuntimeError(' || '.join(hit)[:5000] if hit else 'no key found')
 DRIVER = r"""
 import json, sys
 from earful.config import load_settings
-from qa_agent.executor import run_python
+from earful.qa_agent.executor import run_python
 s = load_settings(environ={}, overrides={"agent": {"sandbox": sys.argv[2], "timeout_s": 5}})
 r = run_python(sys.argv[1], sys.stdin.read(), s)
 print(json.dumps([r.ok, r.error, json.dumps([r.rows, r.stdout, r.error, r.traceback], default=str)]))

@@ -11,14 +11,14 @@ TIZ = EXAMPLES / "tizard_forum_sentences.csv"
 
 
 def _workspace(store):
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     ingest_file(store, TIZ, source="forum", overrides={"text": "sentence"})
     return str(store.path) if hasattr(store, "path") else None
 
 
 def test_card_describes_columns_and_vocabularies(store, db_path):
-    from qa_agent.schema_card import build_schema_card
+    from earful.qa_agent.schema_card import build_schema_card
 
     _workspace(store)
     store.close()
@@ -38,8 +38,8 @@ def test_card_describes_columns_and_vocabularies(store, db_path):
 
 
 def test_card_numeric_and_time_ranges(store, db_path):
-    from ingest.pipeline import ingest_file
-    from qa_agent.schema_card import build_schema_card
+    from earful.ingest.pipeline import ingest_file
+    from earful.qa_agent.schema_card import build_schema_card
 
     ingest_file(store, EXAMPLES / "urr_app_reviews.csv", source="reviews")
     store.close()
@@ -55,8 +55,8 @@ def test_card_numeric_and_time_ranges(store, db_path):
 
 
 def test_card_is_cached_until_the_file_changes(store, db_path):
-    from ingest.pipeline import ingest_file
-    from qa_agent import schema_card
+    from earful.ingest.pipeline import ingest_file
+    from earful.qa_agent import schema_card
 
     _workspace(store)
     store.close()
@@ -86,8 +86,8 @@ def test_card_is_cached_until_the_file_changes(store, db_path):
 def test_prompt_lists_only_short_labels(store, db_path, tmp_path):
     """App Store / Zendesk shapes on a small source: few distinct bodies, descriptions and nicknames (each under the
     old 'category' bound) stay off the prompt; short labels (territory, priority) stay on it."""
-    from ingest.pipeline import ingest_file
-    from qa_agent.schema_card import build_schema_card
+    from earful.ingest.pipeline import ingest_file
+    from earful.qa_agent.schema_card import build_schema_card
 
     body = ["The app crashes whenever I open the camera on my phone, every single time.",
             "Love it, but the sync with my laptop is slow and sometimes loses notes.",

@@ -17,8 +17,8 @@ import pytest
 
 from earful.config import load_settings
 from earful.errors import ConfigError
-from qa_agent.executor import run_python, run_sql, sandbox_mode
-from qa_agent.executor.sandbox import process_cap_available
+from earful.qa_agent.executor import run_python, run_sql, sandbox_mode
+from earful.qa_agent.executor.sandbox import process_cap_available
 
 SECRET = "TOP-SECRET-7f3a9c"
 
@@ -36,7 +36,7 @@ def checksum(folder) -> str:
 def ws(tmp_path_factory):
     """A real workspace (bundled sample ingested) in its own folder, a planted secret outside it, a listener."""
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
     from tests.conftest import EXAMPLES
 
     root = tmp_path_factory.mktemp("sec")

@@ -26,7 +26,7 @@ def embedded_db(tmp_path_factory):
     """A workspace with 600 real reviews ingested and embedded (built once, copied per test)."""
     from earful.embeddings import embed_items
     from earful.store import Store
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     d = tmp_path_factory.mktemp("topics")
     with Store(d / "base.duckdb") as s:
@@ -48,7 +48,7 @@ def ws(embedded_db, tmp_path):
 
 
 def _fit(store, **kw):
-    from topics.fit import fit_topics
+    from earful.topics.fit import fit_topics
 
     return fit_topics(store, backend=STANDIN, backend_params={"n_topics": 8}, **kw)
 
@@ -80,13 +80,13 @@ def test_fit_persists_topics_labels_and_assignments(ws):
 
 def test_delete_makes_outliers(ws):
     """A deleted topic's items become outliers and stay so (the stand-in itself leaves no outliers)."""
-    from topics.fit import fit_topics
+    from earful.topics.fit import fit_topics
 
     res = fit_topics(ws, backend=STANDIN, backend_params={"n_topics": 8}, threshold=0.45)
     # the stand-in has no raw outliers; the 'delete' edit makes some, and 'assign' must respect the threshold
     assert res["outlier_rate_raw"] == 0.0
     victim = ws.scalar("SELECT topic_id FROM topics WHERE status='active' ORDER BY size LIMIT 1")
-    from topics.edits import edit
+    from earful.topics.edits import edit
 
     edit(ws, "delete", [victim])
     assert ws.scalar("SELECT count(*) FROM topic_assignments WHERE topic_id = ?", [victim]) == 0
@@ -94,7 +94,7 @@ def test_delete_makes_outliers(ws):
 
 
 def test_edits_survive_refit_with_lineage(ws):
-    from topics.edits import edit
+    from earful.topics.edits import edit
 
     _fit(ws)
     by_size = [r[0] for r in ws.rows("SELECT topic_id FROM topics WHERE status='active' ORDER BY size DESC")]
@@ -124,7 +124,7 @@ def test_edits_survive_refit_with_lineage(ws):
 
 
 def test_ids_stable_when_refitting_with_10_percent_more(ws):
-    from ingest.pipeline import ingest_file
+    from earful.ingest.pipeline import ingest_file
 
     _fit(ws)
     n0 = ws.scalar("SELECT count(*) FROM items")
@@ -143,8 +143,8 @@ def test_ids_stable_when_refitting_with_10_percent_more(ws):
 
 
 def test_assign_new_items_and_drift(ws):
-    from ingest.pipeline import ingest_file
-    from topics.assign import assign_new, drift
+    from earful.ingest.pipeline import ingest_file
+    from earful.topics.assign import assign_new, drift
 
     _fit(ws)
     assert drift(ws)["new_items"] == 0
@@ -156,7 +156,7 @@ def test_assign_new_items_and_drift(ws):
     assert ws.scalar("SELECT count(*) FROM topic_assignments WHERE method = 'assigned'") == added
     # each new item got its nearest centroid
     from earful.embeddings import item_vectors
-    from topics.model import centroids
+    from earful.topics.model import centroids
 
     ids, X = item_vectors(ws, [r[0] for r in ws.rows("SELECT item_id FROM topic_assignments WHERE method='assigned' "
                                                        "AND topic_id <> -1")])
@@ -169,7 +169,7 @@ def test_assign_new_items_and_drift(ws):
 
 
 def test_over_time_trends_and_breakdowns(ws):
-    from topics.timeline import _z_test, breakdown, over_time, trends
+    from earful.topics.timeline import _z_test, breakdown, over_time, trends
 
     _fit(ws)
     rows = over_time(ws, "month", include_outliers=True)
@@ -191,7 +191,7 @@ def test_over_time_trends_and_breakdowns(ws):
 
 
 def test_hierarchy_and_charts(ws, tmp_path):
-    from topics.report import charts, hierarchy
+    from earful.topics.report import charts, hierarchy
 
     _fit(ws)
     h = hierarchy(ws)
@@ -204,7 +204,7 @@ def test_hierarchy_and_charts(ws, tmp_path):
 
 
 def test_match_topics_events():
-    from topics.fit import match_topics
+    from earful.topics.fit import match_topics
 
     rng = np.random.default_rng(0)
     prev = rng.normal(size=(4, 384)).astype(np.float32)
@@ -241,7 +241,7 @@ def test_fit_reports_how_many_llm_topic_names_fell_back(ws):
     """A model that answers every topic with a reply that names no topic: the fit says all 8 kept keyword names."""
     from langchain_core.language_models.fake_chat_models import FakeListChatModel  # fake LLM text only
 
-    from topics.base import get_labeler
+    from earful.topics.base import get_labeler
 
     fake = FakeListChatModel(responses=["Sorry, I cannot help with that."])
     res = _fit(ws, labeler=get_labeler("llm", store=ws, chat_model=fake))

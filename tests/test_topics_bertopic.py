@@ -22,8 +22,8 @@ def _spread_csv(path, every, offset):
 def fitted(tmp_path_factory):
     from earful.embeddings import embed_items
     from earful.store import Store
-    from ingest.pipeline import ingest_file
-    from topics.fit import fit_topics
+    from earful.ingest.pipeline import ingest_file
+    from earful.topics.fit import fit_topics
 
     d = tmp_path_factory.mktemp("bt")
     s = Store(d / "w.duckdb")
@@ -63,8 +63,8 @@ def test_same_file_in_a_new_workspace_gives_the_same_topics(fitted, tmp_path):
     """Embedding batches and the fit's input order are fixed, so nothing moves the clustering between workspaces."""
     from earful.embeddings import embed_items
     from earful.store import Store
-    from ingest.pipeline import ingest_file
-    from topics.fit import fit_topics
+    from earful.ingest.pipeline import ingest_file
+    from earful.topics.fit import fit_topics
 
     _, first, _ = fitted
     with Store(tmp_path / "again.duckdb") as s:
@@ -77,8 +77,8 @@ def test_same_file_in_a_new_workspace_gives_the_same_topics(fitted, tmp_path):
 
 
 def test_refit_with_ten_percent_more_keeps_ids(fitted):
-    from ingest.pipeline import ingest_file
-    from topics.fit import fit_topics
+    from earful.ingest.pipeline import ingest_file
+    from earful.topics.fit import fit_topics
 
     store, first_res, more = fitted
     before = {r[0] for r in store.rows("SELECT topic_id FROM topics WHERE status='active'")}

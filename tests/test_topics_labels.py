@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from topics.base import TopicDraft, get_labeler
-from topics.labels import KeywordLabeler, build_messages, name_from_keywords, parse_label
+from earful.topics.base import TopicDraft, get_labeler
+from earful.topics.labels import KeywordLabeler, build_messages, name_from_keywords, parse_label
 
 DRAFTS = [
     TopicDraft(0, ["battery drain", "battery", "drains battery", "widget", "phone hot"],
@@ -56,7 +56,7 @@ def test_llm_labeler_uses_the_model_caches_and_falls_back(store):
 
 
 def test_keywords_keep_negations_whole_and_drop_possessives_and_pronoun_contractions():
-    from topics.keywords import ctfidf_keywords
+    from earful.topics.keywords import ctfidf_keywords
 
     docs = ["It doesn\u2019t scrobble from Spotify", "doesn't scrobble at all, I'm sad", "cbr's pages crash",
             "the cbr reader can't open pages", "it's fine"]

@@ -364,8 +364,8 @@ def test_turns_queued_together_are_each_saved_and_a_bad_one_costs_only_itself(tm
     import duckdb
 
     from earful.store import Store
-    from qa_agent.ask import _Turn, save_turn, workspace_lock
-    from qa_agent.base import Answer
+    from earful.qa_agent.ask import _Turn, save_turn, workspace_lock
+    from earful.qa_agent.base import Answer
 
     db = tmp_path / "g.duckdb"
     Store(db).close()

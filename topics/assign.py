@@ -29,7 +29,7 @@ def assign_new(store, *, source: str | None = None, batch: int = 50_000) -> dict
     import numpy as np
 
     from earful.embeddings import embed_items, item_vectors
-    from topics import model as M
+    from earful.topics import model as M
 
     run = _last_run(store)
     threshold = float(json.loads(run["params"] or "{}").get("threshold", 0.3))

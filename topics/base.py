@@ -63,13 +63,13 @@ class Labeler(ABC):
 
 # name -> "module:Class"; imported lazily so that BERTopic/UMAP load only when that backend is used.
 BACKENDS: dict[str, str] = {
-    "bertopic": "topics.bertopic_backend:BERTopicBackend",
+    "bertopic": "earful.topics.bertopic_backend:BERTopicBackend",
     # A plumbing stand-in (PCA + KMeans, seconds instead of a minute); used by tests about persistence and edits.
-    "pca-kmeans-standin": "topics.standin:PcaKMeansStandIn",
+    "pca-kmeans-standin": "earful.topics.standin:PcaKMeansStandIn",
 }
 LABELERS: dict[str, str] = {
-    "keywords": "topics.labels:KeywordLabeler",
-    "llm": "topics.labels:LLMLabeler",
+    "keywords": "earful.topics.labels:KeywordLabeler",
+    "llm": "earful.topics.labels:LLMLabeler",
 }
 
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from earful.errors import require
-from topics.base import BackendFit, TopicBackend
+from earful.topics.base import BackendFit, TopicBackend
 
 
 def scaled_params(n: int) -> dict:
@@ -49,7 +49,7 @@ def build_bertopic(n: int, seed: int = 42, **overrides):
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
 
     from earful.embeddings import load_model
-    from topics.keywords import count_vectorizer
+    from earful.topics.keywords import count_vectorizer
 
     p = {**scaled_params(n), **overrides}
     return bertopic.BERTopic(

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def _labeler(st, store, use_llm: bool | None):
     """The LLM labeler when an LLM is configured (and not --no-llm), else the offline one."""
-    from topics.base import get_labeler
+    from earful.topics.base import get_labeler
 
     if use_llm is False:
         return get_labeler("keywords")
@@ -46,7 +46,7 @@ def fit(ctx: typer.Context,
         llm_labels: bool = typer.Option(None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
         as_json: bool = JSON_OPTION):
     """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits."""
-    from topics.fit import fit_topics
+    from earful.topics.fit import fit_topics
 
     st = state(ctx)
     with st.store() as store:
@@ -62,8 +62,8 @@ def list_(ctx: typer.Context, examples: int = typer.Option(3, help="example quot
           days: int = typer.Option(30, help="trend window: last N days against the N before"),
           as_json: bool = JSON_OPTION):
     """List topics: id, name, size, share, trend arrow and example quotes with their item ids."""
-    from topics.report import topic_list
-    from topics.timeline import ARROWS
+    from earful.topics.report import topic_list
+    from earful.topics.timeline import ARROWS
 
     with state(ctx).store(read_only=True) as store:
         doc = topic_list(store, days=days, n_examples=examples)
@@ -76,7 +76,7 @@ def list_(ctx: typer.Context, examples: int = typer.Option(3, help="example quot
 @topics_app.command("show")
 def show(ctx: typer.Context, topic_id: int = typer.Argument(..., help="topic id"), as_json: bool = JSON_OPTION):
     """One topic: name, description, keywords, representative items, monthly counts and lineage."""
-    from topics.report import topic_detail
+    from earful.topics.report import topic_detail
 
     with state(ctx).store(read_only=True) as store:
         d = topic_detail(store, topic_id)
@@ -94,7 +94,7 @@ def show(ctx: typer.Context, topic_id: int = typer.Argument(..., help="topic id"
 
 
 def _edit(ctx, op, ids, value=None, as_json=False):
-    from topics.edits import edit
+    from earful.topics.edits import edit
 
     st = state(ctx)
     with st.store() as store:
@@ -132,7 +132,7 @@ def delete(ctx: typer.Context, topic_id: int = typer.Argument(...), as_json: boo
 @topics_app.command("assign")
 def assign(ctx: typer.Context, source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
     """Assign items that have no topic yet to the existing topics (nearest centroid), without a refit."""
-    from topics.assign import assign_new
+    from earful.topics.assign import assign_new
 
     with state(ctx).store() as store:
         emit(assign_new(store, source=source), as_json=as_json)
@@ -141,7 +141,7 @@ def assign(ctx: typer.Context, source: str = typer.Option(None, help="only this 
 @topics_app.command("drift")
 def drift(ctx: typer.Context, as_json: bool = JSON_OPTION):
     """Say whether items assigned since the fit fit the topics badly enough to call for a refit."""
-    from topics.assign import drift as drift_
+    from earful.topics.assign import drift as drift_
 
     with state(ctx).store(read_only=True) as store:
         emit(drift_(store), as_json=as_json)
@@ -152,7 +152,7 @@ def over_time(ctx: typer.Context, period: str = typer.Option("month", help="day,
               source: str = typer.Option(None), topic: int = typer.Option(None, help="only this topic id"),
               as_json: bool = JSON_OPTION):
     """Counts and shares of each topic per period."""
-    from topics.timeline import over_time as ot
+    from earful.topics.timeline import over_time as ot
 
     with state(ctx).store(read_only=True) as store:
         rows = [r for r in ot(store, period, source=source) if topic is None or r["topic_id"] == topic]
@@ -164,7 +164,7 @@ def over_time(ctx: typer.Context, period: str = typer.Option("month", help="day,
 def trends(ctx: typer.Context, days: int = typer.Option(30, help="last N days against the N days before"),
            source: str = typer.Option(None), as_json: bool = JSON_OPTION):
     """Emerging and fading topics: change in share with a two-proportion z-test (Bonferroni over topics)."""
-    from topics.timeline import trends as tr
+    from earful.topics.timeline import trends as tr
 
     with state(ctx).store(read_only=True) as store:
         rows = tr(store, days=days, source=source)
@@ -176,7 +176,7 @@ def trends(ctx: typer.Context, days: int = typer.Option(30, help="last N days ag
 def breakdown(ctx: typer.Context, by: str = typer.Option("source", help="'source' or a column of the source's view"),
               source: str = typer.Option(None), as_json: bool = JSON_OPTION):
     """Topic counts and shares per source, or per value of a view column (rating, a label...)."""
-    from topics.timeline import breakdown as bd
+    from earful.topics.timeline import breakdown as bd
 
     with state(ctx).store(read_only=True) as store:
         rows = bd(store, by, source=source)
@@ -187,7 +187,7 @@ def breakdown(ctx: typer.Context, by: str = typer.Option("source", help="'source
 @topics_app.command("hierarchy")
 def hierarchy(ctx: typer.Context, as_json: bool = JSON_OPTION):
     """The topic tree (average-linkage over centroids): each row merges two nodes at a cosine distance."""
-    from topics.report import hierarchy as h
+    from earful.topics.report import hierarchy as h
 
     with state(ctx).store(read_only=True) as store:
         rows = h(store)
@@ -212,7 +212,7 @@ def charts(ctx: typer.Context, out: str = typer.Option("topic_charts", help="fol
     import json
     from pathlib import Path
 
-    from topics.report import charts as ch
+    from earful.topics.report import charts as ch
 
     with state(ctx).store(read_only=True) as store:
         figs = ch(store, out, freq=period)

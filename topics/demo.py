@@ -8,9 +8,9 @@ from __future__ import annotations
 
 def run(store, console) -> None:
     from earful.cli.common import rich_table
-    from topics.fit import fit_topics
-    from topics.report import topic_list
-    from topics.timeline import ARROWS
+    from earful.topics.fit import fit_topics
+    from earful.topics.report import topic_list
+    from earful.topics.timeline import ARROWS
 
     console.rule("topics: BERTopic over the stored MiniLM vectors (offline labels)")
     res = fit_topics(store, source="reviews" if "reviews" in store.sources() else None)

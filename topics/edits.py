@@ -11,9 +11,9 @@ import numpy as np
 
 from earful.embeddings import item_vectors
 from earful.errors import InputError
-from topics import model as M
-from topics.base import Labeler, get_labeler
-from topics.keywords import ctfidf_keywords
+from earful.topics import model as M
+from earful.topics.base import Labeler, get_labeler
+from earful.topics.keywords import ctfidf_keywords
 
 
 def _record(store, op: str, topic_ids: list[int], value: str | None = None) -> dict:
@@ -101,7 +101,7 @@ def _split(store, ov: dict, labeler: Labeler | None) -> bool:
         _lineage(store, "split", new_id, tid)
     store.con.execute("UPDATE topics SET status = 'split', size = 0, updated_at = ? WHERE topic_id = ?", [now, tid])
     M.refresh_topics(store, result)
-    from topics.fit import drafts_for
+    from earful.topics.fit import drafts_for
 
     rows = {r[0]: r for r in store.rows(
         "SELECT topic_id, keywords, representative_ids, size FROM topics WHERE topic_id IN (SELECT unnest(?::INT[]))",

@@ -17,8 +17,8 @@ import numpy as np
 from earful.embeddings import embed_items, item_vectors
 from earful.errors import InputError
 from earful.store import quote_ident
-from topics import model as M
-from topics.base import OUTLIER, Labeler, TopicDraft, get_backend, get_labeler
+from earful.topics import model as M
+from earful.topics.base import OUTLIER, Labeler, TopicDraft, get_backend, get_labeler
 
 DEFAULT_THRESHOLD = 0.3      # outlier reassignment: min cosine similarity to the nearest topic centroid
 MATCH_THRESHOLD = 0.8        # refit id matching: min cosine similarity between old and new centroids
@@ -184,7 +184,7 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
         con.execute("INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, backend, source, where, json.dumps(params, default=str), n, len(fit_idx), len(labs),
                      raw_rate, final_rate, None, now])
-        from topics.edits import apply_overrides
+        from earful.topics.edits import apply_overrides
 
         applied = apply_overrides(store, labeler=labeler)
         M.update_sizes(store)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from topics.base import Labeler, TopicDraft
+from earful.topics.base import Labeler, TopicDraft
 
 PROMPT_FILE = Path(__file__).parent / "prompts" / "label_v2.yaml"
 _WORD = re.compile(r"[a-z0-9']+")

@@ -6,8 +6,8 @@ its ``--json`` come from it, so the two can never disagree.
 from __future__ import annotations
 
 from earful.errors import NotFoundError
-from topics import model as M
-from topics.timeline import ARROWS, over_time, trends
+from earful.topics import model as M
+from earful.topics.timeline import ARROWS, over_time, trends
 
 
 def _snip(text: str, n: int = 140) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from topics.base import BackendFit, TopicBackend
-from topics.keywords import ctfidf_keywords
+from earful.topics.base import BackendFit, TopicBackend
+from earful.topics.keywords import ctfidf_keywords
 
 
 class PcaKMeansStandIn(TopicBackend):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from earful.registry import load_optional
 
 VIEW_COLUMN_PROVIDERS: list[str] = [
-    "classify.views:view_columns",
-    "topics.views:view_columns",
+    "earful.classify.views:view_columns",
+    "earful.topics.views:view_columns",
 ]
 
 CANONICAL = ("item_id", "text", "created_at", "rating", "author", "source")

@@ -206,7 +206,7 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
     def status():
         from earful.status import workspace_status
         from earful.store import Store
-        from qa_agent.ask import workspace_lock
+        from earful.qa_agent.ask import workspace_lock
 
         # exclusive in this process: a Store's read-only connection is configured unlike the engines' ones, and
         # DuckDB allows one configuration per file per process
@@ -215,8 +215,8 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
 
     @app.post("/api/ask")
     def ask(body: AskBody):
-        from qa_agent.ask import ask as run_ask
-        from qa_agent.base import AskContext
+        from earful.qa_agent.ask import ask as run_ask
+        from earful.qa_agent.base import AskContext
 
         # no output_dir: the page draws charts with plotly.js, so no PNG is rendered (matplotlib costs ~0.1-0.5 s
         # of CPU per chart, the largest part of a built-in answer, and every client would wait for it)

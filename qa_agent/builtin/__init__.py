@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from qa_agent.base import Answer, AskContext, Engine, Step
-from qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
+from earful.qa_agent.base import Answer, AskContext, Engine, Step
+from earful.qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
 
 LLM_HINT = ("Configure an LLM to answer it: `earful ask --llm openai:gpt-4o-mini \"...\"`, "
             "or set `[llm] model` in earful.toml.")
@@ -25,8 +25,8 @@ class BuiltinEngine(Engine):
     name = "builtin"
 
     def answer(self, question: str, ctx: AskContext) -> Answer:
-        from qa_agent.builtin.parse import parse
-        from qa_agent.schema_card import build_schema_card
+        from earful.qa_agent.builtin.parse import parse
+        from earful.qa_agent.schema_card import build_schema_card
 
         card = build_schema_card(ctx.db_path)
         if not card.views:
@@ -58,8 +58,8 @@ class BuiltinEngine(Engine):
         return self._run(plan, ctx)
 
     def _run(self, plan: Plan, ctx: AskContext) -> Answer:
-        from qa_agent.builtin.compose import compose
-        from qa_agent.executor import run_sql
+        from earful.qa_agent.builtin.compose import compose
+        from earful.qa_agent.executor import run_sql
 
         plan.table = fast_table(plan, ctx.db_path)
         sql = plan.to_sql()
@@ -82,7 +82,7 @@ class BuiltinEngine(Engine):
 def fast_table(plan: Plan, db_path: str) -> str | None:
     """The source's raw table when it holds exactly the view's rows (the card checks this per database state)
     and the plan reads only original columns: the same answer without the view's join."""
-    from qa_agent.schema_card import build_schema_card
+    from earful.qa_agent.schema_card import build_schema_card
 
     view = build_schema_card(db_path).view(plan.view)
     if view is None or not view.raw_equivalent or not view.raw_table:

@@ -5,8 +5,8 @@ and the text restates what was counted (the filters in words), so a reader can s
 """
 from __future__ import annotations
 
-from qa_agent.base import Chart, ResultTable
-from qa_agent.builtin.plan import Plan
+from earful.qa_agent.base import Chart, ResultTable
+from earful.qa_agent.builtin.plan import Plan
 
 
 def fmt(v) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from qa_agent.builtin import timeparse
-from qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
-from qa_agent.builtin.vocab import NUMBER_WORDS, embedding_match, resolve, singular, value_index
-from qa_agent.builtin.phrases import (
+from earful.qa_agent.builtin import timeparse
+from earful.qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
+from earful.qa_agent.builtin.vocab import NUMBER_WORDS, embedding_match, resolve, singular, value_index
+from earful.qa_agent.builtin.phrases import (
     FILLER, ROW_NOUNS, LLM_ONLY, SHARE, AVG, MAXW, MINW,
     SUMW, EXAMPLES, GROUP_TRIGGERS, WHICH, GRAINS, DISTINCT, SPLIT_VERBS,
     BASE_PREPS, TIME_PREPS, PEOPLE, view_nouns, Parsed, tokenize, mark, ColumnNames,
@@ -275,7 +275,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
                 and cols.at(toks, i + n) is not None and cols.at(toks, i + n)[1].name == chosen[0].column
             if len(vals) > 1 and chosen[0].tier >= 3 and family:   # "reka models", "Samsung devices"
                 nxt.used = nxt.used or "value"
-                from qa_agent.builtin.vocab import _whole_word, _word_prefix
+                from earful.qa_agent.builtin.vocab import _whole_word, _word_prefix
                 vals = sorted({e[1] for e in index.entries if e[0] == chosen[0].column and (
                     _word_prefix(phrase, str(e[1]).lower()) or _whole_word(phrase, str(e[1])))}, key=str)
             elif len(vals) > 1 and chosen[0].tier >= 3:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa_agent.builtin.plan import Filter, Plan
-from qa_agent.builtin.vocab import NUMBER_WORDS, singular, value_index
+from earful.qa_agent.builtin.plan import Filter, Plan
+from earful.qa_agent.builtin.vocab import NUMBER_WORDS, singular, value_index
 
 DOUBLE_QUOTED = r'"[^"]+"|“[^”]+”'
 SINGLE_QUOTED = r"(?<!\w)'(?:[^']|(?<=\w)'(?=\w))+'(?!\w)"   # 'I'm sorry': an apostrophe inside a word is kept

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from qa_agent.builtin.plan import Filter
-from qa_agent.builtin.phrases import ROW_NOUNS
+from earful.qa_agent.builtin.plan import Filter
+from earful.qa_agent.builtin.phrases import ROW_NOUNS
 
 MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                           "september", "october", "november", "december"])}
