@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 
+from earful.store.sql import quote_ident, quote_literal
+
 
 def _ident(name: str) -> str:
     safe = re.sub(r"[^a-z0-9_]", "_", name.lower())
-    return '"' + safe.replace('"', '""') + '"'
+    return quote_ident(safe)
 
 
 def view_columns(con, source: str) -> list[str]:
@@ -23,7 +25,7 @@ def view_columns(con, source: str) -> list[str]:
         "WHERE i.source = ? ORDER BY 1", [source]).fetchall()]
     out = []
     for t in taxonomies:
-        lit = "'" + t.replace("'", "''") + "'"
+        lit = quote_literal(t)
         out.append(f"(SELECT l.label FROM classify_labels l WHERE l.item_id = i.item_id AND l.taxonomy = {lit}) "
                    f"AS {_ident(t)}")
         out.append(f"(SELECT l.probability FROM classify_labels l WHERE l.item_id = i.item_id AND l.taxonomy = {lit}) "

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from earful.errors import InputError
+from earful.store.sql import quote_ident, quote_literal
 
 TEXT_HINTS = ("text", "review", "body", "content", "comment", "comments", "sentence", "critique", "feedback",
               "message", "verbatim", "description", "weaknesses", "response", "answer")
@@ -121,8 +122,9 @@ def _pick(cols: list[str], hints: tuple[str, ...], ok=lambda c: True, prefer=Non
 
 def qcol(name: str) -> str:
     """SQL for a column or a dotted path into a struct column (``author.login`` -> ``"author"."login"``)."""
-    return ".".join('"' + p.replace('"', '""') + '"' for p in name.split(".")) if "." in name and \
-        not name.startswith(".") else '"' + name.replace('"', '""') + '"'
+    if "." in name and not name.startswith("."):
+        return ".".join(quote_ident(p) for p in name.split("."))
+    return quote_ident(name)
 
 
 def resolve(con, rel, name: str) -> str | None:
@@ -204,8 +206,8 @@ def time_kind_for(con, rel, col: str, typ: str, fmt: str | None = None,
 def _parse_expr(q: str, kind: str) -> str:
     if kind == "iso":
         return f"try_cast({q} AS TIMESTAMPTZ)"
-    fmt = kind.split(":", 1)[1].replace("'", "''")
-    return f"CAST(try_strptime({q}, '{fmt}') AS TIMESTAMPTZ)"
+    fmt = quote_literal(kind.split(":", 1)[1])
+    return f"CAST(try_strptime({q}, {fmt}) AS TIMESTAMPTZ)"
 
 
 def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:

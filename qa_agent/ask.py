@@ -24,14 +24,17 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from earful.registry import load_optional
-
 from earful.qa_agent.base import ENGINES, Answer, AskContext
 
 
-def load_engine(path: str):
-    cls = load_optional(path)
-    return None if cls is None else cls()
+def load_engine(name: str):
+    """A new engine: a registered name (`ENGINES`), or a ``module:Class`` path (tests, one-off engines)."""
+    if name in ENGINES:
+        return ENGINES[name]()
+    import importlib
+
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)()
 
 
 def run_engines(question: str, ctx: AskContext, engines: list | None = None) -> Answer:
@@ -267,7 +270,7 @@ def _write_turns(db_path: str, turns: list[tuple]) -> None:
 
 
 def _insert_turn(store, con, conversation_id: str, question: str, ans: Answer, runs: list | None) -> None:
-    from earful.cli.common import dumps
+    from earful.store.sql import json_text as dumps
 
     now = datetime.now(timezone.utc)
     data = ans.to_json()

@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from earful.store.sql import quote_ident as _q
+
 VOCAB_MAX = 2000          # keep a value vocabulary for VARCHAR columns with at most this many distinct values
 CATEGORY_MAX = 60         # ... and call the column a "category" when it has at most this many
 CARD_VERSION = 4
@@ -184,10 +186,6 @@ def _views(con) -> list[str]:
 def _has(con, table: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema='main' AND "
                             "table_name=?", [table]).fetchall()[0][0])
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _plain(v):

@@ -5,16 +5,15 @@ never format output twice.
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from earful.store.sql import json_text as dumps  # the one JSON form, shared with what the store saves
 
 console = Console()
 console_err = Console(stderr=True)
@@ -48,22 +47,6 @@ class State:
 
 def state(ctx: typer.Context) -> State:
     return ctx.find_root().obj
-
-
-def _default(o):
-    if isinstance(o, (datetime, date)):
-        return o.isoformat()
-    if isinstance(o, Decimal):
-        return float(o)
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return str(o)
-
-
-def dumps(data) -> str:
-    return json.dumps(data, default=_default, ensure_ascii=False)
 
 
 def print_json(data) -> None:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from earful.errors import EarfulError, InputError, NotFoundError
 from earful.store import migrations
-from earful.store.views import refresh_view, quote_ident
+from earful.store.sql import quote_ident
+from earful.store.views import refresh_view
 
 __all__ = ["Store", "WorkspaceBusyError", "open_waiting", "quote_ident", "set_default_wait"]
 

@@ -8,17 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-
-def qi(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def lit(v) -> str:
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    return "'" + str(v).replace("'", "''") + "'"
+from earful.store.sql import quote_ident as qi
+from earful.store.sql import quote_literal as lit
 
 
 TEXT_OPS = ("contains", "not contains")   # the ops that match words in a text column
