@@ -1,9 +1,9 @@
 """Benchmark the overhead Earful adds around the model in the LLM agent, with a zero-latency fake chat model.
 
 For every question of ../shared/eval/dev_qa.jsonl it runs `qa_agent.ask.ask` with the real `LLMAgent` (schema card,
-prompt building, cached+logged LLM call, sandboxed execution, result checks, answer, conversation + run log) with a langchain fake chat model that
-answers instantly with a small valid SQL program over the question's dataset. What is measured is therefore
-everything except the model's own latency. Prints p50 / p95 per component and per sandbox mode.
+prompt building, cached+logged LLM call, sandboxed execution, result checks, answer, conversation + run log) with a
+langchain fake chat model that answers instantly with a small valid SQL program over the question's dataset. What is
+measured is therefore everything except the model's own latency. Prints p50 / p95 per component and per sandbox mode.
 
     .venv/bin/python bench/agent.py [--modes auto,subprocess] [--repeat 1]
 """
@@ -43,14 +43,15 @@ def main() -> None:
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
     from earful.config import load_settings
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
     from earful.qa_agent.agent import LLMAgent, schema_card_text
     from earful.qa_agent.ask import ask
     from earful.qa_agent.base import AskContext
     from earful.qa_agent.executor import run_sql, sandbox_mode
+    from earful.store import Store
 
-    questions = [json.loads(line) for line in (SHARED / "eval" / "dev_qa.jsonl").read_text().splitlines() if line.strip()]
+    lines = (SHARED / "eval" / "dev_qa.jsonl").read_text().splitlines()
+    questions = [json.loads(line) for line in lines if line.strip()]
     tmp = Path(tempfile.mkdtemp(prefix="earful-bench-agent-"))
     dbs = {}
     for name in sorted({q["dataset"] for q in questions}):

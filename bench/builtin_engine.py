@@ -29,8 +29,8 @@ DATA = [("reviews", "datasets/clap_app_reviews/reviews.csv", "review", 0.60),
 
 
 def build(db: Path, rows: int) -> dict:
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     s = Store(db)
     try:
@@ -44,7 +44,8 @@ def build(db: Path, rows: int) -> dict:
             cols = [r[0] for r in con.execute(f'DESCRIBE "{raw}"').fetchall()]
             cut = ", ".join(f'left("{c}", 300) AS "{c}"' for c in ("strengths", "weaknesses") if c in cols)
             with s.transaction():
-                con.execute(f"""INSERT INTO "{raw}" SELECT s.* REPLACE (item_id || '-' || g AS item_id{', ' + cut if cut else ''})
+                replace = "item_id || '-' || g AS item_id" + (", " + cut if cut else "")
+                con.execute(f"""INSERT INTO "{raw}" SELECT s.* REPLACE ({replace})
                                 FROM "{raw}" s, range(1, {k}) r(g)""")
                 con.execute(f"""INSERT INTO items SELECT i.* REPLACE (item_id || '-' || g AS item_id,
                                 {'left(text, 300)' if cut else 'text'} AS text)
@@ -77,9 +78,9 @@ def main() -> int:
     qs = [json.loads(line) for line in open(SHARED / "eval" / "dev_qa.jsonl") if line.strip()]
     engine = BuiltinEngine()
     ctx = AskContext(db_path=str(db), settings=None)
-    from earful.store.readonly import run_read_only
     from earful.qa_agent.builtin import fast_table
     from earful.qa_agent.builtin.parse import parse
+    from earful.store.readonly import run_read_only
 
     card = build_schema_card(str(db))
     cols = {"total": [], "parse": [], "sql": []}

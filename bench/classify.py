@@ -52,7 +52,7 @@ neutral, 4-5 positive), URR reviews with one regex aspect. Measured 2026-11-27, 
 
 | check (no gold used to fit) | scored items | zeroshot | selftrained 0.1 / **0.2 (default)** / 0.3 |
 |---|---|---|---|
-| CLAP category as feedback_type | 2,843 | 0.660 (0.606 with the 2-example taxonomy before) | 0.720 / **0.730** / 0.713 |
+| CLAP category as feedback_type | 2,843 | 0.660 (0.606, 2-example taxonomy before) | 0.720 / **0.730** / 0.713 |
 | CLAP stars as sentiment | 3,000 | 0.478 | 0.510 / **0.515** / 0.507 |
 | URR stars as sentiment | 7,753 | 0.472 | 0.507 / **0.511** / 0.500 |
 | URR single regex aspect (app_review_aspects) | 2,518 | 0.559 | 0.583 / **0.586** / 0.584 |
@@ -135,7 +135,8 @@ def main() -> int:
         t0 = time.perf_counter()
         vecs = Embedder().encode(texts)
         enc_s = time.perf_counter() - t0
-        print(f"{ds}: {len(texts)} items, {len(tax.labels)} classes, MiniLM encode {enc_s / len(texts) * 1000:.1f} s/1k",
+        print(f"{ds}: {len(texts)} items, {len(tax.labels)} classes, "
+              f"MiniLM encode {enc_s / len(texts) * 1000:.1f} s/1k",
               flush=True)
         for method in args.methods.split(","):
             if method.endswith("+meta") and not meta:

@@ -29,8 +29,8 @@ def main() -> None:
     import torch
 
     from earful.embeddings import Embedder, embed_items, load_model
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="earful_embed_"))
     store = Store(work / "w.duckdb")

@@ -68,7 +68,8 @@ def make_csv(path: Path, rows: int) -> None:
                  'user' || (hash(i * 13) % 200000) AS author,
                  'com.example.app' || (i % 50) AS app,
                  array_to_string(list_transform(range(CAST(3 + hash(i * 3) % 25 AS BIGINT)),
-                     lambda j: {words}[CAST(1 + hash(i * 31 + j) % {len(WORDS)} AS BIGINT)]), ' ') || ' #' || i AS review_text
+                     lambda j: {words}[CAST(1 + hash(i * 31 + j) % {len(WORDS)} AS BIGINT)]), ' ')
+                 || ' #' || i AS review_text
           FROM range({rows}) t(i)
         ) TO '{path}' (HEADER, DELIMITER ',')""")
     con.close()
@@ -123,7 +124,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    tab = Table(title=f"ingest of {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB CSV), cpus={os.cpu_count()}")
+    mb = csv_path.stat().st_size / 1e6
+    tab = Table(title=f"ingest of {args.rows:,} rows ({mb:.0f} MB CSV), cpus={os.cpu_count()}")
     for c in ("path", "seconds", "rows/s", "vs raw DuckDB", "peak RSS"):
         tab.add_column(c, justify="right" if c != "path" else "left")
     tab.add_row("DuckDB CREATE TABLE AS read_csv", f"{raw_s:.1f}", f"{args.rows / raw_s:,.0f}", "1.00x",

@@ -138,7 +138,7 @@ def in_child(fn, *args):
             break
         except queue.Empty:
             if not p.is_alive():
-                raise RuntimeError(f"{fn.__name__} failed (see its traceback above)")
+                raise RuntimeError(f"{fn.__name__} failed (see its traceback above)") from None
     p.join()
     return out
 
@@ -183,8 +183,8 @@ def main() -> int:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from earful.embeddings import embed_items
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     db = Path(args.db)
     with Store(db) as s:

@@ -35,8 +35,8 @@ REVIEWS = ROOT.parent / "shared" / "datasets" / "urr_app_reviews" / "reviews_all
 
 def _real(seed_db: Path):
     from earful.embeddings import embed_items, item_vectors
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     with Store(seed_db) as s:
         if "urr" not in s.sources():
@@ -137,7 +137,7 @@ def main() -> int:
                 break
             except queue.Empty:
                 if not p.is_alive():
-                    raise RuntimeError(f"size {n} failed (see its traceback above)")
+                    raise RuntimeError(f"size {n} failed (see its traceback above)") from None
         p.join()
         rows.append([f"{r['n']:,}", f"{r['fitted_on']:,}", r["topics"], f"{r['raw']:.1%}", f"{r['outliers']:.1%}",
                      f"{r['load_s']:.0f}", f"{r['fit_s']:.0f}", f"{r['new']:,} in {r['assign_s']:.1f}s",

@@ -52,8 +52,10 @@ def taxonomies_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION):
 @app.command("train")
 def train_cmd(ctx: typer.Context, taxonomy: str = TAX,
               gold_column: str = typer.Option(None, "--gold-column", help="source column holding gold labels"),
-              source: str = SOURCE, method: str = typer.Option("joint", "--method",
-                                         help="offline classifier: joint (best measured), tfidf, char_tfidf, embedding, stacked"),
+              source: str = SOURCE,
+              method: str = typer.Option(
+                  "joint", "--method",
+                  help="offline classifier: joint (best measured), tfidf, char_tfidf, embedding, stacked"),
               feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
     """Train an offline classifier on the taxonomy's gold labels (declare them with --gold-column)."""
     from earful.classify.workspace import import_gold_column, train
@@ -172,7 +174,8 @@ def shares_cmd(ctx: typer.Context, taxonomy: str = TAX, source: str = SOURCE, as
         return
     console.print(rich_table(["label", "share", "95% low", "95% high", "predicted share", "predicted items"],
                              [[d["label"], f"{d['share']:.1%}", f"{d['low']:.1%}", f"{d['high']:.1%}",
-                               "" if d["predicted_share"] is None else f"{d['predicted_share']:.1%}", d["predicted"]] for d in r["labels"]],
+                               "" if d["predicted_share"] is None else f"{d['predicted_share']:.1%}", d["predicted"]]
+                              for d in r["labels"]],
                              title=f"{taxonomy}: {r['n']} labelled items"))
     console.print(f"interval: {r['basis']}", highlight=False)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def cross_validate(tax: Taxonomy, inputs: Inputs, y: list[str], methods: list[st
 
 def store_eval(store, taxonomy: str, gold_column: str | None, results: dict) -> str:
     eval_id = uuid.uuid4().hex[:12]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store.transaction() as con:
         for method, r in results.items():
             con.execute("INSERT INTO classify_evals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

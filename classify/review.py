@@ -6,7 +6,7 @@ Design decision: an imported correction becomes gold (origin 'review') *and* rep
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from earful.classify.base import load_taxonomy
@@ -55,7 +55,7 @@ def import_review(store, taxonomy: str, path: Path) -> dict:
     unknown = [i for i, _ in rows if i not in known]
     if unknown:
         raise InputError(f"{len(unknown)} item_id(s) not in the workspace, e.g. {unknown[0]}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     changed = 0
     with store.transaction() as con:
         for item_id, label in rows:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from earful.store.views import quote_ident
 
 def save_taxonomy(store, tax: Taxonomy, origin: str) -> None:
     store.con.execute("INSERT OR REPLACE INTO taxonomies (name, spec, origin, created_at) VALUES (?, ?, ?, ?)",
-                      [tax.name, tax.model_dump_json(), origin, datetime.now(timezone.utc)])
+                      [tax.name, tax.model_dump_json(), origin, datetime.now(UTC)])
 
 
 def _sources_with_column(store, column: str, source: str | None) -> list[tuple[str, str, str]]:
@@ -164,7 +164,7 @@ def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: li
     with store.transaction() as con:
         con.execute("INSERT OR REPLACE INTO classify_models (model_version, taxonomy, method, features, n_train, "
                     "trained_at, blob, format, versions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [version, tax.name, method, json.dumps(features), n_train, datetime.now(timezone.utc), blob,
+                    [version, tax.name, method, json.dumps(features), n_train, datetime.now(UTC), blob,
                      FORMAT, json.dumps(library_versions())])
     return version
 
@@ -231,7 +231,7 @@ def write_labels(store, taxonomy: Taxonomy, ids: list[str], proba: np.ndarray, c
     tbl = pa.table({"item_id": ids, "taxonomy": [taxonomy.name] * len(ids), "label": labels,
                     "labels": pa.array(multi, type=pa.list_(pa.string())), "probability": probs, "method": methods,
                     "model_version": [version] * len(ids), "reason": reasons or [None] * len(ids),
-                    "labelled_at": [datetime.now(timezone.utc)] * len(ids)})
+                    "labelled_at": [datetime.now(UTC)] * len(ids)})
     store.con.register("_clf_new", tbl)
     try:
         store.con.execute("INSERT OR REPLACE INTO classify_labels SELECT * FROM _clf_new")
@@ -267,7 +267,7 @@ def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, vers
         con.execute("INSERT INTO classify_runs (run_id, taxonomy, method, model_version, source, labelled, "
                     "sent_to_llm, routing, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [uuid.uuid4().hex[:12], taxonomy.name, method, version, source, done, routed,
-                     None if routing is None else json.dumps(routing), datetime.now(timezone.utc)])
+                     None if routing is None else json.dumps(routing), datetime.now(UTC)])
     store.refresh_views()
     out = {"labelled": done, "sent_to_llm": routed}
     if routing is not None:

@@ -24,9 +24,11 @@ class _Section(BaseModel):
 
 
 class LLMSettings(_Section):
-    model: str = Field("none", description="'none' (built-in engine only) or 'provider:model', e.g. 'openai:gpt-4o-mini'")
+    model: str = Field("none",
+                       description="'none' (built-in engine only) or 'provider:model', e.g. 'openai:gpt-4o-mini'")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (vLLM, llama.cpp, Ollama, LM Studio)")
-    api_key_env: str | None = Field(None, description="environment variable holding the key, when not the provider's usual one")
+    api_key_env: str | None = Field(
+        None, description="environment variable holding the key, when not the provider's usual one")
     temperature: float = 0.0
     max_tokens: int = 1024
     timeout_s: float = 60.0

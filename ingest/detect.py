@@ -127,7 +127,7 @@ def qcol(name: str) -> str:
     return quote_ident(name)
 
 
-def resolve(con, rel, name: str) -> str | None:
+def resolve(rel, name: str) -> str | None:
     """`name` if it is a column of `rel`, or a valid dotted path into one; else None."""
     if name in rel.columns:
         return name
@@ -183,7 +183,7 @@ def time_kind_for(con, rel, col: str, typ: str, fmt: str | None = None,
     hi_ok = con.execute("SELECT now() + INTERVAL 1 DAY").fetchall()[0][0]
     import datetime as _dt
 
-    lo_ok = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    lo_ok = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
     full, partial = [], []
     for i, k in enumerate(kinds):
         cnt, lo, hi = row[3 * i: 3 * i + 3]
@@ -217,18 +217,18 @@ def detect(con, rel, overrides: dict | None = None, profile=None) -> Detection:
     cols = [c for c in rel.columns if c != "__record_no"]
     types = dict(zip(rel.columns, [str(t) for t in rel.types]))
     for key, col in overrides.items():
-        if resolve(con, rel, col) is None:
+        if resolve(rel, col) is None:
             raise InputError(f"--{key} {col}: no such column", hint=f"columns: {', '.join(cols)}")
     prof, parts = {}, None
     if profile is not None:
         for key in ("text", "time", "rating", "id", "author"):
             v = getattr(profile, key)
             if isinstance(v, list):
-                present = [c for c in v if resolve(con, rel, c)]
+                present = [c for c in v if resolve(rel, c)]
                 if key == "text" and profile.join_text and len(present) > 1:
                     parts = present
                 v = present[0] if present else None
-            if v and resolve(con, rel, v):
+            if v and resolve(rel, v):
                 prof[key] = v
     if "text" in overrides:
         parts = None

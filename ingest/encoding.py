@@ -18,7 +18,6 @@ from pathlib import Path
 from earful.ingest.base import BadRecord
 
 
-
 @dataclass
 class Probe:
     path: Path                     # the file DuckDB should read (the original or a UTF-8 temp copy)
@@ -83,7 +82,8 @@ def probe(path: Path) -> Probe:
 
 
 def _salvage_gzip(path: Path) -> tuple[Path, list[BadRecord], str]:
-    """The complete lines of a truncated gzip file, in a temporary plain copy, and its incomplete tail as a bad record."""
+    """The complete lines of a truncated gzip file, in a temporary plain copy, and its incomplete tail as a bad
+    record."""
     import zlib
 
     from earful.errors import InputError

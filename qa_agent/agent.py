@@ -14,7 +14,7 @@ import json
 import re
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -402,11 +402,10 @@ class LLMAgent(Engine):
         return out
 
     def _log_run(self, ctx, question, ans: Answer, attempts: int, model: str, ms: float) -> None:
+        from earful.llm.redact import redact
         from earful.store import Store
 
-        from earful.llm.redact import redact
-
-        row = [uuid.uuid4().hex, datetime.now(timezone.utc), ctx.conversation_id, redact(question, ctx.settings),
+        row = [uuid.uuid4().hex, datetime.now(UTC), ctx.conversation_id, redact(question, ctx.settings),
                self.name, model, ans.status, attempts, ms, _sandbox_name(ctx.settings), json.dumps(ans.notes)]
         pending = getattr(ctx, "pending_runs", None)
         if pending is not None:      # `ask` saves it with the conversation turn: one store session fewer
@@ -452,8 +451,8 @@ def schema_card_text(db_path: str) -> str:
 
 def sample_rows_text(db_path: str, per_view: int = 3) -> str:
     """A few rows of each per-source view (only called when ``[llm] send_rows`` is on)."""
-    from earful.store.readonly import connect_read_only
     from earful.qa_agent.prompts import render_samples
+    from earful.store.readonly import connect_read_only
 
     con = connect_read_only(str(db_path))
     try:

@@ -103,7 +103,7 @@ class SchemaCard:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SchemaCard":
+    def from_dict(cls, d: dict) -> SchemaCard:
         views = [ViewCard(name=v["name"], rows=v["rows"], text_column=v.get("text_column", "text"),
                           time_column=v.get("time_column"), raw_table=v.get("raw_table"),
                           raw_columns=v.get("raw_columns", []), raw_equivalent=v.get("raw_equivalent", False),

@@ -79,7 +79,7 @@ class FakeOpenAIServer:
         """Every request body as one string (to search for canaries)."""
         return "\n".join(self.raw)
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:
         self._thread.start()
         return self
 

@@ -9,6 +9,7 @@ import csv
 import json
 import statistics
 from collections import Counter, defaultdict
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ CLAP = SHARED / "clap_app_reviews" / "reviews.csv"
 
 
 def _ingest(tmp_path_factory, name, path, source, text=None):
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     db = tmp_path_factory.mktemp(name) / "w.duckdb"
     s = Store(db)
@@ -221,8 +222,8 @@ def clap(dbs, raw):
 
 
 def _clap_dt(r):
-    from datetime import datetime, timezone
-    return datetime.fromtimestamp(int(r["date_ms"]) / 1000, tz=timezone.utc)
+    from datetime import datetime
+    return datetime.fromtimestamp(int(r["date_ms"]) / 1000, tz=UTC)
 
 
 def test_clap_synonyms_and_mentions(clap):
@@ -237,11 +238,11 @@ def test_clap_synonyms_and_mentions(clap):
 
 
 def test_clap_since_month_is_relative_to_latest_date(clap):
-    from datetime import datetime, timezone
+    from datetime import datetime
     db, rows = clap
     latest = max(_clap_dt(r) for r in rows)
     year = latest.year if latest.month >= 3 else latest.year - 1
-    start = datetime(year, 3, 1, tzinfo=timezone.utc)
+    start = datetime(year, 3, 1, tzinfo=UTC)
     ans = ask(db, "How many reviews since March?")
     assert_scalar(ans, sum(_clap_dt(r) >= start for r in rows))
     assert f"{year}-03-01" in ans.answer
@@ -374,8 +375,8 @@ def test_which_without_a_breakdown_column_declines(dbs):
 
 
 def test_workspace_with_several_sources_picks_the_view(tmp_path, raw):
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     db = tmp_path / "multi.duckdb"
     s = Store(db)
@@ -400,10 +401,10 @@ def test_share_base_named_with_among_and_head_nouns(dbs, raw):
 
 
 def test_raw_table_fast_path_gives_the_views_answer(dbs):
-    from earful.store.readonly import run_read_only
     from earful.qa_agent.builtin import fast_table
     from earful.qa_agent.builtin.parse import parse
     from earful.qa_agent.schema_card import build_schema_card
+    from earful.store.readonly import run_read_only
 
     db = dbs["wild"]
     card = build_schema_card(db)
@@ -542,7 +543,8 @@ def test_other_than_negates_and_labelled_common_word_names_a_value(dbs, raw):
     rows = raw["tiz"]
     assert_scalar(ask(dbs["tiz"], "How many sentences other than apparent bugs?"),      # was label IN (bug, other)
                   sum(r["label"] != "apparent bug" for r in rows))
-    assert_scalar(ask(dbs["tiz"], "How many sentences are not labelled other?"), sum(r["label"] != "other" for r in rows))
+    assert_scalar(ask(dbs["tiz"], "How many sentences are not labelled other?"),
+                  sum(r["label"] != "other" for r in rows))
     assert_scalar(ask(dbs["tiz"], "How many sentences are labelled other?"), sum(r["label"] == "other" for r in rows))
     # a common word that names a value names all its spellings, as any other value does
     titles = sum(r["post_position"].lower() == "title" for r in rows)
@@ -596,7 +598,8 @@ def test_two_numbers_of_a_rating_or_score(dbs, raw):
     for q, want in [("How many reviews are rated 1 or 2?", sum(r["rating"] in ("1", "2") for r in u)),
                     ("How many reviews with 4-5 stars?", sum(r["rating"] in ("4", "5") for r in u)),
                     ("How many reviews have between 2 and 4 stars?", sum(r["rating"] in ("2", "3", "4") for r in u)),
-                    ("How many reviews have a rating greater than or equal to 4?", sum(int(r["rating"]) >= 4 for r in u)),
+                    ("How many reviews have a rating greater than or equal to 4?",
+                     sum(int(r["rating"]) >= 4 for r in u)),
                     ("How many reviews have 3+ stars?", sum(int(r["rating"]) >= 3 for r in u))]:
         assert_scalar(ask(dbs["urr"], q), want)
 
@@ -609,7 +612,8 @@ def test_which_n_groups_either_but_and_a_family_breakdown(dbs, raw):
     ans = ask(dbs["wild"], "Which 2 models have the lowest average score?")
     assert ans.status == "answered" and [r[0] for r in ans.tables[0].rows] == sorted(by, key=lambda m: mean(by[m]))[:2]
     reka = {m: v for m, v in by.items() if m.startswith("reka")}
-    assert_top(ask(dbs["wild"], "Which reka model has the highest average score?"), max(reka, key=lambda m: mean(reka[m])))
+    assert_top(ask(dbs["wild"], "Which reka model has the highest average score?"),
+               max(reka, key=lambda m: mean(reka[m])))
     assert_top(ask(dbs["wild"], "Average score by model, lowest first"), min(by, key=lambda m: mean(by[m])))
     u = raw["urr"]
     c = Counter(r["app"] for r in u)
@@ -631,7 +635,8 @@ def test_most_common_value_of_a_number_and_averages_of_counts(dbs, raw):
 
 def test_talk_about_is_a_mention_and_higher_share_is_an_order(dbs, raw):
     u = raw["urr"]
-    assert_scalar(ask(dbs["urr"], "How many reviews talk about ads?"), sum("ads" in r["review_text"].lower() for r in u))
+    assert_scalar(ask(dbs["urr"], "How many reviews talk about ads?"),
+                  sum("ads" in r["review_text"].lower() for r in u))
     t = raw["tiz"]
     by = defaultdict(list)
     for r in t:

@@ -8,10 +8,10 @@ from tests.conftest import urr_sample
 
 def test_top_feedback_means_most_common_topics(tmp_path):
     from earful.config import load_settings
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
     from earful.qa_agent.ask import ask
     from earful.qa_agent.base import AskContext
+    from earful.store import Store
     from earful.topics.fit import fit_topics
 
     sub = urr_sample(tmp_path / "r.csv", slice(0, 400))

@@ -10,6 +10,7 @@ import csv
 import json
 import random
 import re
+from datetime import UTC
 
 import numpy as np
 import pytest
@@ -45,8 +46,8 @@ def two_sources(tmp_path):
     """A workspace with source `a` (60 CLAP reviews with gold categories) and source `b` (40 later ones, whose
     `category` column is the truth but not declared gold), and a trained tfidf model for `clap_category`."""
     from earful.classify.workspace import import_gold_column, train
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     s = Store(tmp_path / "w.duckdb")
     ingest_file(s, _write(tmp_path / "a.csv", _clap_rows(12)), source="a", overrides={"text": "review"})
@@ -97,11 +98,11 @@ class FileMaker:
 
 
 def _plant(store, blob, fmt, version="tfidf-planted"):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     store.con.execute("INSERT INTO classify_models (model_version, taxonomy, method, features, n_train, trained_at, "
                       "blob, format, versions) VALUES (?, 'clap_category', 'tfidf', '[]', 60, ?, ?, ?, ?)",
-                      [version, datetime.now(timezone.utc), blob, fmt, None])
+                      [version, datetime.now(UTC), blob, fmt, None])
 
 
 def test_trained_model_is_stored_as_skops_and_loads_back(two_sources):
@@ -224,7 +225,7 @@ def test_cascade_does_not_route_to_a_worse_llm_and_says_why(two_sources, monkeyp
         checked = len(server.bodies)
     out = " ".join(r.stdout.split())
     assert "0 sent to the LLM" in out and "not routing to the LLM" in out, out
-    assert f"the LLM was right on 0 (0%)" in out and "every item keeps the offline label" in out
+    assert "the LLM was right on 0 (0%)" in out and "every item keeps the offline label" in out
     assert checked > 0, "the LLM was measured on the validation slice before deciding"
     from earful.store import Store
 
@@ -267,8 +268,8 @@ def test_topic_names_are_asked_for_with_a_one_name_schema(store):
     gives one name."""
     from langchain_openai import ChatOpenAI
 
-    from tests.fake_openai import FakeOpenAIServer
     from earful.topics.labels import LLMLabeler
+    from tests.fake_openai import FakeOpenAIServer
 
     replies = [json.dumps({"name": ["Battery drain", "Power"], "description": "Drains fast."}),
                json.dumps({"name": "Crashes on start", "description": "App closes."}),
@@ -291,8 +292,8 @@ def test_a_label_never_predicted_gets_an_interval_that_reaches_its_true_share(tm
 
     from earful.classify.evaluate import cross_validate, shares, store_eval
     from earful.classify.workspace import gold, import_gold_column, inputs_for, train
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     rows = list(csv.DictReader(shared("clap_app_reviews/reviews.csv").open(encoding="utf-8")))
     random.Random(0).shuffle(rows)
@@ -369,7 +370,7 @@ def test_cascade_labels_use_the_eval_of_the_cascade(two_sources):
 
 def test_an_old_pickled_selftrained_model_is_learnt_again_not_unpickled(two_sources, tmp_path):
     import pickle
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from earful.classify.runner import prepare
 
@@ -377,7 +378,7 @@ def test_an_old_pickled_selftrained_model_is_learnt_again_not_unpickled(two_sour
     marker = tmp_path / "pwned"
     store.con.execute("INSERT INTO classify_models (model_version, taxonomy, method, features, n_train, trained_at, "
                       "blob) VALUES ('selftrained-old', 'feedback_type', 'selftrained', '[]', 50, ?, ?)",
-                      [datetime.now(timezone.utc), pickle.dumps({"classifier": FileMaker(marker)})])
+                      [datetime.now(UTC), pickle.dumps({"classifier": FileMaker(marker)})])
     tax, clf, version, _, _ = prepare(store, "feedback_type", "offline")
     assert not marker.exists()
     assert clf.name == "selftrained" and version != "selftrained-old" and version.startswith("selftrained-")

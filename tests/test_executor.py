@@ -17,8 +17,8 @@ from earful.qa_agent.executor import run_python, run_sql, sandbox, sandbox_mode
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
     from tests.conftest import EXAMPLES
 
     db = tmp_path_factory.mktemp("exec") / "w.duckdb"

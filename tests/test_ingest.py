@@ -4,16 +4,16 @@ transactional rollback, folders/globs, and the one-line errors (exit 2, nothing 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from conftest import EXAMPLES, run_cli
+
 from earful.errors import InputError
 from earful.ingest.base import LOADERS, Loaded, Loader, register_loader
 from earful.ingest.pipeline import ingest_file, ingest_paths
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _write(path, text, encoding="utf-8"):
@@ -159,7 +159,8 @@ def test_record_numbers_follow_the_file_across_row_groups(store, tmp_path, fmt):
     if fmt == "parquet":
         import duckdb
 
-        duckdb.sql(f"COPY (FROM read_csv('{p}')) TO '{tmp_path / 'big.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 20000)")
+        duckdb.sql(f"COPY (FROM read_csv('{p}')) TO '{tmp_path / 'big.parquet'}' "
+                   "(FORMAT parquet, ROW_GROUP_SIZE 20000)")
         p = tmp_path / "big.parquet"
     if fmt == "jsonl":
         p = _write(tmp_path / "big.jsonl", "".join(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import duckdb
-
 from conftest import TEST_DATA, run_cli
 
 
@@ -36,7 +35,7 @@ def _columns(db, table: str) -> list[str]:
     return [r[0] for r in _sql(db, f'DESCRIBE "{table}"')]
 
 
-# --- 1. a CSV line with more fields than the header, inside the sniffed sample -----------------------------------------
+# --- 1. a CSV line with more fields than the header, inside the sniffed sample ----------------------------------------
 
 EXTRA = "id,review,rating\n1,first fine,5\n2,second fine,4\n3,has,extra,field,3\n4,fourth fine,2\n"
 
@@ -84,7 +83,7 @@ def test_trailing_delimiters_on_every_line_are_not_quarantined(tmp_path):
                                                                   ("third fine", 3.0)]
 
 
-# --- 2. GitHub issues from the REST API (user.login, created_at, html_url; body may be null or empty) ------------------
+# --- 2. GitHub issues from the REST API (user.login, created_at, html_url; body may be null or empty) -----------------
 
 def test_github_rest_api_issues_are_recognised(tmp_path):
     db = tmp_path / "w.duckdb"
@@ -111,7 +110,7 @@ def test_github_cli_issues_keep_their_mapping(tmp_path):
     assert (det["time"], det["author"], det["id"]) == ("createdAt", "author.login", "number")
 
 
-# --- 3. a survey export with a start and a submit date: the item's time is when it was submitted -----------------------
+# --- 3. a survey export with a start and a submit date: the item's time is when it was submitted ----------------------
 
 def test_typeform_export_is_dated_by_its_submit_date(tmp_path):
     db = tmp_path / "w.duckdb"

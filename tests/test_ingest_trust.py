@@ -11,7 +11,6 @@ import zlib
 
 import duckdb
 import pytest
-
 from conftest import TEST_DATA, run_cli
 
 
@@ -43,7 +42,7 @@ def _columns(db, view: str) -> list[str]:
     return [r[0] for r in _sql(db, f'DESCRIBE "{view}"')]
 
 
-# --- 1. a text column named `text`, and input columns named like Earful's own ------------------------------------------
+# --- 1. a text column named `text`, and input columns named like Earful's own -----------------------------------------
 
 def test_reingest_and_a_second_file_keep_a_column_named_text(tmp_path):
     db = tmp_path / "w.duckdb"
@@ -174,7 +173,7 @@ def test_a_later_file_mapping_text_elsewhere_keeps_the_first_files_text_column(s
                                                                           ("the real review body", "short tag")]
 
 
-# --- 2. real export formats ----------------------------------------------------------------------------------------------
+# --- 2. real export formats -------------------------------------------------------------------------------------------
 
 def test_google_play_export_with_empty_review_links(tmp_path):
     db = tmp_path / "w.duckdb"
@@ -195,13 +194,14 @@ def test_app_store_connect_api_json_is_recognised_with_its_rating(tmp_path):
     assert (res["profile"], res["added"]) == ("app_store_api", 3)
     assert res["detection"]["rating"] == "attributes.rating"
     assert _sql(db, "SELECT rating, author, created_at::VARCHAR, text FROM appstore ORDER BY rating") == [
-        (1.0, "jmk88", "2024-01-21 13:00:00+00", "Subscription trap\n\nCharged twice and no way to cancel from the app."),
+        (1.0, "jmk88", "2024-01-21 13:00:00+00",
+         "Subscription trap\n\nCharged twice and no way to cancel from the app."),
         (3.0, "lou", "2024-01-23 07:59:59+00", "Okay\n\nNice design; sync with iPad is flaky."),
         (5.0, "skywalker", "2024-01-20 18:11:12+00", "Finally!\n\nOffline mode works on the plane, thank you.")]
     assert _sql(db, "SELECT attributes.territory FROM appstore ORDER BY rating") == [("GBR",), ("CAN",), ("USA",)]
 
 
-# --- 3-6. bad rows are quarantined, the rest of the file is read ---------------------------------------------------------
+# --- 3-6. bad rows are quarantined, the rest of the file is read ------------------------------------------------------
 
 def test_explicit_time_column_quarantines_the_values_that_do_not_parse(tmp_path):
     db = tmp_path / "w.duckdb"

@@ -97,7 +97,8 @@ def test_cache_and_log(store):
     assert (r2.text, r2.cached) == ("first answer", True)
     assert (r3.text, r3.cached) == ("second answer", False)
     assert fake.calls == 2
-    rows = store.rows("SELECT purpose, prompt_version, model, cached, outcome, messages FROM llm_calls ORDER BY created_at")
+    rows = store.rows("SELECT purpose, prompt_version, model, cached, outcome, messages FROM llm_calls "
+                      "ORDER BY created_at")
     assert [(r[1], r[3], r[4]) for r in rows] == [("t.v1", False, "ok"), ("t.v1", True, "ok"), ("t.v2", False, "ok")]
     assert rows[0][2] == "fake-list-chat-model" and json.loads(rows[0][5])[1] == {"role": "user", "content": "hello"}
 

@@ -35,8 +35,10 @@ def server(tmp_path_factory):
     port = _free_port()
     # Some source builds of llama-cpp-python crash (SIGSEGV) when decoding a prompt in batches; probe once and fall
     # back to batch size 1 (slower, same replies) so the HTTP path is still exercised.
-    probe = subprocess.run([sys.executable, "-c", "from llama_cpp import Llama; from earful.llm.local import smollm2_path;"
-                            "Llama(smollm2_path(), verbose=False, n_ctx=512)('one two three four five six', max_tokens=2)"],
+    probe = subprocess.run([sys.executable, "-c",
+                            "from llama_cpp import Llama; from earful.llm.local import smollm2_path;"
+                            "Llama(smollm2_path(), verbose=False, n_ctx=512)"
+                            "('one two three four five six', max_tokens=2)"],
                            capture_output=True, timeout=120)
     ubatch = None if probe.returncode == 0 else 1
     log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")
@@ -71,8 +73,8 @@ def _items_digest(db) -> str:
 
 
 def test_ask_through_llama_cpp_server(server, tmp_path, monkeypatch):
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
     from tests.conftest import EXAMPLES, run_cli
 
     db = tmp_path / "w.duckdb"

@@ -48,8 +48,8 @@ class Script:
 def ws(tmp_path):
     """12 reviews of 3 apps: every review text is distinct and carries a canary, two canary authors, one `stars`
     cell that breaks CAST(stars AS INTEGER), and two reviews where a user pasted a key."""
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     rows = [{"review_id": f"r{i}", "app": ["Maps", "Chess", "Notes"][i % 3], "author": f"Canary Author{'AB'[i % 2]}",
              "date": f"2024-0{1 + i % 6}-1{i % 9}", "rating": 1 + i % 5, "stars": str(1 + i % 5),
@@ -97,7 +97,8 @@ def run_audit(db, send_rows: bool):
         conv = a0.conversation_id
         a1 = ask("quote a review", ctx_for(db, server.url, conv, send_rows=send_rows), engines=llm)
         server.reply = Script(plan("SELECT avg(CAST(stars AS INTEGER)) AS avg_stars FROM reviews", "{avg_stars} stars"),
-                              plan("SELECT avg(rating) AS avg_rating FROM reviews", "The average rating is {avg_rating}."))
+                              plan("SELECT avg(rating) AS avg_rating FROM reviews",
+                                   "The average rating is {avg_rating}."))
         a2 = ask("and the average stars?", ctx_for(db, server.url, conv, send_rows=send_rows), engines=llm)
         server.reply = Script(plan("SELECT author, count(*) AS n FROM reviews GROUP BY author ORDER BY n DESC",
                                    "{author} wrote the most reviews ({n})."))
@@ -172,7 +173,8 @@ def test_redact_and_scrub_are_pure():
     md5 = "9e107d9d372bb6826bd81d3542a419d6"
     assert redact(f"{md5} sk-proj-ABCDEFGHIJKLMNOPQRSTUV", generic=False, environ={}) == f"{md5} {MASK}"
     err = ('Conversion Error: Could not convert string \'cute!!!! so cute\' to INT32\nLINE 1: SELECT CAST(stars AS '
-           'INTEGER) FROM reviews WHERE app = \'Chess\'; Referenced column "stars" not found. Candidate: "reviews.text"')
+           'INTEGER) FROM reviews WHERE app = \'Chess\'; Referenced column "stars" not found. '
+           'Candidate: "reviews.text"')
     scrubbed = scrub_values(err, keep=("SELECT CAST(stars AS INTEGER) FROM reviews WHERE app = 'Chess'",
                                        "VIEW reviews\n  text VARCHAR [text]"))
     assert "cute" not in scrubbed and "'<value>'" in scrubbed

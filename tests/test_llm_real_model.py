@@ -80,11 +80,11 @@ def qwen(tmp_path_factory):
 
 def test_real_model_answers_show_no_placeholder_and_no_unsupported_number(qwen, tmp_path):
     from earful.config import load_settings
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
     from earful.qa_agent.agent import WORDED_BY_EARFUL, LLMAgent, _numbers_in, unsupported_numbers
     from earful.qa_agent.ask import ask
     from earful.qa_agent.base import AskContext
+    from earful.store import Store
 
     db = tmp_path / "clap.duckdb"
     with Store(db) as s:

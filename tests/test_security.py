@@ -35,8 +35,8 @@ def checksum(folder) -> str:
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     """A real workspace (bundled sample ingested) in its own folder, a planted secret outside it, a listener."""
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
     from tests.conftest import EXAMPLES
 
     root = tmp_path_factory.mktemp("sec")
@@ -81,7 +81,8 @@ PY_CASES = {
     "overwrite_db": FIND_DB + "open(db, 'wb').write(b'gone')\nresult = {'done': [1]}",
     "truncate_db": FIND_DB + "import os\nos.truncate(db, 0)\nresult = {'done': [1]}",
     "rename_db": FIND_DB + "import os\nos.rename(db, db + '.bak')\nresult = {'done': [1]}",
-    "reopen_writable_drop": FIND_DB + "con.close()\nc2 = duckdb.connect(db)\nc2.execute('DROP TABLE items')\nresult = {'done': [1]}",
+    "reopen_writable_drop": FIND_DB + "con.close()\nc2 = duckdb.connect(db)\nc2.execute('DROP TABLE items')\n"
+                                      "result = {'done': [1]}",
     "drop_via_con": "con.execute('DROP TABLE items')\nresult = {'done': [1]}",
     "unlock_config": "con.execute('SET enable_external_access = true')\nresult = {'done': [1]}",
     "copy_out_via_con": "con.execute(\"COPY items TO '/tmp/x.csv'\")\nresult = {'done': [1]}",
@@ -93,7 +94,8 @@ PY_CASES = {
                            "import os\nassert not os.path.exists(db)\nresult = {'done': [1]}",
     "socket_loopback": "import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
                        "s.sendall(b'exfiltrated')\nresult = {'done': [1]}",
-    "socket_internet": "import socket\ns = socket.create_connection(('1.1.1.1', 53), timeout=2)\nresult = {'done': [1]}",
+    "socket_internet": "import socket\ns = socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+                       "result = {'done': [1]}",
     "http_request": "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:{port}/', timeout=2)\n"
                     "result = {'done': [1]}",
     "dns_lookup": "import socket\nresult = {'ip': [socket.gethostbyname('example.com')]}",
@@ -102,7 +104,8 @@ PY_CASES = {
     "memory_bomb": "x = bytearray(8 * 1024 ** 3)\nresult = {'done': [1]}",
     "memory_growth": "x = []\nwhile True:\n    x.append(' ' * 10_000_000)",
     "huge_stdout_fd": "import os\nwhile True:\n    os.write(1, b'x' * 1_000_000)",
-    "huge_file_tmp": "f = open('/tmp/big', 'wb')\nfor _ in range(1000):\n    f.write(b'0' * 1_000_000)\nresult = {'done': [1]}",
+    "huge_file_tmp": "f = open('/tmp/big', 'wb')\nfor _ in range(1000):\n    f.write(b'0' * 1_000_000)\n"
+                     "result = {'done': [1]}",
     "kill_parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(10)",
     "fork_bomb": "import os\nwhile True:\n    os.fork()",
 }

@@ -6,7 +6,6 @@ statements that hid a write (EXPLAIN ANALYZE) or were refused though they only r
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

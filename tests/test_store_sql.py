@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,7 +37,7 @@ def test_literals_keep_their_type():
 
 
 def test_json_text_is_the_form_the_store_and_cli_share():
-    data = {"when": datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc), "day": date(2024, 5, 2),
+    data = {"when": datetime(2024, 5, 1, 12, 0, tzinfo=UTC), "day": date(2024, 5, 2),
             "money": Decimal("1.5"), "arr": np.array([1, 2]), "pair": (1, "a"), "text": "café"}
     assert json_text(data) == ('{"when": "2024-05-01T12:00:00+00:00", "day": "2024-05-02", "money": 1.5, '
                                '"arr": [1, 2], "pair": [1, "a"], "text": "café"}')

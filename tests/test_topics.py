@@ -25,8 +25,8 @@ def _subset_csv(path, start, stop):
 def embedded_db(tmp_path_factory):
     """A workspace with 600 real reviews ingested and embedded (built once, copied per test)."""
     from earful.embeddings import embed_items
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     d = tmp_path_factory.mktemp("topics")
     with Store(d / "base.duckdb") as s:
@@ -176,7 +176,7 @@ def test_over_time_trends_and_breakdowns(ws):
     per = {}
     for r in rows:
         per.setdefault(r["period"], []).append(r)
-    for period, rs in per.items():
+    for rs in per.values():
         assert abs(sum(r["share"] for r in rs) - 1) < 0.01
     direct = ws.rows("SELECT count(*) FROM topic_items WHERE created_at IS NOT NULL")[0][0]
     assert sum(r["count"] for r in rows) == direct
@@ -197,7 +197,8 @@ def test_hierarchy_and_charts(ws, tmp_path):
     h = hierarchy(ws)
     assert len(h) == 7  # n-1 merges for 8 topics
     root = max(h, key=lambda r: len(r["topic_ids"]))
-    assert sorted(root["topic_ids"]) == sorted(r[0] for r in ws.rows("SELECT topic_id FROM topics WHERE status='active'"))
+    active = ws.rows("SELECT topic_id FROM topics WHERE status='active'")
+    assert sorted(root["topic_ids"]) == sorted(r[0] for r in active)
     figs = charts(ws, tmp_path / "charts")
     assert [f["title"] for f in figs][0] == "Topic sizes"
     assert all((tmp_path / "charts").joinpath(f["png"].rsplit("/", 1)[-1]).stat().st_size > 1000 for f in figs)

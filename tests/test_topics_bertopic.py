@@ -1,8 +1,8 @@
 """The real BERTopic backend (UMAP + HDBSCAN + KeyBERTInspired/MMR, offline) on ~646 real app reviews.
 
 Checks: a fit persists readable labels for every topic, outlier reassignment follows its rule and lowers the
-outlier rate, a second workspace ingested from the same file gets the very same topics (fits are deterministic), and a refit on
-the same data plus ~10% new reviews keeps most topic ids.
+outlier rate, a second workspace ingested from the same file gets the very same topics (fits are deterministic), and a
+refit on the same data plus ~10% new reviews keeps most topic ids.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def _spread_csv(path, every, offset):
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     from earful.embeddings import embed_items
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
     from earful.topics.fit import fit_topics
 
     d = tmp_path_factory.mktemp("bt")
@@ -62,8 +62,8 @@ def test_outlier_reassignment_rule_and_rate(fitted):
 def test_same_file_in_a_new_workspace_gives_the_same_topics(fitted, tmp_path):
     """Embedding batches and the fit's input order are fixed, so nothing moves the clustering between workspaces."""
     from earful.embeddings import embed_items
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
     from earful.topics.fit import fit_topics
 
     _, first, _ = fitted

@@ -90,7 +90,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, _ = self.proc.communicate()
-            raise AssertionError(f"server ignored SIGTERM: {out}")
+            raise AssertionError(f"server ignored SIGTERM: {out}") from None
         return self.proc.returncode, out
 
     def __enter__(self):
@@ -171,7 +171,7 @@ def test_off_loopback_needs_a_token(hostile_db):
     except subprocess.TimeoutExpired:
         srv.proc.kill()
         srv.proc.communicate()
-        raise AssertionError("serve --host 0.0.0.0 started without a token")
+        raise AssertionError("serve --host 0.0.0.0 started without a token") from None
     assert srv.proc.returncode == 2 and "token" in out and "EARFUL_TOKEN" in out
 
 
@@ -187,7 +187,8 @@ def test_token_is_required_on_every_request(hostile_db):
         good = httpx.get(srv.url + "/api/status", headers=auth)
         ask = httpx.post(srv.url + "/api/ask", json={"question": "How many reviews per app?"})
         evil = httpx.get(srv.url + "/api/status", headers={**auth, "Host": "evil.example.com"})
-        with httpx.Client(base_url=srv.url, follow_redirects=True) as browser:   # the page: ?token= once, then the cookie
+        # the page: ?token= once, then the cookie
+        with httpx.Client(base_url=srv.url, follow_redirects=True) as browser:
             first = browser.get(f"/?token={token}")
             page, status = browser.get("/"), browser.get("/api/status")
             js = browser.get("/static/plotly.min.js")
@@ -363,9 +364,9 @@ def test_turns_queued_together_are_each_saved_and_a_bad_one_costs_only_itself(tm
     """Group commit in `save_turn`: the writer saves every queued turn; a failing turn does not sink the batch."""
     import duckdb
 
-    from earful.store import Store
     from earful.qa_agent.ask import _Turn, save_turn, workspace_lock
     from earful.qa_agent.base import Answer
+    from earful.store import Store
 
     db = tmp_path / "g.duckdb"
     Store(db).close()

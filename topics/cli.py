@@ -6,8 +6,6 @@ Design decision: commands only parse options, call one library function and prin
 """
 from __future__ import annotations
 
-from typing import List
-
 import typer
 
 from earful.cli.common import JSON_OPTION, console, emit, state
@@ -42,8 +40,10 @@ def fit(ctx: typer.Context,
         where: str = typer.Option(None, help="SQL condition over the source's view (or items), e.g. \"rating <= 2\""),
         backend: str = typer.Option("bertopic", help="clustering backend (bertopic, pca-kmeans-standin)"),
         threshold: float = typer.Option(0.3, help="reassign outliers whose nearest topic has cosine >= this"),
-        sample_cap: int = typer.Option(None, help="cluster at most this many items, assign the rest (default: by memory)"),
-        llm_labels: bool = typer.Option(None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
+        sample_cap: int = typer.Option(
+            None, help="cluster at most this many items, assign the rest (default: by memory)"),
+        llm_labels: bool = typer.Option(
+            None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
         as_json: bool = JSON_OPTION):
     """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits."""
     from earful.topics.fit import fit_topics
@@ -110,7 +110,7 @@ def rename(ctx: typer.Context, topic_id: int = typer.Argument(...), name: str = 
 
 
 @topics_app.command("merge")
-def merge(ctx: typer.Context, topic_ids: List[int] = typer.Argument(..., help="INTO OTHER...: the first id survives"),
+def merge(ctx: typer.Context, topic_ids: list[int] = typer.Argument(..., help="INTO OTHER...: the first id survives"),
           as_json: bool = JSON_OPTION):
     """Merge topics into the first one (kept across refits)."""
     _edit(ctx, "merge", topic_ids, None, as_json)

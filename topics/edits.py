@@ -25,7 +25,8 @@ def _record(store, op: str, topic_ids: list[int], value: str | None = None) -> d
 
 def _lineage(store, event: str, topic_id, prev_id) -> None:
     run = store.scalar("SELECT run_id FROM topic_runs ORDER BY fitted_at DESC LIMIT 1")
-    store.con.execute("INSERT INTO topic_lineage VALUES (?, ?, ?, ?, NULL, ?)", [run, event, topic_id, prev_id, M.now()])
+    store.con.execute("INSERT INTO topic_lineage VALUES (?, ?, ?, ?, NULL, ?)",
+                      [run, event, topic_id, prev_id, M.now()])
 
 
 def _active(store, tid: int) -> bool:
@@ -96,7 +97,8 @@ def _split(store, ov: dict, labeler: Labeler | None) -> bool:
         store.con.execute("""INSERT INTO topics (topic_id, keywords, status, parent_id, run_id, created_at, updated_at)
                              VALUES (?, ?, 'active', ?, ?, ?, ?)
                              ON CONFLICT (topic_id) DO UPDATE SET keywords = excluded.keywords, status = 'active',
-                               parent_id = excluded.parent_id, run_id = excluded.run_id, updated_at = excluded.updated_at""",
+                               parent_id = excluded.parent_id, run_id = excluded.run_id,
+                               updated_at = excluded.updated_at""",
                           [new_id, kws.get(k, []), tid, run, now, now])
         _lineage(store, "split", new_id, tid)
     store.con.execute("UPDATE topics SET status = 'split', size = 0, updated_at = ? WHERE topic_id = ?", [now, tid])

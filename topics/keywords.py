@@ -10,7 +10,6 @@ import re
 
 import numpy as np
 
-
 # Words of two or more letters, keeping an inner apostrophe: "doesn't scrobble", not "doesn scrobble".
 TOKEN_PATTERN = r"(?u)\b[a-z][a-z']*[a-z]\b"
 # Contractions that say who, not what (negations such as "doesn't" and "can't" stay: they carry the complaint).

@@ -6,7 +6,7 @@ always derived from `topic_assignments` and never drifts from it.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -17,7 +17,7 @@ N_REPRESENTATIVE = 5
 
 
 def now():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def normalise(m: np.ndarray) -> np.ndarray:

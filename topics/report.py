@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from earful.errors import NotFoundError
 from earful.topics import model as M
-from earful.topics.timeline import ARROWS, over_time, trends
+from earful.topics.timeline import over_time, trends
 
 
 def _snip(text: str, n: int = 140) -> str:
@@ -41,7 +41,8 @@ def topic_list(store, *, days: int = 30, n_examples: int = 3) -> dict:
 def topic_detail(store, topic_id: int) -> dict:
     t = M.get_topic(store, topic_id)
     lineage = store.query("SELECT run_id, event, topic_id, prev_topic_id, similarity, created_at FROM topic_lineage "
-                          "WHERE topic_id = ? OR prev_topic_id = ? ORDER BY created_at", [topic_id, topic_id]).to_pylist()
+                          "WHERE topic_id = ? OR prev_topic_id = ? ORDER BY created_at",
+                          [topic_id, topic_id]).to_pylist()
     monthly = [r for r in over_time(store, "month") if r["topic_id"] == topic_id]
     return {"id": t["topic_id"], "name": t["name"], "description": t["description"], "status": t["status"],
             "size": t["size"], "label_source": t["label_source"], "keywords": list(t["keywords"] or []),

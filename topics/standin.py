@@ -5,8 +5,6 @@ it is not meant for real use (no outliers, fixed k) and is named as a stand-in w
 """
 from __future__ import annotations
 
-import numpy as np
-
 from earful.topics.base import BackendFit, TopicBackend
 from earful.topics.keywords import ctfidf_keywords
 

@@ -27,7 +27,8 @@ def over_time(store, freq: str = "month", *, source: str | None = None, include_
     sql = f"""
         WITH t AS (SELECT date_trunc('{freq}', created_at)::DATE AS period, topic_id, topic FROM topic_items
                    WHERE {' AND '.join(where)}),
-             g AS (SELECT period, topic_id, any_value(topic) AS topic, count(*) AS count FROM t GROUP BY period, topic_id),
+             g AS (SELECT period, topic_id, any_value(topic) AS topic, count(*) AS count FROM t
+                   GROUP BY period, topic_id),
              s AS (SELECT *, round(count / sum(count) OVER (PARTITION BY period), 4) AS share FROM g)
         SELECT period, topic_id, topic, count, share FROM s {'' if include_outliers else 'WHERE topic_id <> -1'}
         ORDER BY period, count DESC, topic_id"""

@@ -47,7 +47,8 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only S
     shown = tbl.slice(0, limit)
     cols, rows = arrow_to_rows(shown)
     if as_csv:
-        import csv, sys
+        import csv
+        import sys
         w = csv.writer(sys.stdout)
         w.writerow(cols)
         w.writerows(rows)
@@ -74,7 +75,8 @@ def similar(ctx: typer.Context, text: str = typer.Argument(..., help="text to co
             k: int = typer.Option(10, "-k", help="how many neighbours"),
             source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
     """Find the feedback items most similar to TEXT (cosine similarity of MiniLM embeddings)."""
-    from earful.embeddings import embed_items, similar as nearest
+    from earful.embeddings import embed_items
+    from earful.embeddings import similar as nearest
 
     with state(ctx).store() as store:
         embed_items(store, source=source)

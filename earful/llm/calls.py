@@ -14,7 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from earful.errors import ExecutionError
@@ -38,7 +38,8 @@ class LLMReply:
 
 
 def model_id(chat_model) -> str:
-    """A stable id for a chat model, e.g. 'openai:gpt-4o-mini', 'openai-compatible:smollm2@http://...', 'fake-list-chat-model'."""
+    """A stable id for a chat model, e.g. 'openai:gpt-4o-mini', 'openai-compatible:smollm2@http://...',
+    'fake-list-chat-model'."""
     kind = getattr(chat_model, "_llm_type", None) or type(chat_model).__name__
     name = getattr(chat_model, "model_name", None) or getattr(chat_model, "model", None)
     kind = {"openai-chat": "openai", "azure-openai-chat": "azure_openai", "anthropic-chat": "anthropic",
@@ -68,7 +69,8 @@ def normalise_messages(messages) -> list[dict]:
 def _to_langchain(msgs: list[dict]):
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-    cls = {"system": SystemMessage, "user": HumanMessage, "human": HumanMessage, "assistant": AIMessage, "ai": AIMessage}
+    cls = {"system": SystemMessage, "user": HumanMessage, "human": HumanMessage,
+           "assistant": AIMessage, "ai": AIMessage}
     return [cls.get(m["role"], HumanMessage)(content=m["content"]) for m in msgs]
 
 
@@ -188,7 +190,7 @@ def call_llm(store, chat_model, messages, *, prompt_version: str, purpose: str, 
     msgs = redact_obj(normalise_messages(messages))
     mid = model_id(chat_model)
     key = cache_key(mid, prompt_version, msgs, schema)
-    row = {"call_id": uuid.uuid4().hex, "created_at": datetime.now(timezone.utc), "conversation_id": conversation_id,
+    row = {"call_id": uuid.uuid4().hex, "created_at": datetime.now(UTC), "conversation_id": conversation_id,
            "purpose": purpose, "prompt_version": prompt_version, "model": mid, "cache_key": key,
            "messages": json.dumps(msgs, ensure_ascii=False)}
     hit = _lookup(store, key, schema) if use_cache else None
@@ -236,7 +238,8 @@ def call_llm_many(store, chat_model, batch, *, prompt_version: str, purpose: str
     def one(msgs):
         nonlocal done
         try:
-            return call_llm(store, chat_model, msgs, prompt_version=prompt_version, purpose=purpose, schema=schema, **kw)
+            return call_llm(store, chat_model, msgs, prompt_version=prompt_version, purpose=purpose, schema=schema,
+                            **kw)
         except Exception as exc:  # noqa: BLE001
             if not return_exceptions:
                 raise

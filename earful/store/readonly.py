@@ -1,7 +1,8 @@
 """Read-only SQL over a workspace, for `earful sql` and the agent's SQL path.
 
 Two layers. The statement check gives a clear message for what is refused (anything but SELECT/WITH/DESCRIBE/
-EXPLAIN/SHOW-like reads and PIVOT; EXPLAIN ANALYZE runs what it wraps, so that is checked too). The containment is DuckDB itself: the file opened ``read_only``, with
+EXPLAIN/SHOW-like reads and PIVOT; EXPLAIN ANALYZE runs what it wraps, so that is checked too). The containment is
+DuckDB itself: the file opened ``read_only``, with
 ``enable_external_access = false`` (no file-reading table functions, COPY, ATTACH, INSTALL/LOAD, httpfs) and
 ``lock_configuration = true`` so the query cannot switch that back on.
 """
@@ -69,8 +70,9 @@ def _check_statement(kind: str, text: str, depth: int = 0) -> None:
             raise _refuse(kind, " (the statement it explains could not be checked)")
         try:
             _check_statement(parts[0].type.name, parts[0].query.strip(), depth + 1)
-        except ReadOnlyError:
-            raise _refuse(kind, f" when they wrap a {parts[0].type.name} statement (EXPLAIN ANALYZE would run it)")
+        except ReadOnlyError as inner:
+            raise _refuse(kind, f" when they wrap a {parts[0].type.name} statement (EXPLAIN ANALYZE would run it)") \
+                from inner
 
 
 def check_sql(sql: str) -> list[str]:
@@ -100,7 +102,7 @@ class QueryInterrupted(ExecutionError):
 
 
 _LOCK = threading.Lock()  # guards _SHARED and every use of a shared base connection (cursor(), close())
-_SHARED: dict[str, "_Shared"] = {}
+_SHARED: dict[str, _Shared] = {}
 CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False,
           "autoload_known_extensions": False}
 
@@ -163,7 +165,7 @@ class ReadOnlyConnection:
                     del _SHARED[self._key]
                     shared.base.close()
 
-    def __enter__(self) -> "ReadOnlyConnection":
+    def __enter__(self) -> ReadOnlyConnection:
         return self
 
     def __exit__(self, *exc) -> None:

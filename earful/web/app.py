@@ -185,11 +185,11 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
     js = {"body": None}
 
     @app.exception_handler(EarfulError)
-    async def _earful_error(request: Request, exc: EarfulError):
+    async def _earful_error(_request: Request, exc: EarfulError):
         return SafeJSON({"error": str(exc)}, status_code=400 if exc.exit_code == 2 else 500)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
+    async def _unexpected(_request: Request, exc: Exception):
         return SafeJSON({"error": f"unexpected error: {type(exc).__name__}: {exc} (please report it)"},
                         status_code=500)
 
@@ -204,9 +204,9 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
 
     @app.get("/api/status")
     def status():
+        from earful.qa_agent.ask import workspace_lock
         from earful.status import workspace_status
         from earful.store import Store
-        from earful.qa_agent.ask import workspace_lock
 
         # exclusive in this process: a Store's read-only connection is configured unlike the engines' ones, and
         # DuckDB allows one configuration per file per process

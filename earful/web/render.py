@@ -65,7 +65,8 @@ def answer_html(answer: dict) -> str:
         parts.append("<details><summary>code that produced this answer</summary>")
         for s in steps:
             flag = "" if s.get("ok") else f' <span class="earful-err">failed: {_esc(s.get("error"))}</span>'
-            parts.append(f'<pre><code class="language-{_esc(s.get("language"))}">{_esc(s.get("code"))}</code></pre>{flag}')
+            parts.append(f'<pre><code class="language-{_esc(s.get("language"))}">'
+                         f'{_esc(s.get("code"))}</code></pre>{flag}')
         parts.append("</details>")
     if answer.get("item_ids"):
         parts.append(f'<p class="earful-ids">items: {_esc(", ".join(answer["item_ids"][:20]))}</p>')

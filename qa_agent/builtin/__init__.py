@@ -35,7 +35,7 @@ class BuiltinEngine(Engine):
         follow = prev is not None and (FOLLOW_START.search(question) or "instead" in question.lower())
         parsed = parse(question, card, partial=bool(prev))
         if parsed.reason and parsed.plan is None and not (prev and not parsed.unmapped and follow):
-            return self._decline(_decline_text(question, parsed), parsed)
+            return self._decline(_decline_text(parsed), parsed)
         if parsed.unmapped and follow and prev is not None and parsed.plan is not None \
                 and len(parsed.unmapped) == len(parsed.loose_words) <= 2 \
                 and any(f.op == "contains" for f in prev.filters + prev.target):
@@ -46,15 +46,15 @@ class BuiltinEngine(Engine):
             parsed.fields.add("filters")
             parsed.unmapped, parsed.loose_words = [], []
         if parsed.unmapped:
-            return self._decline(_decline_text(question, parsed), parsed)
+            return self._decline(_decline_text(parsed), parsed)
         plan = parsed.plan
         if prev is not None and (follow or not parsed.has_measure):
-            plan = _merge_followup(prev, parsed, card)
+            plan = _merge_followup(prev, parsed)
             if plan is None:
-                return self._decline(_decline_text(question, parsed), parsed)
+                return self._decline(_decline_text(parsed), parsed)
         elif not parsed.has_measure:
             parsed.reason = parsed.reason or "no measure (how many, what share, average ...) or breakdown"
-            return self._decline(_decline_text(question, parsed), parsed)
+            return self._decline(_decline_text(parsed), parsed)
         return self._run(plan, ctx)
 
     def _run(self, plan: Plan, ctx: AskContext) -> Answer:
@@ -91,7 +91,7 @@ def fast_table(plan: Plan, db_path: str) -> str | None:
     return view.raw_table if all(c and c.lower() in raw for c in plan.columns_used()) else None
 
 
-def _decline_text(question: str, parsed) -> str:
+def _decline_text(parsed) -> str:
     parts = ["I can't answer this reliably without an LLM."]
     if parsed.understood:
         parts.append("I understood: " + "; ".join(dict.fromkeys(parsed.understood)) + ".")
@@ -114,7 +114,7 @@ def _previous_plan(history: list[dict]) -> Plan | None:
     return None
 
 
-def _merge_followup(prev: Plan, parsed, card) -> Plan | None:
+def _merge_followup(prev: Plan, parsed) -> Plan | None:
     """Edit the previous plan with what the follow-up states: its filters replace those on the same column."""
     new = parsed.plan
     if new is None or new.view != prev.view:

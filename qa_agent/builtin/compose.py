@@ -33,7 +33,8 @@ def _measure_words(plan: Plan) -> str:
     share = "percent" + (f" of {plan.noun} where " + " and ".join(f.describe() for f in plan.target) + ","
                          if plan.target else "")
     return {"count": f"{plan.noun}", "share": share, "avg": f"average {plan.column}",
-            "min": f"lowest {plan.column}", "median": f"median {plan.column}", "max": f"highest {plan.column}", "sum": f"total {plan.column}",
+            "min": f"lowest {plan.column}", "median": f"median {plan.column}", "max": f"highest {plan.column}",
+            "sum": f"total {plan.column}",
             "distinct": f"distinct {plan.column} values"}.get(plan.measure, plan.measure)
 
 
@@ -96,7 +97,8 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
         if len(rows) > 1 and not plan.limit:
             text += " Next: " + _list(rows[1:], vidx, 4)
         elif plan.limit and len(rows) > 1:
-            text = f"{'Top' if plan.order == 'desc' else 'Bottom'} {len(rows)} {_plural(gname)} by {_measure_words(plan).rstrip(',')}{where}: " + \
+            text = f"{'Top' if plan.order == 'desc' else 'Bottom'} {len(rows)} {_plural(gname)} by " \
+                f"{_measure_words(plan).rstrip(',')}{where}: " + \
                 _list(rows, vidx, plan.limit)
         return text, tables, charts, item_ids
     text = f"{_cap(_measure_words(plan))} per {gname}{where}: " + _list(rows, vidx, 15)

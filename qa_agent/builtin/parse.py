@@ -10,13 +10,41 @@ from __future__ import annotations
 import re
 
 from earful.qa_agent.builtin import timeparse
+from earful.qa_agent.builtin.phrases import (
+    ABOUT,
+    AVG,
+    BASE_PREPS,
+    DISTINCT,
+    EXAMPLES,
+    FILLER,
+    GRAINS,
+    GROUP_TRIGGERS,
+    LLM_ONLY,
+    MAXW,
+    MINW,
+    PEOPLE,
+    ROW_NOUNS,
+    SHARE,
+    SPLIT_VERBS,
+    SUMW,
+    TIME_PREPS,
+    WHICH,
+    ColumnNames,
+    Parsed,
+    _num,
+    after_label_verb,
+    choose_view,
+    mark,
+    negating_tokens,
+    normalise,
+    numeric_filters,
+    text_filters,
+    tokenize,
+    view_nouns,
+    which_before,
+)
 from earful.qa_agent.builtin.plan import TEXT_OPS, Filter, Plan
 from earful.qa_agent.builtin.vocab import NUMBER_WORDS, embedding_match, resolve, singular, value_index
-from earful.qa_agent.builtin.phrases import (
-    FILLER, ROW_NOUNS, LLM_ONLY, SHARE, AVG, MAXW, MINW,
-    SUMW, EXAMPLES, GROUP_TRIGGERS, WHICH, GRAINS, DISTINCT, SPLIT_VERBS,
-    BASE_PREPS, TIME_PREPS, PEOPLE, view_nouns, Parsed, tokenize, mark, ColumnNames,
-    choose_view, _num, numeric_filters, ABOUT, text_filters, which_before, after_label_verb, negating_tokens, normalise)
 
 
 def parse(question: str, card, partial: bool = False) -> Parsed:
@@ -50,7 +78,7 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             text_col = hit[1].name
             break
     text_filters(toks, text_col, texts)
-    numeric_filters(q, toks, cols, view, numeric, problems)
+    numeric_filters(q, toks, cols, numeric, problems)
     times = timeparse.time_filters(q, toks, view, mark, problems)
     res.unmapped += problems
     # row nouns
@@ -99,7 +127,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             elif which_before(before) and not (col.kind == "numeric" and not {"which", "common", "frequent",
                                                                                "popular"} & set(before[-2:])):
                 trig = i
-            elif i > 1 and lows[i - 2] in WHICH and not toks[i - 1].used and _family(value_index(view), toks[i - 1], col):
+            elif i > 1 and lows[i - 2] in WHICH and not toks[i - 1].used \
+                    and _family(value_index(view), toks[i - 1], col):
                 trig = i        # 'which reka model': a breakdown of the models the word starts
             elif i > 0 and (lows[i - 1] in ("top", "bottom") or (i > 1 and lows[i - 2] in ("top", "bottom")
                                                                  and re.fullmatch(r"\d+", lows[i - 1]))):
@@ -220,7 +249,8 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
     if "common" in lows or "frequent" in lows or "popular" in lows:
         if plan.measure not in ("count", "share"):   # 'the average rating of the most common category'
             res.reason = f"'most/least common' picks a group by its number of {plan.noun}; the " \
-                         f"{ {'avg': 'average'}.get(plan.measure, plan.measure)} of that group is a question inside a question"
+                         f"{ {'avg': 'average'}.get(plan.measure, plan.measure)} of that group is a question " \
+                         "inside a question"
             return res
         for t in toks:
             if t.low in ("common", "frequent", "popular", "often"):
@@ -332,10 +362,11 @@ def parse(question: str, card, partial: bool = False) -> Parsed:
             left.append((i, t))     # 'the most stars': the highest average, or the most 5-star reviews?
             continue
         if t.low in FILLER or t.low in WHICH \
-                or t.low in ("percent", "%", "instead", "rather", "and", "now", "what", "about", "how", "mentions", "report",
-                             "reports", "there", "appear", "appears", "receive", "receives", "receiving", "earn", "earns", "earned",
-                             "gets", "gives", "gave", "give", "write", "writes", "wrote", "labelled", "labeled", "tagged", "classified", "marked", "categorized",
-                             "categorised", "users", "user", "people", "customers", "exist", "exists", "written", "posted",
+                or t.low in ("percent", "%", "instead", "rather", "and", "now", "what", "about", "how", "mentions",
+                             "report", "reports", "there", "appear", "appears", "receive", "receives", "receiving",
+                             "earn", "earns", "earned", "gets", "gives", "gave", "give", "write", "writes", "wrote",
+                             "labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised",
+                             "users", "user", "people", "customers", "exist", "exists", "written", "posted",
                              "break", "breakdown", "split") \
                 or t.low in MAXW | MINW | {"common", "rated", "star", "stars", "time", "often", "scoring", "reviewed"}:
             continue

@@ -43,7 +43,7 @@ DISTINCT = {"different", "distinct", "unique", "separate"}
 SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "give", "gave", "that", "which",
                "mention", "mentions", "contain", "contains", "say", "says", "rated", "come", "comes"}
 BASE_PREPS = {"among", "in", "within", "for", "from", "of"}
-TIME_PREPS = {"since", "before", "after", "during", "until", "till", "between"}  # a date range said with these scopes a share
+TIME_PREPS = {"since", "before", "after", "during", "until", "till", "between"}  # a date range said so scopes a share
 
 
 COLUMN_ALIASES = {"llm": "model", "llms": "model", "chatbot": "model", "assistant": "model", "genre": "app_category",
@@ -88,8 +88,8 @@ def _split_quoted(text: str, pattern: str, plain) -> str:
 def _plain(part: str) -> str:
     part = part.replace("’", "'")
     part = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", part)
-    part = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-(?=(rated|scor|review|common))",
-                  r"\1 ", part)
+    part = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-"
+                  r"(?=(rated|scor|review|common))", r"\1 ", part)
     part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
     return re.sub(r"(?i)\b(\d+(?:\.\d+)?)\+(\s*-?\s*stars?\b)?", r"\1\2 or more", part)  # '3+ stars', 'a score of 8+'
 
@@ -225,7 +225,8 @@ RANGE_RE = re.compile(
     r"\b(?:(rated|ratings?|scores?|scored|scoring|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?)?(between\s+)?"
     r"(\d+(?:\.\d+)?)\s*(or|and|to|through|-)\s*(\d+(?:\.\d+)?)\b(?:(?:\s*-\s*|\s+)(stars?|points?)\b)?", re.I)
 OPS = {"greater than or equal to": ">=", "more than or equal to": ">=", "higher than or equal to": ">=",
-       "less than or equal to": "<=", "lower than or equal to": "<=", "equal to": "=", "at least": ">=", "no less than": ">=", "at most": "<=", "no more than": "<=", "more than": ">",
+       "less than or equal to": "<=", "lower than or equal to": "<=", "equal to": "=", "at least": ">=",
+       "no less than": ">=", "at most": "<=", "no more than": "<=", "more than": ">",
        "over": ">", "above": ">", "greater than": ">", "higher than": ">", "less than": "<", "fewer than": "<",
        "under": "<", "below": "<", "lower than": "<", ">=": ">=", "<=": "<=", ">": ">", "<": "<", "=": "=",
        "exactly": "="}
@@ -253,7 +254,7 @@ def _range(m, cols: ColumnNames):
     return col, [("in", [lo, hi])]
 
 
-def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems: list):
+def numeric_filters(q: str, toks, cols: ColumnNames, found: list, problems: list):
     for m in RANGE_RE.finditer(q):
         hit = _range(m, cols)
         if hit is None or any(t.used for t in toks if t.start >= m.start() and t.end <= m.end()):
@@ -273,7 +274,8 @@ def numeric_filters(q: str, toks, cols: ColumnNames, view, found: list, problems
             if kind == "star_post":
                 pre, num, post, col = None, m.group(1), m.group(2), cols.star_col
             elif kind == "star":
-                pre, num, post = m.group(1), m.group(2), m.group(3) or ("+" if m.group(0).rstrip().endswith("+") else None)
+                plus = "+" if m.group(0).rstrip().endswith("+") else None
+                pre, num, post = m.group(1), m.group(2), m.group(3) or plus
                 col = cols.star_col
             else:
                 word, pre, num, post = m.group(1).lower(), m.group(2), m.group(3), m.group(4)
@@ -316,7 +318,7 @@ def text_filters(toks, text_col: str, found: list):
                                        and not toks[i - 1].used else [])
         j = i + 1
         while j < len(toks) and toks[j].low in ("the", "word", "words", "term", "phrase", "of", "a", "an", "about",
-                                                "both", "either") and not toks[j].quoted:   # 'both A and B'; 'either A or B'
+                                                "both", "either") and not toks[j].quoted:   # 'both A and B'
             j += 1
         if j >= len(toks) or toks[j].used:
             i += 1
@@ -374,7 +376,8 @@ def after_label_verb(lows: list[str], i: int) -> bool:
 def negating_tokens(toks, i: int) -> list[int]:
     """The tokens that negate the value starting at i: 'not (labelled as) X', 'except X', 'other than X'."""
     k = i - 1
-    while k >= 0 and not toks[k].used and toks[k].low in {"the", "a", "an", "as", "for", "from", "in", "by"} | LABEL_VERBS:
+    skip = {"the", "a", "an", "as", "for", "from", "in", "by"} | LABEL_VERBS
+    while k >= 0 and not toks[k].used and toks[k].low in skip:
         k -= 1
     if k >= 0 and toks[k].low in NEGATORS and not toks[k].used:
         return [k]

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field
 from earful.store.sql import quote_ident as qi
 from earful.store.sql import quote_literal as lit
 
-
 TEXT_OPS = ("contains", "not contains")   # the ops that match words in a text column
 
 
@@ -73,7 +72,7 @@ class Plan:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Plan":
+    def from_dict(cls, d: dict) -> Plan:
         d = dict(d)
         d["filters"] = [Filter(**f) for f in d.get("filters", [])]
         d["target"] = [Filter(**f) for f in d.get("target", [])]
@@ -168,7 +167,8 @@ class Plan:
         """What was understood, in words (used in answers and declines)."""
         parts = [{"count": "count of", "share": "percentage of", "avg": f"average {self.column} of",
                   "min": f"minimum {self.column} of", "max": f"maximum {self.column} of",
-                  "sum": f"total {self.column} of", "median": f"median {self.column} of", "distinct": f"number of distinct {self.column} among",
+                  "sum": f"total {self.column} of", "median": f"median {self.column} of",
+                  "distinct": f"number of distinct {self.column} among",
                   "examples": "examples of"}[self.measure], self.noun]
         if self.filters:
             parts.append("where " + " and ".join(f.describe() for f in self.filters))

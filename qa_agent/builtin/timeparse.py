@@ -1,16 +1,17 @@
 """Date phrases in questions -> time filters on the view's time column.
 
 Design decision: relative phrases ("since March", "in March", "last 6 months") are resolved against the latest
-date *in the data*, not today ("last N days/weeks/months/years" is a rolling window ending at that date): feedback exports are often old, and "since March" over reviews that end in May 2014
-means March 2014 to a user looking at that data. The answer states the resolved dates, so this is never hidden.
+date *in the data*, not today ("last N days/weeks/months/years" is a rolling window ending at that date):
+feedback exports are often old, and "since March" over reviews that end in May 2014 means March 2014 to a user looking
+at that data. The answer states the resolved dates, so this is never hidden.
 """
 from __future__ import annotations
 
 import re
 from datetime import date
 
-from earful.qa_agent.builtin.plan import Filter
 from earful.qa_agent.builtin.phrases import ROW_NOUNS
+from earful.qa_agent.builtin.plan import Filter
 
 MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                           "september", "october", "november", "december"])}
@@ -47,7 +48,8 @@ BOUNDS = {"since": ((">=", 0),), "after": ((">=", 1),), "before": (("<", 0),), "
 
 
 def _bounded(col: str, prep: str, start: date, end: date, words: str) -> list:
-    return [Filter(col, "time" + op, (start, end)[k].isoformat(), words) for op, k in BOUNDS.get(prep, BOUNDS["within"])]
+    bounds = BOUNDS.get(prep, BOUNDS["within"])
+    return [Filter(col, "time" + op, (start, end)[k].isoformat(), words) for op, k in bounds]
 
 
 def _month_year(m: int, latest: date) -> int:

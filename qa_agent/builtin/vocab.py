@@ -118,7 +118,7 @@ class ValueIndex:
 _INDEXES: dict[int, tuple] = {}
 
 
-def value_index(view) -> "ValueIndex":
+def value_index(view) -> ValueIndex:
     """One ValueIndex per view card object (cards are cached per database state, so this is too)."""
     hit = _INDEXES.get(id(view))
     if hit is None or hit[0] is not view:

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from earful.qa_agent.executor.sandbox import (MODES, RUNS_PYTHON, Limits, PythonRefused, detect_mode, run_job,
-                                      sandbox_notice)
+from earful.qa_agent.executor.sandbox import (
+    MODES,
+    RUNS_PYTHON,
+    Limits,
+    PythonRefused,
+    detect_mode,
+    run_job,
+    sandbox_notice,
+)
 
 __all__ = ["ExecResult", "run_sql", "run_python", "limits_from", "sandbox_mode", "python_allowed", "MODES",
            "PythonRefused"]

@@ -63,7 +63,8 @@ def _table(name, obj, max_rows):
         if obj and isinstance(obj[0], dict):
             cols = list(dict.fromkeys(k for r in obj for k in r))
             return {"name": name, "columns": [str(c) for c in cols],
-                    "rows": [[_plain(r.get(c)) for c in cols] for r in obj[:max_rows]], "truncated": len(obj) > max_rows}
+                    "rows": [[_plain(r.get(c)) for c in cols] for r in obj[:max_rows]],
+                    "truncated": len(obj) > max_rows}
         return {"name": name, "columns": ["value"], "rows": [[_plain(x)] for x in obj[:max_rows]],
                 "truncated": len(obj) > max_rows}
     return {"name": name, "columns": ["value"], "rows": [[_plain(obj)]], "truncated": False}

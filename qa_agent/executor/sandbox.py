@@ -398,7 +398,8 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
     idx = text.rfind(marker)
     if idx < 0:
         rc = proc.returncode
-        why = {-signal.SIGKILL: "killed (memory or process limit)", 128 + signal.SIGKILL: "killed (memory limit)", -signal.SIGXCPU: "stopped: CPU time limit",
+        why = {-signal.SIGKILL: "killed (memory or process limit)", 128 + signal.SIGKILL: "killed (memory limit)",
+               -signal.SIGXCPU: "stopped: CPU time limit",
                -signal.SIGXFSZ: "stopped: file size limit"}.get(rc, f"the sandboxed process exited with code {rc}")
         tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
         return RawResult(False, None, why + (": " + " | ".join(tail) if tail else ""), mode, seconds)
