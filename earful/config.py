@@ -18,6 +18,24 @@ from earful.errors import ConfigError
 
 CONFIG_FILE = "earful.toml"
 
+# What a process that Earful runs as its main program sets, where the user has not: no model hub is ever
+# contacted (the models are packaged), and no progress bars or advisory warnings from the model libraries.
+PROCESS_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+def apply_process_env() -> None:
+    """Give this process `PROCESS_ENV` where a variable is unset. Called by the programs' entry points (the CLI's
+    ``main``, ``python -m earful.demo``) and the test suite, never on import, so a library user's process is theirs."""
+    for key, value in PROCESS_ENV.items():
+        os.environ.setdefault(key, value)
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -5,12 +5,13 @@ the fixtures of the tests that need them and named as fakes.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from earful.config import apply_process_env
+
+apply_process_env()   # as the CLI does: no model hub, quiet model libraries
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "data"
