@@ -1,4 +1,5 @@
-"""Classification: taxonomies, the conformance suite over every registered classifier, cascade, cache, resume.
+"""Classification: taxonomies, cascade, cache, resume (the conformance suite over every registered classifier is
+tests/test_classifiers_conformance.py).
 
 Real parts throughout (DuckDB files, the packaged MiniLM model, scikit-learn). The only fakes are LLM *texts*:
 `FakeNearestExampleChat` answers with the label of the closest retrieved example (the last one in the prompt),
@@ -7,60 +8,23 @@ and counts how often it was really called.
 from __future__ import annotations
 
 from collections import Counter
-import json
-import re
 
 import numpy as np
 import pytest
-from langchain_core.language_models import SimpleChatModel
 
-from earful.classify.base import (Inputs, builtin_taxonomies, classifier_names, load_taxonomy, make_classifier,
-                           parse_taxonomy, register_classifier, CLASSIFIERS, Classifier)
+from earful.classify.base import (Inputs, builtin_taxonomies, load_taxonomy, make_classifier,
+                           parse_taxonomy, register_classifier, Classifier)
 from earful.classify.llm import Cascade, FewShotLLM, build_messages, choose_threshold, reply_to_distribution, LLMLabel
 from earful.classify.offline import one_hot_extra
 from earful.errors import ConfigError, NotFoundError
 from tests.conftest import EXAMPLES
-
-
-class FakeNearestExampleChat(SimpleChatModel):
-    """A fake chat model (named as one): replies with the label of the last few-shot example, as JSON."""
-
-    calls: int = 0
-    default_label: str = "ERROR"
-
-    @property
-    def _llm_type(self) -> str:
-        return "fake-nearest-example-chat"
-
-    def _call(self, messages, stop=None, run_manager=None, **kwargs) -> str:
-        self.calls += 1
-        found = re.findall(r'Answer: \{"labels": \["([^"]+)"\]\}', messages[-1].content)
-        label = found[-1] if found else self.default_label
-        return json.dumps({"labels": [label], "confidence": 0.9, "reason": "closest example"})
+from tests.test_classifiers_conformance import FakeNearestExampleChat, urr_sample
 
 
 @pytest.fixture(scope="module")
 def urr():
-    """~240 bundled URR reviews with one high-level aspect each (ERROR / USAGE / PRICING), plus MiniLM vectors."""
-    import polars as pl
-
-    from earful.embeddings import Embedder
-
-    df = pl.read_csv(EXAMPLES / "urr_app_reviews.csv", infer_schema_length=0)
-    df = df.filter(pl.col("regex_labels_high").is_in(["ERROR", "USAGE", "PRICING"]))
-    parts = [df.filter(pl.col("regex_labels_high") == lab).head(80) for lab in ["ERROR", "USAGE", "PRICING"]]
-    df = pl.concat(parts).sample(fraction=1.0, shuffle=True, seed=1)
-    texts, y = df["review_text"].to_list(), df["regex_labels_high"].to_list()
-    vecs = Embedder().encode(texts)
-    ratings = np.array([[float(r)] for r in df["rating"].to_list()])
-    tax = parse_taxonomy("""
-name: aspect
-labels:
-  - {name: ERROR, description: crashes bugs and errors}
-  - {name: USAGE, description: "how the app is used, its interface and features"}
-  - {name: PRICING, description: "price, ads and purchases"}
-""")
-    return tax, Inputs(texts, vecs, ratings), y
+    """~240 URR reviews with one aspect each, plus MiniLM vectors (shared with the conformance suite)."""
+    return urr_sample()
 
 
 # -- taxonomies ------------------------------------------------------------------------------------------------
@@ -93,52 +57,9 @@ def test_unknown_taxonomy_names_the_known_ones():
         load_taxonomy("nope")
 
 
-# -- conformance suite: every registered classifier ------------------------------------------------------------
-FITTED: dict = {}  # conformance fits, reused by later tests instead of fitting again
-
-
-def _build(name, tax, store=None):
-    if name == "stacked":
-        return make_classifier(name, tax, inner_folds=3)  # fewer inner folds keeps the suite fast
-    if getattr(CLASSIFIERS[name], "offline", True):
-        return make_classifier(name, tax)
-    chat = FakeNearestExampleChat()
-    if name == "cascade":
-        return make_classifier(name, tax, chat_model=chat, store=store, threshold=0.6)
-    return make_classifier(name, tax, chat_model=chat, store=store)
-
-
-@pytest.mark.parametrize("name", classifier_names())
-def test_classifier_conformance(name, urr):
-    tax, inputs, y = urr
-    tr, te = np.arange(0, 180), np.arange(180, len(y))
-    clf = _build(name, tax)
-    assert isinstance(clf, Classifier)
-    assert clf.fit(inputs.take(tr), [y[i] for i in tr]) is clf
-    assert set(y) <= set(clf.classes_)
-    p = clf.predict_proba(inputs.take(te))
-    assert p.shape == (len(te), len(clf.classes_))
-    assert np.all(p >= 0) and np.allclose(p.sum(axis=1), 1.0, atol=1e-6)
-    pred = clf.predict(inputs.take(te))
-    assert set(pred) <= set(clf.classes_)
-    assert np.allclose(clf.predict_proba(inputs.take(te)), p), "predictions must be deterministic"
-    truth = [y[i] for i in te]
-    acc = np.mean([a == b for a, b in zip(pred, truth)])
-    majority = max(truth.count(c) for c in set(truth)) / len(truth)
-    assert acc > majority, f"{name}: accuracy {acc:.2f} is not above the majority rate {majority:.2f}"
-    if clf.offline:  # offline models are stored in the workspace as skops bytes, loaded with an allow-list
-        from earful.classify.models import FORMAT, dump_model, library_versions, load_model
-
-        blob = dump_model({"classifier": clf, "features": [], "extra_names": None})
-        again = load_model(blob, FORMAT, library_versions(), taxonomy=tax.name)["classifier"]
-        assert np.allclose(again.predict_proba(inputs.take(te)), p)
-    assert clf.predict_proba(inputs.take([])).shape[0] == 0  # empty input must not crash
-    FITTED[name] = clf
-
 def test_stacked_uses_metadata_generically(urr):
     tax, inputs, y = urr
-    clf = FITTED.get("stacked") or make_classifier("stacked", tax, inner_folds=3).fit(inputs.take(np.arange(180)),
-                                                                                    y[:180])
+    clf = make_classifier("stacked", tax, inner_folds=3).fit(inputs.take(np.arange(180)), y[:180])
     assert clf.uses_extra_
     no_meta = Inputs(inputs.texts[180:], inputs.vectors[180:], None)
     assert clf.predict_proba(no_meta).shape == (len(y) - 180, 3)
