@@ -57,7 +57,6 @@ class ValueHit:
     value: object
     count: int
     tier: int            # 0 exact, 1 compact, 2 singular/synonym, 3 prefix, 4 embedding
-    column_named: bool = False
 
 
 class ValueIndex:
