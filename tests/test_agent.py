@@ -145,12 +145,14 @@ def test_unusable_reply_and_empty_result_are_repaired(ws):
     assert ans.answer == "10 Chess reviews"
 
 
+@pytest.mark.slow
 def test_gives_up_after_bounded_attempts(ws):
     model = fake(*[plan("SELECT * FROM nowhere")] * 5)
     ans = LLMAgent(chat_model=model).answer("q", ctx_for(ws))
     assert ans.status == "error" and len(ans.steps) == 3 and "3 attempt" in ans.answer   # max_repairs=2
 
 
+@pytest.mark.slow
 def test_multi_turn_follow_up_sees_the_earlier_turn(ws):
     first = fake(plan("SELECT count(*) AS n FROM reviews", template="There are {n} reviews."))
     a1 = ask("how many reviews?", ctx_for(ws), engines=[LLMAgent(chat_model=first)])
@@ -196,6 +198,7 @@ def test_send_rows_on_composes_from_results(ws):
     assert any("dropped" in n for n in ans.notes)
 
 
+@pytest.mark.slow
 def test_python_step_with_chart_writes_png(ws):
     code = ("import plotly.express as px\n"
             "result = con.sql(\"SELECT app, count(*) AS n FROM reviews GROUP BY app ORDER BY app\").pl()\n"

@@ -3,7 +3,11 @@
 Clustering uses the registered PCA + KMeans *stand-in* backend: the test is about the question -> plan mapping, and
 checks the answer against plain SQL over the same view.
 """
+import pytest
+
 from tests.conftest import urr_sample
+
+pytestmark = pytest.mark.slow   # every test here takes more than ~3 s: `make test-fast` skips them
 
 
 def test_top_feedback_means_most_common_topics(tmp_path):

@@ -12,9 +12,16 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from earful.classify.base import (Inputs, builtin_taxonomies, load_taxonomy, make_classifier,
-                           parse_taxonomy, register_classifier, Classifier)
-from earful.classify.llm import Cascade, FewShotLLM, build_messages, choose_threshold, reply_to_distribution, LLMLabel
+from earful.classify.base import (
+    Classifier,
+    Inputs,
+    builtin_taxonomies,
+    load_taxonomy,
+    make_classifier,
+    parse_taxonomy,
+    register_classifier,
+)
+from earful.classify.llm import Cascade, FewShotLLM, LLMLabel, build_messages, choose_threshold, reply_to_distribution
 from earful.classify.offline import one_hot_extra
 from earful.errors import ConfigError, NotFoundError
 from tests.conftest import EXAMPLES
@@ -57,6 +64,7 @@ def test_unknown_taxonomy_names_the_known_ones():
         load_taxonomy("nope")
 
 
+@pytest.mark.slow
 def test_stacked_uses_metadata_generically(urr):
     tax, inputs, y = urr
     clf = make_classifier("stacked", tax, inner_folds=3).fit(inputs.take(np.arange(180)), y[:180])
@@ -158,8 +166,8 @@ class InterruptAfterTwoBatches(Classifier):
 @pytest.fixture(scope="module")
 def urr_store(tmp_path_factory):
     """A real workspace with the first 130 bundled URR reviews."""
-    from earful.store import Store
     from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
 
     d = tmp_path_factory.mktemp("urr")
     src = d / "r.csv"
@@ -171,6 +179,7 @@ def urr_store(tmp_path_factory):
     s.close()
 
 
+@pytest.mark.slow
 def test_run_resumes_after_interruption_with_batch_commits(urr_store):
     from earful.classify.runner import prepare
     from earful.classify.workspace import label_items
@@ -191,6 +200,7 @@ def test_run_resumes_after_interruption_with_batch_commits(urr_store):
     assert store.scalar("SELECT min(sentiment_confidence) FROM reviews") > 0
 
 
+@pytest.mark.slow
 def test_cascade_run_in_the_workspace_keeps_to_the_llm_budget(urr_store):
     from earful.classify.runner import prepare
     from earful.classify.workspace import import_gold_column, inputs_for, label_items
@@ -248,6 +258,7 @@ def test_joint_picks_weights_on_inner_folds_and_uses_metadata(urr):
 
 
 # -- no gold: the self-trained model ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_selftrained_ignores_gold_and_learns_what_zeroshot_is_surest_of(urr):
     tax, inputs, y = urr
     clf = make_classifier("selftrained", tax).fit(inputs)
@@ -267,6 +278,7 @@ def test_selftrained_ignores_gold_and_learns_what_zeroshot_is_surest_of(urr):
     assert conf.mean() < 0.95 and conf.min() < 0.6, (conf.mean(), conf.min())
 
 
+@pytest.mark.slow
 def test_offline_run_without_gold_learns_a_model_keeps_it_and_relearns_when_the_taxonomy_changes(urr_store):
     from earful.classify.runner import prepare
     from earful.classify.workspace import save_taxonomy

@@ -4,7 +4,11 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from tests.conftest import run_cli, shared
+
+pytestmark = pytest.mark.slow   # every test here takes more than ~3 s: `make test-fast` skips them
 
 
 def _ok(r):
