@@ -68,6 +68,7 @@ def build_bertopic(n: int, seed: int = 42, **overrides):
 
 class BERTopicBackend(TopicBackend):
     name = "bertopic"
+    conformance = {"params": {}, "slow": True}  # tests/test_topics_conformance.py: real UMAP + HDBSCAN, slow lane
 
     def fit(self, docs, vectors):
         model, p = build_bertopic(len(docs), self.seed, **self.params)

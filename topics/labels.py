@@ -93,6 +93,7 @@ class KeywordLabeler(Labeler):
     """Offline: a name from the topic's keyphrases, a description from them plus a representative quote."""
 
     name = "keywords"
+    conformance = {"params": {}}  # what tests/test_topics_conformance.py builds it with
 
     def label(self, drafts):
         out, used = [], set()
@@ -200,6 +201,7 @@ class LLMLabeler(Labeler):
     the labeler as `fallbacks`, summed over calls)."""
 
     name = "llm"
+    conformance = {"params": {}, "chat_model": True}  # the suite passes a fake chat model
 
     def __init__(self, store=None, chat_model=None):
         self.store, self.chat_model = store, chat_model

@@ -11,6 +11,7 @@ from earful.topics.keywords import ctfidf_keywords
 
 class PcaKMeansStandIn(TopicBackend):
     name = "pca-kmeans-standin"
+    conformance = {"params": {"n_topics": 3}}  # what tests/test_topics_conformance.py fits it with
 
     def fit(self, docs, vectors):
         from sklearn.cluster import KMeans
