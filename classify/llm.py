@@ -95,7 +95,7 @@ class FewShotLLM(Classifier):
     def prompt_version(self) -> str:
         return load_prompt(self.prompt_name)["version"]
 
-    def fit(self, inputs: Inputs, y: list[str] | None = None) -> "FewShotLLM":
+    def fit(self, inputs: Inputs, y: list[str] | None = None) -> FewShotLLM:
         if y is not None and len(y):
             self._extend_classes(y)
             self.ex_texts_, self.ex_labels_ = list(inputs.texts), list(y)
@@ -192,7 +192,7 @@ class Cascade(Classifier):
         self.budget_left_: int | None = None  # a hard cap on items sent to the LLM (set by `label_items`)
         self.routing_: dict | None = None     # the validation check of the LLM (None: threshold given, not checked)
 
-    def fit(self, inputs: Inputs, y: list[str]) -> "Cascade":
+    def fit(self, inputs: Inputs, y: list[str]) -> Cascade:
         y = list(y)
         if self.threshold_ is None:
             self.threshold_ = self._validate_threshold(inputs, y)

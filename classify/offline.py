@@ -72,7 +72,7 @@ class _Linear(Classifier):
             return self.vec_.fit_transform(inputs.texts)
         return self.vec_.transform(inputs.texts)
 
-    def fit(self, inputs: Inputs, y: list[str]) -> "_Linear":
+    def fit(self, inputs: Inputs, y: list[str]) -> _Linear:
         self._extend_classes(y)
         X = self._features(inputs, fit=True)
         self.model_ = _lr(self.C)
@@ -148,7 +148,7 @@ class ZeroShot(Classifier):
             protos.append(v / (np.linalg.norm(v) or 1.0))
         self.prototypes_ = np.vstack(protos).astype(np.float32)
 
-    def fit(self, inputs: Inputs, y: list[str] | None = None) -> "ZeroShot":
+    def fit(self, inputs: Inputs, y: list[str] | None = None) -> ZeroShot:
         self._build()
         return self
 
@@ -181,7 +181,7 @@ class SelfTrained(Classifier):
         super().__init__(taxonomy)
         self.fraction, self.cap, self.min_per_label = fraction, cap, min_per_label
 
-    def fit(self, inputs: Inputs, y: list[str] | None = None) -> "SelfTrained":
+    def fit(self, inputs: Inputs, y: list[str] | None = None) -> SelfTrained:
         self.zeroshot_ = ZeroShot(self.taxonomy).fit(None)
         p = self.zeroshot_.predict_proba(inputs)
         lab, conf = p.argmax(axis=1), p.max(axis=1)
@@ -247,7 +247,7 @@ class Stacked(Classifier):
             parts.append((np.asarray(extra, dtype=np.float64) - self.extra_mu_) / self.extra_sd_)
         return np.hstack(parts)
 
-    def fit(self, inputs: Inputs, y: list[str]) -> "Stacked":
+    def fit(self, inputs: Inputs, y: list[str]) -> Stacked:
         from sklearn.linear_model import LogisticRegression
 
         y = list(y)
@@ -339,7 +339,7 @@ class Joint(Classifier):
 
         return LinearSVC(C=self.C, class_weight="balanced", random_state=SEED)
 
-    def fit(self, inputs: Inputs, y: list[str]) -> "Joint":
+    def fit(self, inputs: Inputs, y: list[str]) -> Joint:
         from sklearn.metrics import f1_score
 
         y = list(y)

@@ -11,8 +11,9 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 def _plain(v: Any) -> Any:
@@ -75,7 +76,8 @@ def bar(title: str, labels: Sequence, values: Sequence, out_dir: str | Path | No
         with _png(path, (max(6, min(16, 0.5 * len(labels) + 3)), 4.5), title, x_title, y_title) as ax:
             ax.bar(range(len(labels)), [v if isinstance(v, (int, float)) else 0 for v in values], color="#4C78A8")
             ax.set_xticks(range(len(labels)))
-            ax.set_xticklabels(labels, rotation=45 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
+            tilt = len(labels) > 4
+            ax.set_xticklabels(labels, rotation=45 if tilt else 0, ha="right" if tilt else "center")
         png = str(path)
     return {"title": title, "plotly": fig, "png": png}
 

@@ -7,7 +7,7 @@ left to the system scheduler (cron, systemd timers, CI): ``earful report`` is on
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from earful.errors import InputError
@@ -51,7 +51,7 @@ def build_report(settings, questions: list[str], title: str, out: str | Path) ->
         answer = ask(q, ctx).to_json()
         counts[answer["status"]] = counts.get(answer["status"], 0) + 1
         sections.append(f'<h3 class="earful-q">{html.escape(q)}</h3>' + answer_html(answer))
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style><script>{plotly_js()}</script></head><body>"
             f"<h1>{html.escape(title)}</h1><p class='earful-meta'>workspace {html.escape(str(settings.db))} · "

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from earful.qa_agent.base import ENGINES, Answer, AskContext
@@ -60,11 +60,11 @@ class WorkspaceLock:
         self._waiting = 0
         self.pending: list[_Turn] = []     # turns waiting to be written (see `save_turn`), guarded by _cond
 
-    def add(self, turn: "_Turn") -> None:
+    def add(self, turn: _Turn) -> None:
         with self._cond:
             self.pending.append(turn)
 
-    def take(self) -> list["_Turn"]:
+    def take(self) -> list[_Turn]:
         with self._cond:
             batch, self.pending = self.pending, []
         return batch
@@ -272,7 +272,7 @@ def _write_turns(db_path: str, turns: list[tuple]) -> None:
 def _insert_turn(store, con, conversation_id: str, question: str, ans: Answer, runs: list | None) -> None:
     from earful.store.sql import json_text as dumps
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     data = ans.to_json()
     turn = store.scalar("SELECT coalesce(max(turn), 0) + 1 FROM conversation_turns WHERE conversation_id = ?",
                         [conversation_id])

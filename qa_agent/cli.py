@@ -60,12 +60,14 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     for n in ans.notes:
         console.print(f"[yellow]note:[/] {n}")
     if ans.conversation_id:
-        console.print(f"[dim]conversation {ans.conversation_id} (follow up with --conversation {ans.conversation_id})[/]")
+        cid = ans.conversation_id
+        console.print(f"[dim]conversation {cid} (follow up with --conversation {cid})[/]")
     if ans.status == "error":
         sys.exit(1)
 
 
-def conversations_cmd(ctx: typer.Context, show: str = typer.Option(None, "--show", help="print this conversation's turns"),
+def conversations_cmd(ctx: typer.Context,
+                      show: str = typer.Option(None, "--show", help="print this conversation's turns"),
                       limit: int = typer.Option(20, "--limit", help="how many recent conversations"),
                       as_json: bool = JSON_OPTION):
     """List recent conversations kept in the workspace, or show one's questions and answers."""

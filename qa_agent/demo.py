@@ -1,4 +1,4 @@
-"""`make demo` step: ask the bundled workspace a few everyday questions, with no LLM, and show answer, SQL and charts."""
+"""`make demo` step: ask the bundled workspace a few everyday questions, with no LLM, and show answer, SQL, charts."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +23,8 @@ def run(db_path, console) -> None:
     console.rule("answers (built-in engine, no LLM)")
     for q in DEMO_QUESTIONS:
         ans = ask(q, AskContext(db_path=str(db_path), settings=settings, output_dir=out))
-        console.print(f"[bold]Q:[/] {q}\n[bold]A:[/] {ans.answer}  [dim]({ans.status}, {ans.engine})[/]", highlight=False)
+        console.print(f"[bold]Q:[/] {q}\n[bold]A:[/] {ans.answer}  [dim]({ans.status}, {ans.engine})[/]",
+                      highlight=False)
         for t in ans.tables[:1]:
             if len(t.rows) > 1:
                 console.print(rich_table(t.columns, t.rows[:8], title=f"{t.name} ({len(t.rows)} rows)"))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, TEST_DATA
+
 from earful.ingest.base import LOADERS, PROFILES
 from earful.ingest.pipeline import ingest_file
 
@@ -145,7 +145,7 @@ def test_loader_conformance(store, tmp_path, loader, writer):
     for r in ROWS:
         text, created, rating, author = got[r["review_id"]]
         assert text == r["comment"]  # verbatim, accents included, whatever the encoding
-        assert created == datetime.strptime(r["submitted"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        assert created == datetime.strptime(r["submitted"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
         assert rating == float(r["stars"]) and author == r["user_name"]
     # the view keeps every original column next to the canonical ones
     view_cols = [c for c, *_ in store.rows("DESCRIBE rev")]

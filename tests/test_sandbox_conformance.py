@@ -307,10 +307,10 @@ def test_secret_in_earfuls_environment_python(mode, ws):
         out = subprocess.run([sys.executable, "-c", DRIVER, str(ws["db"]), mode], input=SECRET_PROBE, env=env,
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr[-2000:]
-        ok, error, text = json.loads(out.stdout.strip().splitlines()[-1])
+        _ok, error, text = json.loads(out.stdout.strip().splitlines()[-1])
     else:                                                 # refused before any process starts
         res = run_python(str(ws["db"]), SECRET_PROBE, _settings(mode))
-        ok, error, text = res.ok, res.error, _text(res)
+        error, text = res.error, _text(res)
     observed = R if (error or "").startswith("Python is not run in sandbox mode") else X if canary in text else C
     if observed == C:
         assert "no key found" in error                    # the probe ran, and found no key anywhere

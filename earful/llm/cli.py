@@ -23,14 +23,17 @@ def log_cmd(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="h
             as_json: bool = JSON_OPTION):
     """Show recent LLM calls (purpose, model, tokens, latency, cached, outcome) and token totals."""
     with state(ctx).store() as store:
-        calls = store.rows("SELECT strftime(created_at, '%Y-%m-%d %H:%M:%S') AS created_at, purpose, prompt_version, model, "
-                           "input_tokens, output_tokens, "
-                           "round(latency_ms) AS ms, cached, outcome FROM llm_calls ORDER BY llm_calls.created_at DESC LIMIT ?",
+        calls = store.rows("SELECT strftime(created_at, '%Y-%m-%d %H:%M:%S') AS created_at, purpose, prompt_version, "
+                           "model, input_tokens, output_tokens, round(latency_ms) AS ms, cached, outcome "
+                           "FROM llm_calls ORDER BY llm_calls.created_at DESC LIMIT ?",
                            [limit])
-        tot = store.rows("SELECT count(*), count(*) FILTER (WHERE cached), coalesce(sum(input_tokens) FILTER (WHERE NOT cached), 0), "
-                         "coalesce(sum(output_tokens) FILTER (WHERE NOT cached), 0), count(*) FILTER (WHERE outcome <> 'ok') "
+        tot = store.rows("SELECT count(*), count(*) FILTER (WHERE cached), "
+                         "coalesce(sum(input_tokens) FILTER (WHERE NOT cached), 0), "
+                         "coalesce(sum(output_tokens) FILTER (WHERE NOT cached), 0), "
+                         "count(*) FILTER (WHERE outcome <> 'ok') "
                          "FROM llm_calls")[0]
-    cols = ["created_at", "purpose", "prompt_version", "model", "input_tokens", "output_tokens", "ms", "cached", "outcome"]
+    cols = ["created_at", "purpose", "prompt_version", "model", "input_tokens", "output_tokens", "ms", "cached",
+            "outcome"]
     totals = dict(zip(["calls", "cache_hits", "input_tokens", "output_tokens", "failed"], tot))
     if as_json:
         emit({"calls": [dict(zip(cols, r)) for r in calls], "totals": totals}, as_json=True)
@@ -41,7 +44,8 @@ def log_cmd(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="h
 
 @llm_app.command("serve-local")
 def serve_local_cmd(port: int = typer.Option(8080, "--port", help="port on 127.0.0.1"),
-                    model: str = typer.Option(None, "--model", help="a GGUF file (default: SmolLM2-135M from the local extra)"),
+                    model: str = typer.Option(None, "--model",
+                                              help="a GGUF file (default: SmolLM2-135M from the local extra)"),
                     ubatch: int = typer.Option(None, "--ubatch", help="llama.cpp batch size; 1 works around builds "
                                                                      "that crash while reading prompts"),
                     alias: str = typer.Option("smollm2", "--alias", help="model name for clients "

@@ -90,7 +90,8 @@ class Store:
         self.path = Path(path)
         self.read_only = read_only
         if read_only and not self.path.exists():
-            raise NotFoundError(f"no workspace at {self.path}", hint="run 'earful ingest FILE' first, or pass --db PATH")
+            raise NotFoundError(f"no workspace at {self.path}",
+                                hint="run 'earful ingest FILE' first, or pass --db PATH")
         if not read_only and self.path.parent and not self.path.parent.exists():
             raise InputError(f"folder {self.path.parent} does not exist", hint="create it or choose another --db path")
         if read_only:
@@ -113,7 +114,7 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
