@@ -58,10 +58,13 @@ class Provider:
 
 class OpenAI(Provider):
     name, langchain_provider, key_env, package = "openai", "openai", "OPENAI_API_KEY", "langchain-openai"
+    conformance = {"model": "gpt-4o-mini", "wire": "openai"}  # tests/test_llm_conformance.py
 
 
 class AzureOpenAI(Provider):
     name, langchain_provider, key_env, package = "azure_openai", "azure_openai", "AZURE_OPENAI_API_KEY", "langchain-openai"
+    conformance = {"model": "gpt-4o", "env": {"AZURE_OPENAI_ENDPOINT": "https://conformance.invalid"},
+                   "wire": "openai"}  # tests/test_llm_conformance.py
 
     def kwargs(self, settings) -> dict:
         kw = super().kwargs(settings)
@@ -76,10 +79,12 @@ class AzureOpenAI(Provider):
 
 class Anthropic(Provider):
     name, langchain_provider, key_env, package = "anthropic", "anthropic", "ANTHROPIC_API_KEY", "langchain-anthropic"
+    conformance = {"model": "claude-3-5-haiku-latest"}  # tests/test_llm_conformance.py
 
 
 class Ollama(Provider):
     name, langchain_provider, key_env, package = "ollama", "ollama", None, "langchain-ollama"
+    conformance = {"model": "llama3.2"}  # tests/test_llm_conformance.py
 
     def kwargs(self, settings) -> dict:
         kw = super().kwargs(settings)
@@ -98,6 +103,8 @@ class OpenAICompatible(Provider):
     """
 
     name, package = "openai-compatible", "langchain-openai"
+    conformance = {"model": "smollm2", "settings": {"base_url": "http://127.0.0.1:9/v1"},
+                   "wire": "openai"}  # tests/test_llm_conformance.py
 
     def build(self, model: str, settings):
         llm = settings.llm
