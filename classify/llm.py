@@ -78,7 +78,6 @@ class FewShotLLM(Classifier):
     name = "fewshot_llm"
     conformance = {"params": {}}  # tests/test_classifiers_conformance.py passes a fake chat model (offline=False)
     offline = False
-    needs_gold = False  # without gold it still works from the label descriptions (zero-shot prompt)
 
     def __init__(self, taxonomy: Taxonomy, chat_model=None, store=None, k: int = 8, concurrency: int = 4,
                  prompt: str = "fewshot_v1", purpose: str | None = None):

@@ -130,7 +130,6 @@ class ZeroShot(Classifier):
 
     name = "zeroshot"
     conformance = {"params": {}}  # tests/test_classifiers_conformance.py builds it with these arguments
-    needs_gold = False
 
     def __init__(self, taxonomy: Taxonomy, temperature: float = 0.05):
         super().__init__(taxonomy)
@@ -174,7 +173,6 @@ class SelfTrained(Classifier):
 
     name = "selftrained"
     conformance = {"params": {}}  # tests/test_classifiers_conformance.py builds it with these arguments
-    needs_gold = False
     TEMPERATURE = 0.5
 
     def __init__(self, taxonomy: Taxonomy, fraction: float = 0.2, cap: int = 1000, min_per_label: int = 10):

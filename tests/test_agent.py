@@ -239,3 +239,14 @@ def test_ask_cli_json_contract(ws):
     for key in ("status", "answer", "engine", "steps", "tables", "charts", "conversation_id", "item_ids"):
         assert key in data
     assert data["status"] in ("answered", "declined", "error") and data["conversation_id"]
+
+
+def test_pending_runs_is_a_declared_field_of_the_context():
+    """`ask` queues engines' run-log rows on the context; the field is declared, None when an engine runs alone."""
+    from dataclasses import fields
+
+    from earful.qa_agent.base import AskContext
+
+    declared = {f.name: f for f in fields(AskContext)}
+    assert "pending_runs" in declared and declared["pending_runs"].default is None
+    assert AskContext(db_path="x.duckdb", settings=None).pending_runs is None

@@ -146,7 +146,6 @@ class InterruptAfterTwoBatches(Classifier):
     """A real classifier (zero-shot inside) that raises KeyboardInterrupt on its third batch, like a kill."""
 
     name = "_test_interrupting"
-    needs_gold = False
 
     def __init__(self, taxonomy, interrupt=True):
         super().__init__(taxonomy)
