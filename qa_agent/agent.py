@@ -245,6 +245,10 @@ def item_ids_in(tables: list[dict], limit: int = 100) -> list[str]:
 # -- the engine --------------------------------------------------------------------------------------------------
 class LLMAgent(Engine):
     name = "llm"
+    # tests/test_engines_conformance.py: built with a fake chat model that replies with this plan (LLM text only)
+    conformance = {"params": {}, "chat_replies": ['{"plan": "count the items", "language": "sql", "code": '
+                                                  '"SELECT count(*) AS n FROM items", "answer_template": '
+                                                  '"There are {n} reviews.", "chart": null}']}
 
     def __init__(self, chat_model=None, prompts: str | None = None):
         self.chat_model = chat_model

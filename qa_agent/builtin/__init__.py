@@ -23,6 +23,7 @@ FOLLOW_START = re.compile(r"^\s*(and|what about|how about|same for|same but|now|
 
 class BuiltinEngine(Engine):
     name = "builtin"
+    conformance = {"params": {}}  # what tests/test_engines_conformance.py builds it with
 
     def answer(self, question: str, ctx: AskContext) -> Answer:
         from earful.qa_agent.builtin.parse import parse
