@@ -68,6 +68,7 @@ def _label(store, source=None, redo=False, method="offline", **kw):
 
 
 # -- 1. `classify run --redo --source S` touches only S --------------------------------------------------------
+@pytest.mark.slow
 def test_redo_for_one_source_keeps_the_other_sources_labels(two_sources):
     store = two_sources
     assert _label(store)["labelled"] == 100
@@ -194,6 +195,7 @@ class FakeGoldLookupChat(SimpleChatModel):
         return _answer(self.gold, self.right, messages[-1].content)
 
 
+@pytest.mark.slow
 def test_cascade_routes_when_the_llm_is_better_on_the_validation_slice(two_sources):
     store = two_sources
     chat = FakeGoldLookupChat(gold=_gold_of(store), right=True)
@@ -204,6 +206,7 @@ def test_cascade_routes_when_the_llm_is_better_on_the_validation_slice(two_sourc
     assert 0 < r["sent_to_llm"] <= 20 and chat.calls == r["sent_to_llm"] + routing["measured_on"]
 
 
+@pytest.mark.slow
 def test_cascade_does_not_route_to_a_worse_llm_and_says_why(two_sources, monkeypatch):
     """Through the real CLI against a scripted OpenAI-compatible server that answers every item wrongly."""
     from tests.conftest import run_cli
@@ -286,6 +289,7 @@ def test_topic_names_are_asked_for_with_a_one_name_schema(store):
 
 
 # -- 2. shares: honest intervals for labels never predicted, and the eval of the method that labelled -------------
+@pytest.mark.slow
 def test_a_label_never_predicted_gets_an_interval_that_reaches_its_true_share(tmp_path):
     """Real tfidf trained on 150 CLAP reviews labels 300 others; rare categories are never predicted there."""
     from collections import Counter
@@ -320,6 +324,7 @@ def test_a_label_never_predicted_gets_an_interval_that_reaches_its_true_share(tm
     assert all(d["low"] <= d["share"] <= d["high"] for d in sh["labels"])
 
 
+@pytest.mark.slow
 def test_llm_labels_use_the_eval_of_the_llm_method(two_sources, monkeypatch):
     """`classify eval --methods llm` measures the LLM like any classifier, and `classify shares` then corrects the
     LLM's labels by it instead of saying "sampling error only" (real CLI, scripted OpenAI-compatible server)."""
@@ -347,6 +352,7 @@ def test_llm_labels_use_the_eval_of_the_llm_method(two_sources, monkeypatch):
     assert "confusion matrix" in doc["basis"] and "(fewshot_llm, 40 item(s))" in doc["basis"], doc["basis"]
 
 
+@pytest.mark.slow
 def test_cascade_labels_use_the_eval_of_the_cascade(two_sources):
     from earful.classify.base import load_taxonomy
     from earful.classify.evaluate import cross_validate, shares, store_eval
@@ -368,6 +374,7 @@ def test_cascade_labels_use_the_eval_of_the_cascade(two_sources):
     assert all(d["low"] <= d["share"] <= d["high"] for d in after["labels"])
 
 
+@pytest.mark.slow
 def test_an_old_pickled_selftrained_model_is_learnt_again_not_unpickled(two_sources, tmp_path):
     import pickle
     from datetime import datetime

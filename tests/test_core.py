@@ -37,6 +37,7 @@ def test_config_misspelt_key_is_an_error(tmp_path):
         load_settings(cfg, environ={})
 
 
+@pytest.mark.slow
 def test_sql_refuses_writes_and_file_access(tmp_path):
     db = tmp_path / "w.duckdb"
     assert run_cli("ingest", EXAMPLES / "tizard_forum_sentences.csv", "--source", "forum", db=db).returncode == 0

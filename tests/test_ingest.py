@@ -257,6 +257,7 @@ def _cases(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_one_line_errors_with_exit_2_and_nothing_written(tmp_path):
     for name, (args, needle) in _cases(tmp_path).items():
         db = tmp_path / f"{name.replace(' ', '_')}.duckdb"

@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 from conftest import run_cli, shared
+
+pytestmark = pytest.mark.slow   # every test here takes more than ~3 s: `make test-fast` skips them
 
 
 def _ingest(db, *args):

@@ -4,7 +4,11 @@ Clustering uses the registered PCA + KMeans *stand-in* backend: this test is abo
 """
 import json
 
+import pytest
+
 from tests.conftest import run_cli, urr_sample
+
+pytestmark = pytest.mark.slow   # every test here takes more than ~3 s: `make test-fast` skips them
 
 
 def _subset(path, start, stop):

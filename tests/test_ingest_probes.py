@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 from conftest import TEST_DATA, run_cli
 
 
@@ -40,6 +41,7 @@ def _columns(db, table: str) -> list[str]:
 EXTRA = "id,review,rating\n1,first fine,5\n2,second fine,4\n3,has,extra,field,3\n4,fourth fine,2\n"
 
 
+@pytest.mark.slow
 def test_a_line_with_too_many_fields_is_quarantined_and_the_header_defines_the_columns(tmp_path):
     db, p = tmp_path / "w.duckdb", tmp_path / "extra.csv"
     p.write_text(EXTRA)
