@@ -3,7 +3,8 @@
 Design decision: every classifier, offline or LLM, maps an `Inputs` bundle (texts, optional MiniLM vectors, optional
 numeric metadata such as rating) to a *label distribution* (`predict_proba`, columns in `classes_` order), so the
 cascade, the evaluation and the prevalence intervals treat them all alike. New classifiers are added by writing one
-module that calls `register_classifier`; the conformance suite in tests runs over everything registered.
+class and registering it through the plugin hook ``register_classifiers`` (built-ins: `classify.plugin`); the
+conformance suite in tests runs over everything registered.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from earful.errors import ConfigError, InputError, NotFoundError
+from earful.plugins import Registry
 
 TAXONOMY_DIR = Path(__file__).resolve().parent / "taxonomies"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -171,12 +173,12 @@ class Classifier(ABC):
 
 
 ClassifierFactory = Callable[..., Classifier]
-CLASSIFIERS: dict[str, ClassifierFactory] = {}
-# Built-in classifier modules, imported lazily by `classifier_names`/`make_classifier` (they register themselves).
-BUILTIN_MODULES = ["earful.classify.offline", "earful.classify.llm"]
+# name -> factory ``(taxonomy, **params) -> Classifier``, filled on first use from the ``register_classifiers`` hook.
+CLASSIFIERS: Registry = Registry("register_classifiers", "classifier")
 
 
 def register_classifier(name: str):
+    """Class decorator that adds a classifier directly (a test, a notebook); packages use the hook instead."""
     def deco(factory: ClassifierFactory) -> ClassifierFactory:
         CLASSIFIERS[name] = factory
         return factory
@@ -184,19 +186,15 @@ def register_classifier(name: str):
 
 
 def _load_builtins() -> None:
-    import importlib
-
-    for m in BUILTIN_MODULES:
-        importlib.import_module(m)
+    """Fill the registry now (it also fills itself on first use); kept for `classify.runner` and `classify.models`."""
+    CLASSIFIERS.load()
 
 
 def classifier_names(offline_only: bool = False) -> list[str]:
-    _load_builtins()
     return [n for n, f in CLASSIFIERS.items() if not offline_only or getattr(f, "offline", True)]
 
 
 def make_classifier(name: str, taxonomy: Taxonomy, **kwargs) -> Classifier:
-    _load_builtins()
     if name not in CLASSIFIERS:
         raise NotFoundError(f"no classifier named '{name}' (known: {', '.join(CLASSIFIERS)})")
     return CLASSIFIERS[name](taxonomy, **kwargs)

@@ -17,31 +17,30 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
 DB = os.environ.get("EARFUL_DEMO_DB", "demo.duckdb")
 
-# Each later stage contributes one demo step (a function (store, console) -> None), listed here by dotted path.
-DEMO_STEPS = [
-    "earful.classify.demo:run",
-    "earful.topics.demo:run",
-]
-# Steps that read the finished workspace from other processes run after the demo closes it: (db_path, console).
-AFTER_STEPS = [
-    "earful.qa_agent.demo:run",
-]
 
 
-def _step(path: str):
-    from earful.registry import load_optional
+def demo_steps() -> tuple[list, list]:
+    """Each later stage's demo step, from the plugin hook ``register_demo_steps``: ``(store, console)`` steps run
+    while the workspace is open; ``after_close`` steps ``(db_path, console)`` read it from other processes later."""
+    from earful.plugins import Registry
 
-    return load_optional(path)
+    steps = Registry("register_demo_steps", "demo step").load()
+    during, after = [], []
+    for entry in steps.values():
+        fn, options = entry if isinstance(entry, tuple) else (entry, {})
+        (after if options.get("after_close") else during).append(fn)
+    return during, after
 
 
 def main() -> int:
+    from earful.cli.common import rich_table
     from earful.embeddings import embed_items
+    from earful.ingest.pipeline import ingest_file
     from earful.status import workspace_status
     from earful.store import Store
-    from earful.cli.common import rich_table
-    from earful.ingest.pipeline import ingest_file
 
     console = Console()
+    during, after = demo_steps()
     console.rule("Earful demo: embedded defaults, no LLM")
     with Store(DB) as store:
         r = ingest_file(store, DATA / "urr_app_reviews.csv", source="reviews")
@@ -49,15 +48,11 @@ def main() -> int:
                       f"{r['quarantined']} quarantined (detected: {r['detection']})")
         e = embed_items(store, progress=True)
         console.print(f"embedded {e['embedded']} new texts ({e['cached']} already cached)")
-        for path in DEMO_STEPS:
-            step = _step(path)
-            if step:
-                step(store, console)
+        for step in during:
+            step(store, console)
         info = workspace_status(store)
-    for path in AFTER_STEPS:
-        step = _step(path)
-        if step:
-            step(DB, console)
+    for step in after:
+        step(DB, console)
     console.rule("workspace")
     console.print(rich_table(["source", "items", "first", "last", "embedded", "quarantined"],
                              [[s["source"], s["items"], s["first"], s["last"], s["embedded"], s["quarantined"]]

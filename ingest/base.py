@@ -2,7 +2,8 @@
 
 Design decision: loaders hand back a *DuckDB relation* (registered on the store's connection), not Python rows, so a
 million-row CSV is parsed, checked, deduplicated and inserted entirely inside DuckDB. Loaders and export profiles
-register themselves by name in `LOADERS` / `PROFILES`; the pipeline never branches on file types.
+are registered through the plugin hooks ``register_loaders`` / ``register_profiles`` (built-ins in `ingest.plugin`)
+into the lazy registries `LOADERS` / `PROFILES`; the pipeline never branches on file types.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from earful.plugins import Registry
 
 SNIFF_ROWS = 20_480  # rows a text loader reads to detect a file's format and column types (DuckDB's sample_size)
 
@@ -86,15 +88,18 @@ class Profile:
         return any(req and all(r.lower() in cols for r in req) for req in (self.required, *self.also_required))
 
 
-LOADERS: dict[str, Loader] = {}
-PROFILES: dict[str, Profile] = {}
+# name -> part, in registration order (the first loader that accepts a file reads it); filled on first use.
+LOADERS: Registry = Registry("register_loaders", "loader")
+PROFILES: Registry = Registry("register_profiles", "export profile")
 
 
 def register_loader(loader: Loader) -> Loader:
+    """Add a loader directly (a test, a notebook); packages use the ``register_loaders`` hook instead."""
     LOADERS[loader.name] = loader
     return loader
 
 
 def register_profile(profile: Profile) -> Profile:
+    """Add a profile directly (a test, a notebook); packages use the ``register_profiles`` hook instead."""
     PROFILES[profile.name] = profile
     return profile

@@ -1,4 +1,5 @@
-"""Built-in text loaders: CSV/TSV and JSON / JSONL(.gz), registered through the same `register_loader` as any other.
+"""Built-in text loaders: CSV/TSV and JSON / JSONL(.gz), registered by `ingest.plugin` through the
+``register_loaders`` hook, like any plugin's.
 
 Each returns a DuckDB relation with a ``__record_no`` column; parsing happens inside DuckDB. Two decisions:
 - CSV date columns that DuckDB's sniffer would parse with a guessed non-ISO format (``16/02/26`` read as yy/mm/dd) are
@@ -14,7 +15,7 @@ import re
 from pathlib import Path
 
 from earful.errors import InputError
-from earful.ingest.base import SNIFF_ROWS, BadRecord, Loaded, Loader, register_loader
+from earful.ingest.base import SNIFF_ROWS, BadRecord, Loaded, Loader
 from earful.ingest.encoding import _temp, probe
 
 RECORD_KEYS = ("records", "data", "items", "results", "rows", "reviews", "tickets", "issues", "entries")
@@ -386,7 +387,3 @@ def _odd_keys(con, rel) -> bool:
         return False
     return bool(con.sql(f"SELECT count(*) FROM ({rel.sql_query()}) WHERE len(list_filter(map_keys(json), "
                         f"k -> k = '' OR regexp_matches(k, '[[:cntrl:]]'))) > 0").fetchall()[0][0])
-
-
-register_loader(CsvLoader())
-register_loader(JsonLoader())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from earful.errors import InputError, require
-from earful.ingest.base import Loaded, Loader, register_loader
+from earful.ingest.base import Loaded, Loader
 from earful.ingest.loaders import lit
 
 
@@ -68,7 +68,3 @@ class XlsxLoader(Loader):
         con.register(view, table)
         return Loaded(relation=con.sql(f'SELECT row_number() OVER () AS __record_no, * FROM "{view}"'),
                       loader=self.name)
-
-
-register_loader(ParquetLoader())
-register_loader(XlsxLoader())

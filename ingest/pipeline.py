@@ -18,9 +18,6 @@ from pathlib import Path
 from earful.errors import InputError
 from earful.store import Store, quote_ident
 from earful.store.views import derived_names
-from earful.ingest import loaders as _builtin_loaders  # noqa: F401  (registers the built-in loaders)
-from earful.ingest import loaders_binary as _binary_loaders  # noqa: F401
-from earful.ingest import profiles as _builtin_profiles  # noqa: F401  (registers the export profiles)
 from earful.ingest.columns import EARFUL_COLUMNS, PREFIX, plan_columns
 from earful.ingest.base import LOADERS, PROFILES, SNIFF_ROWS, Loaded
 from earful.ingest.detect import Detection, detect, field_paths, likely_id, qcol

@@ -1,7 +1,8 @@
 """The one seam of the answering stage: an `Engine` turns a question into an `Answer`.
 
-Engines are tried in the order of `ENGINES` (the built-in no-LLM engine first, then the LLM agent when a model is
-configured); the first that does not decline answers. `Answer.to_json()` is the CLI contract that other tools rely
+Engines are registered through the plugin hook ``register_engines`` (built-ins: `qa_agent.plugin`) and tried in the
+order of `ENGINES` (the built-in no-LLM engine first, then the LLM agent when a model is configured); the first that
+does not decline answers. `Answer.to_json()` is the CLI contract that other tools rely
 on: status, answer, engine, steps, tables, charts, conversation_id, item_ids.
 """
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from earful.plugins import Registry
 
 
 @dataclass
@@ -70,7 +73,5 @@ class Engine(ABC):
         raise NotImplementedError
 
 
-ENGINES: list[str] = [
-    "earful.qa_agent.builtin:BuiltinEngine",
-    "earful.qa_agent.agent:LLMAgent",
-]
+# name -> Engine class, in the order they are tried; filled on first use from the ``register_engines`` hook.
+ENGINES: Registry = Registry("register_engines", "question engine")

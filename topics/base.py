@@ -1,19 +1,20 @@
 """The topic stage's seams: a `TopicBackend` clusters embedded documents, a `Labeler` names the clusters.
 
-Design decision: both are small ABCs with registries (`BACKENDS`, `LABELERS`) keyed by name, so a new clustering
-method or labeling strategy is one module plus one registry line, never an if/elif. Everything a backend learns
-that Earful keeps (centroids, keywords, assignments) is written to the store by `topics.fit`, not kept in the
+Design decision: both are small ABCs with registries (`BACKENDS`, `LABELERS`) keyed by name and filled through the
+plugin hooks ``register_topic_backends`` / ``register_topic_labelers`` (built-ins: `topics.plugin`), so a new
+clustering method or labeling strategy is one class plus one registration, never an if/elif. Everything a backend
+learns that Earful keeps (centroids, keywords, assignments) is written to the store by `topics.fit`, not kept in the
 backend, so topics keep working (assign, edit, refit matching) without the backend's own model object.
 """
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from earful.errors import ConfigError
+from earful.plugins import Registry
 
 OUTLIER = -1
 
@@ -61,23 +62,15 @@ class Labeler(ABC):
         raise NotImplementedError
 
 
-# name -> "module:Class"; imported lazily so that BERTopic/UMAP load only when that backend is used.
-BACKENDS: dict[str, str] = {
-    "bertopic": "earful.topics.bertopic_backend:BERTopicBackend",
-    # A plumbing stand-in (PCA + KMeans, seconds instead of a minute); used by tests about persistence and edits.
-    "pca-kmeans-standin": "earful.topics.standin:PcaKMeansStandIn",
-}
-LABELERS: dict[str, str] = {
-    "keywords": "earful.topics.labels:KeywordLabeler",
-    "llm": "earful.topics.labels:LLMLabeler",
-}
+# name -> class, filled on first use from the plugin hooks (a backend imports its heavy libraries only when fitting).
+BACKENDS: Registry = Registry("register_topic_backends", "topic backend")
+LABELERS: Registry = Registry("register_topic_labelers", "topic labeler")
 
 
-def _load(registry: dict[str, str], name: str, kind: str):
+def _load(registry: Registry, name: str, kind: str):
     if name not in registry:
         raise ConfigError(f"unknown topic {kind} '{name}'", hint="choose one of: " + ", ".join(sorted(registry)))
-    module, _, attr = registry[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return registry[name]
 
 
 def get_backend(name: str = "bertopic", **kwargs) -> TopicBackend:

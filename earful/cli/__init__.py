@@ -1,8 +1,9 @@
 """The `earful` command line: one Typer app, a module per command group.
 
-Design decision: command groups are registered from a list of dotted module paths (each module exposes
-``register(app)``), so a stage adds commands by writing one module, never by editing a dispatcher. Only this layer
-turns `EarfulError` into a message and an exit code; ``EARFUL_DEBUG=1`` shows the traceback instead.
+Design decision: the CLI's own commands (status/sql/embed/similar first, serve/report last) come from
+`earful.cli.core` and `earful.cli.web`; every stage's (and any installed plugin's) commands come from the plugin hook
+``register_commands(app)``, so a stage adds commands by writing one module, never by editing a dispatcher. Only this
+layer turns `EarfulError` into a message and an exit code; ``EARFUL_DEBUG=1`` shows the traceback instead.
 """
 from __future__ import annotations
 
@@ -12,17 +13,6 @@ import sys
 import typer
 
 from earful.cli.common import State, console_err
-from earful.registry import load_optional
-
-COMMAND_MODULES = [
-    "earful.cli.core",      # status, sql, embed, similar
-    "earful.ingest.cli",           # ingest, quarantine
-    "earful.classify.cli",         # classify ...
-    "earful.topics.cli",           # topics ...
-    "earful.llm.cli",       # llm ...
-    "earful.qa_agent.cli",         # ask, conversations
-    "earful.cli.web",       # serve, report
-]
 
 app = typer.Typer(help="Earful: ask anything of your natural-language feedback.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -40,17 +30,22 @@ def _root(ctx: typer.Context,
 
 
 def _register_all() -> None:
-    for path in COMMAND_MODULES:
-        module = load_optional(path)
-        if module is not None:  # None: that stage is not installed
-            module.register(app)
+    from earful.cli import core, web
+    from earful.plugins import call_hook
+
+    core.register(app)                           # status, sql, embed, similar
+    call_hook("register_commands", app=app)      # ingest, classify, topics, llm, ask, ... and plugins' commands
+    web.register(app)                            # serve, report
 
 
 _register_all()
 
 
 def main() -> None:
+    from earful.config import apply_process_env
     from earful.errors import EarfulError
+
+    apply_process_env()  # offline, quiet model libraries: set by the program, not by importing earful
 
     try:
         rc = app(standalone_mode=False)  # returns typer.Exit's code instead of exiting

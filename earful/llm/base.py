@@ -1,6 +1,7 @@
 """The one seam of the LLM layer: a `Provider` turns ``provider:model`` plus settings into a langchain chat model.
 
-Design decision: providers are registered by name in `PROVIDERS` (one small class each, no if/elif chain). Every
+Design decision: providers are registered by name in `PROVIDERS` through the plugin hook ``register_llm_providers``
+(built-ins: `earful.llm.plugin`; one small class each, no if/elif chain). Every
 provider except ``openai-compatible`` goes through langchain's ``init_chat_model``, so any provider langchain knows
 works without new code; the registry only adds what langchain does not do for us: naming the missing key variable,
 the exact pip line for a missing package, and the quirks of local OpenAI-compatible servers.
@@ -11,6 +12,7 @@ import os
 
 from earful.errors import ConfigError, NeedsKeyError, NotInstalledError
 from earful.llm.redact import remember_secret
+from earful.plugins import Registry
 
 
 class Provider:
@@ -120,14 +122,14 @@ class OpenAICompatible(Provider):
                           timeout=llm.timeout_s, max_retries=0, extra_body={"max_tokens": llm.max_tokens})
 
 
-PROVIDERS: dict[str, Provider] = {p.name: p for p in
-                                  (OpenAI(), AzureOpenAI(), Anthropic(), Ollama(), OpenAICompatible())}
+# name -> Provider instance, filled on first use from the ``register_llm_providers`` hook.
+PROVIDERS: Registry = Registry("register_llm_providers", "LLM provider")
 ALIASES = {"azure": "azure_openai", "azure-openai": "azure_openai", "openai_compatible": "openai-compatible",
            "local": "openai-compatible"}
 
 
 def register_provider(provider: Provider) -> None:
-    """Add (or replace) a provider; plugins call this at import time."""
+    """Add (or replace) a provider directly (a test, a notebook); packages use the ``register_llm_providers`` hook."""
     PROVIDERS[provider.name] = provider
 
 

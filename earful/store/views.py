@@ -2,17 +2,15 @@
 
 A stage adds columns to every source's view by registering a *view-column provider*: a function
 ``(con, source) -> list[str]`` of SELECT expressions over the alias ``i`` (the items row) that must each end with
-``AS <name>``. Providers are listed here by dotted path (a registry, not an if/elif), imported lazily, and skipped
-only when their own package is absent.
+``AS <name>``. Providers are registered through the plugin hook ``register_view_columns`` into `VIEW_COLUMN_PROVIDERS`
+(a registry, not an if/elif), so the store never names a stage.
 """
 from __future__ import annotations
 
-from earful.registry import load_optional
+from earful.plugins import Registry
 
-VIEW_COLUMN_PROVIDERS: list[str] = [
-    "earful.classify.views:view_columns",
-    "earful.topics.views:view_columns",
-]
+# name -> provider ``(con, source) -> list[str]``, filled on first use from the ``register_view_columns`` hook.
+VIEW_COLUMN_PROVIDERS: Registry = Registry("register_view_columns", "view-column provider")
 
 CANONICAL = ("item_id", "text", "created_at", "rating", "author", "source")
 
@@ -22,10 +20,7 @@ def quote_ident(name: str) -> str:
 
 
 def _providers():
-    for path in VIEW_COLUMN_PROVIDERS:
-        provider = load_optional(path)
-        if provider is not None:
-            yield provider
+    return list(VIEW_COLUMN_PROVIDERS.values())
 
 
 def _alias(expr: str) -> str:

@@ -1,0 +1,28 @@
+"""The answering stage's built-in plugin: its engines (tried in this order), commands and demo step, registered
+through the same hooks a third-party package uses (see `earful.plugins`)."""
+from __future__ import annotations
+
+from earful.plugins import hookimpl
+
+
+@hookimpl
+def register_engines(register):
+    from earful.qa_agent.agent import LLMAgent
+    from earful.qa_agent.builtin import BuiltinEngine
+
+    register(BuiltinEngine)   # first: answers what it can map with confidence, without an LLM
+    register(LLMAgent)        # then the LLM agent, when a model is configured
+
+
+@hookimpl
+def register_commands(app):
+    from earful.qa_agent import cli
+
+    cli.register(app)
+
+
+@hookimpl
+def register_demo_steps(register):
+    from earful.qa_agent.demo import run
+
+    register(run, "ask", after_close=True)   # its questions run in other processes, after the demo closed the file
