@@ -4,8 +4,9 @@ Design decision: a model is never unpickled. skops writes the object graph as JS
 first lists every type the bytes name and refuses the model unless each is either one skops trusts by default
 (scikit-learn estimators, numpy, scipy) or on `allowed_types()` (Earful's offline classifier classes and its taxonomy
 models), so opening a workspace file someone sent you cannot run their code. Rows written before this format (pickles)
-are refused with the command that retrains them. The scikit-learn version a model was trained with is stored and
-checked, because a model loaded into another version can predict differently without any error.
+are refused with the command that retrains them. The scikit-learn version and the embedding model a model was trained
+with are stored and checked, because a model loaded into another version, or fed another model's vectors, can predict
+differently without any error.
 """
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ def library_versions() -> dict:
     import sklearn
     import skops
 
-    return {"scikit-learn": sklearn.__version__, "skops": skops.__version__}
+    from earful.embeddings import get_embedding_model
+
+    return {"scikit-learn": sklearn.__version__, "skops": skops.__version__,
+            "embedding_model": get_embedding_model().name}
 
 
 def dump_model(payload: dict) -> bytes:
@@ -91,6 +95,12 @@ def load_model(blob: bytes, fmt: str | None, versions: str | dict | None, *, tax
         raise ModelLoadError(f"{what} was trained with scikit-learn {have.get('scikit-learn', 'unknown')} and this is "
                              f"{now['scikit-learn']}; its predictions could differ silently",
                              hint=_retrain(taxonomy, method), method=method)
+    trained_on = have.get("embedding_model", "all-MiniLM-L6-v2")   # models stored before the setting: MiniLM
+    if trained_on != now["embedding_model"]:
+        raise ModelLoadError(f"{what} was trained on vectors of the embedding model '{trained_on}' and "
+                             f"[embeddings] model is now '{now['embedding_model']}'; vectors of two models never mix",
+                             hint=_retrain(taxonomy, method) + f", or set [embeddings] model = \"{trained_on}\"",
+                             method=method)
     try:
         return sio.loads(bytes(blob), trusted=sorted(named))
     except Exception as exc:  # noqa: BLE001

@@ -2,7 +2,8 @@
 
 Design decision: `label_items` labels only items with no label yet for the taxonomy, one batch per transaction, so a
 run killed half-way keeps every finished batch and the next run picks up where it stopped. Inputs are assembled from
-the store: texts from `items`, MiniLM vectors from the embeddings cache, metadata columns from the source's raw table.
+the store: texts from `items`, vectors of the configured embedding model from the embeddings cache, metadata columns
+from the source's raw table.
 """
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def feature_columns(store, item_ids: list[str], features: list[str]) -> dict[str
 
 def inputs_for(store, item_ids: list[str], features: list[str] | None = None, extra_names: list[str] | None = None,
                embed: bool = True) -> Inputs:
-    """Inputs for these items in this order: texts, cached MiniLM vectors (embedding what is missing), metadata."""
+    """Inputs for these items in this order: texts, cached vectors of one model (embedding the missing), metadata."""
     import pyarrow as pa
 
     from earful.embeddings import Embedder, item_vectors
@@ -115,15 +116,16 @@ def inputs_for(store, item_ids: list[str], features: list[str] | None = None, ex
         store.con.unregister("_clf_ids")
     vectors = None
     if embed:
-        ids, mat = item_vectors(store, item_ids)
+        emb = Embedder()   # one model for the stored vectors and the ones embedded now
+        ids, mat = item_vectors(store, item_ids, model_id=emb.model_id)
         pos = {i: k for k, i in enumerate(ids)}
         missing = [k for k, i in enumerate(item_ids) if i not in pos]
-        vectors = np.zeros((len(item_ids), mat.shape[1] if len(ids) else 384), dtype=np.float32)
+        vectors = np.zeros((len(item_ids), mat.shape[1] if len(ids) else emb.dim), dtype=np.float32)
         have = [k for k, i in enumerate(item_ids) if i in pos]
         if have:
             vectors[have] = mat[[pos[item_ids[k]] for k in have]]
         if missing:
-            vectors[missing] = Embedder().encode([texts[k] for k in missing])
+            vectors[missing] = emb.encode([texts[k] for k in missing])
     extra = None
     if features:
         from earful.classify.offline import one_hot_extra

@@ -63,6 +63,9 @@ class Workspace:
         from earful.config import load_settings
 
         self.settings = load_settings(overrides={"db": str(db), **settings_overrides})
+        from earful.embeddings import set_default_model
+
+        set_default_model(self.settings.embeddings.model)
         self.conversation_id: str | None = None
 
     def ask(self, question: str, *, new_conversation: bool = False) -> NotebookAnswer:

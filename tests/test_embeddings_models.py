@@ -159,6 +159,52 @@ def test_classify_inputs_take_one_model(ws, cls_model):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_a_stored_classifier_is_not_fed_another_models_vectors(cls_model):
+    """A trained model remembers its embedding model; loading it under another setting is refused with the fix."""
+    from sklearn.linear_model import LogisticRegression
+
+    from earful.classify.models import FORMAT, ModelLoadError, dump_model, library_versions, load_model
+
+    clf = LogisticRegression().fit(np.eye(4), [0, 1, 0, 1])
+    blob = dump_model({"classifier": clf, "features": [], "extra_names": None})
+    trained = library_versions()
+    assert trained["embedding_model"] == E.MODEL_ID
+    assert load_model(blob, FORMAT, trained, taxonomy="t")["classifier"].classes_.tolist() == [0, 1]
+    old = {k: v for k, v in trained.items() if k != "embedding_model"}   # stored before the setting: MiniLM's
+    assert load_model(blob, FORMAT, old, taxonomy="t")["features"] == []
+    E.set_default_model(cls_model)
+    for versions in (trained, old):
+        with pytest.raises(ModelLoadError, match="trained on vectors of the embedding model 'all-MiniLM-L6-v2'") as err:
+            load_model(blob, FORMAT, versions, taxonomy="t", method="svm")
+        assert 'earful classify train --taxonomy t --method svm' in str(err.value)
+        assert '[embeddings] model = "all-MiniLM-L6-v2"' in str(err.value)
+
+
+def test_topics_stay_in_the_model_they_were_fitted_with(ws, cls_model):
+    """Assigning or editing topics under another model is refused; a refit in the new model starts new ids."""
+    from earful.errors import InputError
+    from earful.topics import model as M
+    from earful.topics.assign import assign_new
+    from earful.topics.fit import fit_topics
+
+    first = fit_topics(ws, backend="pca-kmeans-standin", backend_params={"n_topics": 3})
+    assert M.fitted_embedding_model(ws) == E.MODEL_ID
+    E.set_default_model(cls_model)
+    with pytest.raises(InputError, match="fitted on vectors of the embedding model 'all-MiniLM-L6-v2'"):
+        assign_new(ws)
+    with pytest.raises(InputError, match="refit with 'earful topics fit'"):
+        M.refresh_topics(ws)
+    again = fit_topics(ws, backend="pca-kmeans-standin", backend_params={"n_topics": 3})
+    assert M.fitted_embedding_model(ws) == cls_model and again["run_id"] != first["run_id"]
+    old_ids = {r[0] for r in ws.rows("SELECT topic_id FROM topics WHERE run_id = ?", [first["run_id"]])}
+    new_ids = {r[0] for r in ws.rows("SELECT topic_id FROM topics WHERE status = 'active'")}
+    assert new_ids and not new_ids & old_ids          # no id matched across two models' centroids
+    tids, C = M.centroids(ws)
+    ids, X = E.item_vectors(ws)
+    assert C.shape == (len(new_ids), 384) and X.shape[0] == ws.scalar("SELECT count(*) FROM items")
+    assert assign_new(ws)["new_items"] == 0           # the same model again: works
+
+
 def test_a_workspace_from_before_keeps_its_minilm_vectors(tmp_path):
     """A workspace made before m0004 (FLOAT[384] vectors) opens with its rows as MiniLM's, readable and reused."""
     import duckdb

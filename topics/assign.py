@@ -33,6 +33,7 @@ def assign_new(store, *, source: str | None = None, batch: int = 50_000) -> dict
 
     run = _last_run(store)
     threshold = float(json.loads(run["params"] or "{}").get("threshold", 0.3))
+    M.require_fitted_model(store)   # centroids of one model, vectors of the same
     embed_items(store, source=source)
     sql = ("SELECT i.item_id FROM items i LEFT JOIN topic_assignments a USING (item_id) WHERE a.item_id IS NULL"
            + (" AND i.source = ?" if source else "") + " ORDER BY i.item_id")

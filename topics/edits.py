@@ -77,7 +77,7 @@ def _split(store, ov: dict, labeler: Labeler | None) -> bool:
                                         [tid])]
     if len(members) < 2 * parts:
         raise InputError(f"topic {tid} has {len(members)} items, too few to split into {parts}")
-    mids, X = item_vectors(store, members)
+    mids, X = item_vectors(store, members, model_id=M.require_fitted_model(store))
     labels = KMeans(n_clusters=parts, random_state=42, n_init=4).fit_predict(X)
     order = [int(k) for k in np.argsort(-np.bincount(labels, minlength=parts), kind="stable")]  # biggest part first
     result = list(ov.get("result_ids") or [])

@@ -14,7 +14,7 @@ import uuid
 
 import numpy as np
 
-from earful.embeddings import embed_items, item_vectors
+from earful.embeddings import Embedder, embed_items, item_vectors
 from earful.errors import InputError
 from earful.store import quote_ident
 from earful.topics import model as M
@@ -100,8 +100,10 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     if len(wanted) < MIN_ITEMS:
         raise InputError(f"only {len(wanted)} items selected; topics need at least {MIN_ITEMS}",
                          hint="ingest more feedback or loosen --source/--where")
-    embed_items(store, source=source, progress=progress)   # only texts not embedded yet
-    ids, X = item_vectors(store, wanted)
+    embedder = Embedder()   # one model for this fit; recorded with the run, so later edits and assignments match it
+    previous_model = M.fitted_embedding_model(store)
+    embed_items(store, embedder, source=source, progress=progress)   # only texts not embedded yet
+    ids, X = item_vectors(store, wanted, model_id=embedder.model_id)
     n = len(ids)
     cap = sample_cap or default_sample_cap()
     rng = np.random.default_rng(seed)
@@ -137,7 +139,7 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     prev = store.query("SELECT topic_id, centroid FROM topics WHERE centroid IS NOT NULL AND topic_id NOT IN "
                        "(SELECT unnest(result_ids) FROM topic_overrides WHERE op = 'split' AND result_ids IS NOT NULL)"
                        " ORDER BY topic_id")
-    prev_ids = prev.column("topic_id").to_pylist()
+    prev_ids = prev.column("topic_id").to_pylist() if previous_model in (None, embedder.model_id) else []
     prev_C = (prev.column("centroid").combine_chunks().flatten().to_numpy(zero_copy_only=False)
               .reshape(len(prev_ids), -1).astype(np.float32) if prev_ids else np.zeros((0, X.shape[1]), np.float32))
     assigned, events = match_topics(C, prev_ids, prev_C, match_threshold)
@@ -166,7 +168,7 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
         for k, ((tid, kw, reps, size), (name, desc)) in enumerate(zip(topics, labels)):
             con.execute("""INSERT INTO topics (topic_id, name, description, label_source, keywords, representative_ids,
                                size, centroid, status, parent_id, run_id, created_at, updated_at)
-                           VALUES (?, ?, ?, ?, ?, ?, ?, ?::FLOAT[384], 'active', NULL, ?, ?, ?)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?::FLOAT[], 'active', NULL, ?, ?, ?)
                            ON CONFLICT (topic_id) DO UPDATE SET name = excluded.name, description =
                                excluded.description, label_source = excluded.label_source, keywords = excluded.keywords,
                                representative_ids = excluded.representative_ids, size = excluded.size,
@@ -180,6 +182,7 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
                          for ev, k, pid, sim in events])
         final_rate = float((topic_of == OUTLIER).mean())
         params = {"threshold": threshold, "sample_cap": cap, "seed": seed, "match_threshold": match_threshold,
+                  "embedding_model": embedder.model_id,
                   **{k: v for k, v in res.info.items() if isinstance(v, (int, float, str, dict))}}
         con.execute("INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, backend, source, where, json.dumps(params, default=str), n, len(fit_idx), len(labs),

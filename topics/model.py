@@ -6,12 +6,13 @@ always derived from `topic_assignments` and never drifts from it.
 """
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import numpy as np
 
-from earful.embeddings import DIM, item_vectors
-from earful.errors import NotFoundError
+from earful.embeddings import DIM, MODEL_ID, get_embedding_model, item_vectors
+from earful.errors import InputError, NotFoundError
 
 N_REPRESENTATIVE = 5
 
@@ -75,6 +76,26 @@ def require_active(store, topic_id: int) -> dict:
     return t
 
 
+def fitted_embedding_model(store) -> str | None:
+    """The embedding model the current topics were fitted with (runs from before the setting: MiniLM); None unfit."""
+    rows = store.rows("SELECT params FROM topic_runs ORDER BY fitted_at DESC LIMIT 1")
+    if not rows:
+        return None
+    return json.loads(rows[0][0] or "{}").get("embedding_model", MODEL_ID)
+
+
+def require_fitted_model(store) -> str:
+    """The current embedding model id, when it is the one the topics were fitted with; else an InputError: topic
+    centroids and item vectors of two models never compare."""
+    current = get_embedding_model().name
+    fitted = fitted_embedding_model(store)
+    if fitted is not None and fitted != current:
+        raise InputError(f"the topics were fitted on vectors of the embedding model '{fitted}' and [embeddings] model "
+                         f"is now '{current}'; vectors of two models never compare",
+                         hint=f"refit with 'earful topics fit', or set [embeddings] model = \"{fitted}\"")
+    return current
+
+
 def centroids(store) -> tuple[list[int], np.ndarray]:
     tbl = store.query("SELECT topic_id, centroid FROM topics WHERE status = 'active' AND centroid IS NOT NULL "
                       "ORDER BY topic_id")
@@ -82,7 +103,7 @@ def centroids(store) -> tuple[list[int], np.ndarray]:
     if not ids:
         return [], np.zeros((0, DIM), dtype=np.float32)
     flat = tbl.column("centroid").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    return ids, flat.reshape(len(ids), DIM).astype(np.float32)
+    return ids, flat.reshape(len(ids), -1).astype(np.float32)
 
 
 def write_assignments(con, item_ids, topic_ids, scores, methods, run_id) -> None:
@@ -103,12 +124,13 @@ def write_assignments(con, item_ids, topic_ids, scores, methods, run_id) -> None
 def refresh_topics(store, topic_ids: list[int] | None = None) -> None:
     """Recompute size, centroid, member scores and representative items of the given (default: all active) topics."""
     ids = topic_ids or [r[0] for r in store.rows("SELECT topic_id FROM topics WHERE status = 'active'")]
+    model_id = require_fitted_model(store) if ids else None
     for tid in ids:
         members = [r[0] for r in store.rows("SELECT item_id FROM topic_assignments WHERE topic_id = ?", [tid])]
         if not members:
             store.con.execute("UPDATE topics SET size = 0, representative_ids = [] WHERE topic_id = ?", [tid])
             continue
-        mids, X = item_vectors(store, members)
+        mids, X = item_vectors(store, members, model_id=model_id)
         c = normalise(X.mean(axis=0, keepdims=True))[0]
         sims = X @ c
         order = np.argsort(-sims)[:N_REPRESENTATIVE]
@@ -119,7 +141,7 @@ def refresh_topics(store, topic_ids: list[int] | None = None) -> None:
         store.con.execute("UPDATE topic_assignments SET score = s.score FROM _scores s "
                           "WHERE topic_assignments.item_id = s.item_id")
         store.con.unregister("_scores")
-        store.con.execute("UPDATE topics SET size = ?, centroid = ?::FLOAT[384], representative_ids = ?, "
+        store.con.execute("UPDATE topics SET size = ?, centroid = ?::FLOAT[], representative_ids = ?, "
                           "updated_at = ? WHERE topic_id = ?",
                           [len(mids), c.tolist(), [mids[i] for i in order], now(), tid])
 

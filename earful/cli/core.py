@@ -59,7 +59,7 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only S
 
 
 def embed(ctx: typer.Context, source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
-    """Embed all item texts with the packaged MiniLM model (cached by content hash: re-runs are free)."""
+    """Embed all item texts with the [embeddings] model (cached by content hash and model: re-runs are free)."""
     from earful.embeddings import Embedder, embed_items
 
     st = state(ctx)
@@ -74,7 +74,7 @@ def embed(ctx: typer.Context, source: str = typer.Option(None, help="only this s
 def similar(ctx: typer.Context, text: str = typer.Argument(..., help="text to compare against"),
             k: int = typer.Option(10, "-k", help="how many neighbours"),
             source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
-    """Find the feedback items most similar to TEXT (cosine similarity of MiniLM embeddings)."""
+    """Find the feedback items most similar to TEXT (cosine similarity of the [embeddings] model's vectors)."""
     from earful.embeddings import embed_items
     from earful.embeddings import similar as nearest
 
