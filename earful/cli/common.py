@@ -37,6 +37,9 @@ class State:
             merged = {"db": self.db, "wait_s": self.wait, **overrides}
             self._settings = load_settings(self.config, merged)
             set_default_wait(self._settings.wait_s)
+            from earful.embeddings import set_default_model
+
+            set_default_model(self._settings.embeddings.model)
         return self._settings
 
     def store(self, read_only: bool = False):
