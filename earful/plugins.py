@@ -209,8 +209,8 @@ class Registry(MutableMapping):
         return obj
 
     def _fill(self) -> dict:
-        if self._state == "empty":
-            with _lock:
+        if self._state != "full":
+            with _lock:   # another thread waits for the fill; this one, re-entering from a hook, sees it partial
                 if self._state == "empty":
                     self._state = "filling"   # a built-in module registering itself mid-fill sees the partial registry
                     try:

@@ -146,6 +146,7 @@ def _cli(site: Path, *args: str, **kw):
     return _run(site, "-c", "from earful.cli import main; main()", *args, **kw)
 
 
+@pytest.mark.slow  # six CLI subprocesses
 def test_installed_plugin_adds_command_loader_migration_and_hook(plugin_site, tmp_path):
     r = _cli(plugin_site, "--help")
     assert r.returncode == 0, r.stderr
