@@ -118,6 +118,29 @@ def test_registry_builtins_and_a_registered_model(cls_model):
         E.register_embedding_model("", lambda: None)
 
 
+def test_a_plugin_registers_a_model_through_the_hook(cls_model):
+    from sentence_transformers import SentenceTransformer
+
+    from earful.plugins import hookimpl, manager
+
+    class TinyPlugin:
+        @hookimpl
+        def register_embedding_models(self, register):
+            register(lambda: SentenceTransformer(cls_model, device="cpu"), "plugin-minilm-cls", dim=384)
+
+    plugin = TinyPlugin()
+    manager().register(plugin, name="test-embedding-plugin")
+    E._plugins_state = "empty"
+    try:
+        assert "plugin-minilm-cls" in E.embedding_model_names()
+        assert E.Embedder(model="plugin-minilm-cls").encode(["hi"]).shape == (1, 384)
+    finally:
+        manager().unregister(plugin)
+        E._MODELS.pop("plugin-minilm-cls", None)
+        E._load.cache_clear()
+        E._plugins_state = "empty"
+
+
 # -- vectors carry their model ----------------------------------------------------------------------------------------
 def test_switching_the_model_reembeds_and_never_mixes(ws, cls_model):
     texts = texts_by_id(ws)
