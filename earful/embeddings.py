@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class EmbeddingModel:
 
 _MODELS: dict[str, EmbeddingModel] = {}
 _plugins_state = "empty"   # empty -> filling -> full: plugin hook implementations are asked once, on first lookup
+_fill_lock = threading.RLock()
 
 
 def register_embedding_model(name: str, factory: Callable[[], Any], *, dim: int | None = None,
@@ -59,23 +61,22 @@ def plugin_register(factory: Callable[[], Any], name: str | None = None, **optio
 
 
 def _fill_from_plugins() -> None:
+    """Ask the plugins once; another thread waits for the fill, the filling thread itself sees it partial."""
     global _plugins_state
-    if _plugins_state != "empty":
+    if _plugins_state == "full":
         return
-    _plugins_state = "filling"
-    try:
-        from earful.plugins import call_hook
-    except ImportError:   # pragma: no cover - the plugin manager is part of the core
+    with _fill_lock:
+        if _plugins_state != "empty":
+            return
+        _plugins_state = "filling"
+        try:
+            from earful.plugins import call_hook
+
+            call_hook("register_embedding_models", register=plugin_register)
+        except BaseException:
+            _plugins_state = "empty"
+            raise
         _plugins_state = "full"
-        return
-    try:
-        call_hook("register_embedding_models", register=plugin_register)
-    except AttributeError:   # a plugin manager without this hook: built-ins only
-        pass
-    except BaseException:
-        _plugins_state = "empty"
-        raise
-    _plugins_state = "full"
 
 
 def embedding_model_names() -> list[str]:
