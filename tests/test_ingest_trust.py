@@ -223,6 +223,7 @@ def test_explicit_time_column_that_is_not_a_time_is_still_refused(tmp_path):
     assert res.returncode == 2 and "does not look like a timestamp" in res.stderr + res.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("before", [0, 25_000], ids=["in-the-sample", "after-the-sample"])
 def test_a_10_mb_csv_field_quarantines_its_line_not_the_file(tmp_path, before):
     db = tmp_path / "w.duckdb"

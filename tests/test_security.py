@@ -170,6 +170,7 @@ def test_hostile_sql_is_stopped(name, ws, settings):
     assert not any((p.name.startswith(("out.", "exported", "other"))) for p in ws["root"].iterdir())
 
 
+@pytest.mark.slow
 def test_limits_give_clear_reasons(ws, settings):
     assert "time limit" in run_python(str(ws["db"]), PY_CASES["infinite_loop"], settings).error
     assert "output exceeded" in run_python(str(ws["db"]), PY_CASES["huge_stdout_fd"], settings).error

@@ -155,6 +155,7 @@ def test_memory_limit_applies_and_no_progress_bar_reaches_stdout(ws):
     assert tbl.to_pylist() == [{"m": "286.1 MiB", "bar": False}]  # 300 MB, shown in MiB
 
 
+@pytest.mark.slow
 def test_ctrl_c_interrupts_the_query(ws):
     proc = _cli("--db", str(ws), "sql", RUNAWAY)
     time.sleep(3)  # started and computing
