@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -127,7 +127,7 @@ class Inputs:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def take(self, idx) -> "Inputs":
+    def take(self, idx) -> Inputs:
         idx = np.asarray(idx, dtype=np.int64)
         return Inputs([self.texts[i] for i in idx],
                       None if self.vectors is None else self.vectors[idx],
@@ -145,7 +145,6 @@ class Classifier(ABC):
     """Maps Inputs to a label distribution. scikit-learn style: `fit` returns self, fitted attributes end in `_`."""
 
     name: str = "abstract"
-    needs_gold: bool = True        # False: works from the taxonomy's label descriptions alone
     offline: bool = True           # False: calls an LLM
     uses_vectors: bool = True      # False: never reads Inputs.vectors (callers may skip embedding)
 
@@ -159,7 +158,7 @@ class Classifier(ABC):
             self.classes_.append(lab)
 
     @abstractmethod
-    def fit(self, inputs: Inputs, y: list[str]) -> "Classifier":
+    def fit(self, inputs: Inputs, y: list[str]) -> Classifier:
         raise NotImplementedError
 
     @abstractmethod

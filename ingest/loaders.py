@@ -17,12 +17,14 @@ from pathlib import Path
 from earful.errors import InputError
 from earful.ingest.base import SNIFF_ROWS, BadRecord, Loaded, Loader
 from earful.ingest.encoding import _temp, probe
+from earful.store.sql import quote_ident, quote_literal
 
 RECORD_KEYS = ("records", "data", "items", "results", "rows", "reviews", "tickets", "issues", "entries")
 
 
 def lit(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    """A path or other text as a SQL string literal."""
+    return quote_literal(str(path))
 
 
 _lit = lit
@@ -174,9 +176,9 @@ class CsvLoader(Loader):
         file again each time the query is bound. Columns the sniffer typed DATE/TIMESTAMP with a guessed non-ISO
         format are read as VARCHAR instead (see the module docstring).
 
-        The sniffer sees the first SNIFF_ROWS rows (`whole_file`: all of them). When no field there is quoted it picks no
-        quote character, and a quoted field further down (a comma or an escaped quote inside) would then be split or
-        kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way.
+        The sniffer sees the first SNIFF_ROWS rows (`whole_file`: all of them). When no field there is quoted it picks
+        no quote character, and a quoted field further down (a comma or an escaped quote inside) would then be split
+        or kept with its quotes: the RFC 4180 quote is used instead whenever it reads the sample the same way.
 
         The header defines the columns: when lines of the sample have more fields than the header (the sniffer then
         adds ``column3``, ``column4``, ... and types the header's columns from misplaced values), the header's
@@ -253,8 +255,7 @@ class CsvLoader(Loader):
 _GENERATED = re.compile(r"column\d+")  # the name DuckDB's sniffer gives a column the header does not name
 
 
-def _qi(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_qi = quote_ident
 
 
 def _dialect(row) -> list[str]:
@@ -325,7 +326,7 @@ class JsonLoader(Loader):
             if n != 1 or not lists:
                 return rel
             key = next((c for c in lists if c.lower() in RECORD_KEYS), lists[0])
-        q = '"' + key.replace('"', '""') + '"'
+        q = quote_ident(key)
         return con.sql(f"SELECT row_number() OVER () AS __record_no, unnest(r, recursive := false) FROM "
                        f"(SELECT unnest({q}) AS r FROM read_json({lit(src)}, format = 'auto', "
                        f"maximum_object_size = 100000000))")
@@ -345,7 +346,8 @@ class JsonLoader(Loader):
                 try:
                     obj = json.loads(s)
                 except ValueError as exc:
-                    bad.append(BadRecord(no, s.decode("utf-8", "replace")[:100_000], f"malformed JSON on line {no}: {exc}"))
+                    bad.append(BadRecord(no, s.decode("utf-8", "replace")[:100_000],
+                                         f"malformed JSON on line {no}: {exc}"))
                     continue
                 if not isinstance(obj, dict):
                     bad.append(BadRecord(no, s.decode("utf-8", "replace")[:100_000],

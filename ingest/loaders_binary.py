@@ -35,7 +35,8 @@ class XlsxLoader(Loader):
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises zipfile/KeyError/ValueError on broken files
-            raise InputError(f"{path}: not a readable .xlsx workbook ({exc})", hint="re-save it from Excel as .xlsx")
+            raise InputError(f"{path}: not a readable .xlsx workbook ({exc})",
+                             hint="re-save it from Excel as .xlsx") from exc
         sheet_name = options.get("sheet")
         ws = wb[sheet_name] if sheet_name else wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)

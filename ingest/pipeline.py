@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from earful.errors import InputError
-from earful.store import Store, quote_ident
-from earful.store.views import derived_names
-from earful.ingest.columns import EARFUL_COLUMNS, PREFIX, plan_columns
 from earful.ingest.base import LOADERS, PROFILES, SNIFF_ROWS, Loaded
+from earful.ingest.columns import EARFUL_COLUMNS, PREFIX, plan_columns
 from earful.ingest.detect import Detection, detect, field_paths, likely_id, qcol
+from earful.store import Store
+from earful.store.sql import quote_ident, quote_literal
+from earful.store.views import derived_names
 
 _SOURCE_RE = re.compile(r"[^a-z0-9_]+")
 
@@ -139,7 +140,7 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
     con = store.con
     con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would corrupt --json output; the CLI has one
     batch_id = uuid.uuid4().hex[:12]
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     loaded = None
     try:
         # parsing into the temp table _stage happens before the transaction: it writes nothing to the workspace
@@ -176,7 +177,7 @@ def ingest_file(store: Store, path: str | Path, *, source: str | None = None, ov
                             [source, f"src_{source}", det.text, det.time, det.rating, det.id, det.author,
                              prof.name if prof else None])
             con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [batch_id, source, str(path), loaded.loader, started, datetime.now(timezone.utc),
+                        [batch_id, source, str(path), loaded.loader, started, datetime.now(UTC),
                          summary["added"], summary["duplicates"], summary["quarantined"], json.dumps(det.as_dict())])
             if summary["added"] or summary["new_columns"]:
                 store.refresh_views(source)
@@ -200,7 +201,7 @@ SPEC_ID = "__c_spec_item_id"  # staged item id of the likely id column (see `_st
 
 def _item_id_sql(source: str, key_sql: str) -> str:
     """A stable item id: 16 hex digits of md5('<source>:<external id or record key>')."""
-    return f"substr(md5({_lit(source)} || ':' || {key_sql}), 1, 16)"
+    return f"substr(md5({quote_literal(source)} || ':' || {key_sql}), 1, 16)"
 
 
 def _widen(store: Store, raw_table: str, col: str, stored: str, stored_type: str, new_type: str) -> bool:
@@ -220,10 +221,6 @@ def _widen(store: Store, raw_table: str, col: str, stored: str, stored_type: str
 def _ext_id(col_sql: str) -> str:
     """The external id of a row as text; NULL when missing or blank (then the row's key is a hash of its record)."""
     return f"nullif(CAST({col_sql} AS VARCHAR), '')"
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def _stage(con, loaded: Loaded, item_id_sql: str | None = None) -> None:
@@ -272,8 +269,8 @@ def _time_expr(det: Detection) -> str:
     if kind == "epoch_s":
         return f"to_timestamp(CAST({q} AS DOUBLE))"
     if kind.startswith("format:"):
-        fmt = kind.split(":", 1)[1].replace("'", "''")
-        return f"CAST(try_strptime(trim(CAST({q} AS VARCHAR)), '{fmt}') AS TIMESTAMPTZ)"
+        fmt = quote_literal(kind.split(":", 1)[1])
+        return f"CAST(try_strptime(trim(CAST({q} AS VARCHAR)), {fmt}) AS TIMESTAMPTZ)"
     return f"try_cast(trim(CAST({q} AS VARCHAR)) AS TIMESTAMPTZ)"
 
 
@@ -327,7 +324,7 @@ def _insert(store: Store, stage, cols, det: Detection, source: str, batch_id: st
     # without an external id, two rows are duplicates only when the whole record is identical
     record_key = "md5(CAST(to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in cols) \
         + ")) AS VARCHAR))"
-    src_lit = "'" + source.replace("'", "''") + "'"
+    src_lit = quote_literal(source)
     types = dict(zip(stage.columns, [str(t) for t in stage.types]))
     registered = store.scalar("SELECT text_column FROM sources WHERE name = ?", [source])
     raw_table = f"src_{source}"

@@ -62,6 +62,9 @@ class AskContext:
     conversation_id: str | None = None
     history: list[dict] = field(default_factory=list)   # earlier turns: {question, plan, sql, answer}
     output_dir: str | None = None
+    # set by `ask` when the turn is saved: engines queue their run-log rows here to be written with it; None: an
+    # engine called on its own writes them itself
+    pending_runs: list | None = None
 
 
 class Engine(ABC):

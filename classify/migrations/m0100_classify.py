@@ -2,7 +2,8 @@
 
 Design decision: labels are keyed by (item_id, taxonomy) and carry method + model_version, so a run can resume after a
 kill (only unlabelled items are done, one committed batch at a time) and every label says where it came from.
-Trained models are stored in the workspace (as skops since migration 0110; never unpickled), so the workspace is the only thing to copy.
+Trained models are stored in the workspace (as skops since migration 0110; never unpickled), so the workspace is the
+only thing to copy.
 """
 
 

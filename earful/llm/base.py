@@ -52,7 +52,8 @@ class Provider:
         try:
             return init_chat_model(model, model_provider=self.langchain_provider or self.name, **kw)
         except ImportError as exc:
-            raise NotInstalledError(self.package or f"langchain-{self.name}", purpose=f"the '{self.name}' LLM provider") from exc
+            raise NotInstalledError(self.package or f"langchain-{self.name}",
+                                    purpose=f"the '{self.name}' LLM provider") from exc
         except ValueError as exc:
             raise ConfigError(f"cannot set up LLM '{self.name}:{model}': {exc}",
                               hint="check [llm] model in earful.toml, EARFUL_LLM or --llm") from exc
@@ -64,7 +65,8 @@ class OpenAI(Provider):
 
 
 class AzureOpenAI(Provider):
-    name, langchain_provider, key_env, package = "azure_openai", "azure_openai", "AZURE_OPENAI_API_KEY", "langchain-openai"
+    name, langchain_provider = "azure_openai", "azure_openai"
+    key_env, package = "AZURE_OPENAI_API_KEY", "langchain-openai"
     conformance = {"model": "gpt-4o", "env": {"AZURE_OPENAI_ENDPOINT": "https://conformance.invalid"},
                    "wire": "openai"}  # tests/test_llm_conformance.py
 

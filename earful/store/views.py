@@ -8,15 +8,12 @@ A stage adds columns to every source's view by registering a *view-column provid
 from __future__ import annotations
 
 from earful.plugins import Registry
+from earful.store.sql import quote_ident
 
 # name -> provider ``(con, source) -> list[str]``, filled on first use from the ``register_view_columns`` hook.
 VIEW_COLUMN_PROVIDERS: Registry = Registry("register_view_columns", "view-column provider")
 
 CANONICAL = ("item_id", "text", "created_at", "rating", "author", "source")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _providers():
