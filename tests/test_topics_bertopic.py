@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import urr_sample
 
+pytestmark = pytest.mark.slow   # every test here takes more than ~3 s: `make test-fast` skips them
+
 
 def _spread_csv(path, every, offset):
     """Every `every`-th review from the bundled sample (it is sorted by app, so a slice would be 2-3 apps)."""
