@@ -205,3 +205,36 @@ def test_unknown_sandbox_setting_is_a_config_error():
 
     with pytest.raises(ConfigError):
         sandbox.detect_mode("docker")
+
+
+def _hold_for_writing(db: Path, seconds: float):
+    """Another process holding the workspace read-write (as an ingest does) for `seconds`."""
+    import subprocess
+    import sys
+
+    code = (f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('held', flush=True); "
+            f"time.sleep({seconds}); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_workspace_being_written_is_waited_for_then_called_busy(tmp_path):
+    """The sandboxed runner used to hand DuckDB's lock error to the agent's repair loop, which cannot fix it."""
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t AS SELECT 42 AS a")
+    settings = load_settings(overrides={"wait_s": 1.0}, environ={})
+    holder = _hold_for_writing(db, 30)
+    try:
+        res = run_sql(str(db), "SELECT a FROM t", settings)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not res.ok and "workspace is busy" in res.error and "--wait" in res.error
+    holder = _hold_for_writing(db, 1.5)          # released while we wait: the query then runs
+    try:
+        res = run_sql(str(db), "SELECT a FROM t", load_settings(overrides={"wait_s": 20.0}, environ={}))
+    finally:
+        holder.wait()
+    assert res.ok and res.rows == [[42]], res.error

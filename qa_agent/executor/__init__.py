@@ -12,6 +12,7 @@ the `PythonRefused` message as the error, which tells the model to write SQL and
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from earful.qa_agent.executor.sandbox import (
@@ -100,8 +101,8 @@ def run_sql(db_path: str, sql: str, settings=None, max_rows: int = 10_000, in_pr
     if in_process:
         return _run_in_process(db_path, sql, max_rows)
     mode = sandbox_mode(settings)
-    raw = run_job(db_path, {"kind": "sql", "statements": statements, "max_rows": max_rows}, limits_from(settings), mode)
-    return _finish(raw, mode)
+    job = {"kind": "sql", "statements": statements, "max_rows": max_rows}
+    return _finish(_run_waiting(db_path, job, settings, mode), mode)
 
 
 def _run_in_process(db_path: str, sql: str, max_rows: int) -> ExecResult:
@@ -136,5 +137,29 @@ def run_python(db_path: str, code: str, settings=None, max_rows: int = 10_000) -
         compile(code, "<generated>", "exec")
     except SyntaxError as exc:
         return ExecResult(ok=False, error=f"SyntaxError: {exc.msg} (line {exc.lineno})")
-    raw = run_job(db_path, {"kind": "python", "code": code, "max_rows": max_rows}, limits_from(settings), mode)
-    return _finish(raw, mode)
+    job = {"kind": "python", "code": code, "max_rows": max_rows}
+    return _finish(_run_waiting(db_path, job, settings, mode), mode)
+
+
+_LOCKED = re.compile(r"Could not set lock on file|Conflicting lock is held")
+
+
+def _run_waiting(db_path, job: dict, settings, mode: str):
+    """`run_job`, run again with backoff while another process holds the workspace for writing (an ingest, a
+    classify run), up to ``wait_s`` (``--wait``); then the error says the workspace is busy instead of handing a
+    lock error to a repair loop that cannot fix it."""
+    import time
+
+    wait_s = float(getattr(settings, "wait_s", 10.0)) if settings is not None else 10.0
+    deadline, delay = time.monotonic() + wait_s, 0.1
+    while True:
+        raw = run_job(db_path, job, limits_from(settings), mode)
+        if raw.ok or not _LOCKED.search(raw.error or ""):
+            return raw
+        if time.monotonic() + delay > deadline:
+            raw.error = (f"the workspace is busy: another process is writing it (an ingest or a classify run?); "
+                         f"waited {wait_s:g} s. Try again when it finishes, or wait longer with "
+                         f"'earful --wait SECONDS ...' (or EARFUL_WAIT)")
+            return raw
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
