@@ -157,9 +157,10 @@ def test_loader_conformance(store, tmp_path, loader, writer):
     assert (again["added"], again["duplicates"]) == (0, 5)
 
 
-# profile name -> (fixture file, expected row count, a text the joined/selected text must contain)
+# profile name -> (fixture file, expected row count, a text the joined/selected text must contain[, the encoding the
+# export really comes in: the UTF-8 fixture is written in it first])
 PROFILE_SAMPLES = {
-    "google_play": ("google_play_reviews.csv", 3, "Super\n\nEndlich eine Notiz-App"),
+    "google_play": ("google_play_reviews.csv", 3, "Super\n\nEndlich eine Notiz-App", "utf-16"),  # Play Console
     "app_store": ("app_store_reviews.csv", 3, "Subscription trap\n\nCharged twice"),
     "app_store_api": ("app_store_connect_api.json", 3, "Subscription trap\n\nCharged twice"),
     "zendesk": ("zendesk_tickets.json", 3, "Cannot reset password\n\nThe reset email never arrives"),
@@ -180,11 +181,11 @@ def test_every_profile_has_a_sample():
 def test_profile_conformance(store, tmp_path, name):
     if name not in PROFILE_SAMPLES:
         pytest.fail(f"profile {name} has no sample in PROFILE_SAMPLES")
-    file, n, needle = PROFILE_SAMPLES[name]
+    file, n, needle, *encoding = PROFILE_SAMPLES[name]
     path = Path(file) if Path(file).is_absolute() else TEST_DATA / file
-    if name == "google_play":  # Play Console exports are UTF-16
+    if encoding:
         path = tmp_path / path.name
-        path.write_bytes((TEST_DATA / file).read_text(encoding="utf-8").encode("utf-16"))
+        path.write_bytes((TEST_DATA / file).read_text(encoding="utf-8").encode(encoding[0]))
     res = ingest_file(store, path, source="fb")  # no --profile: it must be detected from the columns
     assert res["profile"] == name
     assert (res["added"], res["quarantined"]) == (n, 0)
