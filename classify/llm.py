@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from earful.classify.base import Classifier, Inputs, Taxonomy, register_classifier
+from earful.classify.base import Classifier, Inputs, Taxonomy
 from earful.errors import ConfigError
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -71,7 +71,6 @@ def reply_to_distribution(reply: LLMLabel | None, classes: list[str], fallback: 
     return out / out.sum()
 
 
-@register_classifier("fewshot_llm")
 class FewShotLLM(Classifier):
     """For each item, the k most similar labelled examples (MiniLM cosine) go into a few-shot prompt for the LLM."""
 
@@ -163,7 +162,6 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, *, budget_frac
     raise ValueError("give budget_fraction or target_accuracy")
 
 
-@register_classifier("cascade")
 class Cascade(Classifier):
     """The offline model labels everything; items below `threshold_` confidence are re-labelled by the LLM.
 

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from earful.classify.base import Classifier, Inputs, Taxonomy, register_classifier
+from earful.classify.base import Classifier, Inputs, Taxonomy
 
 SEED = 13
 
@@ -88,7 +88,6 @@ class _Linear(Classifier):
         return _align(self.model_.predict_proba(X), self.model_.classes_, self.classes_)
 
 
-@register_classifier("tfidf")
 class WordTfidf(_Linear):
     """Word 1-2 gram TF-IDF (sublinear) + balanced logistic regression."""
 
@@ -99,7 +98,6 @@ class WordTfidf(_Linear):
         return _word_vectorizer()
 
 
-@register_classifier("char_tfidf")
 class CharTfidf(_Linear):
     """Character 2-5 gram TF-IDF within word boundaries: robust to typos and app-review spelling."""
 
@@ -110,7 +108,6 @@ class CharTfidf(_Linear):
         return _char_vectorizer()
 
 
-@register_classifier("embedding")
 class EmbeddingLR(_Linear):
     """MiniLM sentence vectors (from the store's cache when given) + balanced logistic regression."""
 
@@ -121,7 +118,6 @@ class EmbeddingLR(_Linear):
         return inputs.need_vectors()
 
 
-@register_classifier("zeroshot")
 class ZeroShot(Classifier):
     """No gold needed: cosine similarity of the item to each label's prototype (name, description, examples).
 
@@ -159,7 +155,6 @@ class ZeroShot(Classifier):
         return _softmax(inputs.need_vectors() @ self.prototypes_.T / self.temperature)
 
 
-@register_classifier("selftrained")
 class SelfTrained(Classifier):
     """No gold needed: zero-shot labels the items it is fitted on, and a `joint` model learns from the most confident
     `fraction` of each label's items (at most `cap` per label), then labels everything.
@@ -223,7 +218,6 @@ def _folds(y: list[str], k: int):
     return KFold(n_splits=min(k, len(y)), shuffle=True, random_state=SEED).split(np.zeros(len(y)))
 
 
-@register_classifier("stacked")
 class Stacked(Classifier):
     """Word TF-IDF + char TF-IDF + MiniLM base models, stacked by a logistic regression on out-of-fold log-probs.
 
@@ -284,7 +278,6 @@ class Stacked(Classifier):
         return _align(self.meta_.predict_proba(self._meta_X(probas, extra)), self.meta_.classes_, self.classes_)
 
 
-@register_classifier("joint")
 class Joint(Classifier):
     """Word + char TF-IDF, MiniLM vectors and metadata in one class-balanced linear SVM, softmax-calibrated.
 
