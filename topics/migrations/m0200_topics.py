@@ -1,8 +1,10 @@
 """Topic tables: fits (runs), topics with centroids, assignments keyed by item_id, human overrides, lineage, hierarchy.
 
-Design decision: the store is the source of truth for a topic model. A topic is its centroid (FLOAT[384]) plus its
-label; assigning new items is nearest-centroid in SQL/numpy, so no pickled model is needed to keep working, and ids
-stay stable across refits by matching new centroids to these ones.
+Design decision: the store is the source of truth for a topic model. A topic is its centroid plus its label;
+assigning new items is nearest-centroid in SQL/numpy, so no pickled model is needed to keep working, and ids stay
+stable across refits by matching new centroids to these ones. This migration creates ``centroid FLOAT[384]`` (MiniLM,
+the only model when it was written) and stays as recorded; m0210 makes it ``FLOAT[]`` so a centroid is a vector of
+whichever embedding model the run used (``topic_runs.params`` names it).
 """
 
 
