@@ -4,7 +4,8 @@ Design decision: providers are registered by name in `PROVIDERS` through the plu
 (built-ins: `earful.llm.plugin`; one small class each, no if/elif chain). Every
 provider except ``openai-compatible`` goes through langchain's ``init_chat_model``, so any provider langchain knows
 works without new code; the registry only adds what langchain does not do for us: naming the missing key variable,
-the exact pip line for a missing package, and the quirks of local OpenAI-compatible servers.
+the exact pip line for a missing package (``pip install 'earful[<extra>]'`` for a provider whose integration is an
+optional extra: `Provider.extra`), and the quirks of local OpenAI-compatible servers.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Provider:
     langchain_provider: str = ""         # model_provider for init_chat_model
     key_env: str | None = None           # the provider's usual API-key variable
     package: str = ""                    # pip package that brings the langchain integration
+    extra: str | None = None             # the earful extra that installs `package` (None: a core dependency)
 
     def api_key(self, settings) -> str | None:
         var = settings.llm.api_key_env or self.key_env
@@ -52,7 +54,7 @@ class Provider:
         try:
             return init_chat_model(model, model_provider=self.langchain_provider or self.name, **kw)
         except ImportError as exc:
-            raise NotInstalledError(self.package or f"langchain-{self.name}",
+            raise NotInstalledError(self.package or f"langchain-{self.name}", extra=self.extra,
                                     purpose=f"the '{self.name}' LLM provider") from exc
         except ValueError as exc:
             raise ConfigError(f"cannot set up LLM '{self.name}:{model}': {exc}",
@@ -83,11 +85,13 @@ class AzureOpenAI(Provider):
 
 class Anthropic(Provider):
     name, langchain_provider, key_env, package = "anthropic", "anthropic", "ANTHROPIC_API_KEY", "langchain-anthropic"
+    extra = "anthropic"   # pip install 'earful[anthropic]'
     conformance = {"model": "claude-3-5-haiku-latest"}  # tests/test_llm_conformance.py
 
 
 class Ollama(Provider):
     name, langchain_provider, key_env, package = "ollama", "ollama", None, "langchain-ollama"
+    extra = "ollama"      # pip install 'earful[ollama]'
     conformance = {"model": "llama3.2"}  # tests/test_llm_conformance.py
 
     def kwargs(self, settings) -> dict:
