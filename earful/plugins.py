@@ -82,6 +82,12 @@ def register_engines(register):
 
 
 @hookspec
+def register_chart_kinds(register):
+    """Register chart kinds: ``register(kind)`` with an `earful.charts.ChartKind`, or ``register(draw, name)`` with
+    ``draw(table: earful.charts.ChartTable, out_dir) -> {title, plotly, png}``."""
+
+
+@hookspec
 def register_commands(app):
     """Add commands or command groups to the `earful` Typer app."""
 

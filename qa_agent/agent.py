@@ -17,18 +17,38 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from earful.qa_agent.base import Answer, AskContext, Chart, Engine, ResultTable, Step
 
 MAX_TABLE_ROWS = 500
 
 
+def _list_chart_kinds(schema: dict) -> None:
+    from earful.charts import chart_kind_names
+
+    schema["enum"] = chart_kind_names()   # the model is offered the kinds registered now
+
+
 class ChartSpec(BaseModel):
-    type: Literal["bar", "line"] = "bar"
+    """A chart of column `y` by column `x` of the first result table, drawn by a registered chart kind."""
+
+    type: str = Field("bar", json_schema_extra=_list_chart_kinds)
     x: str
     y: str
     title: str = ""
+
+    @field_validator("type")
+    @classmethod
+    def _registered_kind(cls, value: str) -> str:
+        from earful.charts import chart_kind
+        from earful.errors import EarfulError
+
+        try:
+            chart_kind(value)
+        except EarfulError as exc:   # a ValueError, so a model's reply with an unknown kind goes to the repair loop
+            raise ValueError(str(exc)) from exc
+        return value
 
 
 class Plan(BaseModel):
@@ -386,22 +406,19 @@ class LLMAgent(Engine):
             png = None
             traces = (c.get("plotly") or {}).get("data") or []
             t = traces[0] if traces else {}
-            if ctx.output_dir and isinstance(t.get("x"), list) and isinstance(t.get("y"), list):
-                draw = ch.bar if t.get("type") == "bar" else ch.line
+            kind = ch.kind_for_trace(t.get("type")) or ch.kind_for_trace("scatter")   # else drawn as lines
+            if ctx.output_dir and kind and isinstance(t.get("x"), list) and isinstance(t.get("y"), list):
+                table = ch.ChartTable(c["title"], t["x"], {t.get("name") or "value": t["y"]})
                 try:
-                    png = (draw(c["title"], t["x"], t["y"], out_dir=ctx.output_dir) if draw is ch.bar else
-                           draw(c["title"], t["x"], {t.get("name") or "value": t["y"]}, out_dir=ctx.output_dir))["png"]
+                    png = ch.draw(kind, table, out_dir=ctx.output_dir)["png"]
                 except Exception:  # noqa: BLE001 - the plotly figure still goes back; only the PNG is missing
                     png = None
             out.append(Chart(title=c["title"], plotly=c.get("plotly"), png=png))
         spec = plan.chart
         if spec and res.tables and spec.x in res.tables[0]["columns"] and spec.y in res.tables[0]["columns"]:
             t = res.tables[0]
-            xs = [r[t["columns"].index(spec.x)] for r in t["rows"]]
-            ys = [r[t["columns"].index(spec.y)] for r in t["rows"]]
-            title = spec.title or f"{spec.y} by {spec.x}"
-            d = (ch.bar(title, xs, ys, out_dir=ctx.output_dir, x_title=spec.x, y_title=spec.y) if spec.type == "bar"
-                 else ch.line(title, xs, {spec.y: ys}, out_dir=ctx.output_dir, x_title=spec.x, y_title=spec.y))
+            table = ch.ChartTable.from_table(t["columns"], t["rows"], spec.x, spec.y, title=spec.title)
+            d = ch.draw(spec.type, table, out_dir=ctx.output_dir)   # a registered kind: ChartSpec checked it
             out.append(Chart(title=d["title"], plotly=d["plotly"], png=d.get("png")))
         return out
 

@@ -1,5 +1,5 @@
-"""The answering stage's built-in plugin: its engines (tried in this order), commands and demo step, registered
-through the same hooks a third-party package uses (see `earful.plugins`)."""
+"""The answering stage's built-in plugin: its engines (tried in this order), chart kinds, commands and demo step,
+registered through the same hooks a third-party package uses (see `earful.plugins`)."""
 from __future__ import annotations
 
 from earful.plugins import hookimpl
@@ -12,6 +12,14 @@ def register_engines(register):
 
     register(BuiltinEngine)   # first: answers what it can map with confidence, without an LLM
     register(LLMAgent)        # then the LLM agent, when a model is configured
+
+
+@hookimpl
+def register_chart_kinds(register):
+    from earful.charts import BUILTIN_KINDS
+
+    for kind in BUILTIN_KINDS:   # bar, line: the kinds its answers and the LLM agent's chart specs name
+        register(kind)
 
 
 @hookimpl

@@ -119,11 +119,8 @@ def _chart(kind, title, labels, values, y_title, x_title, out_dir) -> dict:
     from earful import charts
 
     values = [float(v) if v is not None else None for v in values]
-    if kind == "line":
-        d = charts.line(title, labels, {y_title: values}, out_dir=out_dir, x_title=x_title, y_title=y_title)
-    else:
-        d = charts.bar(title, labels, values, out_dir=out_dir, x_title=x_title, y_title=y_title)
-    return {"title": d["title"], "plotly": d["plotly"], "png": d["png"]}
+    table = charts.ChartTable(title, list(labels), {y_title: values}, x_title=x_title, y_title=y_title)
+    return charts.draw(kind, table, out_dir=out_dir)   # a registered chart kind (earful.charts.CHART_KINDS)
 
 
 def _plural(word: str) -> str:
