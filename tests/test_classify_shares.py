@@ -61,3 +61,23 @@ def test_perfect_classifier_gives_tight_interval_at_the_observed_share():
     r = adjusted_shares(np.array([500, 300, 200]), C, n_boot=100)
     assert np.allclose(r["share"], [0.5, 0.3, 0.2], atol=1e-6)
     assert np.all(r["high"] - r["low"] < 0.07)
+
+
+def test_adjusted_shares_on_real_tizard_predictions_stay_near_the_truth():
+    """20 forum labels, a noisy confusion matrix (tests/data/tizard_forum_act_shares.json, from a real eval): EM run
+    to convergence put 'other' at 0.0% and 'invalid' at 12% (true 25.0% and 0.3%); the estimate must stay near the
+    truth and every true share must lie inside its interval."""
+    import json
+
+    import numpy as np
+
+    from earful.classify.evaluate import adjusted_shares
+    from tests.conftest import TEST_DATA
+
+    d = json.loads((TEST_DATA / "tizard_forum_act_shares.json").read_text())
+    res = adjusted_shares(np.array(d["predicted"]), np.array(d["confusion"]))
+    truth = np.array(d["truth"]) / sum(d["truth"])
+    share = dict(zip(d["classes"], res["share"], strict=True))
+    assert share["other"] > 0.10 and share["invalid"] < 0.06
+    assert np.abs(np.asarray(res["share"]) - truth).sum() < 0.35
+    assert np.all(np.asarray(res["low"]) - 1e-9 <= truth) and np.all(truth <= np.asarray(res["high"]) + 1e-9)
