@@ -96,18 +96,65 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
                progress: bool = False) -> dict:
     """Fit topics on the selected items and persist them; returns a summary dict (run id, counts, outlier rates)."""
     t0 = time.perf_counter()
-    wanted = select_items(store, source, where)
-    if len(wanted) < MIN_ITEMS:
-        raise InputError(f"only {len(wanted)} items selected; topics need at least {MIN_ITEMS}",
-                         hint="ingest more feedback or loosen --source/--where")
+    wanted = _select(store, source, where)
     embedder = Embedder()   # one model for this fit; recorded with the run, so later edits and assignments match it
     previous_model = M.fitted_embedding_model(store)
     embed_items(store, embedder, source=source, progress=progress)   # only texts not embedded yet
     ids, X = item_vectors(store, wanted, model_id=embedder.model_id)
-    n = len(ids)
     cap = sample_cap or default_sample_cap()
+    fit_idx = _sample(len(ids), cap, seed)
+    res, raw, labs = _cluster(store, ids, X, fit_idx, backend, seed, backend_params)
+    label_idx, methods = _assign(X, fit_idx, raw, labs, threshold)
+    C, scores = _centroids_and_scores(X, label_idx, len(labs))
+    same_model = previous_model in (None, embedder.model_id)
+    final_id, events = _stable_ids(store, C, same_model, match_threshold)
+    topic_of = np.array([final_id[k] if k >= 0 else OUTLIER for k in label_idx], dtype=np.int32)
+    topics = _describe(ids, label_idx, scores, labs, final_id, res.keywords)
+    labeler = labeler or get_labeler("keywords")
+    labels = labeler.label(drafts_for(store, topics))
+
+    run_id = uuid.uuid4().hex[:12]
+    now = M.now()
+    raw_rate = float((raw == OUTLIER).mean())
+    params = {"threshold": threshold, "sample_cap": cap, "seed": seed, "match_threshold": match_threshold,
+              "embedding_model": embedder.model_id,
+              **{k: v for k, v in res.info.items() if isinstance(v, (int, float, str, dict))}}
+    with store.transaction() as con:
+        _write_topics(con, topics, labels, labeler.name, C, run_id, now)
+        con.execute("DELETE FROM topic_assignments")
+        M.write_assignments(con, ids, topic_of, scores, methods.tolist(), run_id)
+        _write_lineage(con, events, final_id, run_id, now)
+        con.execute("INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, backend, source, where, json.dumps(params, default=str), len(ids), len(fit_idx),
+                     len(labs), raw_rate, float((topic_of == OUTLIER).mean()), None, now])
+        applied, rate, seconds = _settle(store, con, labeler, run_id, t0)
+    store.refresh_views()
+    return {"run_id": run_id, "backend": backend, "items": len(ids), "fitted_on": int(len(fit_idx)),
+            "topics": int(store.scalar("SELECT count(*) FROM topics WHERE status = 'active'")),
+            "outlier_rate_raw": round(raw_rate, 4), "outlier_rate": round(rate, 4),
+            "overrides_applied": applied, "lineage": _event_counts(events),
+            "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
+
+
+def _select(store, source: str | None, where: str | None) -> list[str]:
+    """The selected items' ids; too few to fit topics on is an error that says what to do."""
+    wanted = select_items(store, source, where)
+    if len(wanted) < MIN_ITEMS:
+        raise InputError(f"only {len(wanted)} items selected; topics need at least {MIN_ITEMS}",
+                         hint="ingest more feedback or loosen --source/--where")
+    return wanted
+
+
+def _sample(n: int, cap: int, seed: int) -> np.ndarray:
+    """Indices of the items the backend clusters: all of them, or a seeded random sample of `cap` in order."""
     rng = np.random.default_rng(seed)
-    fit_idx = np.arange(n) if n <= cap else np.sort(rng.choice(n, cap, replace=False))
+    return np.arange(n) if n <= cap else np.sort(rng.choice(n, cap, replace=False))
+
+
+def _cluster(store, ids: list[str], X: np.ndarray, fit_idx: np.ndarray, backend: str, seed: int,
+             backend_params: dict | None):
+    """Run the backend on the sample. Returns (its fit, its label per sampled item, its topic labels sorted); a
+    clustering in which every item is an outlier is an error."""
     docs = M.texts_for(store, [ids[i] for i in fit_idx])
     be = get_backend(backend, seed=seed, **(backend_params or {}))
     res = be.fit(docs, X[fit_idx])
@@ -116,6 +163,14 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     if not labs:
         raise InputError("the clustering found no topics (every item is an outlier)",
                          hint="select more items, or use --min-cluster-size smaller")
+    return res, raw, labs
+
+
+def _assign(X: np.ndarray, fit_idx: np.ndarray, raw: np.ndarray, labs: list[int], threshold: float):
+    """Every item's topic index (position in `labs`; -1: outlier) and how it got it: ``fit`` (clustered),
+    ``transform`` (outside the sample, nearest sample centroid), ``reduced`` (an outlier close enough to a centroid)
+    or ``outlier``. Items outside the sample and outliers go to the nearest centroid at cosine >= `threshold`."""
+    n = len(X)
     C = M.group_means(X[fit_idx], raw, labs)
     pos = {t: k for k, t in enumerate(labs)}
     label_idx = np.full(n, -1, dtype=int)
@@ -127,81 +182,90 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     label_idx[todo] = near
     reduced = (methods[todo] == "outlier") & (near >= 0)
     methods[todo[reduced]] = "reduced"
-    raw_rate = float((raw == OUTLIER).mean())
+    return label_idx, methods
 
-    # final centroids from all members, then scores and representatives
-    C = M.group_means(X, label_idx, list(range(len(labs))))
-    scores = np.zeros(n, dtype=np.float32)
+
+def _centroids_and_scores(X: np.ndarray, label_idx: np.ndarray, n_topics: int):
+    """Final centroids from all members (not only the sample), and each item's cosine to its topic's centroid."""
+    C = M.group_means(X, label_idx, list(range(n_topics)))
+    scores = np.zeros(len(X), dtype=np.float32)
     inl = label_idx >= 0
     scores[inl] = np.einsum("ij,ij->i", X[inl], C[label_idx[inl]])
+    return C, scores
 
-    # stable ids
+
+def _stable_ids(store, C: np.ndarray, same_model: bool, match_threshold: float):
+    """Topic index -> stable topic id: matched to an earlier topic (see `match_topics`) or a fresh id. Returns
+    (that map, the lineage events). Earlier topics split by a stored override, and every earlier topic when it was
+    fitted in another embedding model, are not matched."""
     prev = store.query("SELECT topic_id, centroid FROM topics WHERE centroid IS NOT NULL AND topic_id NOT IN "
                        "(SELECT unnest(result_ids) FROM topic_overrides WHERE op = 'split' AND result_ids IS NOT NULL)"
                        " ORDER BY topic_id")
-    prev_ids = prev.column("topic_id").to_pylist() if previous_model in (None, embedder.model_id) else []
+    prev_ids = prev.column("topic_id").to_pylist() if same_model else []
     prev_C = (prev.column("centroid").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-              .reshape(len(prev_ids), -1).astype(np.float32) if prev_ids else np.zeros((0, X.shape[1]), np.float32))
+              .reshape(len(prev_ids), -1).astype(np.float32) if prev_ids else np.zeros((0, C.shape[1]), np.float32))
     assigned, events = match_topics(C, prev_ids, prev_C, match_threshold)
     next_id = int(store.scalar("SELECT coalesce(max(topic_id), -1) FROM topics")) + 1
     final_id = {}
-    for k in range(len(labs)):
+    for k in range(len(C)):
         if assigned[k] is None:
             final_id[k], next_id = next_id, next_id + 1
         else:
             final_id[k] = assigned[k]
-    topic_of = np.array([final_id[k] if k >= 0 else OUTLIER for k in label_idx], dtype=np.int32)
+    return final_id, events
 
-    sizes = np.bincount(label_idx[inl], minlength=len(labs))
+
+def _describe(ids: list[str], label_idx: np.ndarray, scores: np.ndarray, labs: list[int], final_id: dict,
+              keywords: dict) -> list[tuple[int, list[str], list[str], int]]:
+    """Each topic as (stable id, the backend's keywords, its best-scoring member ids, size), for the labeler."""
+    sizes = np.bincount(label_idx[label_idx >= 0], minlength=len(labs))
     topics = []
     for k, lab in enumerate(labs):
         members = np.nonzero(label_idx == k)[0]
         reps = members[np.argsort(-scores[members])][:M.N_REPRESENTATIVE]
-        topics.append((final_id[k], res.keywords.get(lab, []), [ids[i] for i in reps], int(sizes[k])))
-    labeler = labeler or get_labeler("keywords")
-    labels = labeler.label(drafts_for(store, topics))
+        topics.append((final_id[k], keywords.get(lab, []), [ids[i] for i in reps], int(sizes[k])))
+    return topics
 
-    run_id = uuid.uuid4().hex[:12]
-    now = M.now()
-    with store.transaction() as con:
-        con.execute("UPDATE topics SET status = 'gone', size = 0, updated_at = ? WHERE status <> 'gone'", [now])
-        for k, ((tid, kw, reps, size), (name, desc)) in enumerate(zip(topics, labels)):
-            con.execute("""INSERT INTO topics (topic_id, name, description, label_source, keywords, representative_ids,
-                               size, centroid, status, parent_id, run_id, created_at, updated_at)
-                           VALUES (?, ?, ?, ?, ?, ?, ?, ?::FLOAT[], 'active', NULL, ?, ?, ?)
-                           ON CONFLICT (topic_id) DO UPDATE SET name = excluded.name, description =
-                               excluded.description, label_source = excluded.label_source, keywords = excluded.keywords,
-                               representative_ids = excluded.representative_ids, size = excluded.size,
-                               centroid = excluded.centroid, status = 'active', parent_id = NULL,
-                               run_id = excluded.run_id, updated_at = excluded.updated_at""",
-                        [tid, name, desc, labeler.name, kw, reps, size, C[k].tolist(), run_id, now, now])
-        con.execute("DELETE FROM topic_assignments")
-        M.write_assignments(con, ids, topic_of, scores, methods.tolist(), run_id)
-        con.executemany("INSERT INTO topic_lineage VALUES (?, ?, ?, ?, ?, ?)",
-                        [[run_id, ev, final_id[k] if k is not None else None, pid, sim, now]
-                         for ev, k, pid, sim in events])
-        final_rate = float((topic_of == OUTLIER).mean())
-        params = {"threshold": threshold, "sample_cap": cap, "seed": seed, "match_threshold": match_threshold,
-                  "embedding_model": embedder.model_id,
-                  **{k: v for k, v in res.info.items() if isinstance(v, (int, float, str, dict))}}
-        con.execute("INSERT INTO topic_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, backend, source, where, json.dumps(params, default=str), n, len(fit_idx), len(labs),
-                     raw_rate, final_rate, None, now])
-        from earful.topics.edits import apply_overrides
 
-        applied = apply_overrides(store, labeler=labeler)
-        M.update_sizes(store)
-        M.build_hierarchy(store)
-        rate = M.outlier_rate(store)
-        seconds = time.perf_counter() - t0
-        con.execute("UPDATE topic_runs SET fit_seconds = ?, outlier_rate = ? WHERE run_id = ?",
-                    [seconds, rate, run_id])
-    store.refresh_views()
-    counts = {}
+def _write_topics(con, topics: list, labels: list, label_source: str, C: np.ndarray, run_id: str, now) -> None:
+    """Mark every earlier topic gone, then upsert this fit's topics as active (a matched id keeps its row)."""
+    con.execute("UPDATE topics SET status = 'gone', size = 0, updated_at = ? WHERE status <> 'gone'", [now])
+    for k, ((tid, kw, reps, size), (name, desc)) in enumerate(zip(topics, labels)):
+        con.execute("""INSERT INTO topics (topic_id, name, description, label_source, keywords, representative_ids,
+                           size, centroid, status, parent_id, run_id, created_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?::FLOAT[], 'active', NULL, ?, ?, ?)
+                       ON CONFLICT (topic_id) DO UPDATE SET name = excluded.name, description =
+                           excluded.description, label_source = excluded.label_source, keywords = excluded.keywords,
+                           representative_ids = excluded.representative_ids, size = excluded.size,
+                           centroid = excluded.centroid, status = 'active', parent_id = NULL,
+                           run_id = excluded.run_id, updated_at = excluded.updated_at""",
+                    [tid, name, desc, label_source, kw, reps, size, C[k].tolist(), run_id, now, now])
+
+
+def _write_lineage(con, events: list, final_id: dict, run_id: str, now) -> None:
+    """One lineage row per matching event, with the new topic's stable id."""
+    con.executemany("INSERT INTO topic_lineage VALUES (?, ?, ?, ?, ?, ?)",
+                    [[run_id, ev, final_id[k] if k is not None else None, pid, sim, now]
+                     for ev, k, pid, sim in events])
+
+
+def _settle(store, con, labeler: Labeler, run_id: str, t0: float) -> tuple[int, float, float]:
+    """After the fit is written: replay the stored human overrides, recount sizes, rebuild the hierarchy, and record
+    the final outlier rate and the fit's seconds. Returns (overrides applied, outlier rate, seconds)."""
+    from earful.topics.edits import apply_overrides
+
+    applied = apply_overrides(store, labeler=labeler)
+    M.update_sizes(store)
+    M.build_hierarchy(store)
+    rate = M.outlier_rate(store)
+    seconds = time.perf_counter() - t0
+    con.execute("UPDATE topic_runs SET fit_seconds = ?, outlier_rate = ? WHERE run_id = ?", [seconds, rate, run_id])
+    return applied, rate, seconds
+
+
+def _event_counts(events: list) -> dict[str, int]:
+    """How many lineage events of each kind (matched, split, merged, new, gone)."""
+    counts: dict[str, int] = {}
     for ev, *_ in events:
         counts[ev] = counts.get(ev, 0) + 1
-    return {"run_id": run_id, "backend": backend, "items": n, "fitted_on": int(len(fit_idx)),
-            "topics": int(store.scalar("SELECT count(*) FROM topics WHERE status = 'active'")),
-            "outlier_rate_raw": round(raw_rate, 4), "outlier_rate": round(rate, 4),
-            "overrides_applied": applied, "lineage": counts,
-            "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
+    return counts
