@@ -8,7 +8,8 @@ at that data. The answer states the resolved dates, so this is never hidden.
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from earful.qa_agent.builtin.phrases import ROW_NOUNS
 from earful.qa_agent.builtin.plan import Filter
@@ -57,96 +58,139 @@ def _month_year(m: int, latest: date) -> int:
     return latest.year if m <= latest.month else latest.year - 1
 
 
+@dataclass
+class _Said:
+    """One date phrase matched in the question, with what resolving it needs."""
+
+    m: re.Match
+    col: str              # the view's time column
+    latest: date | None   # the latest date in the data
+    words: str            # the phrase as the question says it
+
+    def bounded(self, prep: str, start: date, end: date) -> list:
+        return _bounded(self.col, prep, start, end, self.words)
+
+    def within(self, start: date, end: date) -> list:
+        return self.bounded("within", start, end)
+
+
+def _years_between(s: _Said) -> list | None:
+    """'between 2012 and 2014', 'from 2012 to 2014', 'in 2012-2013': whole years from the first to the last."""
+    m = s.m
+    prep, conn = m.group(1), m.group(3)
+    y1, y2 = sorted((int(m.group(2)), int(m.group(4))))
+    if (conn in ("and", "or") and prep != "between" and y2 != y1 + 1) or (prep == "between") != (conn == "and"):
+        return None    # 'in 2011 and 2013' names two years, not the range between them
+    return s.within(date(y1, 1, 1), date(y2 + 1, 1, 1))
+
+
+def _month_range(s: _Said) -> list | None:
+    """'from March to May 2014', 'between Nov 2013 and Feb 2014': whole months; a first month after the last one
+    without its own year is in the year before."""
+    m = s.m
+    if (m.group(1) == "between") != (m.group(4) == "and"):
+        return None    # 'in March and May 2014' names two months, not a range
+    m1, m2, y2 = MONTHS[m.group(2)], MONTHS[m.group(5)], int(m.group(6))
+    y1 = int(m.group(3)) if m.group(3) else (y2 if m1 <= m2 else y2 - 1)
+    return s.within(date(y1, m1, 1), _next_month(y2, m2))
+
+
+def _month(s: _Said) -> list | None:
+    """'in March 2014', 'since March' (the latest March in the data), 'from May onwards'."""
+    m = s.m
+    prep, mon, yr = m.group(1), MONTHS[m.group(2)], m.group(3)
+    if m.group(2) == "may" and not yr and prep not in ("since", "in", "during"):
+        return None    # "may" is usually the verb
+    if yr:
+        y = int(yr)
+    elif s.latest is not None:
+        y = _month_year(mon, s.latest)
+    else:
+        return None
+    return s.bounded("since" if m.group(4) else prep, date(y, mon, 1), _next_month(y, mon))
+
+
+def _quarter(s: _Said) -> list:
+    """'in Q1 2014', 'the second quarter of 2015', 'since Q3 2014'."""
+    m = s.m
+    qn = int(m.group(2)[1]) if m.group(2)[0] == "q" else ORDINALS[m.group(2).split()[0]]
+    y, first = int(m.group(3)), 3 * qn - 2
+    return s.bounded("since" if m.group(4) else (m.group(1) or "in"), date(y, first, 1), _next_month(y, first + 2))
+
+
+def _year(s: _Said) -> list:
+    """'in 2014', 'since 2013', 'before 2015', 'from 2014 onwards'."""
+    prep, y = s.m.group(1), int(s.m.group(2))
+    return s.bounded("since" if s.m.group(3) else prep, date(y, 1, 1), date(y + 1, 1, 1))
+
+
+def _year_noun(s: _Said) -> list:
+    """'the 2013 reviews': that year."""
+    y = int(s.m.group(1))
+    return s.within(date(y, 1, 1), date(y + 1, 1, 1))
+
+
+def _last(s: _Said) -> list | None:
+    """'last 6 months', 'the past week', 'previous 3 years': a rolling window ending at the latest date in the data."""
+    if s.latest is None:
+        return None
+    n = s.m.group(2)
+    n = 1 if not n else (int(n) if n.isdigit() else NUMW[n])
+    start = _window_start(s.latest, n, s.m.group(3).rstrip("s"))
+    return [Filter(s.col, "time>=", start.isoformat(), s.words)]
+
+
+def _window_start(latest: date, n: int, unit: str) -> date:
+    """The first day of the last `n` days / weeks / months / years up to and including `latest`."""
+    if unit == "day":
+        return latest - timedelta(days=n - 1)
+    if unit == "week":
+        return latest - timedelta(days=7 * n - 1)
+    if unit == "month":   # a rolling window ending at the latest date, stated in the answer
+        y, mo = latest.year, latest.month - n
+        while mo <= 0:
+            mo += 12
+            y -= 1
+        return date(y, mo, min(latest.day, 28))
+    return date(latest.year - n, latest.month, min(latest.day, 28))
+
+
+# the date phrases, tried in this order (an earlier one's words are not read again): pattern -> reader; a reader
+# returns the filters the phrase means, or None when these words are not a date phrase after all
+RULES = [
+    (rf"\b(between|from|in|during)\s+{YEAR}\s*(and|or|to|until|till|through|-)\s*{YEAR}\b", _years_between),
+    (rf"\b(from|in|during|between)\s+{MON}(?:\s+{YEAR})?\s+(to|until|till|through|and|-)\s+{MON}\s+{YEAR}\b",
+     _month_range),
+    (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?{ONWARDS}",
+     _month),
+    (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
+     rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", _quarter),
+    (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}{ONWARDS}", _year),
+    (rf"\b{YEAR}(?=\s+(?:{'|'.join(ROW_NOUNS)})s?\b)", _year_noun),    # 'the 2013 reviews'
+    (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
+     r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", _last),
+]
+
+
 def time_filters(q: str, toks, view, mark, problems: list) -> list:
+    """The time filters that the question's date phrases mean, as (index of the phrase's first token, Filter).
+
+    Each phrase's tokens are marked ``time``; a phrase over tokens another reading already took is skipped. Over a
+    view without a time column, each phrase is a problem (and its tokens are marked ``unmapped``)."""
     found = []
-    col = view.time_column
-    latest = _latest(view)
-    ql = q.lower()
-
-    def add(m, filters):
-        idx = mark(toks, m.start(), m.end(), "time")
-        for f in filters:
-            found.append((idx[0] if idx else 0, f))
-
-    def rng(lo: date, hi: date, words: str):
-        return _bounded(col, "within", lo, hi, words)
-
-    patterns = [
-        (rf"\b(between|from|in|during)\s+{YEAR}\s*(and|or|to|until|till|through|-)\s*{YEAR}\b", "between"),
-        (rf"\b(from|in|during|between)\s+{MON}(?:\s+{YEAR})?\s+(to|until|till|through|and|-)\s+{MON}\s+{YEAR}\b",
-         "monrange"),
-        (rf"\b(since|after|from|before|until|in|during)\s+(?:the\s+month\s+of\s+)?{MON}\.?(?:\s+{YEAR})?{ONWARDS}",
-         "month"),
-        (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
-         rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", "quarter"),
-        (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}{ONWARDS}", "year"),
-        (rf"\b{YEAR}(?=\s+(?:{'|'.join(ROW_NOUNS)})s?\b)", "year_noun"),    # 'the 2013 reviews'
-        (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
-         r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", "last"),
-    ]
-    for rx, kind in patterns:
+    col, latest, ql = view.time_column, _latest(view), q.lower()
+    for rx, read in RULES:
         for m in re.finditer(rx, ql):
             if any(t.used for t in toks if t.start >= m.start() and t.end <= m.end()):
                 continue
+            words = q[m.start():m.end()]
             if col is None:
-                problems.append(f"'{q[m.start():m.end()]}' (this source has no dates)")
+                problems.append(f"'{words}' (this source has no dates)")
                 mark(toks, m.start(), m.end(), "unmapped")
                 continue
-            words = q[m.start():m.end()]
-            if kind == "between":
-                prep, conn = m.group(1), m.group(3)
-                y1, y2 = sorted((int(m.group(2)), int(m.group(4))))
-                if (conn in ("and", "or") and prep != "between" and y2 != y1 + 1) or (prep == "between") != (
-                        conn == "and"):
-                    continue    # 'in 2011 and 2013' names two years, not the range between them
-                add(m, rng(date(y1, 1, 1), date(y2 + 1, 1, 1), words))
-            elif kind == "monrange":
-                if (m.group(1) == "between") != (m.group(4) == "and"):
-                    continue    # 'in March and May 2014' names two months, not a range
-                m1, m2, y2 = MONTHS[m.group(2)], MONTHS[m.group(5)], int(m.group(6))
-                y1 = int(m.group(3)) if m.group(3) else (y2 if m1 <= m2 else y2 - 1)
-                add(m, rng(date(y1, m1, 1), _next_month(y2, m2), words))
-            elif kind == "month":
-                prep, mon, yr = m.group(1), MONTHS[m.group(2)], m.group(3)
-                if m.group(2) == "may" and not yr and prep not in ("since", "in", "during"):
-                    continue   # "may" is usually the verb
-                if yr:
-                    y = int(yr)
-                elif latest is not None:
-                    y = _month_year(mon, latest)
-                else:
-                    continue
-                add(m, _bounded(col, "since" if m.group(4) else prep, date(y, mon, 1), _next_month(y, mon), words))
-            elif kind == "quarter":      # 'in Q1 2014', 'the second quarter of 2015'
-                qn = int(m.group(2)[1]) if m.group(2)[0] == "q" else ORDINALS[m.group(2).split()[0]]
-                y, first = int(m.group(3)), 3 * qn - 2
-                add(m, _bounded(col, "since" if m.group(4) else (m.group(1) or "in"), date(y, first, 1),
-                                _next_month(y, first + 2), words))
-            elif kind == "year_noun":
-                y = int(m.group(1))
-                add(m, rng(date(y, 1, 1), date(y + 1, 1, 1), words))
-            elif kind == "year":
-                prep, y = m.group(1), int(m.group(2))
-                add(m, _bounded(col, "since" if m.group(3) else prep, date(y, 1, 1), date(y + 1, 1, 1), words))
-            elif kind == "last":
-                if latest is None:
-                    continue
-                n = m.group(2)
-                n = 1 if not n else (int(n) if n.isdigit() else NUMW[n])
-                unit = m.group(3).rstrip("s")
-                if unit == "day":
-                    from datetime import timedelta
-                    start = latest - timedelta(days=n - 1)
-                elif unit == "week":
-                    from datetime import timedelta
-                    start = latest - timedelta(days=7 * n - 1)
-                elif unit == "month":   # a rolling window ending at the latest date, stated in the answer
-                    y, mo = latest.year, latest.month - n
-                    while mo <= 0:
-                        mo += 12
-                        y -= 1
-                    start = date(y, mo, min(latest.day, 28))
-                else:
-                    start = date(latest.year - n, latest.month, min(latest.day, 28))
-                add(m, [Filter(col, "time>=", start.isoformat(), words)])
+            filters = read(_Said(m, col, latest, words))
+            if filters is None:
+                continue
+            idx = mark(toks, m.start(), m.end(), "time")
+            found += [(idx[0] if idx else 0, f) for f in filters]
     return found
