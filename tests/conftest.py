@@ -60,3 +60,70 @@ def run_cli(*args: str, db: Path | None = None, cwd: Path | None = None):
     argv = (["--db", str(db)] if db else []) + [str(a) for a in args]
     return subprocess.run([sys.executable, "-c", "from earful.cli import main; main()", *argv],
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=600)
+
+
+def ingest_json(db: Path, *args) -> list[dict]:
+    """`earful ingest --json ARGS` through the real CLI; asserts exit 0 and returns one summary per file."""
+    import json
+
+    res = run_cli("ingest", "--json", *args, db=db)
+    assert res.returncode == 0, res.stderr + res.stdout
+    out = json.loads(res.stdout)
+    return out if isinstance(out, list) else [out]
+
+
+def sql_rows(db: Path, query: str, params=None) -> list[tuple]:
+    """Rows of `query` on the workspace file, read with plain DuckDB (not through Earful)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(query, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def assert_accounted(results: list[dict], rows_in: int) -> None:
+    """Nothing silently lost: every record read is added, a duplicate, or quarantined."""
+    assert sum(r["added"] + r["duplicates"] + r["quarantined"] for r in results) == rows_in
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_until_ready(cmd: list[str], log_path: Path, url: str, timeout_s: float):
+    """Start a server process (its output to `log_path`) and wait until GET `url`/models answers 200; fails the test
+    with the log's tail if it exits or does not come up in time. Returns the process (stop it with `stop`)."""
+    import subprocess
+    import time
+    import urllib.request
+
+    log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it for its whole life
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail("server exited: " + open(log_path, errors="replace").read()[-2000:])
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"server did not come up in {timeout_s:g} s: " + open(log_path, errors="replace").read()[-2000:])
+
+
+def stop(proc, grace_s: float = 10) -> None:
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -6,30 +6,10 @@ every record is accounted for: rows in == added + duplicates + quarantined.
 """
 from __future__ import annotations
 
-import json
-
-import duckdb
 import pytest
-from conftest import TEST_DATA, run_cli
-
-
-def _ingest(db, *args) -> list[dict]:
-    res = run_cli("ingest", "--json", *args, db=db)
-    assert res.returncode == 0, res.stderr + res.stdout
-    out = json.loads(res.stdout)
-    return out if isinstance(out, list) else [out]
-
-
-def _sql(db, query: str, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def _accounted(results: list[dict], rows_in: int) -> None:
-    assert sum(r["added"] + r["duplicates"] + r["quarantined"] for r in results) == rows_in
+from conftest import TEST_DATA, assert_accounted
+from conftest import ingest_json as _ingest
+from conftest import sql_rows as _sql
 
 
 def _columns(db, table: str) -> list[str]:
@@ -46,7 +26,7 @@ def test_a_line_with_too_many_fields_is_quarantined_and_the_header_defines_the_c
     db, p = tmp_path / "w.duckdb", tmp_path / "extra.csv"
     p.write_text(EXTRA)
     (res,) = _ingest(db, str(p), "--text", "review", "--source", "s")
-    _accounted([res], 4)
+    assert_accounted([res], 4)
     assert (res["added"], res["quarantined"]) == (3, 1)
     assert res["detection"]["rating"] == "rating"
     assert any("more fields than the header" in w for w in res["warnings"])
@@ -68,7 +48,7 @@ def test_a_line_with_fewer_fields_keeps_the_missing_trailing_fields_as_null(tmp_
     db, p = tmp_path / "w.duckdb", tmp_path / "short.csv"
     p.write_text("id,review,rating\n1,first fine,5\n2,no rating given\n3,has,extra,field,3\n4,fourth fine,2\n")
     (res,) = _ingest(db, str(p), "--text", "review", "--source", "s")
-    _accounted([res], 4)
+    assert_accounted([res], 4)
     assert (res["added"], res["quarantined"]) == (3, 1)
     assert _sql(db, "SELECT text, rating FROM s ORDER BY id") == [("first fine", 5.0), ("no rating given", None),
                                                                   ("fourth fine", 2.0)]
@@ -90,7 +70,7 @@ def test_trailing_delimiters_on_every_line_are_not_quarantined(tmp_path):
 def test_github_rest_api_issues_are_recognised(tmp_path):
     db = tmp_path / "w.duckdb"
     (res,) = _ingest(db, str(TEST_DATA / "github_issues_rest.json"), "--source", "gh")
-    _accounted([res], 3)
+    assert_accounted([res], 3)
     assert res["profile"] == "github_issues"
     assert (res["added"], res["quarantined"]) == (3, 0)
     det = res["detection"]
@@ -117,7 +97,7 @@ def test_github_cli_issues_keep_their_mapping(tmp_path):
 def test_typeform_export_is_dated_by_its_submit_date(tmp_path):
     db = tmp_path / "w.duckdb"
     (res,) = _ingest(db, str(TEST_DATA / "typeform_responses.csv"), "--source", "tf")
-    _accounted([res], 3)
+    assert_accounted([res], 3)
     det = res["detection"]
     assert det["time"] == "Submit Date (UTC)"
     assert det["text"] == "What is the main reason for your score?"
@@ -154,7 +134,7 @@ def test_a_survey_respondents_second_answer_is_not_merged_by_an_other_entity_id(
     (res,) = _ingest(db, str(TEST_DATA / "typeform_responses.csv"), "--source", "tf")
     assert res["detection"]["id"] == "#"
     (res2,) = _ingest(db, str(later), "--source", "tf")
-    _accounted([res2], 1)
+    assert_accounted([res2], 1)
     assert res2["added"] == 1, res2
     assert _sql(db, "SELECT count(*) FROM items WHERE text LIKE 'Second answer%'") == [(1,)]
 

