@@ -127,3 +127,22 @@ def stop(proc, grace_s: float = 10) -> None:
         proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def workspace_from_rows(tmp_path: Path, rows: list[dict], source: str = "reviews") -> Path:
+    """A real workspace (tmp_path/ws/w.duckdb) holding `rows`, written as a CSV and ingested through the pipeline."""
+    import csv
+
+    from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
+
+    path = tmp_path / f"{source}.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    db = tmp_path / "ws" / "w.duckdb"
+    db.parent.mkdir()
+    with Store(db) as s:
+        ingest_file(s, path, source=source)
+    return db

@@ -7,7 +7,6 @@ does not fill cleanly from the result (the small model's real mistakes) are word
 """
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -17,6 +16,7 @@ from earful.llm.redact import MASK, redact, scrub_values
 from earful.qa_agent.agent import WORDED_BY_EARFUL, LLMAgent, unsupported_numbers
 from earful.qa_agent.ask import ask
 from earful.qa_agent.base import AskContext
+from tests.conftest import workspace_from_rows
 from tests.fake_openai import FakeOpenAIServer
 
 CAST_CANARY = "cute!!!! the game is just to cute!!!! CANARY-CAST"
@@ -48,25 +48,13 @@ class Script:
 def ws(tmp_path):
     """12 reviews of 3 apps: every review text is distinct and carries a canary, two canary authors, one `stars`
     cell that breaks CAST(stars AS INTEGER), and two reviews where a user pasted a key."""
-    from earful.ingest.pipeline import ingest_file
-    from earful.store import Store
-
     rows = [{"review_id": f"r{i}", "app": ["Maps", "Chess", "Notes"][i % 3], "author": f"Canary Author{'AB'[i % 2]}",
              "date": f"2024-0{1 + i % 6}-1{i % 9}", "rating": 1 + i % 5, "stars": str(1 + i % 5),
              "review_text": f"CANARY-TEXT-{i} short note"} for i in range(12)]
     rows[5]["stars"] = CAST_CANARY
     rows[7]["review_text"] = f"my key is {OPENAI_SECRET} oops"
     rows[8]["review_text"] = f"the other key is {SHAPED_SECRET} and {CONFIGURED_SECRET}"
-    path = tmp_path / "reviews.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    db = tmp_path / "ws" / "w.duckdb"
-    db.parent.mkdir()
-    with Store(db) as s:
-        ingest_file(s, path, source="reviews")
-    return db
+    return workspace_from_rows(tmp_path, rows)
 
 
 def ctx_for(db, url, conversation_id=None, **llm) -> AskContext:
