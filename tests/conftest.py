@@ -146,3 +146,15 @@ def workspace_from_rows(tmp_path: Path, rows: list[dict], source: str = "reviews
     with Store(db) as s:
         ingest_file(s, path, source=source)
     return db
+
+
+def checksum(folder: Path) -> str:
+    """One hash of every file name and byte under `folder` (to prove a hostile program changed nothing there)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()

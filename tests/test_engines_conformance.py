@@ -10,7 +10,6 @@ why), returns a well-formed `Answer`, and the turn is saved in the conversation;
 """
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -19,6 +18,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from earful.config import load_settings
 from earful.qa_agent.ask import ask, load_history
 from earful.qa_agent.base import ENGINES, Answer, AskContext, Chart, Engine, ResultTable, Step
+from tests.conftest import workspace_from_rows
 
 N = 30
 QUESTION = "How many reviews are there?"
@@ -44,23 +44,16 @@ def build(name: str, with_model: bool = True) -> tuple[Engine, FakeListChatModel
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    from earful.ingest.pipeline import ingest_file
-    from earful.store import Store
-
     d = tmp_path_factory.mktemp("engines")
-    path = d / "reviews.csv"
     rows = [{"review_id": f"r{i}", "app": ["Maps", "Chess", "Notes"][i % 3], "date": f"2024-0{1 + i % 6}-1{i % 9}",
              "rating": 1 + i % 5, "review_text": f"review number {i}: the {['map', 'board', 'editor'][i % 3]} "
                                                  f"{['crashes', 'is great', 'needs dark mode'][i % 3]}"}
             for i in range(N)]
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    db = d / "ws" / "w.duckdb"
-    db.parent.mkdir()
-    with Store(db) as s:
-        assert ingest_file(s, path, source="reviews")["added"] == N
+    db = workspace_from_rows(d, rows)
+    from earful.store import Store
+
+    with Store(db, read_only=True) as s:
+        assert s.scalar("SELECT count(*) FROM items") == N
     return db
 
 

@@ -13,7 +13,6 @@ because /proc/PID/environ shows a process's environment as it was when the proce
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -31,6 +30,7 @@ from earful.config import load_settings
 from earful.errors import ConfigError
 from earful.qa_agent.executor import MODES, limits_from, run_python, run_sql, sandbox_mode
 from earful.qa_agent.executor.sandbox import NOTICES, PythonRefused, process_cap_available, run_job
+from tests.conftest import checksum
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_MODES = ["bwrap", "unshare", "subprocess", "unsafe"]
@@ -52,15 +52,6 @@ def mode(request):
     except ConfigError as exc:
         pytest.skip(f"sandbox mode {request.param!r} does not work on this machine: {exc}")
     return request.param
-
-
-def checksum(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        h.update(str(p.relative_to(folder)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture

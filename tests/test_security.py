@@ -8,7 +8,6 @@ contains, case by case, is measured in tests/test_sandbox_conformance.py.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import threading
@@ -19,17 +18,9 @@ from earful.config import load_settings
 from earful.errors import ConfigError
 from earful.qa_agent.executor import run_python, run_sql, sandbox_mode
 from earful.qa_agent.executor.sandbox import process_cap_available
+from tests.conftest import checksum
 
 SECRET = "TOP-SECRET-7f3a9c"
-
-
-def checksum(folder) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        h.update(str(p.relative_to(folder)).encode())
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
