@@ -48,8 +48,9 @@ lint: $(STAMP)
 test: lint sandbox browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# the fast lane spreads over the 2 cores (pytest-xdist); the full suite stays in one process, as CI runs it
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" -n 2
 
 clean:
 	rm -rf $(VENV) demo.duckdb earful-output

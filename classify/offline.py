@@ -225,7 +225,7 @@ class Stacked(Classifier):
     """
 
     name = "stacked"
-    conformance = {"params": {}}  # tests/test_classifiers_conformance.py builds it with these arguments
+    conformance = {"params": {}, "slow": True}  # tests/test_classifiers_conformance.py builds it with these arguments
     BASES = (WordTfidf, CharTfidf, EmbeddingLR)
 
     def __init__(self, taxonomy: Taxonomy, inner_folds: int = 3, C_meta: float = 1.0):
@@ -288,7 +288,7 @@ class Joint(Classifier):
     """
 
     name = "joint"
-    conformance = {"params": {}}  # tests/test_classifiers_conformance.py builds it with these arguments
+    conformance = {"params": {}, "slow": True}  # tests/test_classifiers_conformance.py builds it with these arguments
     VEC_WEIGHTS = (0.5, 1.0, 2.0)
     META_WEIGHTS = (0.5, 1.0)
 

@@ -116,7 +116,13 @@ def test_the_fixture_check_catches_a_classifier_without_one():
     assert missing_fixture({"bare": NoFixture, "ok": WithFixture, "fn": lambda tax: None}) == ["bare", "fn"]
 
 
-@pytest.mark.parametrize("name", registered())
+def cases() -> list:
+    """One pytest param per registered classifier; one whose fixture says ``"slow": True`` runs in the slow lane."""
+    return [pytest.param(n, id=n, marks=[pytest.mark.slow] if factory(n).conformance.get("slow") else [])
+            if isinstance(getattr(factory(n), "conformance", None), dict) else n for n in registered()]
+
+
+@pytest.mark.parametrize("name", cases())
 def test_classifier_conformance(name, urr):
     tax, inputs, y = urr
     if not hasattr(factory(name), "conformance"):

@@ -142,6 +142,7 @@ def test_a_plugin_registers_a_model_through_the_hook(cls_model):
 
 
 # -- vectors carry their model ----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_switching_the_model_reembeds_and_never_mixes(ws, cls_model):
     texts = texts_by_id(ws)
     n = ws.scalar("SELECT count(DISTINCT content_hash) FROM items")

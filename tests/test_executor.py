@@ -219,6 +219,7 @@ def _hold_for_writing(db: Path, seconds: float):
     return holder
 
 
+@pytest.mark.slow
 def test_a_workspace_being_written_is_waited_for_then_called_busy(tmp_path):
     """The sandboxed runner used to hand DuckDB's lock error to the agent's repair loop, which cannot fix it."""
     db = tmp_path / "w.duckdb"

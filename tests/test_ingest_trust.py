@@ -28,6 +28,7 @@ def _columns(db, view: str) -> list[str]:
 
 # --- 1. a text column named `text`, and input columns named like Earful's own -----------------------------------------
 
+@pytest.mark.slow
 def test_reingest_and_a_second_file_keep_a_column_named_text(tmp_path):
     db = tmp_path / "w.duckdb"
     a = tmp_path / "a.csv"
@@ -44,6 +45,7 @@ def test_reingest_and_a_second_file_keep_a_column_named_text(tmp_path):
     assert reply["tables"][0]["rows"] == [[2]]
 
 
+@pytest.mark.slow
 def test_a_folder_of_two_csvs_ingested_twice_keeps_text(tmp_path):
     db = tmp_path / "w.duckdb"
     folder = tmp_path / "reviews"

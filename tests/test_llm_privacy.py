@@ -109,6 +109,7 @@ def test_canaries_never_reach_the_model_without_send_rows(ws):
     assert "'Maps'" in sent and "'Chess'" in sent              # short category labels stay on the card
 
 
+@pytest.mark.slow
 def test_canaries_do_reach_the_model_with_send_rows(ws):
     server, answers = run_audit(ws, send_rows=True)
     sent = server.all_text()
@@ -130,6 +131,7 @@ def test_schema_card_shares_only_short_labels(ws):
     assert view.column("author").values                     # still known locally (the built-in engine uses it)
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_the_model_or_the_store(ws, monkeypatch):
     """A hostile program raises the key; SQL errors and result tables quote keys users pasted into reviews; the model
     echoes one. With send_rows on (so scrubbing is not what protects them) none reaches the wire or the store."""

@@ -169,6 +169,7 @@ def test_installed_plugin_adds_command_loader_migration_and_hook(plugin_site, tm
     assert json.loads(r.stdout)["rows"] == [["tiny"]]
 
 
+@pytest.mark.slow
 def test_installed_plugin_adds_classifier_and_provider(plugin_site):
     code = textwrap.dedent("""
         import json

@@ -144,7 +144,12 @@ def test_suite_is_large_enough():
     assert len(PY_CASES) + len(SQL_CASES) >= 25
 
 
-@pytest.mark.parametrize("name", sorted(PY_CASES))
+# the cases a time limit stops take the limit's seconds each: the full suite runs them, the fast lane does not
+TIMED = {"infinite_loop", "sleep_forever", "kill_parent"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in TIMED else n
+                                  for n in sorted(PY_CASES)])
 def test_hostile_python_is_stopped(name, ws, settings):
     if name == "fork_bomb" and not process_cap_available():
         pytest.skip("no writable cgroup to cap processes here; a fork bomb would only be stopped by the timeout")
@@ -174,7 +179,8 @@ def test_sandbox_still_answers_after_the_suite(ws, settings):
 
 
 @pytest.mark.parametrize("mode", ["subprocess", "unsafe"])
-@pytest.mark.parametrize("name", ["delete_db", "overwrite_db", "reopen_writable_drop", "infinite_loop",
+@pytest.mark.parametrize("name", ["delete_db", "overwrite_db", "reopen_writable_drop",
+                                  pytest.param("infinite_loop", marks=pytest.mark.slow),
                                   "huge_stdout_fd", "memory_bomb"])
 def test_fallback_sandbox_protects_the_workspace(name, mode, ws):
     """Without bubblewrap, Python is refused ('subprocess'), or runs by explicit opt-in ('unsafe') over a read-only

@@ -115,6 +115,7 @@ def _cli(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["sql", "SELECT count(*) AS n FROM reviews"], ["ask", "How many reviews?"]])
 def test_busy_workspace_says_busy_after_waiting(ws, holder, command):
     r = run_cli("--wait", "1", *command, db=ws)
@@ -124,6 +125,7 @@ def test_busy_workspace_says_busy_after_waiting(ws, holder, command):
     assert "--wait" in r.stderr
 
 
+@pytest.mark.slow
 def test_busy_workspace_is_waited_for(ws, holder):
     proc = _cli("--db", str(ws), "--wait", "60", "sql", "SELECT count(*) AS n FROM reviews", "--json")
     time.sleep(1.5)  # the CLI is now waiting for the holder (or still starting: either way it must succeed)
@@ -138,6 +140,7 @@ def test_busy_workspace_is_waited_for(ws, holder):
 RUNAWAY = "SELECT count(*) AS n FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7"
 
 
+@pytest.mark.slow
 def test_runaway_query_is_stopped_by_the_time_limit(ws):
     env_cfg = ws.parent / "earful.toml"
     env_cfg.write_text("[sql]\ntimeout_s = 1\nmemory_mb = 512\n")
@@ -197,6 +200,7 @@ def test_pivot_and_several_statements_read(ws):
     assert '"columns": ["b"], "rows": [[2]]' in r.stdout
 
 
+@pytest.mark.slow
 def test_writer_and_readers_in_one_process_wait_for_each_other(ws):
     """A web server's threads: a read-write Store (saving a turn) waits for running reads, and reads wait for it."""
     from earful.store import Store, WorkspaceBusyError

@@ -14,6 +14,9 @@ import pytest
 
 from tests.conftest import run_cli, urr_sample
 
+pytestmark = pytest.mark.slow   # its workspace fixture embeds ~600 real reviews (about 8 s) before the first test
+
+
 STANDIN = "pca-kmeans-standin"
 
 

@@ -48,6 +48,7 @@ def test_web_ask_and_status(forum_db):
     assert client.post("/api/ask", json={"question": ""}).status_code == 422
 
 
+@pytest.mark.slow
 def test_report_cli_writes_html(forum_db, tmp_path):
     qfile = tmp_path / "q.yaml"
     qfile.write_text("title: Weekly forum report\nquestions:\n  - How many sentences come from the Firefox forum?\n"

@@ -126,6 +126,7 @@ def test_answer_html_keeps_hostile_chart_values_and_titles_as_data():
     assert html.count("</script>") == html.count("<script>") == 1   # only the chart's own script element
 
 
+@pytest.mark.slow
 def test_served_answer_and_report_keep_hostile_values_as_text(hostile_db, tmp_path):
     import httpx
 
@@ -211,6 +212,7 @@ def _count_turns(db: Path) -> int:
         con.close()
 
 
+@pytest.mark.slow
 def test_concurrent_clients_get_answers_and_every_turn_is_saved(hostile_db, tmp_path):
     import shutil
 
@@ -247,6 +249,7 @@ def test_concurrent_clients_get_answers_and_every_turn_is_saved(hostile_db, tmp_
     assert _count_turns(db) == before + 25
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_busy_server(hostile_db, tmp_path):
     import shutil
 
@@ -277,6 +280,7 @@ def test_sigterm_stops_a_busy_server(hostile_db, tmp_path):
     assert _count_turns(db) >= 1     # the workspace is intact and readable after the stop
 
 
+@pytest.mark.slow
 def test_concurrent_ask_processes_on_one_conversation_lose_no_turn(hostile_db, tmp_path):
     import shutil
 
@@ -333,6 +337,7 @@ def _visit(page, load) -> dict:
             "text": page.inner_text("body")}
 
 
+@pytest.mark.slow
 def test_hostile_values_do_not_run_in_chromium(hostile_db, tmp_path):
     exe, api = _browser_parts()
     qfile = tmp_path / "q.yaml"
