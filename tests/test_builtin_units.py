@@ -101,3 +101,20 @@ def test_charts_bar_and_line(tmp_path):
     from earful.errors import InputError
     with pytest.raises(InputError):
         charts.bar("x", ["a"], [1, 2])
+
+
+def test_a_count_of_one_is_worded_in_the_singular(tmp_path):
+    """'There are 1 reviews where ...' read as a typo in front of users."""
+    from earful.config import load_settings
+    from earful.qa_agent.ask import ask
+    from earful.qa_agent.base import AskContext
+    from tests.conftest import workspace_from_rows
+
+    rows = [{"review_id": f"r{i}", "rating": 1 + i % 5, "review_text": f"note {i}" + (" zebra" if i == 3 else "")}
+            for i in range(8)]
+    db = workspace_from_rows(tmp_path, rows)
+    ctx = AskContext(db_path=str(db), settings=load_settings(overrides={"db": str(db)}, environ={}))
+    one = ask('How many reviews mention "zebra"?', ctx, persist=False)
+    assert one.status == "answered" and one.answer.startswith("There is 1 review where"), one.answer
+    many = ask('How many reviews mention "note"?', ctx, persist=False)
+    assert many.answer.startswith("There are 8 reviews where"), many.answer

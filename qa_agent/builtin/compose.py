@@ -52,7 +52,9 @@ def compose(plan: Plan, columns: list[str], rows: list[list], out_dir: str | Non
     if not plan.group:
         r = dict(zip(columns, rows[0])) if rows else {}
         if plan.measure == "count":
-            text = f"There are {fmt(r.get(plan.noun))} {plan.noun}{where}."
+            n = r.get(plan.noun)
+            text = (f"There is 1 {_singular(plan.noun)}{where}." if n == 1 else
+                    f"There are {fmt(n)} {plan.noun}{where}.")
         elif plan.measure == "share":
             target = " and ".join(f.describe() for f in plan.target)
             text = (f"{fmt(r.get('percent'))}% of {plan.noun}{where} ({fmt(r.get('matching'))} of "
@@ -130,3 +132,8 @@ def _plural(word: str) -> str:
     if word.endswith("y") and word[-2:-1] not in "aeiou":
         return word[:-1] + "ies"
     return word + "s"
+
+
+def _singular(noun: str) -> str:
+    """'reviews' -> 'review' for a count of one (the row nouns are plain plurals: reviews, sentences, critiques)."""
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
