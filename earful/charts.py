@@ -199,6 +199,8 @@ def line(title: str, x: Sequence, series: dict[str, Sequence], out_dir: str | Pa
             raise InputError(f"line chart '{title}': series '{name}' has {len(ys)} values for {len(xs)} x values")
         data.append({"type": "scatter", "mode": "lines+markers", "name": str(name), "x": xs, "y": ys})
     fig = {"data": data, "layout": _layout(title, x_title, y_title)}
+    if xs and all(isinstance(v, str) and v.isdigit() for v in xs):
+        fig["layout"]["xaxis"]["type"] = "category"      # years as labels: no '2,012.5' ticks between them
     png = None
     if out_dir is not None:
         path = png_path(out_dir, title, fig)

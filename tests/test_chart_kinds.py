@@ -105,3 +105,13 @@ def test_unknown_chart_kind_is_a_clear_error():
 def test_a_kind_that_draws_no_figure_is_named():
     with pytest.raises(EarfulError, match="chart kind 'broken' drew NoneType"):
         charts.draw(charts.ChartKind("broken", lambda table, out_dir: None), charts.ChartTable("t", [], {"n": []}))
+
+
+def test_a_line_over_years_has_a_category_axis():
+    """Years came back from SQL as '2012', '2013': plotly read them as numbers and ticked '2,012.5' between them."""
+    from earful.charts import line
+
+    fig = line("Reviews per year", ["2012", "2013", "2014"], {"reviews": [20, 63, 56]})["plotly"]
+    assert fig["layout"]["xaxis"]["type"] == "category"
+    dated = line("Reviews per month", ["2014-01", "2014-02"], {"reviews": [1, 2]})["plotly"]
+    assert "type" not in dated["layout"]["xaxis"]          # months stay a date axis

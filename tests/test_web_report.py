@@ -36,6 +36,7 @@ def test_web_ask_and_status(forum_db):
     page = client.get("/")
     assert page.status_code == 200 and "/static/plotly.min.js" in page.text
     assert client.get("/static/plotly.min.js").text.startswith("/**")
+    assert client.get("/favicon.ico").status_code == 204        # the browser asks for it; a 404 was a console error
     st = client.get("/api/status").json()
     assert st["sources"][0]["source"] == "forum" and st["sources"][0]["items"] == 3810
     r = client.post("/api/ask", json={"question": "How many sentences come from the Firefox forum?"})

@@ -197,6 +197,10 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
     def index():
         return PAGE.replace("%STYLE%", STYLE)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status_code=204)      # no icon; a 404 here was the page's one console error
+
     @app.get("/static/plotly.min.js")
     def plotly():
         js["body"] = js["body"] or plotly_js()
