@@ -77,9 +77,30 @@ def run_server(app, host: str, port: int, grace_s: int = 3) -> None:
 def report(ctx: typer.Context, out: str = typer.Option("earful-report.html", "--out", help="HTML file to write"),
            questions: str = typer.Option(None, "--questions", help="YAML file: {title: ..., questions: [...]}"),
            as_json: bool = JSON_OPTION):
-    """Answer a saved list of questions and write them as one self-contained HTML report."""
+    """Answer a saved list of questions and write them as one self-contained HTML report.
+
+    Questions that are declined or fail are listed with their reason under "Could not answer" at the end of the
+    report; the report is still written, and the command then exits 1 so cron and CI notice.
+    """
+    from rich.markup import escape
+
+    from earful.cli.common import console_err, rich_table
     from earful.report import build_report, load_questions
 
     title, qs = load_questions(questions)
     summary = build_report(state(ctx).settings(), qs, title, out)
-    emit(summary, as_json=as_json)
+    failed = summary["failed"]
+    if as_json:
+        emit(summary, as_json=True)
+    else:
+        emit({k: v for k, v in summary.items() if k != "failed"}, as_json=False)
+        if failed:
+            console.print(rich_table(["question", "status", "reason"],
+                                     [[escape(f[k]) for k in ("question", "status", "reason")] for f in failed],
+                                     title="Could not answer"))
+    if failed:
+        n = len(failed)
+        console_err.print(f"{n} of {summary['questions']} question{'s' if summary['questions'] != 1 else ''} "
+                          f"could not be answered (listed under 'Could not answer' in {summary['out']})",
+                          markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
