@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from earful.cli.common import JSON_OPTION, console, emit, state
 
@@ -60,12 +61,12 @@ def ingest(ctx: typer.Context,
         d = r["detection"]
         text_desc = " + ".join(d["text_parts"]) if d.get("text_parts") else d["text"]
         time_desc = f"{d['time']} ({d['time_kind']})" if d["time"] else "none"
-        console.print(f"[dim]{r['source']}: text={text_desc} time={time_desc} rating={d['rating']} id={d['id']} "
-                      f"author={d['author']}{' profile=' + r['profile'] if r['profile'] else ''}"
-                      f"{' encoding=' + r['encoding'] if r.get('encoding') not in (None, 'utf-8') else ''}[/]",
-                      highlight=False)
+        line = (f"{r['source']}: text={text_desc} time={time_desc} rating={d['rating']} id={d['id']} "
+                f"author={d['author']}{' profile=' + r['profile'] if r['profile'] else ''}"
+                f"{' encoding=' + r['encoding'] if r.get('encoding') not in (None, 'utf-8') else ''}")
+        console.print(f"[dim]{escape(line)}[/]", highlight=False)   # column names are data, not markup
         for w in r.get("warnings", []):
-            console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            console.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False)
         if r["quarantined"]:
             console.print(f"{r['quarantined']} rows quarantined: see 'earful quarantine list'")
         if r.get("topics"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from earful.cli.common import JSON_OPTION, console, emit, print_json, rich_table, state
 
@@ -52,13 +53,13 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
         if len(t.rows) > 50:
             console.print(f"[dim]... {len(t.rows) - 50} more rows (use --json for all)[/]")
     for s in ans.steps:
-        console.print(f"[dim]{s.language}{'' if s.ok and not s.error else ' (' + str(s.error) + ')'}:[/]")
+        console.print(f"[dim]{s.language}{'' if s.ok and not s.error else ' (' + escape(str(s.error)) + ')'}:[/]")
         console.print(s.code, highlight=False, markup=False)
     for c in ans.charts:
         if c.png:
             console.print(f"chart '{c.title}' written to {c.png}")
     for n in ans.notes:
-        console.print(f"[yellow]note:[/] {n}")
+        console.print(f"[yellow]note:[/] {escape(str(n))}")
     if ans.conversation_id:
         cid = ans.conversation_id
         console.print(f"[dim]conversation {cid} (follow up with --conversation {cid})[/]")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
+
 DEMO_QUESTIONS = [
     'How many reviews mention "battery"?',
     "Which app has the lowest average rating?",
@@ -23,13 +25,13 @@ def run(db_path, console) -> None:
     console.rule("answers (built-in engine, no LLM)")
     for q in DEMO_QUESTIONS:
         ans = ask(q, AskContext(db_path=str(db_path), settings=settings, output_dir=out))
-        console.print(f"[bold]Q:[/] {q}\n[bold]A:[/] {ans.answer}  [dim]({ans.status}, {ans.engine})[/]",
-                      highlight=False)
+        console.print(f"[bold]Q:[/] {escape(q)}\n[bold]A:[/] {escape(ans.answer)}  "
+                      f"[dim]({ans.status}, {ans.engine})[/]", highlight=False)
         for t in ans.tables[:1]:
             if len(t.rows) > 1:
                 console.print(rich_table(t.columns, t.rows[:8], title=f"{t.name} ({len(t.rows)} rows)"))
         for s in ans.steps:
-            console.print(f"[dim]{s.language}: {s.code}[/]", highlight=False, markup=True)
+            console.print(f"[dim]{s.language}: {escape(s.code)}[/]", highlight=False, markup=True)
         for c in ans.charts:
             if c.png:
                 console.print(f"[dim]chart: {c.png}[/]")

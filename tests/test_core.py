@@ -78,3 +78,25 @@ def test_embedding_cache_hits(store, tmp_path):
     hits = similar(store, "the video stutters during playback", k=5)
     assert len(hits) == 5 and hits[0]["score"] >= hits[-1]["score"]
     assert any(w in hits[0]["text"].lower() for w in ("video", "playback", "stutter"))
+
+
+def test_sql_shows_cell_text_as_written(tmp_path):
+    """rich read '[b]...[/b]' and '[llm]' in a cell as markup: the review text shown was not the text stored."""
+    from tests.conftest import run_cli, workspace_from_rows
+
+    rows = [{"review_id": "r1", "review_text": "set [llm] model, then [b]it crashes[/b] on start"}]
+    db = workspace_from_rows(tmp_path, rows)
+    res = run_cli("sql", "SELECT text FROM reviews", db=db)
+    assert res.returncode == 0, res.stderr
+    assert "[llm]" in res.stdout and "[b]it crashes[/b]" in res.stdout
+
+
+def test_ingest_summary_shows_column_names_as_written(tmp_path):
+    """The detection line is rich markup around data: a column named '[b]review[/b]' was printed as 'review'."""
+    from tests.conftest import run_cli
+
+    path = tmp_path / "odd.csv"
+    path.write_text("id,[b]review[/b]\n1,first\n2,second\n", encoding="utf-8")
+    res = run_cli("ingest", str(path), "--text", "[b]review[/b]", db=tmp_path / "w.duckdb")
+    assert res.returncode == 0, res.stderr
+    assert "text=[b]review[/b]" in res.stdout.replace("\n", "")

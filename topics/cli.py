@@ -7,6 +7,7 @@ Design decision: commands only parse options, call one library function and prin
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from earful.cli.common import JSON_OPTION, console, emit, state
 
@@ -83,7 +84,8 @@ def show(ctx: typer.Context, topic_id: int = typer.Argument(..., help="topic id"
     if as_json:
         emit(d, as_json=True)
         return
-    console.print(f"[bold]{d['id']}: {d['name']}[/] ({d['status']}, {d['size']} items, label by {d['label_source']})")
+    console.print(f"[bold]{d['id']}: {escape(d['name'])}[/] ({d['status']}, {d['size']} items, "
+                  f"label by {d['label_source']})")
     console.print(d["description"] or "")
     console.print("keywords: " + ", ".join(d["keywords"]))
     for e in d["examples"]:

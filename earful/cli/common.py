@@ -57,11 +57,15 @@ def print_json(data) -> None:
 
 
 def rich_table(columns: list[str], rows: list, title: str | None = None, max_width: int = 60) -> Table:
-    t = Table(title=title, show_lines=False)
+    """A table of data, shown as written: cells and headers are plain text, never rich markup (a review saying
+    "[b]broken[/b]" or "[llm]" lost its brackets)."""
+    from rich.text import Text
+
+    t = Table(title=Text(title) if title else None, show_lines=False)
     for c in columns:
-        t.add_column(str(c), overflow="fold", max_width=max_width)
+        t.add_column(Text(str(c)), overflow="fold", max_width=max_width)
     for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+        t.add_row(*[Text("" if v is None else str(v)) for v in r])
     return t
 
 
