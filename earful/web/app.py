@@ -17,7 +17,8 @@ import hmac
 import ipaddress
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from earful.web.render import STYLE, answer_html, json_for_html, plotly_js
 
@@ -25,35 +26,91 @@ COOKIE = "earful_token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
+MAX_QUESTION = 2000     # characters; longer text is refused with a message that says so
+
+
 class AskBody(BaseModel):
-    question: str = Field(..., min_length=1, max_length=2000)
+    question: str = Field(..., json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION})
     conversation_id: str | None = None
 
+    @field_validator("question")
+    @classmethod
+    def _fits(cls, v: str) -> str:
+        """An empty or too-long question is a 422 whose `msg` says what is wrong (the page shows it as is)."""
+        if not v.strip():
+            raise PydanticCustomError("question_empty", "the question is empty: type a question about the workspace")
+        if len(v) > MAX_QUESTION:
+            raise PydanticCustomError("question_too_long", "the question is too long: {n} characters, at most "
+                                      "{most}; shorten it or ask it in parts",
+                                      {"n": f"{len(v):,}", "most": f"{MAX_QUESTION:,}"})
+        return v
+
+
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Earful</title>
-<style>%STYLE% #ask{display:flex;gap:.5em;position:sticky;bottom:0;background:#fff;padding:1em 0}
+<style>%STYLE% #ask{display:flex;gap:.5em;align-items:center;position:sticky;bottom:0;background:#fff;padding:1em 0}
 #q{flex:1;font-size:1em;padding:.5em}</style><script src="/static/plotly.min.js"></script></head>
 <body><h2>Earful</h2><p id="ws"></p><div id="log"></div>
 <form id="ask"><input id="q" autofocus placeholder="Ask anything, e.g. how many reviews mention battery?">
-<button>Ask</button><button type="button" id="new">New conversation</button></form>
+<button id="go">Ask</button><button type="button" id="new">New conversation</button>
+<span id="working" class="earful-working" role="status" hidden><span class="earful-spin"></span>
+working&hellip; <span id="elapsed">0 s</span></span></form>
 <script>
-let conv = null;
-fetch('/api/status').then(r => r.json()).then(s => {document.getElementById('ws').textContent =
-  'workspace ' + s.db + ': ' + s.sources.map(x => x.source + ' (' + x.items + ')').join(', ');});
-function add(html){const d=document.createElement('div');d.innerHTML=html;document.getElementById('log').appendChild(d);
+// Failures are shown with textContent only: server text is never parsed into this page's DOM.
+let conv = null, timer = null;
+const $ = id => document.getElementById(id);
+fetch('/api/status').then(async r => {if(!r.ok) throw new Error(await problem(r)); return r.json();})
+  .then(s => {$('ws').textContent = 'workspace ' + s.db + ': ' +
+    s.sources.map(x => x.source + ' (' + x.items + ')').join(', ');})
+  .catch(x => {$('ws').textContent = 'could not read the workspace status: ' + reason(x);});
+function add(html){const d=document.createElement('div');d.innerHTML=html;$('log').appendChild(d);
   d.querySelectorAll('script').forEach(s=>{const n=document.createElement('script');n.text=s.text;s.replaceWith(n);});
   window.scrollTo(0, document.body.scrollHeight);}
 function err(text){const p=document.createElement('p');p.className='earful-err';p.textContent=text;
-  document.getElementById('log').appendChild(p);}
-document.getElementById('new').onclick = () => {conv = null; document.getElementById('log').innerHTML='';};
-document.getElementById('ask').onsubmit = async (e) => {e.preventDefault();
-  const q = document.getElementById('q').value.trim(); if(!q) return;
+  $('log').appendChild(p); window.scrollTo(0, document.body.scrollHeight);}
+function reason(x){return x && x.message ? x.message : String(x);}
+function busy(on){
+  $('q').disabled = $('go').disabled = $('new').disabled = on; $('working').hidden = !on; clearInterval(timer);
+  if(on){const t0 = Date.now();
+    const tick = () => {$('elapsed').textContent = Math.floor((Date.now() - t0) / 1000) + ' s';};
+    tick(); timer = setInterval(tick, 500);}
+  else $('q').focus();}
+// A readable sentence for a failed response: Earful's {"error"}, FastAPI's {"detail"} (its msgs), or the text.
+async function problem(r){
+  let text = ''; try {text = await r.text();} catch (x) {}
+  let j = null; try {j = JSON.parse(text);} catch (x) {}
+  if(j && typeof j.error === 'string') return j.error;
+  if(j && Array.isArray(j.detail) && j.detail.length) return j.detail.map(d => {
+    const msg = d && typeof d.msg === 'string' ? d.msg : JSON.stringify(d);
+    const field = d && Array.isArray(d.loc) ? d.loc.filter(x => x !== 'body').join('.') : '';
+    return field && !msg.toLowerCase().includes(String(field).toLowerCase()) ? field + ': ' + msg : msg;}).join('; ');
+  if(j && typeof j.detail === 'string') return j.detail;
+  if((r.headers.get('content-type') || '').includes('html'))   // an inert document: no script runs, nothing loads
+    text = new DOMParser().parseFromString(text, 'text/html').body.textContent || '';
+  text = text.replace(/\\s+/g, ' ').trim();
+  const said = (r.status + ' ' + (r.statusText || '')).trim();
+  const head = r.status >= 500 ? 'the server failed while answering (HTTP ' + said + ')'
+                               : 'the server refused the question (HTTP ' + said + ')';
+  const more = text && text !== r.statusText ? ': ' + (text.length > 300 ? text.slice(0, 300) + '…' : text) : '';
+  return head + more + (r.status >= 500 ? '. The terminal running `earful serve` shows the details.' : '');}
+$('new').onclick = () => {conv = null; $('log').innerHTML='';};
+$('ask').onsubmit = async (e) => {e.preventDefault();
+  const q = $('q').value.trim(); if(!q || $('q').disabled) return;
   const p = document.createElement('p'); p.className='earful-q'; p.textContent = q;
-  document.getElementById('log').appendChild(p); document.getElementById('q').value='';
-  const r = await fetch('/api/ask', {method:'POST', headers:{'Content-Type':'application/json'},
-    body: JSON.stringify({question:q, conversation_id:conv})});
-  let j = {}; try {j = await r.json();} catch (x) {}
-  if(!r.ok){err(typeof j.error === 'string' ? j.error : 'error ' + r.status);return;}
-  conv = j.answer.conversation_id || conv; add(j.html);};
+  $('log').appendChild(p); $('q').value=''; busy(true);
+  let failed = null;
+  try {
+    let r;
+    try {r = await fetch('/api/ask', {method:'POST', headers:{'Content-Type':'application/json'},
+                                      body: JSON.stringify({question:q, conversation_id:conv})});}
+    catch (x) {throw new Error('could not reach the Earful server (is `earful serve` still running?): ' + reason(x));}
+    if(!r.ok) throw new Error(await problem(r));
+    let j = null; try {j = await r.json();} catch (x) {}
+    if(!j || !j.answer || typeof j.html !== 'string')
+      throw new Error('the server sent a reply this page cannot read (HTTP ' + r.status + ')');
+    conv = j.answer.conversation_id || conv; add(j.html);
+  } catch (x) {failed = reason(x); err(failed);}
+  finally {busy(false); if(failed && !$('q').value) $('q').value = q;}   // a failed question is kept to edit
+};
 </script></body></html>"""
 
 

@@ -89,4 +89,8 @@ body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 
 .earful-meta,.earful-ids{color:#777;font-size:.8em}.earful-declined .earful-text{color:#a60}
 .earful-error .earful-text{color:#b00}pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
 .earful-q{font-weight:600;margin-top:1.5em}
+.earful-working{color:#555;white-space:nowrap}.earful-working[hidden]{display:none}
+.earful-spin{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-.1em;border:2px solid #ccc;
+  border-top-color:#555;border-radius:50%;animation:earful-spin .8s linear infinite}
+@keyframes earful-spin{to{transform:rotate(360deg)}}
 """
