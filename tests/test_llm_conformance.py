@@ -110,20 +110,22 @@ def test_the_fixture_check_catches_a_provider_without_one():
     assert fixture_of(Bare()) is None and fixture_of(Declared()) == {"model": "m"}
 
 
-@pytest.mark.parametrize("name", cases())
-def test_provider_needs_its_key(name, monkeypatch):
+def declared(name: str):
+    """The registered provider `name`, failing the test when it declares no fixture."""
     provider = PROVIDERS[name]
     if fixture_of(provider) is None:
         pytest.fail(f"LLM provider {name} declares no `conformance` fixture")
-    check_missing_key(provider, monkeypatch)
+    return provider
+
+
+@pytest.mark.parametrize("name", cases())
+def test_provider_needs_its_key(name, monkeypatch):
+    check_missing_key(declared(name), monkeypatch)
 
 
 @pytest.mark.parametrize("name", cases())
 def test_provider_builds_a_chat_model(name, monkeypatch):
-    provider = PROVIDERS[name]
-    if fixture_of(provider) is None:
-        pytest.fail(f"LLM provider {name} declares no `conformance` fixture")
-    check_build(provider, monkeypatch)
+    check_build(declared(name), monkeypatch)
 
 
 WIRE_CASES = [n for n in PROVIDERS if (fixture_of(PROVIDERS[n]) or {}).get("wire") == "openai"]

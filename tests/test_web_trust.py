@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sql_rows
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 QUESTIONS = ["How many reviews per app?", "What is the average rating per app?",
@@ -203,13 +203,7 @@ def test_token_is_required_on_every_request(hostile_db):
 # --- 2. concurrency and shutdown ------------------------------------------------------------------------------
 
 def _count_turns(db: Path) -> int:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute("SELECT count(*) FROM conversation_turns").fetchall()[0][0]
-    finally:
-        con.close()
+    return sql_rows(db, "SELECT count(*) FROM conversation_turns")[0][0]
 
 
 @pytest.mark.slow
@@ -295,14 +289,8 @@ def test_concurrent_ask_processes_on_one_conversation_lose_no_turn(hostile_db, t
     answers = [json.loads(o) for o, _ in outs]
     assert [p.returncode for p in procs] == [0] * 5, [e for _, e in outs]
     assert all("not saved" not in " ".join(a["notes"]) for a in answers), [a["notes"] for a in answers]
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        turns = con.execute("SELECT turn, question FROM conversation_turns WHERE conversation_id = ? ORDER BY turn",
-                            [conv]).fetchall()
-    finally:
-        con.close()
+    turns = sql_rows(db, "SELECT turn, question FROM conversation_turns WHERE conversation_id = ? ORDER BY turn",
+                     [conv])
     assert [t for t, _ in turns] == [1, 2, 3, 4, 5]
     assert sorted(q for _, q in turns) == sorted(QUESTIONS[i % len(QUESTIONS)] for i in range(5))
 
@@ -367,8 +355,6 @@ def test_hostile_values_do_not_run_in_chromium(hostile_db, tmp_path):
 
 def test_turns_queued_together_are_each_saved_and_a_bad_one_costs_only_itself(tmp_path):
     """Group commit in `save_turn`: the writer saves every queued turn; a failing turn does not sink the batch."""
-    import duckdb
-
     from earful.qa_agent.ask import _Turn, save_turn, workspace_lock
     from earful.qa_agent.base import Answer
     from earful.store import Store
@@ -383,10 +369,6 @@ def test_turns_queued_together_are_each_saved_and_a_bad_one_costs_only_itself(tm
         lock.add(t)
     save_turn(str(db), conv, "q3", Answer(status="answered", answer="3", engine="t"))
     assert [t.error for t in good] == [None, None, None] and bad.error is not None and lock.pending == []
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = con.execute("SELECT turn, question FROM conversation_turns WHERE conversation_id = ? ORDER BY turn",
-                           [conv]).fetchall()
-    finally:
-        con.close()
+    rows = sql_rows(db, "SELECT turn, question FROM conversation_turns WHERE conversation_id = ? ORDER BY turn",
+                    [conv])
     assert rows == [(1, "q0"), (2, "q1"), (3, "q2"), (4, "q3")]
