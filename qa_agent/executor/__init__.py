@@ -141,25 +141,30 @@ def run_python(db_path: str, code: str, settings=None, max_rows: int = 10_000) -
     return _finish(_run_waiting(db_path, job, settings, mode), mode)
 
 
-_LOCKED = re.compile(r"Could not set lock on file|Conflicting lock is held")
-
-
 def _run_waiting(db_path, job: dict, settings, mode: str):
-    """`run_job`, run again with backoff while another process holds the workspace for writing (an ingest, a
-    classify run), up to ``wait_s`` (``--wait``); then the error says the workspace is busy instead of handing a
-    lock error to a repair loop that cannot fix it."""
-    import time
+    """`run_job`, run again by `earful.store.open_waiting` while another process holds the workspace for writing
+    (an ingest, a classify run), up to ``wait_s`` (``--wait``); then the error says the workspace is busy instead
+    of handing a lock error to a repair loop that cannot fix it."""
+    import duckdb
 
-    wait_s = float(getattr(settings, "wait_s", 10.0)) if settings is not None else 10.0
-    deadline, delay = time.monotonic() + wait_s, 0.1
-    while True:
+    from earful.store import WorkspaceBusyError, open_waiting
+
+    last: list = []
+
+    def attempt():
         raw = run_job(db_path, job, limits_from(settings), mode)
-        if raw.ok or not _LOCKED.search(raw.error or ""):
-            return raw
-        if time.monotonic() + delay > deadline:
-            raw.error = (f"the workspace is busy: another process is writing it (an ingest or a classify run?); "
-                         f"waited {wait_s:g} s. Try again when it finishes, or wait longer with "
-                         f"'earful --wait SECONDS ...' (or EARFUL_WAIT)")
-            return raw
-        time.sleep(delay)
-        delay = min(delay * 2, 2.0)
+        last[:] = [raw]
+        if not raw.ok and "Could not set lock on file" in (raw.error or ""):
+            raise duckdb.IOException(raw.error)      # the runner's lock error, as open_waiting recognises it
+        return raw
+
+    wait_s = getattr(settings, "wait_s", None) if settings is not None else None
+    try:
+        return open_waiting(attempt, db_path, wait_s)
+    except WorkspaceBusyError as exc:
+        raw = last[0]
+        waited = re.search(r"waited \S+ s", str(exc))
+        raw.error = (f"the workspace is busy: another process is writing it (an ingest or a classify run?)"
+                     f"{'; ' + waited.group(0) if waited else ''}. Try again when it finishes, or wait longer with "
+                     f"'earful --wait SECONDS ...' (or EARFUL_WAIT)")
+        return raw
