@@ -286,8 +286,8 @@ def compile_sql(plan: Plan, table: str | None = None) -> str:
         order = "1 ASC" if isinstance(g, TimeGrain) else f"{qi(sh.value)} DESC NULLS LAST, 1"
     elif top.by == "group":
         order = f"1 {'DESC' if top.order == 'desc' else 'ASC'}"
-        if top.n:
-            sql += f" QUALIFY row_number() OVER (ORDER BY {order}) <= {int(top.n)}"
+        if top.n:   # a window's ORDER BY 1 would be the constant 1, not the first column: LIMIT after ORDER BY
+            return sql + f" ORDER BY {order} LIMIT {int(top.n)}"
     else:
         rank = f"{qi(sh.value)} {'ASC' if top.order == 'asc' else 'DESC'} NULLS LAST"
         order = f"{rank}, 1"
