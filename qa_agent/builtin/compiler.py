@@ -321,6 +321,11 @@ def _examples_sql(plan: Plan, src: str) -> str:
             f"ORDER BY {order} LIMIT {EXAMPLE_POOL}")
 
 
+# evidence.py: which embedding models hold vectors for the example pool (parameter: the list of item ids)
+EMBEDDING_COVERAGE_SQL = ("SELECT e.model_id, count(DISTINCT i.item_id) AS n FROM items i JOIN embeddings e "
+                          "ON e.content_hash = i.content_hash WHERE list_contains(?, i.item_id) GROUP BY 1")
+
+
 def columns_used(plan: Plan) -> set[str]:
     """Every column the SQL reads (`fast_table` may use the raw table when all are original columns)."""
     cols: set[str] = set()
@@ -345,4 +350,5 @@ def columns_used(plan: Plan) -> set[str]:
     return cols
 
 
-__all__ = ["EXAMPLE_POOL", "PlanError", "Shape", "columns_used", "compile_sql", "list_sql", "pred_sql", "shape"]
+__all__ = ["EMBEDDING_COVERAGE_SQL", "EXAMPLE_POOL", "PlanError", "Shape", "columns_used", "compile_sql", "list_sql",
+           "pred_sql", "shape"]
