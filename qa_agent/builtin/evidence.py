@@ -67,13 +67,14 @@ def rank_examples(db_path: str, item_ids, limit: int | None = None) -> list[str]
     return ranking(db_path, item_ids, limit).ids
 
 
-def pick_rows(db_path: str, columns: list[str], rows: list[list], limit: int) -> tuple[list[list], str]:
-    """An examples result (``item_id`` column first-class) reordered and cut to `limit`: (rows, ranked_by) for
-    `answer.compose(..., ranked_by=...)`. Rows keep their ``matches`` column (the count of all matches)."""
-    at = columns.index("item_id")
-    r = ranking(db_path, [row[at] for row in rows], limit)
+def rank_rows(db_path: str, plan, columns: list[str], rows: list[list]) -> tuple[list[str], list[list], str]:
+    """An examples result (the compiled SQL's rows) ranked and cut to ``plan.limit`` (default 5):
+    (columns, rows, ranked_by) for ``answer.compose(plan, columns, rows, out, ranked_by=ranked_by)``. Rows keep
+    their ``matches`` column (the count of all matches), so the answer still states it."""
+    at = list(columns).index("item_id")
+    r = ranking(db_path, [row[at] for row in rows], plan.limit or 5)
     by_id = {str(row[at]): row for row in rows}
-    return [by_id[i] for i in r.ids], r.by
+    return list(columns), [by_id[i] for i in r.ids], r.by
 
 
 def _best_model(db_path: str, ids: list[str]) -> str | None:
@@ -95,4 +96,4 @@ def _best_model(db_path: str, ids: list[str]) -> str | None:
     return min(counts, key=lambda mc: (-mc[1], mc[0] != MODEL_ID, mc[0]))[0]
 
 
-__all__ = ["Ranking", "pick_rows", "rank_examples", "ranking"]
+__all__ = ["Ranking", "rank_examples", "rank_rows", "ranking"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from earful.qa_agent.builtin.evidence import pick_rows, rank_examples, ranking
+from earful.qa_agent.builtin.evidence import rank_examples, rank_rows, ranking
 
 VECTORS = {"i1": [1, 0, 0, 0], "i2": [1, 1, 0, 0], "i3": [0, 1, 0, 0], "i4": [1, 0.2, 0, 0], "i5": [0, 0, 1, 0]}
 SQL_ORDER = ["i5", "i6", "i3", "i1", "i4", "i2", "i7"]    # as the examples SQL returned them (newest first)
@@ -64,17 +64,16 @@ def test_without_vectors_the_order_is_the_sqls(tmp_path, no_model):
     assert rank_examples(db, ["i1"], 5) == ["i1"]
 
 
-def test_pick_rows_feeds_the_composer(tmp_path, no_model):
+def test_rank_rows_feeds_the_composer(tmp_path, no_model):
     from earful.qa_agent.builtin.answer import compose
     from earful.qa_agent.builtin.ir import Measure, Plan, TextMatch
 
     db = _workspace(tmp_path / "w.duckdb")
-    cols = ["item_id", "text", "matches"]
-    rows = [[i, f"text {i}", 7] for i in SQL_ORDER]
-    picked, by = pick_rows(db, cols, rows, 3)
-    assert [r[0] for r in picked] == EXPECTED[:3] and by == "embeddings"
     plan = Plan(view="v", noun="reviews", measure=Measure("examples"), where=(TextMatch("text", ("text",)),),
                 limit=3)
+    rows = [[i, f"text {i}", 7] for i in SQL_ORDER]
+    cols, picked, by = rank_rows(db, plan, ["item_id", "text", "matches"], rows)
+    assert [r[0] for r in picked] == EXPECTED[:3] and by == "embeddings"
     text, _, _, ids = compose(plan, cols, picked, None, ranked_by=by)
     assert ids == EXPECTED[:3]
     assert text.startswith("3 examples (most representative first) of the 7 reviews where the text mentions")
