@@ -1,0 +1,69 @@
+"""Representative quotes for a strength or weakness: the subject's items nearest the centroid of its items there.
+
+Design decision: the centroid is taken over the subject's items at the node, in the space of the workspace's stored
+embeddings when every candidate has one (`earful.embeddings.item_vectors`, nothing is embedded here), else in a
+TF-IDF space fitted on the candidates' quote texts (deterministic, no model). Quotes come from the items on the
+finding's side of the subject's own mean at the node (below it for a weakness, above it for a strength), so a
+weakness is illustrated by the critiques of the responses that made it; the nearest `k` by cosine similarity are
+chosen, ties broken by item id. At most `MAX_CANDIDATES` items (the first by item id) are considered.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_CANDIDATES = 2000
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norm > 0, norm, 1.0)
+
+
+def _stored_vectors(store, ids: list[str]) -> np.ndarray | None:
+    try:
+        from earful.embeddings import item_vectors
+
+        if not store.table_exists("embeddings") or not store.scalar("SELECT count(*) FROM embeddings"):
+            return None
+        got_ids, mat = item_vectors(store, ids)
+    except Exception:  # noqa: BLE001 - no usable embeddings (no model configured, other dim): fall back to TF-IDF
+        return None
+    if len(got_ids) != len(ids):
+        return None
+    pos = {i: k for k, i in enumerate(got_ids)}
+    return mat[[pos[i] for i in ids]]
+
+
+def _tfidf(texts: list[str]) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    try:
+        return TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(texts).toarray()
+    except ValueError:   # every text empty or only stop words
+        return np.zeros((len(texts), 1))
+
+
+def representatives(store, ids: list[str], texts: dict[str, str], k: int = 3,
+                    side: np.ndarray | None = None) -> tuple[list[str], str]:
+    """The `k` item ids nearest the centroid of `ids` (restricted to `side` where given) and the space used."""
+    order = sorted(range(len(ids)), key=lambda j: ids[j])[:MAX_CANDIDATES]
+    ids = [ids[j] for j in order]
+    if side is not None:
+        side = np.asarray(side, dtype=bool)[order]
+    if not ids:
+        return [], "none"
+    vecs = _stored_vectors(store, ids)
+    space = "stored embeddings"
+    if vecs is None:
+        vecs = _tfidf([texts.get(i, "") for i in ids])
+        space = "TF-IDF"
+    vecs = _normalise(np.asarray(vecs, dtype=np.float64))
+    centroid = vecs.mean(axis=0)
+    sims = vecs @ centroid
+    pool = np.arange(len(ids))
+    if side is not None:
+        if side.any():
+            pool = pool[side]
+    ordered = sorted(pool.tolist(), key=lambda j: (-round(float(sims[j]), 12), ids[j]))
+    chosen = [ids[j] for j in ordered if texts.get(ids[j], "").strip()][:k]
+    return chosen, space
