@@ -351,7 +351,14 @@ def _superlative(plan: Plan, order: str) -> str:
 
 
 def _list(plan: Plan, sh: Shape, recs: list[dict], n: int = LIST_SHOWN) -> str:
-    s = "; ".join(f"{r[sh.group]}: {_figure(plan, sh, r)}" for r in recs[:n])
+    def one(r):
+        if sh.having and plan.measure.name == "count":   # the figure the groups passed on, and their size
+            return f"{r[sh.group]}: {fmt(r[sh.having])} ({count_phrase(r[sh.size], plan.noun)})"
+        if sh.having:
+            return f"{r[sh.group]}: {_figure(plan, sh, r)}, {sh.having} {fmt(r[sh.having])}"
+        return f"{r[sh.group]}: {_figure(plan, sh, r)}"
+
+    s = "; ".join(one(r) for r in recs[:n])
     return s + (f"; ... ({len(recs)} in all)." if len(recs) > n else ".")
 
 
@@ -360,7 +367,7 @@ def _charts(plan: Plan, sh: Shape, recs, what, where, out_dir, all_groups) -> li
         return []     # dates: the table shows them
     g = sh.group
     title = f"{_cap(what)} per {g}" + (where if len(where) < 60 else "")
-    if isinstance(plan.group, TimeGrain):
+    if isinstance(plan.group, TimeGrain) and (plan.top is None or plan.top.by == "group"):
         return [_chart("line", title, [r[g] for r in recs], [r[sh.value] for r in recs], sh.value, g, out_dir)]
     shown = recs[:MAX_BARS]
     if len(shown) < all_groups:

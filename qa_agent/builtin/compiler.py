@@ -270,8 +270,10 @@ def compile_sql(plan: Plan, table: str | None = None) -> str:
     else:
         gexpr, conds, counted = group_expr(g), _base_conds(plan), None
     cols = _select_list(plan, sh)
+    value_expr = measure_sql(m, plan.target)
     if counted is not None:
-        cols[0] = f"count(*) FILTER (WHERE {counted}) AS {qi(sh.value)}"
+        value_expr = f"count(*) FILTER (WHERE {counted})"
+        cols[0] = f"{value_expr} AS {qi(sh.value)}"
     sql = f"SELECT {gexpr} AS {qi(sh.group)}, {', '.join(cols)}"
     if sh.all_groups:
         sql += f", count(*) OVER () AS {sh.all_groups}"
@@ -281,18 +283,20 @@ def compile_sql(plan: Plan, table: str | None = None) -> str:
         if h.op not in CMP_OPS:
             raise PlanError(f"unknown comparison {h.op!r}")
         sql += f" HAVING {measure_sql(h.measure, plan.target, exact=True)} {h.op} {lit(h.value)}"
+    # by position and expression, never by the value's alias: an alias such as "reviews" can also be the view's
+    # name, and QUALIFY binds a name to the table first (the whole row, not the count)
     top = plan.top
     if top is None:
-        order = "1 ASC" if isinstance(g, TimeGrain) else f"{qi(sh.value)} DESC NULLS LAST, 1"
+        order = "1 ASC" if isinstance(g, TimeGrain) else "2 DESC NULLS LAST, 1"
     elif top.by == "group":
         order = f"1 {'DESC' if top.order == 'desc' else 'ASC'}"
         if top.n:   # a window's ORDER BY 1 would be the constant 1, not the first column: LIMIT after ORDER BY
             return sql + f" ORDER BY {order} LIMIT {int(top.n)}"
     else:
-        rank = f"{qi(sh.value)} {'ASC' if top.order == 'asc' else 'DESC'} NULLS LAST"
-        order = f"{rank}, 1"
+        direction = f"{'ASC' if top.order == 'asc' else 'DESC'} NULLS LAST"
+        order = f"2 {direction}, 1"
         if top.n:   # ties at the cut are kept: "the most" with two equal groups names both
-            sql += f" QUALIFY rank() OVER (ORDER BY {rank}) <= {int(top.n)}"
+            sql += f" QUALIFY rank() OVER (ORDER BY {value_expr} {direction}) <= {int(top.n)}"
     return sql + f" ORDER BY {order}"
 
 

@@ -71,6 +71,7 @@ def db(tmp_path_factory):
     cols = list(ROWS[0])
     con.executemany(f"INSERT INTO src VALUES ({', '.join('?' * len(cols))})", [[r[c] for c in cols] for r in ROWS])
     con.execute("CREATE VIEW v_reviews AS SELECT * FROM src")
+    con.execute("CREATE VIEW reviews AS SELECT * FROM src")   # a view named like its row noun
     con.close()
     return str(path)
 
@@ -270,6 +271,22 @@ def test_top_n_keeps_ties_and_counts_all_groups(db):
             avgs[r["cat"]].append(r["score"])
     low = sorted((round(statistics.fmean(v), 4), k) for k, v in avgs.items())[:2]
     assert [(r[0], r[1]) for r in rows] == [(k, a) for a, k in low]
+
+
+def test_a_view_named_like_its_noun(db):
+    """"reviews" is both the view and the count's column: ranking, ordering and comparing must not read it as the
+    view's whole row."""
+    sizes = Counter(r["cat"] for r in ROWS if r["cat"] is not None)
+    plan = Plan(view="reviews", noun="reviews", group=Column("cat"), top=TopN(2))
+    rows = run(db, plan)[1]
+    cut = sorted(sizes.values(), reverse=True)[1]
+    assert {r[0]: r[1] for r in rows} == {k: v for k, v in sizes.items() if v >= cut}
+    years = Counter(r["created_at"].year for r in ROWS if r["created_at"] is not None)
+    rows = run(db, Plan(view="reviews", noun="reviews", group=TimeGrain("year", "created_at"), top=TopN(1)))[1]
+    assert sorted((int(r[0]), r[1]) for r in rows) == sorted(kv for kv in years.items() if kv[1] == max(years.values()))
+    both = Compare(Side("a", (Eq("cat", "plain"),)), Side("b", (Eq("cat", "café"),)))
+    assert [r[1] for r in run(db, Plan(view="reviews", noun="reviews", compare=both))[1]] == [
+        sizes["plain"], sizes["café"]]
 
 
 def test_top_n_by_group_is_time_order(db):
