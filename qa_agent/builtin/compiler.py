@@ -190,6 +190,9 @@ def measure_sql(m: Measure, target=(), exact: bool = False) -> str:
     if n in NUMERIC_AGGS:
         expr = NUMERIC_AGGS[n].format(c=c)
         return expr.removeprefix("round(").removesuffix(", 4)") if exact else expr
+    if n == "distinct" and m.list_fmt:   # the values inside the lists, not the distinct lists
+        return (f"length(list_filter(list_distinct(flatten(list({list_sql(m.column, m.list_fmt)}))), "
+                f"lambda v: v <> ''))")
     if n == "distinct":
         return f"count(DISTINCT {c})"
     if n in ("earliest", "latest"):

@@ -50,6 +50,7 @@ MEASURES: dict[str, MeasureSpec] = {m.name: m for m in (
 class Measure:
     name: str                       # a key of MEASURES
     column: str | None = None       # the measured column (None for count/share/examples)
+    list_fmt: str | None = None     # distinct of a list column (json | "|" | ";" | ","): distinct values inside
 
     def __post_init__(self):
         if self.name not in MEASURES:

@@ -184,6 +184,13 @@ def test_every_scalar_measure(db):
         sum(r["score"] for r in ROWS if r["cat"] == "café"))
 
 
+@pytest.mark.parametrize("col,fmt", [("labels", "json"), ("joined", "|")])
+def test_distinct_values_inside_a_list_column(db, col, fmt):
+    expected = {v for r in ROWS for v in (_listed(r, col, fmt) or []) if v}
+    assert run(db, P(measure=Measure("distinct", col, fmt)))[1][0][0] == len(expected)
+    assert P(measure=Measure("distinct", col, fmt)).to_dict()["measure"]["list_fmt"] == fmt
+
+
 def test_share_is_matching_over_total(db):
     plan = P(measure=Measure("share"), where=(Cmp("rating", ">=", 2),), target=(TextMatch("text", ("crash",)),))
     cols, rows = run(db, plan)
