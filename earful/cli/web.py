@@ -7,8 +7,10 @@ from earful.cli.common import JSON_OPTION, console, emit, state
 
 
 def register(app: typer.Typer) -> None:
+    from earful.cli import reports
+
     app.command("serve")(serve)
-    app.command("report")(report)
+    reports.register(app)   # report, monitors, schedule (earful/cli/reports.py)
 
 
 def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", help="address to bind (loopback by default)"),

@@ -1,0 +1,151 @@
+"""`earful report`, `earful monitors ...` and `earful schedule ...`: insight reports, saved questions and their runs.
+
+Design decision: the scheduler runs ordinary `earful` command lines (``schedule add NAME --cron C -- report ...``),
+so whatever a schedule does can be run by hand, from cron or from a systemd timer in exactly the same way.
+"""
+from __future__ import annotations
+
+import typer
+
+from earful.cli.common import JSON_OPTION, console, console_err, emit, rich_table, state
+
+monitors_app = typer.Typer(help="Saved questions (earful ask ... --save NAME): list, show, run, remove.",
+                           no_args_is_help=True)
+schedule_app = typer.Typer(help="Run earful commands on a cron schedule, recorded in the workspace.",
+                           no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.add_typer(monitors_app, name="monitors")
+    app.add_typer(schedule_app, name="schedule")
+
+
+def report(ctx: typer.Context,
+           out: str = typer.Option("reports", "--out", help="folder for report.html and report.md "
+                                                            "(or a FILE.html; FILE.md is written beside it)"),
+           since: str = typer.Option(None, "--since", help="length of the period, e.g. 7d or 2w (default 7d), up "
+                                                           "to the data's latest date (or --to)"),
+           date_from: str = typer.Option(None, "--from", help="first day of the period (YYYY-MM-DD)"),
+           date_to: str = typer.Option(None, "--to", help="last day of the period (YYYY-MM-DD)"),
+           source: str = typer.Option(None, "--source", help="only this source"),
+           questions: str = typer.Option(None, "--questions", help="YAML file: {title: ..., questions: [...]}"),
+           title: str = typer.Option(None, "--title", help="report title (default: the YAML's, or a generic one)"),
+           deliver: list[str] = typer.Option(None, "--deliver",
+                                             help="also send it: folder:PATH, email:ADDR[,ADDR...] or webhook "
+                                                  "(SMTP and webhook settings from [delivery] / EARFUL_DELIVERY_*); "
+                                                  "repeatable"),
+           as_json: bool = JSON_OPTION):
+    """Write an insight report for a period against the period before it (HTML and Markdown).
+
+    Headline findings come first, each linked to the table row it is checked against; then volume, label shares,
+    emerging and fading topics, rating shifts, monitors and saved questions. Questions that are declined or fail are
+    listed under "Could not answer"; the report is still written, and the command then exits 1 so cron and CI
+    notice. A delivery that fails after its retries also exits 1; the report stays on disk.
+    """
+    from rich.markup import escape
+
+    from earful.reports import build_report, load_questions
+
+    q_title, qs = load_questions(questions)
+    settings = state(ctx).settings()
+    summary = build_report(settings, out, since=since, date_from=date_from, date_to=date_to, source=source,
+                           questions=qs, title=title or (q_title if questions else None))
+    failed = summary["failed"]
+    undelivered = []
+    if deliver:
+        from earful.delivery import deliver_report
+
+        summary["deliveries"] = deliver_report(settings, summary, deliver)
+        undelivered = [d for d in summary["deliveries"] if not d["ok"]]
+    if as_json:
+        emit(summary, as_json=True)
+    else:
+        emit({k: summary[k] for k in ("out", "markdown", "questions", "answered", "declined", "error",
+                                      "could_not_answer")}
+             | {"period": summary["period"]["label"], "headlines": len(summary["headlines"])}, as_json=False)
+        for h in summary["headlines"]:
+            console.print(f"- {h['text']}", markup=False, highlight=False)
+        if failed:
+            console.print(rich_table(["question", "status", "reason"],
+                                     [[escape(f[k]) for k in ("question", "status", "reason")] for f in failed],
+                                     title="Could not answer"))
+    for d in undelivered:
+        console_err.print(f"delivery to {d['target']} failed after {d['attempts']} attempt(s): {d['error']} "
+                          f"(the report is kept at {summary['out']})", markup=False, highlight=False, soft_wrap=True)
+    if failed:
+        n = summary["questions"]
+        console_err.print(f"{len(failed)} of {n} question{'s' if n != 1 else ''} could not be answered (listed "
+                          f"under 'Could not answer' in {summary['out']})", markup=False, highlight=False,
+                          soft_wrap=True)
+    if failed or undelivered:
+        raise typer.Exit(1)
+
+
+# -- monitors -------------------------------------------------------------------------------------------------------
+@monitors_app.command("list")
+def monitors_list(ctx: typer.Context, as_json: bool = JSON_OPTION):
+    """List saved questions with their threshold, alert setting and how often they ran."""
+    from earful.monitors import list_all
+
+    with state(ctx).store() as store:
+        rows = list_all(store)
+    emit(rows, as_json=as_json, columns=["name", "question", "threshold", "alert on change", "runs", "last run"],
+         rows=[[r["name"], r["question"], r["threshold"], r["alert_on_change"], r["runs"], r["last_run"]]
+               for r in rows])
+
+
+@monitors_app.command("show")
+def monitors_show(ctx: typer.Context, name: str = typer.Argument(..., help="monitor name"),
+                  as_json: bool = JSON_OPTION):
+    """Show a monitor: its question, saved SQL and plan, and its run history (newest first)."""
+    from earful.monitors import get, history, show_value
+
+    with state(ctx).store() as store:
+        m = get(store, name)
+        hist = history(store, name)
+    if as_json:
+        emit(m | {"history": hist}, as_json=True)
+        return
+    emit({k: m[k] for k in ("name", "question", "engine", "threshold", "alert_on_change", "created_at", "sql")},
+         as_json=False, title=name)
+    console.print(rich_table(["run at", "status", "value", "error"],
+                             [[h["run_at"], h["status"], show_value(h), h["error"] or ""] for h in hist],
+                             title="history"))
+
+
+@monitors_app.command("run")
+def monitors_run(ctx: typer.Context, names: list[str] = typer.Argument(None, help="monitors to run (default all)"),
+                 deliver: list[str] = typer.Option(None, "--deliver", help="send alerts: folder:PATH, "
+                                                                           "email:ADDR or webhook; repeatable"),
+                 as_json: bool = JSON_OPTION):
+    """Re-run monitors with their saved SQL, record the runs, and print each value, change and alert."""
+    from earful.monitors import run_all, show_value
+
+    settings = state(ctx).settings()
+    results = run_all(settings.db, names or None)
+    fired = [r for r in results if r["alerts"]]
+    out: dict = {"monitors": results, "alerts": len(fired)}
+    if deliver and fired:
+        from earful.delivery import deliver_alerts
+
+        out["deliveries"] = deliver_alerts(settings, fired, deliver)
+    if as_json:
+        emit(out, as_json=True)
+    else:
+        console.print(rich_table(["monitor", "previous", "latest", "significant", "alerts"],
+                                 [[r["name"], show_value(r["previous"]), show_value(r), r["significant"],
+                                   "; ".join(r["alerts"])] for r in results]))
+    if any(r["status"] == "error" for r in results) or any(not d["ok"] for d in out.get("deliveries", [])):
+        raise typer.Exit(1)
+
+
+@monitors_app.command("remove")
+def monitors_remove(ctx: typer.Context, name: str = typer.Argument(..., help="monitor name"),
+                    as_json: bool = JSON_OPTION):
+    """Remove a monitor and its history."""
+    from earful.monitors import remove
+
+    with state(ctx).store() as store:
+        remove(store, name)
+    emit({"removed": name}, as_json=as_json)
