@@ -102,7 +102,8 @@ def describe(p) -> str:
     if isinstance(p, In):
         return f"{p.column} is {_values(p.values)}"
     if isinstance(p, Cmp):
-        return f"{p.column} is {CMP_WORDS.get(p.op, p.op)} {fmt(p.value)}"
+        return f"{p.column} is {fmt(p.value)}" if p.op == "=" else \
+            f"{p.column} is {CMP_WORDS.get(p.op, p.op)} {fmt(p.value)}"
     if isinstance(p, TextMatch):
         quoted = [repr(str(x)) for x in p.phrases]
         return f"{_subject(p.column)} mentions {_values(quoted, 'and' if p.mode == 'all' else 'or')}"

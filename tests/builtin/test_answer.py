@@ -74,6 +74,7 @@ def test_predicates_in_words():
     assert describe(Not(TextMatch("text", ("crash",)))) == "the text does not mention 'crash'"
     assert describe(Not(Eq("model", "gpt-4o"))) == "model is not gpt-4o"
     assert describe(Cmp("rating", "<=", 2)) == "rating is at most 2"
+    assert describe(Cmp("rating", "=", 1.0)) == "rating is 1"
     assert describe(Not(Cmp("rating", ">=", 4))) == "rating is below 4"
     assert describe(ListHas("labels", ("bug", "ui"))) == "labels includes bug or ui"
 
