@@ -10,9 +10,16 @@ name, a category, a country), decided by value length, distinctness and the colu
 author and id columns, and anything name-, user- or id-like, never are; free text never is, even on a small source
 where every review has a distinct value.
 
+Beyond types (see `qa_agent.card_kinds` for the rules): a column's plain-word ``aliases`` and ``value_aliases``
+(the workspace's `aliases` table, set by ``earful describe``, plus words learnt from coded values and from a
+taxonomy's label descriptions), whether it is ``constant`` (one value in every row), whether it holds lists
+(``list_fmt``, ``list_values``), and the workspace's ``stages`` (taxonomies, labels, topics).
+
 Design decision: the card is computed once per database state and cached both in memory and in a JSON sidecar
 (``<db>.card.json``) keyed by the file's (mtime, size), because every ``earful ask`` is a fresh process and the
-card's distinct counts cost a full scan of each view.
+card's distinct counts cost a full scan of each view. Every write through DuckDB changes that key (a checkpoint
+rewrites the file, a pending write is in the .wal); ``invalidate`` drops both caches at once for writers that want
+the next card now.
 """
 from __future__ import annotations
 
@@ -22,11 +29,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from earful.qa_agent import card_kinds as kinds
 from earful.store.sql import quote_ident as _q
 
 VOCAB_MAX = 2000          # keep a value vocabulary for VARCHAR columns with at most this many distinct values
 CATEGORY_MAX = 60         # ... and call the column a "category" when it has at most this many
-CARD_VERSION = 4
+CARD_VERSION = 5
 CANONICAL = ("item_id", "text", "created_at", "rating", "author")
 SHARE_MAX_LEN = 40        # a value longer than this is prose, not a label: never on a prompt
 SHARE_MAX_RATIO = 0.5     # ... nor a column where most rows have their own value (names, one-off texts)
@@ -67,6 +75,11 @@ class ColumnCard:
     max: object = None
     canonical: bool = False        # one of Earful's canonical columns (item_id, text, created_at, rating, author)
     shareable: bool = False        # its values may appear in an LLM prompt (short labels only; see `shareable`)
+    aliases: list[str] = field(default_factory=list)      # plain words for the column (earful describe COL --alias)
+    value_aliases: dict[str, list[str]] = field(default_factory=dict)  # str(value) -> plain words for it
+    constant: bool = False         # >= 2 rows and every row holds the same one value (no NULLs): not a subject filter
+    list_fmt: str | None = None    # the column holds lists: "list" (native), "json" (JSON arrays), "|" ";" "," (joined)
+    list_values: list[list] = field(default_factory=list)  # [[element, items holding it], ...] most frequent first
 
 
 @dataclass
@@ -92,6 +105,8 @@ class SchemaCard:
     db_path: str
     views: list[ViewCard]
     key: list = field(default_factory=list)
+    # {"taxonomies": [defined taxonomy names], "labels": [taxonomies with >= 1 label], "topics": a topic fit exists}
+    stages: dict = field(default_factory=lambda: {"taxonomies": [], "labels": [], "topics": False})
 
     def view(self, name: str) -> ViewCard | None:
         for v in self.views:
@@ -108,7 +123,8 @@ class SchemaCard:
                           time_column=v.get("time_column"), raw_table=v.get("raw_table"),
                           raw_columns=v.get("raw_columns", []), raw_equivalent=v.get("raw_equivalent", False),
                           columns=[ColumnCard(**c) for c in v["columns"]]) for v in d["views"]]
-        return cls(db_path=d["db_path"], views=views, key=d.get("key", []))
+        return cls(db_path=d["db_path"], views=views, key=d.get("key", []),
+                   stages=d.get("stages") or {"taxonomies": [], "labels": [], "topics": False})
 
     def to_prompt(self, max_values: int = 12) -> str:
         """Compact text for an LLM prompt: one block per view, one line per useful column."""
@@ -120,8 +136,19 @@ class SchemaCard:
                 if c.kind == "empty":
                     continue
                 line = f"  {c.name} {c.type} [{c.kind}]"
-                if c.kind == "category" and c.values and c.shareable:
-                    vals = ", ".join(repr(x[0]) for x in c.values[:max_values])
+                if c.shareable and c.aliases:
+                    line += " also called: " + ", ".join(repr(a) for a in c.aliases[:max_values])
+                if c.constant:
+                    line += (f" the same value in every row: {c.values[0][0]!r}" if c.shareable and c.values
+                             else " the same value in every row")
+                elif c.list_fmt and c.list_values and c.shareable:
+                    vals = ", ".join(repr(x[0]) for x in c.list_values[:max_values])
+                    more = f", ... ({len(c.list_values)} distinct)" if len(c.list_values) > max_values else ""
+                    line += f" lists ({c.list_fmt}) of: {vals}{more}"
+                elif c.list_fmt:
+                    line += f" lists ({c.list_fmt}); values not shared with the model"
+                elif c.kind == "category" and c.values and c.shareable:
+                    vals = ", ".join(_with_aliases(x[0], c.value_aliases) for x in c.values[:max_values])
                     more = f", ... ({c.distinct} distinct)" if c.distinct > max_values else ""
                     line += f" values: {vals}{more}"
                 elif c.kind in ("numeric", "time") and c.min is not None:
@@ -133,6 +160,11 @@ class SchemaCard:
         return "\n".join(out)
 
 
+def _with_aliases(value, value_aliases: dict) -> str:
+    words = value_aliases.get(str(value)) or []
+    return repr(value) + (f" (= {', '.join(words[:3])})" if words else "")
+
+
 _MEMO: dict[str, tuple[tuple, SchemaCard]] = {}   # resolved path -> (key, card): only the newest card per workspace
 
 
@@ -141,6 +173,15 @@ def _key(db_path: str) -> list:
     wal = Path(str(db_path) + ".wal")
     wal_m = os.stat(wal).st_mtime_ns if wal.exists() else 0
     return [str(Path(db_path).resolve()), st.st_mtime_ns, st.st_size, wal_m, CARD_VERSION]
+
+
+def invalidate(db_path: str) -> None:
+    """Forget the cached card of `db_path` (memory and sidecar): the next `build_schema_card` recomputes it."""
+    _MEMO.pop(str(Path(db_path).resolve()), None)
+    try:
+        _sidecar(str(db_path)).unlink()
+    except OSError:
+        pass
 
 
 def _sidecar(db_path: str) -> Path:
@@ -199,17 +240,27 @@ def _compute(db_path: str) -> SchemaCard:
 
     con = connect_read_only(db_path)
     try:
-        views = [_view_card(con, name) for name in _views(con)]
+        taxonomies = kinds.read_taxonomies(con)
+        user = _user_aliases(con)
+        views = [_view_card(con, name, taxonomies, user) for name in _views(con)]
+        stages = kinds.read_stages(con)
     finally:
         con.close()
-    return SchemaCard(db_path=str(db_path), views=views)
+    return SchemaCard(db_path=str(db_path), views=views, stages=stages)
+
+
+def _user_aliases(con) -> list[tuple]:
+    """(source, column, value, alias) rows of the `aliases` table ('' source = every source), oldest first."""
+    if not _has(con, "aliases"):
+        return []
+    return con.execute("SELECT source, column_name, value, alias FROM aliases ORDER BY created_at, alias").fetchall()
 
 
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UTINYINT",
            "USMALLINT", "UINTEGER", "UBIGINT", "REAL")
 
 
-def _view_card(con, view: str) -> ViewCard:
+def _view_card(con, view: str, taxonomies: list | None = None, user: list | None = None) -> ViewCard:
     cols = con.execute(f"DESCRIBE {_q(view)}").fetchall()
     rows = con.execute(f"SELECT count(*) FROM {_q(view)}").fetchall()[0][0]
     simple = [(c[0], c[1]) for c in cols if not c[1].startswith(("STRUCT", "MAP", "LIST")) and "[" not in c[1]]
@@ -258,13 +309,81 @@ def _view_card(con, view: str) -> ViewCard:
                         cc.kind = "category" if cc.distinct <= CATEGORY_MAX else "label"
         out.append(cc)
     roles = _roles(con, view)
+    _lists(con, view, out)
+    _constants(con, view, out, int(rows))
     for cc in out:
         cc.shareable = cc.kind == "category" and shareable(cc.name, cc.values, cc.distinct, cc.non_null, roles)
+        if cc.list_fmt and cc.list_values and not cc.shareable:
+            cc.shareable = shareable(cc.name, cc.list_values, len(cc.list_values), cc.non_null, roles)
+    _aliases(view, out, taxonomies or [], user or [])
     time_col = next((c.name for c in out if c.name == "created_at" and c.kind == "time"), None)
     time_col = time_col or next((c.name for c in out if c.kind == "time"), None)
     card = ViewCard(name=view, rows=int(rows), columns=out, text_column="text", time_column=time_col)
     _raw_info(con, card)
     return card
+
+
+def _lists(con, view: str, cols: list[ColumnCard]) -> None:
+    """Set list_fmt / list_values: native scalar LISTs always; VARCHAR columns when `card_kinds` says they hold JSON
+    arrays or joined labels (from the full vocabulary, or for JSON a 1,000-row sample when the vocabulary is big)."""
+    for cc in cols:
+        if kinds.SCALAR_LIST.match(cc.type.upper()):
+            cc.non_null = int(con.execute(f"SELECT count({_q(cc.name)}) FROM {_q(view)}").fetchall()[0][0])
+            if cc.non_null:
+                cc.list_fmt = "list"
+                cc.list_values = kinds.native_list_values(con, view, cc.name, VOCAB_MAX)
+                cc.distinct = len(cc.list_values)
+            else:
+                cc.kind = "empty"
+            continue
+        if not cc.type.upper().startswith("VARCHAR") or cc.kind in ("empty", "time") or cc.name == "text":
+            continue
+        full = bool(cc.values) and len(cc.values) < VOCAB_MAX
+        sample = cc.values if full else [[v, 1] for (v,) in con.execute(
+            f"SELECT {_q(cc.name)} FROM {_q(view)} WHERE {_q(cc.name)} IS NOT NULL LIMIT 1000").fetchall()]
+        if sample and kinds.is_json_lists(sample):
+            cc.list_fmt = "json"
+            cc.list_values = (kinds.split_counts(cc.values, "json") if full
+                              else kinds.json_list_values(con, view, cc.name, VOCAB_MAX))
+        elif full and (sep := kinds.joined_separator(cc.values)):
+            cc.list_fmt = sep
+            cc.list_values = kinds.split_counts(cc.values, sep)
+
+
+def _constants(con, view: str, cols: list[ColumnCard], rows: int) -> None:
+    """constant = at least two rows, no NULL, and one distinct value (checked exactly; approx counts only select)."""
+    cand = [c for c in cols if rows >= 2 and c.non_null == rows and c.distinct <= 2 and not c.list_fmt
+            and c.kind != "other"]
+    if not cand:
+        return
+    exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT {_q(c.name)})" for c in cand)
+                        + f" FROM {_q(view)}").fetchall()[0]
+    for c, n in zip(cand, exact):
+        c.constant = int(n) == 1
+        if c.constant and not c.values:
+            v = con.execute(f"SELECT any_value({_q(c.name)}) FROM {_q(view)}").fetchall()[0][0]
+            c.values = [[_plain(v), rows]]
+
+
+def _aliases(view: str, cols: list[ColumnCard], taxonomies: list[dict], user: list[tuple]) -> None:
+    """Column aliases from the `aliases` table; value aliases from it, from the taxonomies whose labels the column
+    holds, and from coded values (`card_kinds.merge_aliases` drops learnt words that could mean two values)."""
+    for cc in cols:
+        mine = [r for r in user if r[0] in ("", view) and r[1].lower() == cc.name.lower()]
+        cc.aliases = list(dict.fromkeys(r[3] for r in mine if r[2] is None))
+        vocab = cc.list_values if cc.list_fmt else cc.values
+        user_vals: dict[str, list[str]] = {}
+        for r in mine:
+            if r[2] is not None:
+                user_vals.setdefault(str(r[2]), []).append(r[3])
+        if not vocab or cc.kind in ("text", "id"):
+            cc.value_aliases = user_vals
+            continue
+        distinct = [v for v, _ in vocab]
+        learnt = [kinds.taxonomy_aliases(t.get("labels", [])) for t in taxonomies
+                  if kinds.holds_taxonomy(cc.name, vocab, t)]
+        learnt.append(kinds.coded_aliases(distinct))
+        cc.value_aliases = kinds.merge_aliases(distinct, user_vals, learnt)
 
 
 def shareable(name: str, values: list, distinct: int, non_null: int, role_columns=()) -> bool:

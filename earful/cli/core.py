@@ -1,18 +1,25 @@
-"""Core commands: `status`, `sql`, `embed`, `similar`.
+"""Core commands: `status`, `sql`, `describe`, `embed`, `similar`.
+
+`describe` shows what the question engines know about each column (its kind, values, whether it holds lists or one
+constant value, its plain-word aliases) and records aliases in the workspace (`earful.store.aliases`).
 
 `sql` always goes through `earful.store.readonly`, so it can read the workspace and nothing else, within the
 [sql] time and memory limits.
 """
 from __future__ import annotations
 
-import typer
+from dataclasses import asdict
 
-from earful.cli.common import JSON_OPTION, arrow_to_rows, console, emit, state
+import typer
+from rich.text import Text
+
+from earful.cli.common import JSON_OPTION, arrow_to_rows, console, emit, print_json, rich_table, state
 
 
 def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("sql")(sql)
+    app.command("describe")(describe)
     app.command("embed")(embed)
     app.command("similar")(similar)
 
@@ -83,3 +90,84 @@ def similar(ctx: typer.Context, text: str = typer.Argument(..., help="text to co
         hits = nearest(store, text, k, source=source)
     emit(hits, as_json=as_json, columns=["item_id", "source", "score", "text"],
          rows=[[h["item_id"], h["source"], h["score"], h["text"][:120]] for h in hits])
+
+
+def describe(ctx: typer.Context,
+             column: str = typer.Argument(None, help="a column of a source (omit to list every column)"),
+             value: str = typer.Argument(None, help="one value of COLUMN (to give it aliases)"),
+             alias: list[str] = typer.Option(None, "--alias", help="plain words for COLUMN, or for VALUE; repeatable"),
+             remove: list[str] = typer.Option(None, "--remove-alias", help="forget these words; repeatable"),
+             source: str = typer.Option(None, "--source", help="only this source (default: every source with COLUMN)"),
+             as_json: bool = JSON_OPTION):
+    """Describe the columns the question engines see, and give a column or one of its values plain-word aliases.
+
+    `earful describe aspect asp_clarity --alias clarity` lets questions say "clarity" for the coded value; aliases
+    are kept in the workspace (ingesting again keeps them) and shown here with the ones Earful learnt itself.
+    """
+    from earful.qa_agent.schema_card import build_schema_card, invalidate
+    from earful.store.aliases import add_alias, remove_alias, resolve_column, resolve_value
+
+    st = state(ctx)
+    if (alias or remove) and not column:
+        from earful.errors import InputError
+        raise InputError("--alias and --remove-alias need a COLUMN",
+                         hint='earful describe COLUMN [VALUE] --alias "words"')
+    if alias or remove:
+        with st.store() as store:
+            done = [add_alias(store, column, a, value=value, source=source) for a in alias or []]
+            gone = sum(remove_alias(store, column, r, value=value, source=source) for r in remove or [])
+        invalidate(st.settings().db)
+        if as_json:
+            print_json({"added": done, "removed": gone})
+            return
+        for d in done:
+            what = f"{d['column']} = {d['value']!r}" if d["value"] is not None else f"column {d['column']}"
+            where = "every source" if d["source"] == "*" else f"source {d['source']}"
+            console.print(Text(f"'{d['alias']}' {'now names' if d['added'] else 'already named'} {what} "
+                               f"({where})"))
+        if remove:
+            console.print(f"removed {gone} alias{'es' if gone != 1 else ''}")
+        return
+    if column:
+        with st.store(read_only=True) as store:
+            found = resolve_column(store, column, source)
+            if value is not None:
+                value = resolve_value(store, found, value)
+    card = build_schema_card(st.settings().db)
+    views = [v for v in card.views if not source or v.name == source]
+    if not column:
+        data = [{"source": v.name, **_col_summary(c)} for v in views for c in v.columns]
+        emit(data, as_json=as_json, columns=["source", "column", "type", "kind", "distinct", "aliases", "notes"],
+             rows=[[d["source"], d["column"], d["type"], d["kind"], d["distinct"], ", ".join(d["aliases"]),
+                    d["notes"]] for d in data], title="columns")
+        return
+    cols = [(v.name, c) for v in views for c in v.columns if c.name.lower() == column.lower()]
+    data = [{"source": s, **asdict(c)} for s, c in cols]
+    if as_json:
+        print_json(data if value is None else [{"source": d["source"], "column": d["name"], "value": value,
+                                                "aliases": d["value_aliases"].get(str(value), [])} for d in data])
+        return
+    for s, c in cols:
+        head = _col_summary(c)
+        console.print(Text(f"{s}.{c.name}: {c.type} [{c.kind}], {c.distinct} distinct"
+                           + (f"; {head['notes']}" if head["notes"] else "")
+                           + (f"; also called {', '.join(c.aliases)}" if c.aliases else "")))
+        vocab = c.list_values if c.list_fmt else c.values
+        if value is not None:
+            vocab = [x for x in vocab if str(x[0]) == str(value)] or [[value, 0]]
+        console.print(rich_table(["value", "items", "aliases"],
+                                 [[v, n, ", ".join(c.value_aliases.get(str(v), []))] for v, n in vocab[:30]]))
+        if len(vocab) > 30:
+            console.print(f"({len(vocab)} values, 30 shown; --json for all)")
+
+
+def _col_summary(c) -> dict:
+    notes = []
+    if c.constant:
+        notes.append("the same value in every row")
+    if c.list_fmt:
+        notes.append("lists " + ("(native)" if c.list_fmt == "list" else f"({c.list_fmt})"))
+    if c.value_aliases:
+        notes.append(f"{len(c.value_aliases)} value(s) with aliases")
+    return {"column": c.name, "type": c.type, "kind": c.kind, "distinct": c.distinct, "aliases": c.aliases,
+            "notes": "; ".join(notes)}
