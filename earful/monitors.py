@@ -31,7 +31,9 @@ def _check_name(name: str) -> str:
 def sql_of(answer: dict) -> str:
     """The SQL an answer ran (its last SQL step); an InputError when it has none to save."""
     if answer.get("status") != "answered":
-        raise InputError(f"the question was not answered ({answer.get('status')}), so there is nothing to monitor",
+        why = (answer.get("answer") or "").strip()
+        raise InputError(f"the question was not answered ({answer.get('status')}), so there is nothing to monitor"
+                         + (f": {why}" if why else ""),
                          hint="rephrase it until `earful ask` answers it, then add --save NAME")
     steps = answer.get("steps") or []
     if not steps or any(s.get("language") != "sql" or not s.get("ok") for s in steps):
@@ -54,6 +56,18 @@ def save(store, name: str, question: str, answer: dict, *, threshold: float | No
         con.execute("INSERT INTO monitors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [name, question, answer.get("engine"), json_text(answer.get("plan")), sql, threshold,
                      bool(alert_on_change), datetime.now(UTC)])
+    return get(store, name)
+
+
+def configure(store, name: str, *, threshold: float | None = None, clear_threshold: bool = False,
+              alert_on_change: bool | None = None) -> dict:
+    """Set (or clear) a monitor's threshold and whether a significant change alerts."""
+    get(store, name)
+    with store.transaction() as con:
+        if threshold is not None or clear_threshold:
+            con.execute("UPDATE monitors SET threshold = ? WHERE name = ?", [threshold, name])
+        if alert_on_change is not None:
+            con.execute("UPDATE monitors SET alert_on_change = ? WHERE name = ?", [alert_on_change, name])
     return get(store, name)
 
 

@@ -25,7 +25,9 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
             conversation: str = typer.Option(None, "--conversation", help="continue this conversation id"),
             llm: str = typer.Option(None, "--llm", help="chat model for this question, e.g. openai:gpt-4o-mini"),
             base_url: str = typer.Option(None, "--llm-base-url",
-                                         help="server URL for --llm openai-compatible:MODEL (llama.cpp, vLLM)")):
+                                         help="server URL for --llm openai-compatible:MODEL (llama.cpp, vLLM)"),
+            save: str = typer.Option(None, "--save", metavar="NAME",
+                                     help="keep the question and its SQL as monitor NAME (see 'earful monitors')")):
     """Ask a question of the workspace; get an answer, its tables, charts and the code that produced them."""
     from pathlib import Path
 
@@ -42,6 +44,11 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     actx = AskContext(db_path=db, settings=settings, conversation_id=conversation,
                       output_dir=str(Path(db).resolve().parent / "earful-output"))
     ans = ask(question, actx)
+    if save:   # before printing: a question that cannot be a monitor is an error saying why
+        from earful.monitors import save as save_monitor
+
+        with st.store() as store:
+            save_monitor(store, save, question, ans.to_json())
     if as_json:
         print_json(ans.to_json())
         if ans.status == "error":

@@ -114,6 +114,24 @@ def monitors_show(ctx: typer.Context, name: str = typer.Argument(..., help="moni
                              title="history"))
 
 
+@monitors_app.command("set")
+def monitors_set(ctx: typer.Context, name: str = typer.Argument(..., help="monitor name"),
+                 threshold: float = typer.Option(None, "--threshold",
+                                                 help="alert when the value is above this (a share: in percent)"),
+                 no_threshold: bool = typer.Option(False, "--no-threshold", help="remove the threshold"),
+                 alert_on_change: bool = typer.Option(None, "--alert-on-change/--no-alert-on-change",
+                                                      help="alert when a share changed significantly since the "
+                                                           "last run"),
+                 as_json: bool = JSON_OPTION):
+    """Give a monitor a threshold, or make a significant change since its last run an alert."""
+    from earful.monitors import configure
+
+    with state(ctx).store() as store:
+        m = configure(store, name, threshold=threshold, clear_threshold=no_threshold,
+                      alert_on_change=alert_on_change)
+    emit({k: m[k] for k in ("name", "question", "threshold", "alert_on_change")}, as_json=as_json)
+
+
 @monitors_app.command("run")
 def monitors_run(ctx: typer.Context, names: list[str] = typer.Argument(None, help="monitors to run (default all)"),
                  deliver: list[str] = typer.Option(None, "--deliver", help="send alerts: folder:PATH, "
