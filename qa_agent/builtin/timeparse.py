@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from earful.qa_agent.builtin.phrases import ROW_NOUNS
-from earful.qa_agent.builtin.plan import Filter
+from earful.qa_agent.builtin.ir import TimeRange
+from earful.qa_agent.builtin.lexicon import lexicon
 
 MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                           "september", "october", "november", "december"])}
@@ -49,8 +49,14 @@ BOUNDS = {"since": ((">=", 0),), "after": ((">=", 1),), "before": (("<", 0),), "
 
 
 def _bounded(col: str, prep: str, start: date, end: date, words: str) -> list:
-    bounds = BOUNDS.get(prep, BOUNDS["within"])
-    return [Filter(col, "time" + op, (start, end)[k].isoformat(), words) for op, k in bounds]
+    """The one TimeRange a period said with a preposition means (start inclusive, end exclusive)."""
+    lo = hi = None
+    for op, k in BOUNDS.get(prep, BOUNDS["within"]):
+        if op == ">=":
+            lo = (start, end)[k].isoformat()
+        else:
+            hi = (start, end)[k].isoformat()
+    return [TimeRange(col, lo, hi)]
 
 
 def _month_year(m: int, latest: date) -> int:
@@ -137,7 +143,7 @@ def _last(s: _Said) -> list | None:
     n = s.m.group(2)
     n = 1 if not n else (int(n) if n.isdigit() else NUMW[n])
     start = _window_start(s.latest, n, s.m.group(3).rstrip("s"))
-    return [Filter(s.col, "time>=", start.isoformat(), s.words)]
+    return [TimeRange(s.col, start.isoformat(), None)]
 
 
 def _window_start(latest: date, n: int, unit: str) -> date:
@@ -165,32 +171,31 @@ RULES = [
      _month),
     (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
      rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", _quarter),
-    (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+year\s+)?{YEAR}{ONWARDS}", _year),
-    (rf"\b{YEAR}(?=\s+(?:{'|'.join(ROW_NOUNS)})s?\b)", _year_noun),    # 'the 2013 reviews'
+    (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
+     rf"(?:the\s+year\s+)?{YEAR}{ONWARDS}", _year),
+    (rf"\b{YEAR}(?=\s+(?:{'|'.join(sorted(lexicon().row_nouns))})s?\b)", _year_noun),    # 'the 2013 reviews'
     (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
      r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", _last),
 ]
 
 
-def time_filters(q: str, toks, view, mark, problems: list) -> list:
-    """The time filters that the question's date phrases mean, as (index of the phrase's first token, Filter).
-
-    Each phrase's tokens are marked ``time``; a phrase over tokens another reading already took is skipped. Over a
-    view without a time column, each phrase is a problem (and its tokens are marked ``unmapped``)."""
-    found = []
+def time_phrases(q: str, view) -> list[tuple[int, int, list | None, str]]:
+    """Every date phrase of the question: (start, end, its TimeRange predicates, words). The predicates are None
+    when the view has no dates. A phrase overlapping one an earlier rule read is not read again."""
+    found, taken = [], []
     col, latest, ql = view.time_column, _latest(view), q.lower()
     for rx, read in RULES:
         for m in re.finditer(rx, ql):
-            if any(t.used for t in toks if t.start >= m.start() and t.end <= m.end()):
+            if any(m.start() < e and s < m.end() for s, e in taken):
                 continue
             words = q[m.start():m.end()]
             if col is None:
-                problems.append(f"'{words}' (this source has no dates)")
-                mark(toks, m.start(), m.end(), "unmapped")
+                taken.append((m.start(), m.end()))
+                found.append((m.start(), m.end(), None, f"'{words}' (this source has no dates)"))
                 continue
-            filters = read(_Said(m, col, latest, words))
-            if filters is None:
+            preds = read(_Said(m, col, latest, words))
+            if preds is None:
                 continue
-            idx = mark(toks, m.start(), m.end(), "time")
-            found += [(idx[0] if idx else 0, f) for f in filters]
+            taken.append((m.start(), m.end()))
+            found.append((m.start(), m.end(), preds, words))
     return found

@@ -1,8 +1,9 @@
-"""Words to columns and values: normalisation, synonyms and (for near-misses) MiniLM similarity.
+"""Words to values: normalisation, synonyms (lexicon.yaml and the card's plain-word aliases) and list vocabularies.
 
 Design decision: matching is tiered and each tier carries a confidence: an exact (case-insensitive) value beats a
 separator-insensitive one ("fire fox" ~ "Firefox" loses to "Firefox"), which beats a plural/synonym one, which
-beats an embedding near-miss. Ties between columns are resolved by the most specific column (named in the question,
+beats a unique prefix. A value inside a list column (JSON list or joined string) is looked up in the column's
+exploded vocabulary (`ColumnCard.list_values`) and carries the list's format. Ties between columns are resolved by the most specific column (named in the question,
 an original column over Earful's canonical copy, a base column over its variants) or reported as ambiguous.
 """
 from __future__ import annotations
@@ -10,23 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# words that never name a value on their own (they are too common in questions)
-COMMON = {
-    "other", "others", "none", "all", "any", "yes", "no", "title", "work", "system", "the", "a", "an", "of", "in",
-    "and", "or", "for", "new", "level", "most", "least", "post", "posts", "information", "question", "questions",
-    "request", "requests", "original", "master", "site", "big",
-}
-SYNONYMS = {  # phrase (normalised) -> candidate value words (normalised, tried in order)
-    "bug report": ["bug", "bugs", "apparent bug"], "bug": ["bug", "apparent bug"], "bugs": ["bug", "apparent bug"],
-    "crash report": ["bug"], "defect": ["bug"], "error report": ["bug"],
-    "feature request": ["feature", "feature request"], "feature": ["feature", "feature request"],
-    "features": ["feature", "feature request"], "feature suggestion": ["feature"], "enhancement": ["feature"],
-    "wish": ["feature"], "performance issue": ["performance"], "performance problem": ["performance"],
-    "slowness": ["performance"], "battery issue": ["energy"], "energy issue": ["energy"],
-    "security issue": ["security"], "privacy": ["security"], "usability issue": ["usability"],
-    "complaint": ["complaint"], "praise": ["praise"],
-    "game": ["game"], "games": ["game"], "firefox": ["firefox"], "vlc": ["vlc"],
-}
+from earful.qa_agent.builtin.lexicon import lexicon
+
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                 "ten": 10, "single": 1}
 
@@ -56,7 +42,9 @@ class ValueHit:
     column: str
     value: object
     count: int
-    tier: int            # 0 exact, 1 compact, 2 singular/synonym, 3 prefix, 4 embedding
+    tier: int            # 0 exact, 1 compact, 2 singular/synonym/alias, 3 prefix, 4 typo
+    list_fmt: str | None = None   # set: a value inside a list column
+    via: str = ""        # how it matched, for the answer: "alias 'clarity'"
 
 
 class ValueIndex:
@@ -66,26 +54,51 @@ class ValueIndex:
         self.view = view
         self.exact: dict[str, list] = {}
         self.compact: dict[str, list] = {}
+        self.alias: dict[str, list] = {}
         self.entries = []
+        self._keys = None
         for c in view.columns:
-            if c.kind not in ("category", "label") or not c.values or c.non_null < 0.05 * max(view.rows, 1):
+            fmt = getattr(c, "list_fmt", None)
+            vals = (getattr(c, "list_values", None) or []) if fmt else c.values
+            if fmt is None and (c.kind not in ("category", "label") or not vals):
+                continue
+            if not vals or c.non_null < 0.05 * max(view.rows, 1):
                 continue  # a mostly-empty column (a stray CSV column) never captures a value
-            for value, count in c.values:
+            aliases = getattr(c, "value_aliases", None) or {}
+            for value, count in vals:
                 if value is None or not re.search(r"[A-Za-z]", str(value)):
                     continue
-                entry = (c.name, value, int(count), c.canonical, c.distinct)
+                entry = (c.name, value, int(count), c.canonical, c.distinct, fmt)
                 self.entries.append(entry)
                 self.exact.setdefault(str(value).lower().strip(), []).append(entry)
                 self.compact.setdefault(compact(value), []).append(entry)
                 self.compact.setdefault(compact(singular_phrase(value)), []).append(entry)
+                for a in aliases.get(str(value), []) or _coded(str(value)):
+                    self.alias.setdefault(singular_phrase(a), []).append(entry)
 
-    def lookup(self, phrase: str, original: str, loose: bool = True, common_ok: bool = False) -> list[ValueHit]:
+    def _typo(self, low: str) -> list:
+        """One clear winner by character similarity ('Pixel Dungon' -> 'Pixel Dungeon'), else nothing."""
+        import difflib
+
+        if self._keys is None:
+            self._keys = {}
+            for e in self.entries:
+                self._keys.setdefault(compact(e[1]), []).append(e)
+        close = difflib.get_close_matches(compact(low), list(self._keys), n=2, cutoff=0.85)
+        if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, compact(low), close[0]).ratio()
+                               - difflib.SequenceMatcher(None, compact(low), close[1]).ratio() > 0.05):
+            return self._keys[close[0]]
+        return []
+
+    def lookup(self, phrase: str, original: str, loose: bool = True, common_ok: bool = False,
+               typo: bool = False) -> list[ValueHit]:
         """Hits for a question phrase, best tier only; ``loose`` allows prefix / whole-word matches;
         ``common_ok``: the phrase follows 'labelled (as)', so even a common word names a value."""
         low = phrase.lower().strip()
         if not low or not re.search(r"[a-z]", low):
             return []
-        is_common = low in COMMON and not (original.isupper() and len(original) > 2) and not common_ok
+        lx = lexicon()
+        is_common = low in lx.common and not (original.isupper() and len(original) > 2) and not common_ok
         tiers = []
         if not is_common:
             tiers.append((0, self.exact.get(low, [])))
@@ -96,12 +109,16 @@ class ValueIndex:
             # then it names all of them, as any other value does ('title' and 'Title')
             exact = self.exact.get(low, [])
             tiers.append((0, exact if any(str(e[1]) == original for e in exact) else []))
-        for syn in SYNONYMS.get(singular_phrase(low), []) + SYNONYMS.get(low, []):
+        if not is_common or common_ok or low not in lx.function | {"other", "others", "none", "yes", "no", "new"}:
+            tiers.append((2, self.alias.get(singular_phrase(low), [])))   # a plain word said for a coded value
+        for syn in lx.value_synonyms.get(singular_phrase(low), []) + lx.value_synonyms.get(low, []):
             tiers.append((2, self.exact.get(syn, []) + self.compact.get(compact(syn), [])))
         if loose and not is_common and len(compact(low)) >= 4 and re.search(r"[a-z]{3}", low):
             pre = [e for e in self.entries if _word_prefix(low, str(e[1]).lower())
                    or (e[4] <= 60 and _whole_word(low, str(e[1])))]
             tiers.append((3, pre))
+        if typo and not is_common and len(compact(low)) >= 5 and not any(e for _, e in tiers):
+            tiers.append((4, self._typo(low)))
         for tier, entries in tiers:
             if entries:
                 seen, hits = set(), []
@@ -109,7 +126,7 @@ class ValueIndex:
                     if (e[0], e[1]) in seen:
                         continue
                     seen.add((e[0], e[1]))
-                    hits.append(ValueHit(column=e[0], value=e[1], count=e[2], tier=tier))
+                    hits.append(ValueHit(column=e[0], value=e[1], count=e[2], tier=tier, list_fmt=e[5]))
                 return hits
         return []
 
@@ -174,46 +191,8 @@ def resolve(hits: list[ValueHit], view, named_columns: set[str]) -> tuple[list[V
     return [], "could mean " + " or ".join(f"{c} = {by_col[c][0].value!r}" for c in cols)
 
 
-_EMB_CACHE: dict = {}
-
-
-def embedding_match(words: str, index: ValueIndex, threshold: float = 0.86) -> ValueHit | None:
-    """MiniLM near-miss: the single vocabulary value whose embedding is closest to `words`, if close enough."""
-    if not index.entries or words.lower() in COMMON or not re.search(r"[a-z]", words.lower()):
-        return None     # 'other' is no near-miss of OTHER (see COMMON); '1.1' is no near-miss of '1.1e'
-    import difflib
-
-    # typos first ('securty' -> SECURITY): character similarity, one clear winner
-    keys = {}
-    for e in index.entries:
-        keys.setdefault(compact(e[1]), []).append(e)
-    if len(compact(words)) >= 5:
-        close = difflib.get_close_matches(compact(words), list(keys), n=2, cutoff=0.85)
-        if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, compact(words), close[0]).ratio()
-                               - difflib.SequenceMatcher(None, compact(words), close[1]).ratio() > 0.05):
-            e = keys[close[0]][0]
-            return ValueHit(column=e[0], value=e[1], count=e[2], tier=4)
-    try:
-        from earful.embeddings import Embedder
-    except Exception:  # pragma: no cover - embeddings are a core dependency
-        return None
-    labels = tuple(str(e[1]).replace("_", " ").lower() for e in index.entries)
-    key = hash(labels)
-    emb = Embedder()
-    if key not in _EMB_CACHE:
-        _EMB_CACHE[key] = emb.encode(list(labels))
-    mat = _EMB_CACHE[key]
-    q = emb.encode([words])[0]
-    sims = mat @ q
-    order = sims.argsort()[::-1]
-    best = int(order[0])
-    if sims[best] < threshold:
-        return None
-    # a near-miss must be clearly closer to one value than to the next different one
-    for j in order[1:]:
-        if str(index.entries[int(j)][1]).lower() != str(index.entries[best][1]).lower():
-            if sims[best] - sims[int(j)] < 0.05:
-                return None
-            break
-    e = index.entries[best]
-    return ValueHit(column=e[0], value=e[1], count=e[2], tier=4)
+def _coded(value: str) -> list[str]:
+    """Plain words of a coded value when the card gives none: 'asp_clarity' -> 'clarity', 'arg_request' ->
+    'request' (a short lower-case prefix and an underscore)."""
+    m = re.fullmatch(r"[a-z]{2,5}_([a-z][a-z_]+)", value)
+    return [m.group(1).replace("_", " ")] if m else []

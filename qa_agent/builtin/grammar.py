@@ -1,0 +1,667 @@
+"""The grammar over recognised spans: a cover of the question, then every reading of it as a typed Plan.
+
+Steps: (1) `covers` picks non-overlapping content spans (quoted text, mentions, numbers, dates, values, columns),
+longest and most specific first; where one phrase has two equally good meanings (a value in two columns, a word
+that is a value of one column and names another) each meaning is its own cover. (2) `read` turns a cover into a
+Plan by small role rules (measure, group, order, filters, share base/target, compare, having) or a reason to
+decline. (3) Every word must be accounted for: a span the plan used, a word of the lexicon, or a function word.
+
+Design decision: a cover is read without looking back at the text; two covers that give different plans are two
+readings, and the caller compiles both and declines naming them when their SQL differs.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from earful.qa_agent.builtin.ir import (
+    Column, Compare, Eq, Having, In, ListHas, Measure, Not, Plan, Side, TextMatch, TimeGrain, TopN)
+from earful.qa_agent.builtin.lexicon import lexicon
+from earful.qa_agent.builtin.recognise import Question, Span, numeric_columns
+from earful.qa_agent.builtin.vocab import resolve, singular
+
+CONTENT = ("quote", "text", "number", "time", "value", "column")
+SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "give", "gave", "that", "which",
+               "mention", "mentions", "contain", "contains", "say", "says", "rated", "come", "comes"}
+BASE_PREPS = {"among", "amongst", "in", "within", "for", "from", "of"}
+TIME_PREPS = {"since", "before", "after", "during", "until", "till", "between"}
+NEG_SKIP = {"the", "a", "an", "as", "for", "from", "in", "by", "any", "to", "are", "is", "be", "labelled", "labeled",
+            "tagged", "classified", "marked", "categorized", "categorised", "flagged", "written", "posted"}
+NUMERIC_MEASURES = ("avg", "median", "stddev", "sum", "min", "max")
+
+
+@dataclass
+class Reading:
+    plan: Plan | None = None
+    reason: str = ""
+    understood: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    loose_words: list[str] = field(default_factory=list)
+    stated: set = field(default_factory=set)       # which parts the question stated (a follow-up keeps the rest)
+    cover: str = ""                                 # the cover's content spans, in words (names a reading)
+    order: str | None = None                        # a follow-up's order with no group of its own ('and the highest?')
+
+
+# ---- covers -------------------------------------------------------------------------------------------------------
+def _rank(s: Span) -> tuple:
+    cls = 0 if s.kind in ("quote", "text", "number", "time") else 1
+    tier = s.data[1][0].tier if s.kind == "value" else 2
+    # at one place: the longer phrase; then an exact value over a column name over a looser value
+    kind_order = {"value": 0 if tier <= 1 else 2, "column": 1}.get(s.kind, 0)
+    return (cls, -s.n, kind_order, -s.score, s.i)
+
+
+def covers(q: Question, limit: int = 4) -> list[list[Span]]:
+    """Non-overlapping content spans, best first; a phrase with two equally good meanings gives two covers."""
+    cands = sorted([s for s in q.spans if s.kind in CONTENT], key=_rank)
+    phrases = [s for s in q.spans if s.kind not in CONTENT and s.n > 1]
+    chosen: list[list[Span]] = [[]]
+    for s in cands:
+        nxt = []
+        for cov in chosen:
+            if any(s.i < c.j and c.i < s.j for c in cov):
+                # an equally good meaning of the same words (same place, same length, same rank) is another cover
+                same = [c for c in cov if c.i == s.i and c.j == s.j and _rank(c)[:3] == _rank(s)[:3]
+                        and c.kind != s.kind and {c.kind, s.kind} == {"value", "column"}]
+                if same and len(chosen) + len(nxt) < limit:
+                    nxt.append([c for c in cov if c is not same[0]] + [s])
+                nxt.append(cov)
+                continue
+            # a multi-word lexicon phrase ('other than', 'how many', 'number of') over the same words wins over a
+            # one-word value inside it
+            if s.kind in ("value", "column") and any(p.i <= s.i and s.j <= p.j and p.n > s.n for p in phrases):
+                nxt.append(cov)
+                continue
+            nxt.append(cov + [s])
+        chosen = nxt
+    out, seen = [], set()
+    for cov in chosen:
+        key = tuple(sorted((c.i, c.j, c.kind) for c in cov))
+        if key not in seen:
+            seen.add(key)
+            out.append(sorted(cov, key=lambda c: c.i))
+    return out
+
+
+# ---- reading a cover -------------------------------------------------------------------------------------------
+class _Reader:
+    def __init__(self, q: Question, view, cover: list[Span], partial: bool):
+        self.q, self.view, self.cover, self.partial = q, view, cover, partial
+        self.lx = lexicon()
+        self.lows = q.lows
+        self.n = len(q.toks)
+        self.used = [""] * self.n           # why each token is accounted for
+        self.ends: dict[int, int] = {}      # id(predicate) -> one past its phrase's last token
+        self.r = Reading(cover=", ".join(f"{s.words!r} as {_kind_words(s)}" for s in cover))
+        self.star_col, self.score_col = numeric_columns(view)
+        covered = set()
+        for s in cover:
+            covered |= set(range(s.i, s.j))
+        # lexicon words where no content span is
+        self.words = [s for s in q.spans if s.kind not in CONTENT and not any(k in covered for k in range(s.i, s.j))]
+
+    # helpers
+    def mark(self, s: Span | int, why: str, j: int | None = None):
+        i, j = (s.i, s.j) if isinstance(s, Span) else (s, j if j is not None else s + 1)
+        for k in range(i, j):
+            self.used[k] = self.used[k] or why
+
+    def word(self, kind: str, data=None, start: int = 0) -> list[Span]:
+        return [s for s in self.words if s.kind == kind and (data is None or s.data == data) and s.i >= start]
+
+    def has(self, kind: str, data=None) -> bool:
+        return bool(self.word(kind, data))
+
+    def prev_word(self, i: int, skip=("the", "a", "an"), nouns: bool = False) -> int:
+        k = i - 1
+        while k >= 0 and (self.lows[k] in skip or nouns and self.used[k] == "noun"):
+            k -= 1
+        return k
+
+    def decline(self, reason: str) -> Reading:
+        self.r.reason = reason
+        self.r.plan = None
+        return self.r
+
+
+def _kind_words(s: Span) -> str:
+    if s.kind == "value":
+        hits = s.data[1]
+        return f"a value of {hits[0].column}"
+    if s.kind == "column":
+        return f"the column {s.data.name}"
+    return s.kind
+
+
+def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading:
+    """One cover -> a Reading: its Plan, or the reason it cannot be answered."""
+    R = _Reader(q, view, cover, partial)
+    lx, lows, r = R.lx, R.lows, R.r
+    # --- what this engine never answers
+    for s in R.words:
+        if s.kind == "interp":
+            return R.decline(f"'{s.words}' asks for interpretation, not a count or a figure")
+        if s.kind == "people" and s.i > 0 and lows[s.i - 1] in ("many", "of", "distinct", "different"):
+            return R.decline(f"counting {s.words} (people, not {view.name}) needs an author column")
+    for s in cover:
+        if s.kind in ("number", "time") and s.data is None:
+            r.unmapped.append(f"'{s.words}'")
+            R.mark(s, "unmapped")
+    # --- the noun for rows
+    noun = view.name.lower() if singular(view.name.lower()) in lx.row_nouns else "rows"
+    for s in R.words:
+        if s.kind == "rownoun" or s.words.lower() in (view.name.lower(), singular(view.name.lower())):
+            R.mark(s, "noun")
+            if s.kind == "rownoun" and s.data not in ("feedback", "text", "row", "item") and noun == "rows":
+                noun = s.data + "s"
+    for k, w in enumerate(lows):
+        if w in (view.name.lower(), singular(view.name.lower())):
+            R.mark(k, "noun")
+    cols = [s for s in cover if s.kind == "column"]
+    values = [s for s in cover if s.kind == "value"]
+
+    # --- group: 'per X', 'by year', 'which X', 'most common X', 'top 3 X', 'monthly'
+    group, group_span, g_trig = None, None, None
+    for s in R.words:
+        if s.kind == "grain" and view.time_column and (
+                s.words.lower().endswith("ly") or s.words.lower() == "over time"
+                or (R.prev_word(s.i) >= 0 and _trigger(R, R.prev_word(s.i, ("the", "a", "an", "each", "every"))))):
+            group, group_span = TimeGrain(s.data, view.time_column), s
+            R.mark(s, "group")
+            k = R.prev_word(s.i, ("the", "a", "an", "each", "every"))
+            if k >= 0:
+                R.mark(k, "group")
+            break
+    if group is None:
+        for s in cols:
+            c = s.data
+            k = _trigger_before(R, s)
+            if k is None or c.kind in ("text", "id"):
+                continue
+            if lows[k] in lx.which and c.kind == "numeric" and not ({"common", "frequent", "popular"} &
+                                                                    set(lows[k:s.i])):
+                continue
+            if c.kind == "time":
+                group = TimeGrain("month", view.time_column)
+            else:
+                group = Column(c.name, getattr(c, "list_fmt", None))
+            group_span, g_trig = s, k
+            R.mark(s, "group")
+            if lows[k] not in lx.which:
+                R.mark(k, "group")
+            break
+    if group is not None:
+        r.stated.add("group")
+        r.understood.append(f"per {group.grain if isinstance(group, TimeGrain) else group.name}")
+
+    # --- measure
+    measure, m_at = None, None
+
+    def numeric_after(i: int):
+        nums = [s for s in cols if s.data.kind == "numeric" and s is not group_span]
+        later = [s for s in nums if s.i > i] or nums
+        return later[0] if later else None
+
+    mwords = sorted(R.word("measure"), key=lambda s: (s.i, -s.n))
+    names = [s.data for s in mwords]
+    how_many = any(s.data == "count" for s in mwords)
+
+    def take(name, col_span=None, default_col=None):
+        nonlocal measure, m_at
+        s = next(s for s in mwords if s.data == name)
+        R.mark(s, "measure")
+        m_at = s.i
+        col = col_span.data.name if col_span is not None else default_col
+        if col_span is not None:
+            R.mark(col_span, "measure")
+        measure = Measure(name, col)
+        r.stated.add("measure")
+        return measure
+
+    if "share" in names:
+        take("share")
+    elif any(n in names for n in ("avg", "median", "stddev")):
+        name = next(n for n in names if n in ("avg", "median", "stddev"))
+        at = next(s for s in mwords if s.data == name)
+        cs = numeric_after(at.i)
+        if cs is None and how_many:
+            return R.decline("an average of a count (rows per group) is not a column this engine can average")
+        if cs is None and R.star_col is None:
+            return R.decline(f"no numeric column to take the {_mword(name)} of")
+        take(name, cs, R.star_col.name if cs is None else None)
+    elif "sum" in names and numeric_after(0) is not None and not how_many:
+        take("sum", numeric_after(0))
+    elif how_many:
+        take("count")
+    elif group is None and any(n in names for n in ("min", "max")) and numeric_after(0) is not None:
+        name = next(n for n in names if n in ("min", "max"))
+        at = next(s for s in mwords if s.data == name)
+        take(name, numeric_after(at.i))
+    elif group is None and any(n in names for n in ("earliest", "latest")) and view.time_column and (
+            "when" in lows or any(s.data.kind == "time" for s in cols) or "date" in lows):
+        name = next(n for n in names if n in ("earliest", "latest"))
+        take(name, None, view.time_column)
+        for s in cols:
+            if s.data.kind == "time":
+                R.mark(s, "measure")
+        R.mark(lows.index("when"), "measure") if "when" in lows else None
+    elif "examples" in names or (lows and lows[0] in ("list", "show", "quote")):
+        if "examples" in names:
+            take("examples")
+        else:
+            measure, m_at = Measure("examples"), 0
+            R.mark(0, "measure")
+            r.stated.add("measure")
+    elif group is not None:
+        measure = Measure("count")
+    if measure is not None and measure.name == "count":
+        # 'how many apps / different models': the number of distinct values of that column
+        for s in cols:
+            k = R.prev_word(s.i, ("different", "distinct", "unique", "separate"))
+            if s is group_span or s.data.kind not in ("category", "label", "id") or k < 0 or lows[k] not in (
+                    "many", "of") or R.used[s.i]:
+                continue
+            if k != m_at + 1 and lows[k] != "many":
+                continue
+            measure = Measure("distinct", s.data.name)
+            R.mark(s, "measure")
+            R.mark(k + 1, "measure", s.i)
+            break
+
+    # --- order and top-N
+    top = None
+    orders = [s for s in R.word("order") if R.used[s.i] in ("", "measure", "group")]
+    if group is not None:
+        o = next((s for s in orders if s.words.lower() not in ("many", "top")), None) or \
+            next((s for s in orders if s.words.lower() == "top"), None)
+        if o is not None:
+            top = TopN(None, o.data)
+            R.mark(o, "order")
+            for s in orders:
+                R.mark(s, "order")
+            if o.words.lower() in ("best", "worst", "better", "worse") and measure.name == "count" \
+                    and R.star_col is not None:
+                cs = numeric_after(o.i)
+                measure = Measure("avg", cs.data.name if cs is not None else R.star_col.name)
+                if cs is not None:
+                    R.mark(cs, "measure")
+        elif isinstance(group, Column) and (lows[0] in lx.which or "which" in lows):
+            top = TopN(None, "desc")
+        for s in R.word("count"):
+            k = s.i
+            if R.used[k]:
+                continue
+            before = lows[k - 1] if k else ""
+            after = lows[k + 1] if k + 1 < R.n else ""
+            if before in ("top", "bottom", "first", "last") or before in lx.which or (
+                    group_span is not None and k + 1 == group_span.i) or after in ("most", "least", "highest",
+                                                                                   "lowest", "best", "worst"):
+                top = TopN(int(s.data), top.order if top else ("asc" if before == "bottom" else "desc"))
+                R.mark(s, "limit")
+                if before in ("top", "bottom", "first", "last"):
+                    R.mark(k - 1, "limit")
+        if top is not None:
+            r.stated.add("top")
+        rated = [k for k, w in enumerate(lows) if w in ("rated", "scoring", "scored") and R.used[k] in ("", "noun")]
+        if rated and top is not None and measure.name == "count" and R.star_col is not None:
+            col = R.score_col if lows[rated[0]].startswith("scor") else R.star_col
+            measure = Measure("avg", col.name)     # 'the highest-rated app': its average rating
+            R.mark(rated[0], "measure")
+    elif partial and orders and measure is None:
+        o = orders[0]
+        R.mark(o, "order")
+        r.order = o.data
+        r.stated.add("top")
+    elif measure is not None and measure.name == "examples":
+        for s in R.word("count"):
+            if not R.used[s.i]:
+                R.mark(s, "limit")
+                r.stated.add("limit")
+                break
+    if measure is not None and measure.name not in ("count", "share") and isinstance(group, Column) \
+            and group.name == measure.column:
+        return R.decline(f"the question groups by {group.name} and measures it too")
+    common = [k for k, w in enumerate(lows) if w in ("common", "frequent", "popular", "often")]
+    if common and measure is not None and measure.name in NUMERIC_MEASURES + ("distinct",) and (
+            group is None or (g_trig is not None and lows[g_trig] in ("common", "frequent", "popular"))):
+        return R.decline(f"'most/least common' picks a group by its number of {noun}; the {_mword(measure.name)} "
+                         "of that group is a question inside a question")
+
+    # --- filters: values, numbers, dates, text
+    preds: list[tuple[int, object]] = []
+    named_cols = {s.data.name.lower() for s in cols}
+    for s in values:
+        non, hits = s.data
+        chosen, amb = resolve(hits, view, named_cols)
+        if amb:
+            r.unmapped.append(f"'{s.words}' {amb}")
+            R.mark(s, "ambiguous")
+            continue
+        col = view.column(chosen[0].column)
+        vals = sorted({h.value for h in chosen}, key=str)
+        fam = next((c for c in cols if c.i == s.j and c.data.name == chosen[0].column), None)
+        if len(vals) > 1 and chosen[0].tier >= 3:
+            if fam is None:
+                r.unmapped.append(f"'{s.words}' could mean any of {', '.join(map(repr, vals[:6]))}")
+                R.mark(s, "ambiguous")
+                continue
+            R.mark(fam, "value")            # 'reka models': the family of values the word starts
+        if col is not None and (getattr(col, "constant", False) or (col.distinct == 1 and col.non_null)):
+            return R.decline(f"{vals[0]} is the {col.name} of every row, so it does not pick out any {noun}")
+        if chosen[0].list_fmt:
+            pred = ListHas(col.name, tuple(vals), chosen[0].list_fmt)
+        elif len(vals) == 1:
+            pred = Eq(col.name, vals[0])
+        else:
+            pred = In(col.name, tuple(vals))
+        neg = non == "non" or _negated(R, s.i)
+        if neg:
+            pred = Not(pred)
+        how = "" if chosen[0].tier <= 1 else f" (read {s.words!r} as the value {vals[0]!r} of {col.name})"
+        r.understood.append(f"'{s.words}' -> {_describe(pred)}{how}")
+        R.mark(s, "value")
+        preds.append((s.i, pred))
+    for s in cover:
+        if s.kind == "number" and s.data is not None:
+            neg = _negated(R, s.i, ("not", "never"))
+            ps = [Not(p) if neg else p for p in s.data]
+            preds += [(s.i, p) for p in ps]
+            R.mark(s, "number")
+            r.understood.append(f"'{s.words}' -> " + " and ".join(_describe(p) for p in ps))
+        elif s.kind == "time" and s.data is not None:
+            preds += [(s.i, p) for p in s.data]
+            R.mark(s, "time")
+            r.understood.append(f"'{s.words}' -> " + " and ".join(_describe(p) for p in s.data))
+        elif s.kind in ("text", "quote"):
+            p = s.data
+            if s.kind == "quote" and _negated(R, s.i, ("not", "never", "without")):
+                p = Not(p)
+            preds.append((s.i, p))
+            R.ends[id(p)] = s.j
+            R.mark(s, "text")
+            r.understood.append(_describe(p))
+    # 'about W' / 'regarding W' with W not otherwise understood: a text match
+    text_col = view.text_column or "text"
+    for s in R.word("about"):
+        k = s.j
+        while k < R.n and lows[k] in ("the", "a", "an"):
+            k += 1
+        if k < R.n and not R.used[k] and not lx.ignorable(lows[k]) and len(lows[k]) > 2 and not lows[k].isdigit() \
+                and not any(c.i <= k < c.j for c in cover):
+            p = TextMatch(text_col, (q.toks[k].text,))
+            preds.append((k, p))
+            R.mark(s.i, "text", k + 1)
+            r.understood.append(f"about {q.toks[k].text!r}: {_describe(p)}")
+
+    # --- two subjects compared: 'A vs B', 'which is rated higher, A or B', 'how much higher is A than B'
+    compare = None
+    pos = [(i, p) for i, p in preds if isinstance(p, (Eq, In)) and not isinstance(p, Not)]
+    by_col: dict[str, list] = {}
+    for i, p in pos:
+        by_col.setdefault(p.column, []).append((i, p))
+    cmp_words = R.word("compare")
+    strong = [s for s in cmp_words if s.data in ("difference", "ratio", "winner")] + \
+        [s for s in cmp_words if s.data == "pair" and s.words.lower() in ("vs", "versus", "compared to",
+                                                                         "compared with", "against")]
+    pair = next(((c, v) for c, v in by_col.items() if len(v) == 2), None)
+    if pair and strong and measure is not None and measure.spec.aggregate and group is None:
+        (ia, pa), (ib, pb) = pair[1]
+        mode = "ratio" if any(s.data == "ratio" for s in strong) else \
+            "winner" if (lows[0] in lx.which or any(s.data == "winner" for s in strong)) and not any(
+                s.data == "difference" for s in strong) else "difference"
+        lower = any(w in lows for w in ("lower", "worse", "less", "fewer", "lowest", "worst"))
+        label = lambda p: str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))  # noqa: E731
+        compare = Compare(Side(label(pa), (pa,)), Side(label(pb), (pb,)), mode, "asc" if lower else "desc")
+        preds = [(i, p) for i, p in preds if p is not pa and p is not pb]
+        for s in cmp_words + R.word("order") + R.word("which"):
+            R.mark(s, "compare")
+        r.stated.add("compare")
+        r.understood.append(f"{label(pa)} compared with {label(pb)} ({mode})")
+
+    # --- having: 'how many apps average below 3 stars'
+    having = None
+    if measure is not None and measure.name == "distinct" and any(n in names for n in ("avg", "median")):
+        pass   # handled below by the measure rules (an average was read first)
+    if measure is not None and measure.name in ("avg", "median") and group is None and how_many:
+        cnt_col = next((s for s in cols if s.data.kind in ("category", "label", "id") and R.prev_word(s.i) >= 0
+                        and lows[R.prev_word(s.i)] == "many"), None)
+        num = [(i, p) for i, p in preds if hasattr(p, "op") and getattr(p, "column", None) == measure.column]
+        if cnt_col is not None and len(num) == 1:
+            group = Column(cnt_col.data.name, getattr(cnt_col.data, "list_fmt", None))
+            having = Having(measure, num[0][1].op, num[0][1].value)
+            preds = [x for x in preds if x is not num[0]]
+            R.mark(cnt_col, "group")
+            measure = Measure("count")
+            r.understood.append(f"{cnt_col.data.name}s whose {_mword(having.measure.name)} {having.measure.column}"
+                                f" is {having.op} {having.value}")
+
+    # --- a measure is needed
+    if measure is None:
+        if partial:
+            measure = Measure("count")
+        else:
+            stage = _stage_missing(R)
+            if stage:
+                return R.decline(stage)
+            _account(R, set())
+            return R.decline("no measure (how many, what share, average ...) or breakdown in the question")
+    if "which" in lows and group is None and compare is None and measure.name != "examples" and not partial:
+        return R.decline("'which' asks for a breakdown, but no column to break down by was recognised")
+
+    # --- share: which conditions are the part, which the whole
+    where, target = [p for _, p in preds], ()
+    if measure.name == "share":
+        split = _share_split(R, preds, m_at or 0)
+        if isinstance(split, str):
+            return R.decline(split)
+        where, target = split
+    where = _merge(where)
+    if isinstance(group, Column):
+        where = [p for p in where if not (isinstance(p, (Eq, In)) and p.column == group.name)] \
+            if top is not None and top.order == "desc" and False else where
+    stage = _stage_missing(R)
+    if stage and not values:
+        return R.decline(stage)
+    used_cols = {_pred_col(p) for p in list(where) + list(target)}
+    used_cols |= {measure.column, having.measure.column if having else None}
+    if group is not None:
+        used_cols.add(group.column if isinstance(group, TimeGrain) else group.name)
+    if compare is not None:
+        used_cols |= {_pred_col(p) for p in compare.a.where + compare.b.where}
+    _account(R, used_cols - {None})
+    unit = "mentions" if isinstance(group, Column) and group.list_fmt else "items"
+    r.plan = Plan(view=view.name, measure=measure, where=tuple(where), target=tuple(target), group=group,
+                  having=having, top=top, compare=compare, time_column=view.time_column, noun=noun, unit=unit,
+                  limit=next((int(s.data) for s in R.word("count") if R.used[s.i] == "limit"), None)
+                  if measure.name == "examples" else None)
+    if where or target:
+        r.stated.add("filters")
+    return r
+
+
+BEFORE_GROUP = {"the", "a", "an", "each", "every", "of", "one", "kind", "type", "is", "was", "are", "different",
+                "distinct", "highest", "lowest", "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
+                "reviewed", "bottom", "first", "more", "fewer", "less", "common", "frequent", "popular"}
+
+
+def _trigger_before(R: _Reader, s: Span) -> int | None:
+    """The breakdown word before a column mention ('per app', 'which 3 apps', 'the most common label', 'which
+    reka model'), skipping articles, counts, superlatives, row nouns and a family word of the same column."""
+    k = s.i - 1
+    while k >= 0:
+        if _trigger(R, k):
+            return k
+        fam = any(v.kind == "value" and v.i <= k < v.j and any(h.column == s.data.name for h in v.data[1])
+                  for v in R.cover)
+        if not (R.lows[k] in BEFORE_GROUP or R.lows[k].isdigit() or R.used[k] == "noun" or fam):
+            return None
+        k -= 1
+    return None
+
+
+def _trigger(R: _Reader, k: int) -> bool:
+    """A word that makes a breakdown of the column after it: per/by/each, which/what, most common, top."""
+    w = R.lows[k]
+    if w in R.lx.which or w in ("common", "frequent", "popular", "top", "bottom"):
+        return True
+    return any(s.i <= k < s.j for s in R.words if s.kind == "group")
+
+
+def _negated(R: _Reader, i: int, words=None) -> bool:
+    """A negation right before position i (bar articles and label verbs): 'not (labelled as) X', 'other than X'."""
+    k = i - 1
+    while k >= 0 and R.lows[k] in NEG_SKIP and not R.used[k]:
+        k -= 1
+    for s in R.words:
+        if s.kind == "negation" and s.j == k + 1 and (words is None or s.words.lower() in words):
+            R.mark(s, "negation")
+            return True
+    return False
+
+
+def _share_split(R: _Reader, preds, share_at: int):
+    lows, n = R.lows, R.n
+    if not preds:
+        return "what the percentage is of (no condition to count)"
+    split = next((i for i in range(share_at + 1, n) if lows[i] in SPLIT_VERBS), None)
+    noun_at = next((i for i in range(share_at + 1, n) if R.used[i] == "noun"), None)
+
+    def prep(i):
+        if lows[i] in BASE_PREPS | TIME_PREPS:
+            return "in" if lows[i] in TIME_PREPS else lows[i]
+        k = i - 1
+        while k >= 0 and lows[k] in ("the", "a", "all"):
+            k -= 1
+        return lows[k] if k >= 0 else ""
+    explicit = any(prep(i) in BASE_PREPS - {"of"} for i, _ in preds)
+    base, target = [], []
+    for i, p in preds:
+        pr = prep(i)
+        if split is not None:
+            is_target = (i >= split or R.ends.get(id(p), i) > split) and not (pr in ("among", "amongst", "within") and not isinstance(p, TextMatch))
+        elif explicit:
+            is_target = pr not in BASE_PREPS - {"of"}
+        else:
+            is_target = noun_at is None or i > noun_at
+        (target if is_target else base).append(p)
+    if not target and len(base) == 1:
+        target, base = base, []
+    elif not target:
+        return "which of the conditions the percentage is of"
+    return base, tuple(_merge(target))
+
+
+def _merge(preds: list) -> list:
+    """Several values named for one column mean any of them ('bug reports and feature requests')."""
+    out: list = []
+    for p in preds:
+        if isinstance(p, (Eq, In)):
+            prev = next((x for x in out if isinstance(x, (Eq, In)) and x.column == p.column), None)
+            if prev is not None:
+                vals = (prev.values if isinstance(prev, In) else (prev.value,)) + \
+                    (p.values if isinstance(p, In) else (p.value,))
+                out[out.index(prev)] = In(p.column, tuple(sorted(set(vals), key=str)))
+                continue
+        if isinstance(p, ListHas):
+            prev = next((x for x in out if isinstance(x, ListHas) and x.column == p.column), None)
+            if prev is not None:
+                out[out.index(prev)] = ListHas(p.column, tuple(sorted(set(prev.values + p.values), key=str)), p.fmt)
+                continue
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def _stage_missing(R: _Reader) -> str:
+    """'top complaints' before labels exist, 'topics' before a topic model: say which command to run."""
+    lx, view = R.lx, R.view
+    for s in R.words:
+        if s.kind != "stage" or R.used[s.i]:
+            continue
+        spec = lx.stages[s.data]
+        if s.data == "topics":
+            topic = view.column("topic")
+            if topic is None or not topic.non_null:
+                return f"'{s.words}' needs topics: run `{spec['command']}` first"
+            continue
+        if spec["ranking"] & set(R.lows) or R.lows[0] in ("what", "which"):
+            return (f"'{s.words}' needs labels that say what each item is about: run `{spec['command']}` "
+                    f"(or `earful topics fit`) first")
+    return ""
+
+
+def _pred_col(p):
+    return _pred_col(p.pred) if isinstance(p, Not) else p.column
+
+
+def _account(R: _Reader, used_cols: set) -> None:
+    """Every word must be accounted for: used by the plan, a known lexicon word, or a function word."""
+    lx, r, q = R.lx, R.r, R.q
+    value_ends = {s.j: s for s in R.cover if s.kind == "value" and R.used[s.i] == "value"}
+    lexical = set()
+    for s in R.words:
+        if s.kind in ("measure", "order", "group", "grain", "which", "compare", "about", "mention", "negation",
+                      "rownoun", "people", "stage"):
+            lexical |= set(range(s.i, s.j))
+    for s in R.cover:
+        if s.kind == "column" and not R.used[s.i]:
+            c = s.data
+            inside = any(w in c2.lower().split("_") for c2 in used_cols for w in (s.words.lower(),
+                                                                               singular(s.words.lower())))
+            if c.name in used_cols or inside or c.distinct <= 1 or c.kind == "text" or c.kind == "time":
+                R.mark(s, "column")
+                continue
+            r.unmapped.append(f"'{s.words}' (names {c.name}, but no value or breakdown of it)")
+            R.mark(s, "unmapped")
+    for k, t in enumerate(q.toks):
+        if R.used[k]:
+            continue
+        if k in value_ends and t.low in lx.value_heads:
+            continue              # 'performance complaints': the value, said with a head noun
+        if t.low in lx.function or t.low in lx.neutral:
+            continue
+        if k in lexical and not (t.low.isdigit()):
+            if any(s.kind == "negation" and s.i <= k < s.j for s in R.words) and t.low in ("not", "except",
+                                                                                          "excluding", "outside"):
+                r.unmapped.append(f"'{t.text}' (negates nothing that was understood)")
+            continue
+        if t.quoted:
+            continue
+        r.unmapped.append(f"'{t.text}'")
+        r.loose_words.append(t.text)
+
+
+def _mword(name: str) -> str:
+    return {"avg": "average", "stddev": "standard deviation", "min": "minimum", "max": "maximum"}.get(name, name)
+
+
+def _describe(p) -> str:
+    if isinstance(p, Not):
+        inner = p.pred
+        if isinstance(inner, TextMatch):
+            return "the text mentions none of " + ", ".join(map(repr, inner.phrases)) if len(inner.phrases) > 1 \
+                else f"the text does not mention {inner.phrases[0]!r}"
+        return "not " + _describe(inner)
+    if isinstance(p, Eq):
+        return f"{p.column} = {p.value!r}"
+    if isinstance(p, In):
+        return f"{p.column} in ({', '.join(map(repr, p.values))})"
+    if isinstance(p, ListHas):
+        return f"{p.column} includes " + " or ".join(map(repr, p.values))
+    if isinstance(p, TextMatch):
+        return "the text mentions " + (" and " if p.mode == "all" else " or ").join(map(repr, p.phrases))
+    if hasattr(p, "op"):
+        return f"{p.column} {p.op} {p.value}"
+    if hasattr(p, "start"):
+        if p.start and p.end:
+            return f"dated from {p.start} to before {p.end}"
+        return f"dated from {p.start} on" if p.start else f"dated before {p.end}"
+    return str(p)
+
+
+def readings(q: Question, view, partial: bool = False) -> list[Reading]:
+    return [read(q, view, cov, partial) for cov in covers(q)]
+
+
+__all__ = ["Reading", "covers", "read", "readings"]
+_ = itertools

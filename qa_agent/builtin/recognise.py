@@ -1,0 +1,469 @@
+"""Recognisers: typed, scored spans over a question's tokens (words, numbers, dates, columns, values, quotes).
+
+Each recogniser reads the whole question and returns every span it can vouch for, without looking at what the
+others found; overlapping spans are normal (a word may be a column name and a value). The grammar (grammar.py)
+chooses among them and builds plans. The word lists are in lexicon.yaml; the columns and values come from the
+schema card (including its aliases, coded-value plain words and list vocabularies).
+
+Design decision: a span carries its kind, its typed payload (an ir predicate, a column card, a measure name) and a
+score; nothing here marks tokens as "used", so the order in which recognisers run changes nothing.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from earful.qa_agent.builtin import timeparse
+from earful.qa_agent.builtin.ir import Cmp, In, Not, TextMatch
+from earful.qa_agent.builtin.lexicon import lexicon
+from earful.qa_agent.builtin.vocab import singular, value_index
+
+DOUBLE_QUOTED = r'"[^"]+"|“[^”]+”'
+SINGLE_QUOTED = r"(?<!\w)'(?:[^']|(?<=\w)'(?=\w))+'(?!\w)"   # 'I'm sorry': an apostrophe inside a word is kept
+TOKEN = re.compile(DOUBLE_QUOTED + "|" + SINGLE_QUOTED + r"|[A-Za-z0-9][A-Za-z0-9._/+\-]*[A-Za-z0-9+]|[A-Za-z0-9]|%")
+
+
+@dataclass
+class Tok:
+    text: str
+    low: str
+    start: int
+    end: int
+    quoted: bool = False
+
+
+@dataclass
+class Span:
+    i: int                       # first token
+    j: int                       # one past the last token
+    kind: str                    # see KINDS
+    data: object = None          # the typed payload
+    score: float = 1.0
+    words: str = ""              # the question's words
+
+    @property
+    def n(self) -> int:
+        return self.j - self.i
+
+
+KINDS = ("quote", "text", "number", "time", "column", "value", "measure", "order", "group", "grain", "negation",
+         "compare", "which", "about", "count", "rownoun", "people", "interp", "stage", "mention")
+
+
+@dataclass
+class Question:
+    text: str                            # normalised
+    toks: list[Tok]
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def lows(self) -> list[str]:
+        return [t.low for t in self.toks]
+
+    def words(self, i: int, j: int) -> str:
+        return " ".join(t.text for t in self.toks[i:j])
+
+    def at(self, i: int, kind: str | None = None) -> list[Span]:
+        return [s for s in self.spans if s.i <= i < s.j and (kind is None or s.kind == kind)]
+
+
+# ---- tokens ----------------------------------------------------------------------------------------------------
+def _split_quoted(text: str, pattern: str, plain) -> str:
+    out, pos = [], 0
+    for m in re.finditer(pattern, text):
+        out += [plain(text[pos:m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out + [plain(text[pos:])])
+
+
+def _plain(part: str) -> str:
+    part = part.replace("’", "'")
+    part = re.sub(r"(?i)\b(can)'t\b", r"\1 not", part)
+    part = re.sub(r"(?i)\bwon't\b", "will not", part)
+    part = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", part)
+    part = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-"
+                  r"(?=(rated|scor|review|common))", r"\1 ", part)
+    part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
+    part = re.sub(r"(?i)(?<=\w)s'(?=\s|$)", "s", part)                      # "models' scores"
+    return re.sub(r"(?i)\b(\d+(?:\.\d+)?)\+(\s*-?\s*stars?\b)?", r"\1\2 or more", part)  # '3+ stars'
+
+
+def normalise(question: str) -> str:
+    """Spell the question's own words plainly ("don't" -> "do not", "3+ stars" -> "3 or more stars"), leaving
+    quoted phrases exactly as typed: a quoted phrase is literal text to match ("I'm sorry", "3+")."""
+    return _split_quoted(question.strip(), DOUBLE_QUOTED,
+                         lambda part: _split_quoted(part.replace("`", "'"), SINGLE_QUOTED, _plain))
+
+
+def tokenize(q: str) -> list[Tok]:
+    out = []
+    for m in TOKEN.finditer(q):
+        t = m.group(0)
+        quoted = t[0] in "\"'“"
+        text = t[1:-1] if quoted else t
+        out.append(Tok(text=text, low=text.lower(), start=m.start(), end=m.end(), quoted=quoted))
+    return out
+
+
+def _tok_range(toks: list[Tok], start: int, end: int) -> tuple[int, int] | None:
+    idx = [k for k, t in enumerate(toks) if t.start >= start and t.end <= end]
+    return (idx[0], idx[-1] + 1) if idx else None
+
+
+# ---- lexicon words -----------------------------------------------------------------------------------------------
+def _phrase_spans(q: Question, phrases, kind: str, data) -> list[Span]:
+    out = []
+    lows = q.lows
+    for ph in phrases:
+        n = len(ph)
+        for i in range(len(lows) - n + 1):
+            if tuple(lows[i:i + n]) == ph and not any(t.quoted for t in q.toks[i:i + n]):
+                out.append(Span(i, i + n, kind, data, 1.0, q.words(i, i + n)))
+    return out
+
+
+def words(q: Question) -> list[Span]:
+    lx = lexicon()
+    out = []
+    for name, phrases in lx.measures.items():
+        out += _phrase_spans(q, phrases, "measure", name)
+    for order, phrases in lx.order.items():
+        out += _phrase_spans(q, phrases, "order", order)
+    out += _phrase_spans(q, lx.group_triggers, "group", None)
+    for grain, phrases in lx.grains.items():
+        out += _phrase_spans(q, phrases, "grain", grain)
+    out += _phrase_spans(q, lx.negation, "negation", None)
+    for mode, phrases in lx.compare.items():
+        out += _phrase_spans(q, phrases, "compare", mode)
+    out += _phrase_spans(q, lx.about, "about", None)
+    for i, t in enumerate(q.toks):
+        if t.quoted:
+            continue
+        w = t.low
+        if w in lx.which:
+            out.append(Span(i, i + 1, "which", w, 1.0, t.text))
+        if w in lx.mention:
+            out.append(Span(i, i + 1, "mention", w, 1.0, t.text))
+        if singular(w) in lx.row_nouns or w in lx.row_nouns:
+            out.append(Span(i, i + 1, "rownoun", singular(w), 1.0, t.text))
+        if w in lx.people:
+            out.append(Span(i, i + 1, "people", w, 1.0, t.text))
+        if w in lx.interpretive:
+            out.append(Span(i, i + 1, "interp", w, 1.0, t.text))
+        if re.fullmatch(r"\d+", w) or w in lx.numbers:
+            out.append(Span(i, i + 1, "count", int(w) if w.isdigit() else lx.numbers[w], 1.0, t.text))
+        for stage, spec in lx.stages.items():
+            if w in spec["words"]:
+                out.append(Span(i, i + 1, "stage", stage, 1.0, t.text))
+    return out
+
+
+# ---- quoted phrases and text mentions ------------------------------------------------------------------------------
+def quotes(q: Question, text_col: str) -> list[Span]:
+    return [Span(i, i + 1, "quote", TextMatch(text_col, (t.text,)), 1.0, t.text)
+            for i, t in enumerate(q.toks) if t.quoted]
+
+
+def mentions(q: Question, text_col: str) -> list[Span]:
+    """'mention X', 'talk about X or Y', 'contain both the words A and B', 'without the word X', 'never mention X'."""
+    lx, toks, out = lexicon(), q.toks, []
+    lead = {"the", "a", "an", "of", "about", "both", "either"} | lx.text_heads
+    for i, t in enumerate(toks):
+        quoted_next = i + 1 < len(toks) and toks[i + 1].quoted
+        without = t.low == "without" and (quoted_next or (i + 1 < len(toks) and toks[i + 1].low in (
+            {"the"} | lx.text_heads)))
+        if t.quoted or not (t.low in lx.mention or without or (t.low in ("about", "regarding") and quoted_next)):
+            continue
+        j = i + 1
+        while j < len(toks) and toks[j].low in lead and not toks[j].quoted:
+            j += 1
+        if j >= len(toks):
+            continue
+        first = toks[j]
+        if not first.quoted and (lx.ignorable(first.low) or not re.search(r"[a-z]", first.low)):
+            continue
+        terms, conj, k = [first.text], "or", j + 1
+        while k + 1 < len(toks) and toks[k].low in ("or", "and") and (toks[k + 1].quoted or not first.quoted) \
+                and not lx.ignorable(toks[k + 1].low) and (toks[k + 1].quoted or re.search(r"[a-z]", toks[k + 1].low)):
+            conj = toks[k].low
+            terms.append(toks[k + 1].text)
+            k += 2
+        neg_at = i if without else (i - 1 if i > 0 and toks[i - 1].low in ("not", "never", "no") else None)
+        start = neg_at if neg_at is not None else i
+        if neg_at is not None and conj == "and" and len(terms) > 1:
+            continue      # "don't mention A and B": neither, or not both? left unread, so the question declines
+        pred = TextMatch(text_col, tuple(terms), "all" if conj == "and" else "any")
+        out.append(Span(start, k, "text", Not(pred) if neg_at is not None else pred, 2.0, q.words(start, k)))
+    return out
+
+
+# ---- numbers of a rating or score -----------------------------------------------------------------------------
+CMP = (r"greater than or equal to|more than or equal to|higher than or equal to|less than or equal to|"
+       r"lower than or equal to|at least|at most|more than|less than|fewer than|over|under|above|below|greater than|"
+       r"higher than|lower than|no more than|no less than")
+STAR_RE = re.compile(
+    r"(?:\b(" + CMP + r")\s+)?\b(\d+(?:\.\d+)?|one|two|three|four|five|single)[\s-]*stars?\b"
+    r"(?:\s*(or (?:less|fewer|lower|below|worse|under)|and (?:below|under|lower|less)|or (?:more|higher|above|"
+    r"better|greater|up)|and (?:above|up|higher|more|over))|\s*\+)?(?:\s+(?:ratings?|reviews?\s+(?=or)))?", re.I)
+NUMCOL_RE = re.compile(
+    r"\b(rated|ratings?|scores?|scored|scoring|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?(" + CMP +
+    r"|equal to|>=|<=|>|<|=|exactly)?\s*(\d+(?:\.\d+)?)\b(?:\s+points?\b)?"
+    r"(?:\s*(or (?:less|fewer|lower|below|worse)|and (?:below|under|lower)|or (?:more|higher|above|better)|"
+    r"and (?:above|up|higher|more)))?", re.I)
+STAR_POST_RE = re.compile(
+    r"\b(\d+(?:\.\d+)?|one|two|three|four|five)\s+(or (?:more|higher|above|better|greater)|and (?:above|up|higher|"
+    r"more|over)|or (?:less|fewer|lower|below|worse)|and (?:below|under|lower|less))[\s-]+stars?\b", re.I)
+RANGE_RE = re.compile(
+    r"\b(?:(rated|ratings?|scores?|scored|scoring|grades?|stars?)\s+(?:of\s+|is\s+|was\s+)?)?(between\s+)?"
+    r"(\d+(?:\.\d+)?)\s*(or|and|to|through|-)\s*(\d+(?:\.\d+)?)\b(?:(?:\s*-\s*|\s+)(stars?|points?)\b)?", re.I)
+# a named numeric column with a comparison: 'helpfulness below 3', 'a relevance score of at least 4'
+OPS = {"greater than or equal to": ">=", "more than or equal to": ">=", "higher than or equal to": ">=",
+       "less than or equal to": "<=", "lower than or equal to": "<=", "equal to": "=", "at least": ">=",
+       "no less than": ">=", "at most": "<=", "no more than": "<=", "more than": ">",
+       "over": ">", "above": ">", "greater than": ">", "higher than": ">", "less than": "<", "fewer than": "<",
+       "under": "<", "below": "<", "lower than": "<", ">=": ">=", "<=": "<=", ">": ">", "<": "<", "=": "=",
+       "exactly": "="}
+
+
+def _num(s: str):
+    s = s.lower()
+    if s in lexicon().numbers:
+        return lexicon().numbers[s]
+    try:
+        return int(s)
+    except ValueError:
+        return float(s)
+
+
+def _post_op(s: str | None) -> str | None:
+    if not s:
+        return None
+    s = s.lower().strip()
+    if s == "+" or any(w in s for w in ("more", "higher", "above", "better", "greater", " up", "over")):
+        return ">="
+    return "<="
+
+
+def numeric_columns(view) -> tuple:
+    """(the star column, the score column): 'stars' reads the rating, 'score' the score, either falls back."""
+    def numeric(name):
+        c = view.column(name)
+        return c if c is not None and c.kind == "numeric" else None
+    rating, score = numeric("rating"), numeric("score")
+    return rating or score, score or rating
+
+
+def numbers(q: Question, view) -> list[Span]:
+    """Ratings and scores: '1-star', '4 stars or more', 'rated below 3', 'a score between 4 and 6', '9-10'.
+    A number outside the column's range is a span with no predicate (the grammar declines naming the range)."""
+    star_col, score_col = numeric_columns(view)
+    out, text = [], q.text
+
+    def add(m, col, preds):
+        r = _tok_range(q.toks, m.start(), m.end())
+        if r is None:
+            return
+        words = m.group(0).strip()
+        if col is None:
+            out.append(Span(r[0], r[1], "number", None, 2.0, words))
+            return
+        vals = [p.value for p in preds if isinstance(p, Cmp)] + [v for p in preds if isinstance(p, In)
+                                                                 for v in p.values]
+        if col.min is not None and not all(float(col.min) <= float(v) <= float(col.max) for v in vals):
+            out.append(Span(r[0], r[1], "number", None, 2.0, f"{words} ({col.name} ranges {col.min}..{col.max})"))
+            return
+        out.append(Span(r[0], r[1], "number", tuple(preds), 2.0 + 0.01 * (r[1] - r[0]), words))
+
+    for m in RANGE_RE.finditer(text):
+        word, between, a, conj, b, unit = m.groups()
+        if not (word or unit) or (between and conj.lower() != "and"):
+            continue
+        w = (word or unit).lower()
+        col = score_col if w.startswith(("scor", "grade", "point")) else star_col
+        lo, hi = sorted((_num(a), _num(b)))
+        if col is None:
+            add(m, None, ())
+        elif between or conj.lower() in ("to", "through", "-"):
+            add(m, col, (Cmp(col.name, ">=", lo), Cmp(col.name, "<=", hi)))
+        else:
+            add(m, col, (In(col.name, (lo, hi)),))
+    for rx, kind in ((STAR_POST_RE, "post"), (STAR_RE, "star"), (NUMCOL_RE, "col")):
+        for m in rx.finditer(text):
+            if kind == "post":
+                pre, num, post, col = None, m.group(1), m.group(2), star_col
+            elif kind == "star":
+                plus = "+" if m.group(0).rstrip().endswith("+") else None
+                pre, num, post, col = m.group(1), m.group(2), m.group(3) or plus, star_col
+            else:
+                word, pre, num, post = m.group(1).lower(), m.group(2), m.group(3), m.group(4)
+                col = score_col if word.startswith(("scor", "grade")) else star_col
+            op = OPS.get((pre or "").lower()) or _post_op(post) or "="
+            add(m, col, (Cmp(col.name, op, _num(num)),) if col is not None else ())
+    return out
+
+
+def column_numbers(q: Question, view, cols: list[Span]) -> list[Span]:
+    """A named numeric column followed by a comparison and a number: 'helpfulness below 3', 'score of at least 8'."""
+    out = []
+    lows = q.lows
+    for s in cols:
+        c = s.data
+        if c.kind != "numeric":
+            continue
+        k = s.j
+        while k < len(lows) and lows[k] in ("of", "is", "was", "score", "rating"):
+            k += 1
+        rest = " ".join(lows[k:k + 6])
+        m = re.match(r"(" + CMP + r"|equal to|exactly|>=|<=|>|<|=)?\s*(\d+(?:\.\d+)?)\b"
+                     r"(\s+(?:or|and) (?:more|higher|above|better|less|fewer|lower|below|worse|up|under))?", rest)
+        if not m or not (m.group(1) or m.group(3)) and k == s.j:
+            continue
+        op = OPS.get(m.group(1) or "") or _post_op(m.group(3)) or "="
+        n_words = len(m.group(0).split())
+        value = _num(m.group(2))
+        if c.min is not None and not float(c.min) <= float(value) <= float(c.max):
+            out.append(Span(s.i, k + n_words, "number", None, 2.5, f"{q.words(s.i, k + n_words)} "
+                                                                   f"({c.name} ranges {c.min}..{c.max})"))
+            continue
+        out.append(Span(s.i, k + n_words, "number", (Cmp(c.name, op, value),), 2.5, q.words(s.i, k + n_words)))
+    return out
+
+
+# ---- dates -----------------------------------------------------------------------------------------------------
+def dates(q: Question, view) -> list[Span]:
+    out = []
+    for start, end, preds, words in timeparse.time_phrases(q.text, view):
+        r = _tok_range(q.toks, start, end)
+        if r is not None:
+            out.append(Span(r[0], r[1], "time", tuple(preds) if preds is not None else None,
+                            3.0 + 0.01 * (r[1] - r[0]), words))
+    return out
+
+
+# ---- columns -----------------------------------------------------------------------------------------------------
+def column_names(view) -> list[tuple[list[str], object]]:
+    """(name words, column card) for every column a question may name: its name, its plain-word aliases."""
+    lx = lexicon()
+    names = []
+    for c in view.columns:
+        if c.kind in ("empty", "other") or c.name == "item_id":
+            continue
+        names.append((c.name.lower().replace("-", "_").split("_"), c))
+        for a in getattr(c, "aliases", None) or []:
+            names.append((str(a).lower().split(), c))
+    if view.time_column:
+        names.append((["date"], view.column(view.time_column)))
+    star_col, score_col = numeric_columns(view)
+    for w in lx.rating_words:
+        if star_col is not None and not view.column(w):
+            names.append(([w], star_col))
+    for w in lx.score_words:
+        if score_col is not None and not view.column(w):
+            names.append(([w], score_col))
+    for alias, targets in lx.column_synonyms.items():
+        for target in targets:
+            c = view.column(view.time_column) if target == "@time" and view.time_column else view.column(target)
+            if c is not None and c.kind not in ("empty", "other") and not view.column(alias):
+                names.append((alias.split(), c))
+                break
+    return names
+
+
+def columns(q: Question, view) -> list[Span]:
+    names = column_names(view)
+    toks, out = q.toks, []
+    for i, t in enumerate(toks):
+        if t.quoted:
+            continue
+        if "_" in t.low:      # a column written as it is named: label_clean, app_category
+            col = view.column(t.low)
+            if col is not None and col.kind not in ("empty", "other"):
+                out.append(Span(i, i + 1, "column", col, 1.5, t.text))
+                continue
+        found = {}
+        for parts, col in names:
+            n = len(parts)
+            if i + n > len(toks) or any(x.quoted for x in toks[i:i + n]):
+                continue
+            ws = [toks[i + k].low for k in range(n)]
+            if ws[:-1] == parts[:-1] and (ws[-1] == parts[-1] or singular(ws[-1]) == parts[-1]):
+                found.setdefault((n, col.name), col)
+        # two or more words from inside one column's name: "ardoc label", "source dataset"
+        for n in range(min(4, len(toks) - i), 1, -1):
+            ws = [singular(toks[i + k].low) for k in range(n)]
+            inside = {col.name: col for parts, col in names
+                      if any([singular(p) for p in parts[s:s + n]] == ws for s in range(len(parts) - n + 1))}
+            if len(inside) == 1 and not any(x.quoted for x in toks[i:i + n]):
+                c = next(iter(inside.values()))
+                found.setdefault((n, c.name), c)
+                break
+        for (n, _), col in found.items():
+            out.append(Span(i, i + n, "column", col, 1.0 + 0.1 * n, q.words(i, i + n)))
+    return out
+
+
+# ---- values ------------------------------------------------------------------------------------------------------
+def values(q: Question, view, lexical: set[int] = frozenset()) -> list[Span]:
+    """Value phrases (1-5 words): exact, separator-insensitive, plural/synonym, plain-word alias, unique prefix,
+    a value inside a list column. The payload is the list of hits of the best tier (the grammar picks the column)."""
+    lx = lexicon()
+    index = value_index(view)
+    toks, out = q.toks, []
+    for n in (5, 4, 3, 2, 1):
+        for i in range(len(toks) - n + 1):
+            span = toks[i:i + n]
+            if n > 1 and (any(t.quoted for t in span) or lx.ignorable(span[0].low) and span[0].low not in
+                          ("new",) or lx.ignorable(span[-1].low)):
+                continue
+            if n == 1 and lx.ignorable(span[0].low) and not span[0].quoted and span[0].low not in lx.common:
+                continue
+            phrase = " ".join(t.low for t in span)
+            original = " ".join(t.text for t in span)
+            loose = not (n == 1 and singular(span[0].low) in lx.row_nouns)
+            labelled = _after_label_verb(q.lows, i)
+            hits = index.lookup(phrase, original, loose=loose, common_ok=labelled,
+                                typo=n <= 3 and not any(k in lexical or singular(q.toks[k].low) in lx.row_nouns
+                                                        or lx.ignorable(q.toks[k].low) for k in range(i, i + n)))
+            if not hits and n == 1 and phrase.startswith("non-") and len(phrase) > 5:   # "non-game"
+                sub = index.lookup(phrase[4:], original[4:], loose=loose)
+                if sub:
+                    out.append(Span(i, i + n, "value", ("non", sub), 1.0 + n - 0.1 * sub[0].tier, original))
+                continue
+            if span[0].quoted and hits and hits[0].tier > 1:
+                hits = []
+            if hits:
+                out.append(Span(i, i + n, "value", ("", hits), 1.0 + n - 0.1 * hits[0].tier, original))
+    return out
+
+
+LABEL_VERBS = {"labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised", "flagged"}
+
+
+def _after_label_verb(lows: list[str], i: int) -> bool:
+    k = i - 1
+    while k >= 0 and lows[k] in ("as", "the", "a", "an"):
+        k -= 1
+    return k >= 0 and lows[k] in LABEL_VERBS
+
+
+def recognise(question: str, view) -> Question:
+    """Every span every recogniser finds in `question` over `view`."""
+    text = normalise(question)
+    q = Question(text=text, toks=tokenize(text))
+    cols = columns(q, view)
+    text_col = view.text_column or "text"
+    lx = lexicon()
+    for s in cols:   # "strengths mention X": a named free-text column, else the source's text
+        if s.data.kind == "text" and s.data.name != text_col and singular(s.words.lower()) not in lx.row_nouns \
+                and not any(t.quoted for t in q.toks[s.i:s.j]):
+            text_col = s.data.name
+            break
+    lexical = words(q)
+    covered = {k for s in lexical for k in range(s.i, s.j)}
+    q.spans = (lexical + quotes(q, text_col) + mentions(q, text_col) + numbers(q, view) + dates(q, view)
+               + cols + column_numbers(q, view, cols) + values(q, view, covered))
+    return q
+
+
+__all__ = ["KINDS", "Question", "Span", "Tok", "column_names", "normalise", "numeric_columns", "recognise",
+           "tokenize"]
