@@ -312,6 +312,7 @@ class LLMAgent(Engine):
     def _run(self, question: str, ctx: AskContext, chat):
         from earful.llm import model_id
         from earful.llm.redact import scrub_values
+        from earful.qa_agent.ask import report_progress
         from earful.qa_agent.executor import run_python, run_sql
         from earful.qa_agent.prompts import build_plan_messages, build_repair_messages
 
@@ -326,20 +327,24 @@ class LLMAgent(Engine):
         attempts = 0
         for attempt in range(settings.agent.max_repairs + 1):
             attempts += 1
+            report_progress("llm", purpose="plan" if attempt == 0 else "repair", attempt=attempts)
             reply = self._call(ctx, chat, messages, "agent.plan" if attempt == 0 else "agent.repair", Plan)
             if reply.parsed is None:
                 err = f"the reply was not the JSON program asked for ({reply.parse_error})"
                 steps.append(Step(language="text", code=reply.text[:4000], ok=False, error=err))
+                report_progress("unusable", error=err)
                 messages = build_repair_messages(messages, reply.text, f"Your reply could not be used: {err}.")
                 continue
             plan: Plan = reply.parsed
             runner = run_sql if plan.language == "sql" else run_python
+            report_progress("running", plan=plan.plan, language=plan.language, code=plan.code)
             res = runner(ctx.db_path, plan.code, settings)
             if res.notice:
                 notes.append(res.notice)
             finding = finding_for(res)
             steps.append(Step(language=plan.language, code=plan.code, ok=res.ok,
                               error=res.error if not res.ok else (finding.split(". ")[0] if finding else None)))
+            report_progress("result", ok=res.ok, rows=len(res.rows), error=steps[-1].error)
             last = (plan, res)
             if finding is None:
                 good = last
@@ -375,6 +380,9 @@ class LLMAgent(Engine):
         extra = tuple(_numbers_in(question))
         problems: list[str] = []
         if ctx.settings.llm.send_rows:
+            from earful.qa_agent.ask import report_progress
+
+            report_progress("llm", purpose="compose")
             reply = self._call(ctx, chat, build_compose_messages(question, plan.plan, tables, self._prompts()),
                                "agent.compose", Composed)
             if reply.parsed is not None:

@@ -16,6 +16,7 @@ history read) is retried with backoff for ``settings.wait_s`` seconds while anot
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import random
 import threading
@@ -37,15 +38,31 @@ def load_engine(name: str):
     return getattr(importlib.import_module(module), attr)()
 
 
+_PROGRESS: contextvars.ContextVar = contextvars.ContextVar("earful_progress", default=None)
+
+
+def report_progress(kind: str, **data) -> None:
+    """Tell whoever called ``ask(on_step=...)`` what is happening now ({"kind": kind, **data}); a no-op when nobody
+    listens, and a listener's failure never reaches the engine."""
+    listener = _PROGRESS.get()
+    if listener is not None:
+        try:
+            listener({"kind": kind, **data})
+        except Exception:  # noqa: BLE001 - progress is advisory
+            pass
+
+
 def run_engines(question: str, ctx: AskContext, engines: list | None = None) -> Answer:
     first_decline = None
     for eng in engines if engines is not None else ENGINES:
         engine = load_engine(eng) if isinstance(eng, str) else eng
         if engine is None:
             continue
+        report_progress("engine", engine=getattr(engine, "name", "") or type(engine).__name__)
         ans = engine.answer(question, ctx)
         if ans.status != "declined":
             return ans
+        report_progress("declined", engine=ans.engine, answer=ans.answer)
         first_decline = first_decline or ans
     return first_decline or Answer(status="declined", answer="No answering engine is installed.", engine="none")
 
@@ -152,12 +169,21 @@ def _wait_s(ctx: AskContext) -> float:
     return float(getattr(ctx.settings, "wait_s", 10.0) or 0.0)
 
 
-def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bool = True) -> Answer:
+def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bool = True,
+        on_step=None) -> Answer:
     """Answer `question`; continue ``ctx.conversation_id`` (or start one) and save the turn in the store.
 
     `engines` (engine objects or "module:Class" paths) replaces the default chain; tests pass an `LLMAgent` built
-    around a fake chat model here.
+    around a fake chat model here. `on_step`, when given, gets each progress event (see `report_progress`).
     """
+    token = _PROGRESS.set(on_step)
+    try:
+        return _ask(question, ctx, engines, persist)
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _ask(question: str, ctx: AskContext, engines: list | None, persist: bool) -> Answer:
     from earful.errors import EarfulError
 
     problem = None
@@ -174,6 +200,7 @@ def ask(question: str, ctx: AskContext, engines: list | None = None, persist: bo
         ans = run_engines(question, ctx, engines)
     if persist:
         ans.conversation_id = ctx.conversation_id
+        report_progress("saving", status=ans.status)
         try:
             save_turn(ctx.db_path, ctx.conversation_id, question, ans, runs=ctx.pending_runs, wait_s=_wait_s(ctx))
         except Exception as exc:  # noqa: BLE001 - e.g. another process held the workspace past --wait

@@ -9,6 +9,11 @@ header against the names the server is bound to (a DNS-rebinding page at ``evil.
 127.0.0.1 is refused), and, when a token is set (always, off loopback), wants it on every request: as
 ``Authorization: Bearer TOKEN`` or as the HttpOnly cookie that ``/?token=TOKEN`` sets on the first page load.
 Every JSON this app serves is escaped for HTML (`json_for_html`), like the JSON inside its pages.
+
+Routes: the page (``/``, ``/c/<conversation id>``), ``/api/ask`` (JSON, or a stream of steps when the request
+accepts ``text/event-stream``; see `earful.web.runs`), ``/api/runs/<id>/cancel``, the conversation list and turns,
+``/api/sql`` (an edited query, read-only as in ``earful sql``), ``/api/suggestions`` and the item pages
+(`earful.web.routes`).
 """
 from __future__ import annotations
 
@@ -19,8 +24,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
+from starlette.requests import Request   # at module level: FastAPI resolves route annotations here
 
-from earful.web.render import STYLE, answer_html, json_for_html, plotly_js
+from earful.web.render import answer_html, json_for_html, plotly_js
 
 COOKIE = "earful_token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -44,74 +50,6 @@ class AskBody(BaseModel):
                                       "{most}; shorten it or ask it in parts",
                                       {"n": f"{len(v):,}", "most": f"{MAX_QUESTION:,}"})
         return v
-
-
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Earful</title>
-<style>%STYLE% #ask{display:flex;gap:.5em;align-items:center;position:sticky;bottom:0;background:#fff;padding:1em 0}
-#q{flex:1;font-size:1em;padding:.5em}</style><script src="/static/plotly.min.js"></script></head>
-<body><h2>Earful</h2><p id="ws"></p><div id="log"></div>
-<form id="ask"><input id="q" autofocus placeholder="Ask anything, e.g. how many reviews mention battery?">
-<button id="go">Ask</button><button type="button" id="new">New conversation</button>
-<span id="working" class="earful-working" role="status" hidden><span class="earful-spin"></span>
-working&hellip; <span id="elapsed">0 s</span></span></form>
-<script>
-// Failures are shown with textContent only: server text is never parsed into this page's DOM.
-let conv = null, timer = null;
-const $ = id => document.getElementById(id);
-fetch('/api/status').then(async r => {if(!r.ok) throw new Error(await problem(r)); return r.json();})
-  .then(s => {$('ws').textContent = 'workspace ' + s.db + ': ' +
-    s.sources.map(x => x.source + ' (' + x.items + ')').join(', ');})
-  .catch(x => {$('ws').textContent = 'could not read the workspace status: ' + reason(x);});
-function add(html){const d=document.createElement('div');d.innerHTML=html;$('log').appendChild(d);
-  d.querySelectorAll('script').forEach(s=>{const n=document.createElement('script');n.text=s.text;s.replaceWith(n);});
-  window.scrollTo(0, document.body.scrollHeight);}
-function err(text){const p=document.createElement('p');p.className='earful-err';p.textContent=text;
-  $('log').appendChild(p); window.scrollTo(0, document.body.scrollHeight);}
-function reason(x){return x && x.message ? x.message : String(x);}
-function busy(on){
-  $('q').disabled = $('go').disabled = $('new').disabled = on; $('working').hidden = !on; clearInterval(timer);
-  if(on){const t0 = Date.now();
-    const tick = () => {$('elapsed').textContent = Math.floor((Date.now() - t0) / 1000) + ' s';};
-    tick(); timer = setInterval(tick, 500);}
-  else $('q').focus();}
-// A readable sentence for a failed response: Earful's {"error"}, FastAPI's {"detail"} (its msgs), or the text.
-async function problem(r){
-  let text = ''; try {text = await r.text();} catch (x) {}
-  let j = null; try {j = JSON.parse(text);} catch (x) {}
-  if(j && typeof j.error === 'string') return j.error;
-  if(j && Array.isArray(j.detail) && j.detail.length) return j.detail.map(d => {
-    const msg = d && typeof d.msg === 'string' ? d.msg : JSON.stringify(d);
-    const field = d && Array.isArray(d.loc) ? d.loc.filter(x => x !== 'body').join('.') : '';
-    return field && !msg.toLowerCase().includes(String(field).toLowerCase()) ? field + ': ' + msg : msg;}).join('; ');
-  if(j && typeof j.detail === 'string') return j.detail;
-  if((r.headers.get('content-type') || '').includes('html'))   // an inert document: no script runs, nothing loads
-    text = new DOMParser().parseFromString(text, 'text/html').body.textContent || '';
-  text = text.replace(/\\s+/g, ' ').trim();
-  const said = (r.status + ' ' + (r.statusText || '')).trim();
-  const head = r.status >= 500 ? 'the server failed while answering (HTTP ' + said + ')'
-                               : 'the server refused the question (HTTP ' + said + ')';
-  const more = text && text !== r.statusText ? ': ' + (text.length > 300 ? text.slice(0, 300) + '…' : text) : '';
-  return head + more + (r.status >= 500 ? '. The terminal running `earful serve` shows the details.' : '');}
-$('new').onclick = () => {conv = null; $('log').innerHTML='';};
-$('ask').onsubmit = async (e) => {e.preventDefault();
-  const q = $('q').value.trim(); if(!q || $('q').disabled) return;
-  const p = document.createElement('p'); p.className='earful-q'; p.textContent = q;
-  $('log').appendChild(p); $('q').value=''; busy(true);
-  let failed = null;
-  try {
-    let r;
-    try {r = await fetch('/api/ask', {method:'POST', headers:{'Content-Type':'application/json'},
-                                      body: JSON.stringify({question:q, conversation_id:conv})});}
-    catch (x) {throw new Error('could not reach the Earful server (is `earful serve` still running?): ' + reason(x));}
-    if(!r.ok) throw new Error(await problem(r));
-    let j = null; try {j = await r.json();} catch (x) {}
-    if(!j || !j.answer || typeof j.html !== 'string')
-      throw new Error('the server sent a reply this page cannot read (HTTP ' + r.status + ')');
-    conv = j.answer.conversation_id || conv; add(j.html);
-  } catch (x) {failed = reason(x); err(failed);}
-  finally {busy(false); if(failed && !$('q').value) $('q').value = q;}   // a failed question is kept to edit
-};
-</script></body></html>"""
 
 
 def is_loopback(host: str) -> bool:
@@ -228,22 +166,34 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
 
     `host` is the bound address (for the Host check); `token` defaults to ``settings.web.token``.
     """
-    from fastapi import FastAPI, Request
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
+    import contextlib
+
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
     from earful.errors import EarfulError
+    from earful.web.runs import Runs, RunsBusy
 
     class SafeJSON(JSONResponse):
         def render(self, content) -> bytes:
             return json_for_html(content).encode("utf-8")
 
+    runs = Runs()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await asyncio.to_thread(runs.cancel_all)      # no worker outlives the server
+
     app = FastAPI(title="Earful", docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  default_response_class=SafeJSON)
+                  default_response_class=SafeJSON, lifespan=lifespan)
     js = {"body": None}
+    app.state.runs = runs
 
     @app.exception_handler(EarfulError)
     async def _earful_error(_request: Request, exc: EarfulError):
-        return SafeJSON({"error": str(exc)}, status_code=400 if exc.exit_code == 2 else 500)
+        status = 503 if isinstance(exc, RunsBusy) else 400 if exc.exit_code == 2 else 500
+        return SafeJSON({"error": str(exc)}, status_code=status)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):
@@ -252,7 +202,9 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
 
     @app.get("/", response_class=HTMLResponse)
     def index():
-        return PAGE.replace("%STYLE%", STYLE)
+        from earful.web.page import page
+
+        return page()
 
     @app.get("/favicon.ico")
     def favicon():
@@ -275,15 +227,47 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
             return workspace_status(store)
 
     @app.post("/api/ask")
-    def ask(body: AskBody):
+    def ask(body: AskBody, request: Request):
+        """The answer as JSON; with ``Accept: text/event-stream``, the run's steps as they happen, then the answer
+        (`earful.web.runs`), cancellable with ``POST /api/runs/<run_id>/cancel``."""
         from earful.qa_agent.ask import ask as run_ask
         from earful.qa_agent.base import AskContext
 
+        if body.conversation_id is not None:
+            from earful.web.history import conversation
+
+            if conversation(settings.db, body.conversation_id, wait_s=settings.wait_s) is None:
+                return SafeJSON({"error": f"no conversation {body.conversation_id!r} in this workspace: start a "
+                                          "new one (leave conversation_id out)"}, status_code=404)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            run = runs.start(settings, body.question, body.conversation_id)
+            return StreamingResponse(run.astream(), media_type="text/event-stream",
+                                     headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
         # no output_dir: the page draws charts with plotly.js, so no PNG is rendered (matplotlib costs ~0.1-0.5 s
         # of CPU per chart, the largest part of a built-in answer, and every client would wait for it)
         ctx = AskContext(db_path=settings.db, settings=settings, conversation_id=body.conversation_id)
         answer = run_ask(body.question, ctx).to_json()
-        return {"answer": answer, "html": answer_html(answer)}
+        return {"answer": answer, "html": answer_html(answer, item_link="/items/")}
 
+    @app.post("/api/runs/{run_id}/cancel")
+    def cancel(run_id: str):
+        run = runs.get(run_id)
+        if run is None:
+            return SafeJSON({"error": f"no question {run_id!r} is running on this server"}, status_code=404)
+        stopped = run.cancel()
+        return {"run_id": run_id, "stopped": stopped, "outcome": run.outcome}
+
+    @app.get("/api/runs/{run_id}")
+    def run_state(run_id: str):
+        """Where a streamed question stands: its outcome (None while running) and its worker process."""
+        run = runs.get(run_id)
+        if run is None:
+            return SafeJSON({"error": f"no question {run_id!r} is running on this server"}, status_code=404)
+        return {"run_id": run_id, "conversation_id": run.conversation_id, "outcome": run.outcome,
+                "worker_pid": run.pid, "worker_alive": run.proc.is_alive()}
+
+    from earful.web.routes import register
+
+    register(app, settings, SafeJSON)
     token = token if token is not None else settings.web.token
     return Guard(app, bind=host, token=token, extra_hosts=extra_hosts)

@@ -37,6 +37,35 @@ def table_html(columns: list, rows: list, max_rows: int = 50) -> str:
     return f'<table class="earful-table">{more}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _wrap_title(text: str, width: int = 42) -> str:
+    """A long chart title broken into lines (plotly never wraps one, so on a phone it ran off both sides)."""
+    import textwrap
+
+    if len(text) <= width or "<br" in text.lower():
+        return text
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
+def responsive_layout(layout: dict) -> dict:
+    """`layout` for any width: axes grow their margins to fit their labels (`automargin`), no fixed size, small
+    outer margins and a wrapped title, so at 420 px wide no tick label or title is cut."""
+    out = dict(layout or {})
+    for key in list(out) + ["xaxis", "yaxis"]:
+        if key.startswith(("xaxis", "yaxis")):
+            axis = dict(out.get(key) or {})
+            axis.setdefault("automargin", True)
+            out[key] = axis
+    out.pop("width", None)
+    out["autosize"] = True
+    out.setdefault("margin", {"l": 40, "r": 16, "t": 56, "b": 40})
+    title = out.get("title")
+    if isinstance(title, str):
+        title = {"text": title}
+    if isinstance(title, dict) and isinstance(title.get("text"), str):
+        out["title"] = {**title, "text": _wrap_title(title["text"]), "automargin": True}
+    return out
+
+
 def chart_html(chart: dict) -> str:
     """A div plus the script that draws it with plotly.js (which the page must have loaded)."""
     fig = chart.get("plotly")
@@ -44,32 +73,45 @@ def chart_html(chart: dict) -> str:
         return ""
     div = "earful-chart-" + uuid.uuid4().hex[:10]
     data = json_for_html(fig.get("data", []))
-    layout = json_for_html(fig.get("layout", {}))
+    layout = json_for_html(responsive_layout(fig.get("layout", {})))
     return (f'<div class="earful-chart" id="{div}"></div>'
             f'<script>Plotly.newPlot("{div}", {data}, {layout}, {{responsive: true}});</script>')
 
 
-def answer_html(answer: dict) -> str:
-    """Render an Answer (as its JSON dict) to an HTML fragment."""
+def answer_html(answer: dict, item_link: str | None = None) -> str:
+    """Render an Answer (as its JSON dict) to an HTML fragment: text, notes, charts, then tables, code, items.
+
+    `item_link` (the web chat's ``/items/``) makes each cited item id a link to its item page; reports and notebooks
+    have no such page and show the ids as text.
+    """
+    from urllib.parse import quote
+
     status = answer.get("status", "error")
     parts = [f'<div class="earful-answer earful-{_esc(status)}">',
              f'<p class="earful-text">{_esc(answer.get("answer", ""))}</p>']
     for note in answer.get("notes") or []:
         parts.append(f'<p class="earful-note">note: {_esc(note)}</p>')
-    for t in answer.get("tables") or []:
-        parts.append(f'<h4>{_esc(t.get("name", "result"))}</h4>' + table_html(t.get("columns", []), t.get("rows", [])))
-    for c in answer.get("charts") or []:
+    for c in answer.get("charts") or []:       # the picture first; long tables come after it
         parts.append(f'<h4>{_esc(c.get("title", ""))}</h4>' + chart_html(c))
+    for i, t in enumerate(answer.get("tables") or []):
+        parts.append(f'<h4 class="earful-table-name">{_esc(t.get("name", "result"))}</h4>'
+                     + table_html(t.get("columns", []), t.get("rows", [])).replace(
+                         '<table class="earful-table">', f'<table class="earful-table" data-index="{i}">', 1))
     steps = answer.get("steps") or []
     if steps:
-        parts.append("<details><summary>code that produced this answer</summary>")
+        parts.append('<details class="earful-code"><summary>code that produced this answer</summary>')
         for s in steps:
             flag = "" if s.get("ok") else f' <span class="earful-err">failed: {_esc(s.get("error"))}</span>'
             parts.append(f'<pre><code class="language-{_esc(s.get("language"))}">'
                          f'{_esc(s.get("code"))}</code></pre>{flag}')
         parts.append("</details>")
-    if answer.get("item_ids"):
-        parts.append(f'<p class="earful-ids">items: {_esc(", ".join(answer["item_ids"][:20]))}</p>')
+    ids = [str(i) for i in (answer.get("item_ids") or [])[:20]]
+    if ids and item_link:
+        links = ", ".join(f'<a class="earful-item" href="{_esc(item_link + quote(i, safe=""))}">{_esc(i)}</a>'
+                          for i in ids)
+        parts.append(f'<p class="earful-ids">items: {links}</p>')
+    elif ids:
+        parts.append(f'<p class="earful-ids">items: {_esc(", ".join(ids))}</p>')
     parts.append(f'<p class="earful-meta">engine: {_esc(answer.get("engine"))} · status: {_esc(status)}</p></div>')
     return "\n".join(parts)
 
@@ -87,7 +129,8 @@ body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 
 .earful-table td,.earful-table th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 .earful-table th{background:#f3f3f3}.earful-note{color:#a60}.earful-err{color:#b00}
 .earful-meta,.earful-ids{color:#777;font-size:.8em}.earful-declined .earful-text{color:#a60}
-.earful-error .earful-text{color:#b00}pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
+.earful-error .earful-text{color:#b00}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap;
+  word-break:break-word}.earful-chart{width:100%;max-width:100%}
 .earful-q{font-weight:600;margin-top:1.5em}
 .earful-working{color:#555;white-space:nowrap}.earful-working[hidden]{display:none}
 .earful-spin{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-.1em;border:2px solid #ccc;

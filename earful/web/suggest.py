@@ -1,0 +1,66 @@
+"""Suggested next questions, made from what this workspace holds: its columns, its labels and its topics.
+
+Design decision: suggestions are templates over the schema card (`earful.qa_agent.schema_card.build_schema_card`)
+and the label and topic tables, phrased the way the built-in engine understands ("How many reviews per app?"), so
+a click is answered without a model. Only a category column's *name* and a topic's or label's name appear; no
+review text is ever put into a suggestion.
+"""
+from __future__ import annotations
+
+MAX = 8
+
+
+def _noun(view: str, rows: int) -> str:
+    """'reviews' for a source named reviews/app_reviews; else 'items'."""
+    word = view.rsplit("_", 1)[-1].lower()
+    return word if word.endswith("s") and word.isalpha() else "items"
+
+
+def _labels_and_topics(db_path: str) -> tuple[list[str], list[str]]:
+    from earful.qa_agent.ask import workspace_lock
+    from earful.store.readonly import connect_read_only
+
+    with workspace_lock(db_path).shared():
+        con = connect_read_only(str(db_path))
+        try:
+            have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                              "WHERE table_schema = 'main'").fetchall()}
+            labels = [r[0] for r in con.execute(
+                "SELECT label FROM classify_labels GROUP BY label ORDER BY count(*) DESC LIMIT 3").fetchall()
+            ] if "classify_labels" in have else []
+            topics = [r[0] for r in con.execute(
+                "SELECT name FROM topics WHERE status = 'active' AND topic_id >= 0 AND name IS NOT NULL "
+                "ORDER BY size DESC LIMIT 2").fetchall()] if "topics" in have else []
+        finally:
+            con.close()
+    return labels, topics
+
+
+def suggest(db_path: str) -> list[str]:
+    """Up to `MAX` questions: counts per category column, averages of numeric ones, a trend over time, label
+    shares and topic sizes when the workspace has them."""
+    from earful.qa_agent.schema_card import build_schema_card
+
+    card = build_schema_card(str(db_path))
+    out: list[str] = []
+    for view in card.views[:2]:
+        noun = _noun(view.name, view.rows)
+        cats = [c for c in view.columns if c.kind == "category" and not c.canonical and c.shareable
+                and c.name != view.time_column and not any(w in c.name.lower() for w in ("date", "time"))]
+        nums = [c for c in view.columns if c.kind == "numeric" and c.name != "item_id"]
+        for c in cats[:2]:
+            out.append(f"How many {noun} per {c.name}?")
+        if view.time_column:
+            out.append(f"How many {noun} per month?")
+        for n in nums[:1]:
+            out.append(f"What is the average {n.name} per {cats[0].name}?" if cats else
+                       f"What is the average {n.name}?")
+        out.append(f"How many {noun} mention price?")
+    labels, topics = _labels_and_topics(db_path)
+    if labels:
+        out.append("What share of reviews has each label?")
+        out.append(f"Show reviews labelled {labels[0]}")
+    if topics:
+        out.append("What are the biggest topics?")
+        out.append(f"Show reviews about {topics[0]}")
+    return list(dict.fromkeys(out))[:MAX]
