@@ -167,3 +167,106 @@ def monitors_remove(ctx: typer.Context, name: str = typer.Argument(..., help="mo
     with state(ctx).store() as store:
         remove(store, name)
     emit({"removed": name}, as_json=as_json)
+
+
+# -- schedules ------------------------------------------------------------------------------------------------------
+@schedule_app.command("add")
+def schedule_add(ctx: typer.Context, name: str = typer.Argument(..., help="schedule name"),
+                 command: list[str] = typer.Argument(..., metavar="-- COMMAND...",
+                                                     help="the earful command to run, after '--' "
+                                                          "(e.g. -- report --since 7d --out reports/)"),
+                 cron: str = typer.Option(..., "--cron", help="cron expression in UTC, e.g. '0 9 * * MON'"),
+                 as_json: bool = JSON_OPTION):
+    """Run an earful command on a cron schedule: earful schedule add NAME --cron "0 9 * * MON" -- report ...
+
+    It fires at the first slot after now, when `earful schedule run` is running (or at the next
+    `earful schedule run --once` from cron or a systemd timer). A missed slot fires once on catch-up.
+    """
+    from earful.cli import app as root
+    from earful.schedule import add
+
+    known = set(typer.main.get_command(root).commands)
+    if command and command[0] not in known:
+        from earful.errors import InputError
+
+        raise InputError(f"'{command[0]}' is not an earful command", hint="commands: " + ", ".join(sorted(known)))
+    with state(ctx).store() as store:
+        job = add(store, name, cron, list(command))
+    emit(job, as_json=as_json, columns=["name", "cron", "command", "next run (UTC)"],
+         rows=[[job["name"], job["cron"], "earful " + " ".join(job["args"]), job["next_slot"]]])
+
+
+@schedule_app.command("list")
+def schedule_list(ctx: typer.Context, as_json: bool = JSON_OPTION):
+    """List schedules with their command, last slot and next run."""
+    from earful.schedule import list_all
+
+    with state(ctx).store() as store:
+        jobs = list_all(store)
+    emit(jobs, as_json=as_json, columns=["name", "cron", "command", "last slot", "next run (UTC)"],
+         rows=[[j["name"], j["cron"], "earful " + " ".join(j["args"]), j["last_slot"], j["next_slot"]] for j in jobs])
+
+
+@schedule_app.command("remove")
+def schedule_remove(ctx: typer.Context, name: str = typer.Argument(..., help="schedule name"),
+                    as_json: bool = JSON_OPTION):
+    """Remove a schedule (its past runs stay in `earful schedule runs`)."""
+    from earful.schedule import remove
+
+    with state(ctx).store() as store:
+        remove(store, name)
+    emit({"removed": name}, as_json=as_json)
+
+
+@schedule_app.command("runs")
+def schedule_runs(ctx: typer.Context, name: str = typer.Argument(None, help="only this schedule"),
+                  limit: int = typer.Option(20, "--limit", help="how many recent runs"), as_json: bool = JSON_OPTION):
+    """Recent runs: slot, which scheduler claimed it, outcome, exit code and the end of the output."""
+    from earful.schedule import runs
+
+    with state(ctx).store() as store:
+        rows = runs(store, name, limit)
+    emit(rows, as_json=as_json, columns=["name", "slot", "claimed by", "status", "exit", "finished"],
+         rows=[[r["name"], r["slot"], r["claimed_by"], r["status"], r["exit_code"], r["finished_at"]] for r in rows])
+
+
+@schedule_app.command("run")
+def schedule_run(ctx: typer.Context,
+                 once: bool = typer.Option(False, "--once", help="run what is due now and exit (for cron or a "
+                                                                  "systemd timer)"),
+                 poll: float = typer.Option(30.0, "--poll", min=0.5, help="look for new or changed schedules "
+                                                                          "this often (seconds)"),
+                 timeout: float = typer.Option(None, "--job-timeout", help="stop a job after this many seconds"),
+                 as_json: bool = JSON_OPTION):
+    """Run the scheduler: each job at its cron slots, until stopped (Ctrl+C or SIGTERM finish the current job).
+
+    Every run is claimed in the workspace first, so two schedulers on one workspace never run the same slot; a
+    slot missed while no scheduler ran fires once when one starts. With --once it runs what is due and exits 0, or 1
+    when a job failed.
+    """
+    import signal
+    import threading
+    from datetime import UTC, datetime
+
+    from earful.llm.redact import redact
+    from earful.schedule import serve, tick
+
+    db = state(ctx).settings().db
+
+    def log(msg: str) -> None:
+        console_err.print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} {redact(msg)}", markup=False, highlight=False,
+                          soft_wrap=True)
+
+    if once:
+        done = tick(db, log=log, timeout_s=timeout)
+        emit(done, as_json=as_json, columns=["name", "slot", "status", "exit"],
+             rows=[[d["name"], d["slot"], d["status"], d["exit_code"]] for d in done])
+        if any(d["status"] != "ok" for d in done):
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    log(f"scheduler for {db} started (Ctrl+C to stop)")
+    serve(db, poll_s=poll, stop=stop, log=log, timeout_s=timeout)
+    log("scheduler stopped")
