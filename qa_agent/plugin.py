@@ -25,8 +25,10 @@ def register_chart_kinds(register):
 @hookimpl
 def register_commands(app):
     from earful.qa_agent import cli
+    from earful.qa_agent.profiles import cli as profile_cli
 
     cli.register(app)
+    profile_cli.register(app)   # earful profile (#15)
 
 
 @hookimpl

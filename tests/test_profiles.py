@@ -110,6 +110,9 @@ def test_profile_for_every_model(wb):
     order = sorted(MODELS, key=lambda m: next(r["rank"] for r in rows if r["subject"] == m and r["depth"] == 0))
     assert order == list(MODELS)
     assert prof.comparison is not None and prof.comparison.rows[0]["significant"]
+    # "Coding & Debugging" names the group and its one tag: the items go to the tag (the deepest), counted in both
+    coding = {r["node"]: r["n"] for r in rows if r["subject"] == "gemma-2b-it" and r["node"].startswith("Coding")}
+    assert coding["Coding & Debugging / Coding & Debugging"] == coding["Coding & Debugging"] > 100
 
 
 def test_node_statistics_match_plain_sql(wb):
@@ -162,6 +165,7 @@ def test_planted_weakness_found_at_the_right_node(wb):
     weak = prof.weaknesses("planted")
     assert "Math & Data Analysis / Math" in {f.node for f in weak}
     assert {f.node for f in weak} <= {"Math & Data Analysis / Math", "Math & Data Analysis"}   # nowhere else
+    assert not prof.strengths("planted")       # one departure does not make the other categories look strong
     leaf = next(f for f in weak if f.node.endswith("/ Math"))
     assert leaf.p_adj < 0.05 and leaf.effect < -1.0 and leaf.mean < leaf.overall_mean
     assert 2 <= len(leaf.quotes) <= 3
@@ -194,7 +198,8 @@ def test_null_subject_has_no_weakness_in_95_of_100_seeds(wb):
         for seed in range(100):
             rng = np.random.default_rng(seed)
             order = np.lexsort((rng.random(len(y)), group)) if within_task else rng.permutation(len(y))
-            prof = profile_from_arrays(subject, y[order], category, tree, intervals=False, subjects=["gemma-2b-it"])
+            prof = profile_from_arrays(subject, y[order], category, tree, intervals=False, subjects=["gemma-2b-it"],
+                                       unit=unit)      # the paired test, as build_profile runs it with a unit
             clean += not prof.weaknesses("gemma-2b-it")
             assert prof.inter.tested[prof.all_subjects.index("gemma-2b-it")].sum() >= 10
         assert clean >= 95, (within_task, clean)

@@ -66,7 +66,8 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
         prof = profile_from_arrays(items.subject, items.y, items.category, tree, subjects=subjects,
                                    min_items=min_items, alpha=alpha, correction=correction, n_boot=n_boot, seed=seed,
                                    higher_is_better=higher_is_better, proportion=label_share is not None or None,
-                                   source=source, subject_column=subject_column, measure=measure, notes=items.notes)
+                                   source=source, subject_column=subject_column, measure=measure, notes=items.notes,
+                                   unit=items.unit)
         if quotes:
             cols = {c.lower() for c in data.columns_of(store, source)}
             w = weakness_column or ("weaknesses" if "weaknesses" in cols else "text")

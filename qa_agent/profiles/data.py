@@ -22,6 +22,7 @@ class Items:
     subject: np.ndarray      # object array of str
     y: np.ndarray            # float64 score (or 0/1 for a label share)
     category: np.ndarray     # object array of str or None
+    unit: np.ndarray | None = None   # object array of str, with a unit column
     notes: list[str] = field(default_factory=list)
 
 
@@ -94,6 +95,7 @@ def load_items(store, source: str, subject_column: str, score_column: str | None
         score = (f"CASE WHEN v.{col} IS NULL THEN NULL WHEN lower(CAST(v.{col} AS VARCHAR)) = "
                  f"{quote_literal(str(label[1]).lower())} THEN 1.0 ELSE 0.0 END")
     with_sql, cat = _category_sql(store, source, category_column, labels, unit_column, category_source)
+    unit_sql = f"CAST(v.{quote_ident(need(store, source, unit_column, 'unit'))} AS VARCHAR)" if unit_column else "NULL"
     where = [f"v.{quote_ident(subj)} IS NOT NULL"]
     params: list = []
     if subjects:
@@ -101,7 +103,8 @@ def load_items(store, source: str, subject_column: str, score_column: str | None
         params.append([str(s) for s in subjects])
     sql = (("WITH " + with_sql + " " if with_sql else "") +
            f"SELECT v.item_id, CAST(v.{quote_ident(subj)} AS VARCHAR) AS subject, {score} AS y, "
-           f"CAST({cat} AS VARCHAR) AS category FROM {quote_ident(source)} v WHERE {' AND '.join(where)} "
+           f"CAST({cat} AS VARCHAR) AS category, {unit_sql} AS unit FROM {quote_ident(source)} v "
+           f"WHERE {' AND '.join(where)} "
            f"ORDER BY v.item_id")
     tbl = store.query(sql, params)
     y = tbl.column("y").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -126,7 +129,9 @@ def load_items(store, source: str, subject_column: str, score_column: str | None
                                     f"SELECT DISTINCT CAST({quote_ident(subj)} AS VARCHAR) FROM {quote_ident(source)} "
                                     f"ORDER BY 1 LIMIT 30")))
     keep = ~missing
-    return Items(item_id=ids[keep], subject=subject[keep], y=y[keep], category=category[keep], notes=notes)
+    unit = np.array(tbl.column("unit").to_pylist(), dtype=object)[keep] if unit_column else None
+    return Items(item_id=ids[keep], subject=subject[keep], y=y[keep], category=category[keep], unit=unit,
+                 notes=notes)
 
 
 def texts(store, source: str, column: str, item_ids: list[str]) -> dict[str, str]:

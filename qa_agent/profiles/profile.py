@@ -223,9 +223,11 @@ def profile_from_arrays(subject, y, category, tree: Tree | None = None, *, subje
                         min_items: int = 20, alpha: float = 0.05, correction: str = "holm", n_boot: int = 1000,
                         seed: int = 0, higher_is_better: bool = True, intervals: bool = True,
                         proportion: bool | None = None, source: str = "", subject_column: str = "subject",
-                        measure: str = "score", notes: list[str] | None = None) -> Profile:
+                        measure: str = "score", notes: list[str] | None = None, unit=None) -> Profile:
     """The profile of items given as arrays. `category` values name tree nodes (see `Tree.resolve`); with no tree,
-    the tree is made from the category values. `intervals=False` skips the bootstrap (the null-seed tests)."""
+    the tree is made from the category values. `intervals=False` skips the bootstrap (the null-seed tests). `unit`
+    (one value per item, e.g. the task each response answers) makes the test paired: scores are centred on their
+    unit's mean before testing, which takes the units' difficulty out of the noise."""
     subject = np.asarray(subject, dtype=object)
     y = np.asarray(y, dtype=np.float64)
     if len(y) == 0:
@@ -250,7 +252,14 @@ def profile_from_arrays(subject, y, category, tree: Tree | None = None, *, subje
         interval = f"bootstrap 95% ({n_boot} resamples, seed {seed})" if cells.hist is not None else \
             "normal 95% (too many distinct scores to bootstrap by histogram)"
     rank = stats.ranks(mean, cells.n, higher_is_better)
-    inter = stats.interaction(cells, min_items=min_items, proportion=proportion, correction=correction)
+    test_cells = None
+    if unit is not None:   # paired design: test on scores centred on their unit's mean
+        _, u = np.unique(np.asarray(unit).astype(str), return_inverse=True)
+        centred = y - (np.bincount(u, weights=y) / np.bincount(u))[u]
+        test_cells = stats.cell_sums(subj_idx, node, centred, len(all_subjects), desc, with_hist=False)
+    depth = np.array([nd.depth for nd in tree.nodes])
+    inter = stats.interaction(cells, depth, min_items=min_items, proportion=proportion, correction=correction,
+                              test_cells=test_cells)
     chosen = list(subjects) if subjects else all_subjects
     for s in chosen:
         if s not in all_subjects:
@@ -269,8 +278,8 @@ def profile_from_arrays(subject, y, category, tree: Tree | None = None, *, subje
     return prof
 
 
-TEST_NAME = ("z test of the subject x category interaction: (subject - others) inside the category minus "
-             "(subject - others) outside it")
+TEST_NAME = ("z test of the subject x category interaction: the residual of a median polish of the subjects x "
+             "categories table of means")
 
 
 def _findings(prof: Profile, chosen: list[str]) -> list[Finding]:

@@ -8,13 +8,14 @@ Design decisions:
   gets a percentile bootstrap (`B` resamples, fixed seed) drawn as multinomial counts over the cell's histogram of
   distinct values, which is the same distribution as resampling the items but costs O(B x distinct values) per cell
   whatever its size. A score with more than `MAX_DISTINCT` distinct values falls back to the normal interval.
-- Strengths and weaknesses are the subject x node *interaction*: how far the subject is from the other subjects
-  inside the node, minus how far it is from them outside the node,
-  ``effect = (m_s,in - m_o,in) - (m_s,out - m_o,out)``; four disjoint groups, so ``se = sqrt(sum var_g / n_g)`` and
-  a two-sided z test. Nodes that are hard for everyone, and a subject that is behind everywhere, give no effect; only
-  a departure from the subject's own standing does. p-values are corrected per subject over the nodes tested (Holm
-  by default, Benjamini-Hochberg on request); a node is tested only when the subject has `min_items` items inside it
-  and outside it.
+- Strengths and weaknesses are the subject x node *interaction*, estimated robustly: the (subjects x nodes) table of
+  means at each depth of the tree is median-polished (Tukey) and a cell's residual is its effect, tested with a
+  two-sided z test (see `interaction`). A category that is hard for everyone, or a subject that is behind everywhere,
+  gives no effect; only a departure from the subject's own standing does, and, because the fit uses medians, one
+  large departure does not show up as spurious opposite findings in the other categories (a mean-based contrast
+  does exactly that: a planted weakness made every other category of that subject a "strength"). p-values are
+  corrected per subject over the nodes tested (Holm by default, Benjamini-Hochberg on request); a node is tested
+  only when the subject has `min_items` items inside it and outside it.
 """
 from __future__ import annotations
 
@@ -155,27 +156,56 @@ class Interaction:
     sd: np.ndarray           # pooled item standard deviation of the node, for a standardised effect
 
 
-def interaction(cells: Cells, min_items: int = 20, proportion: bool = False, correction: str = "holm") -> Interaction:
-    """The subject x node interaction test for every subject and node (the root excluded), corrected per subject."""
-    n, s1, s2 = cells.n, cells.s1, cells.s2
+def median_polish(table: np.ndarray, iterations: int = 10) -> np.ndarray:
+    """Tukey's median polish of a (subjects x categories) table of means (nan = empty): the fitted
+    overall + row + column values; a single outlying cell barely moves the fit, so it stands out as a residual."""
+    res = table.copy()
+    fit = np.zeros_like(table)
+    for _ in range(iterations):
+        with np.errstate(invalid="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)   # an all-empty row or column
+                row = np.nan_to_num(np.nanmedian(res, axis=1, keepdims=True))
+                res = res - row
+                col = np.nan_to_num(np.nanmedian(res, axis=0, keepdims=True))
+                res = res - col
+        fit = fit + row + col
+    return fit
+
+
+def interaction(cells: Cells, depth: np.ndarray, min_items: int = 20, proportion: bool = False,
+                correction: str = "holm", test_cells: Cells | None = None) -> Interaction:
+    """The subject x node test for every subject and node (the root excluded), corrected per subject.
+
+    For the nodes of each depth, the (subjects x nodes) table of means is median-polished; a node's effect for a
+    subject is its residual: how far the subject's mean there is from what its overall level and the category's
+    difficulty predict. Medians, not means, so one strong departure (a planted weakness) does not make every other
+    category look like a strength. ``se^2 = v_in/n_in + pi/2 (v_others/n_others + v_subject/n_subject)``: the cell's
+    own error plus a conservative allowance for the fitted column and row. `test_cells` (scores centred on their
+    unit's mean, when items come in units such as one task answered by every model) gives the test's means and
+    variances; the reported means stay the raw ones."""
+    tc = test_cells or cells
+    n, s1, s2 = tc.n, tc.s1, tc.s2
     tn, t1, t2 = n.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0)          # all subjects, per node
-    root = (slice(None), slice(0, 1))
-    groups = {   # (count, sum, sum of squares) of the four disjoint groups
-        "in": (n, s1, s2),
-        "out": (n[root] - n, s1[root] - s1, s2[root] - s2),
-        "oin": (tn - n, t1 - s1, t2 - s2),
-        "oout": ((tn[0] - tn) - (n[root] - n), (t1[0] - t1) - (s1[root] - s1), (t2[0] - t2) - (s2[root] - s2)),
-    }
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = {g: c[1] / c[0] for g, c in groups.items()}
-        var_terms = [(_group_var(*c, proportion) / c[0]) for c in groups.values()]
-        effect = (means["in"] - means["oin"]) - (means["out"] - means["oout"])
-        se = np.sqrt(sum(var_terms))
+        mean = np.where(n > 0, s1 / n, np.nan)
+        effect = np.full_like(mean, np.nan)
+        for d in np.unique(depth[depth > 0]):
+            cols = np.flatnonzero(depth == d)
+            table = np.where(n[:, cols] >= min(min_items, 2), mean[:, cols], np.nan)
+            effect[:, cols] = table - median_polish(table)
+        v_in = _group_var(n, s1, s2, proportion) / n
+        on, o1, o2 = tn - n, t1 - s1, t2 - s2
+        v_oth = _group_var(on, o1, o2, proportion) / on
+        v_subj = (_group_var(n[:, :1], s1[:, :1], s2[:, :1], proportion) / n[:, :1])
+        se = np.sqrt(v_in + np.pi / 2 * (v_oth + v_subj))
         z = effect / se
-        sd = np.sqrt(_group_var(tn, t1, t2, proportion))[None, :] * np.ones_like(n)
-    counts = np.stack([c[0] for c in groups.values()])
-    tested = (n >= min_items) & (groups["out"][0] >= min_items) & (counts.min(axis=0) >= 2) & np.isfinite(z) & \
-        (se > 0)
+        sd = np.sqrt(_group_var(cells.n.sum(axis=0), cells.s1.sum(axis=0), cells.s2.sum(axis=0),
+                                proportion))[None, :] * np.ones_like(n)
+        others_in = (cells.s1.sum(axis=0) - cells.s1) / (cells.n.sum(axis=0) - cells.n)
+    tested = (n >= min_items) & (on >= 2) & (n[:, :1] - n >= min_items) & np.isfinite(z) & (se > 0)
     tested[:, 0] = False
     p = np.where(tested, two_sided_p(np.where(tested, z, 0.0)), np.nan)
     p_adj = np.full_like(p, np.nan)
@@ -184,7 +214,7 @@ def interaction(cells: Cells, min_items: int = 20, proportion: bool = False, cor
         if len(idx):
             p_adj[s, idx] = adjust(p[s, idx], correction)
     return Interaction(effect=np.where(tested, effect, np.nan), se=se, z=np.where(tested, z, np.nan), p=p,
-                       p_adj=p_adj, tested=tested, others_in=means["oin"], sd=sd)
+                       p_adj=p_adj, tested=tested, others_in=others_in, sd=sd)
 
 
 def adjust(p: np.ndarray, method: str = "holm") -> np.ndarray:

@@ -84,7 +84,7 @@ class Tree:
         if not text:
             return None, "missing"
         parts = tuple(p.lower() for p in _SEP.split(text) if p)
-        if parts in self._by_path:
+        if len(parts) > 1 and parts in self._by_path:
             return self._by_path[parts], None
         hits = self._chain(self._by_name.get(text.lower(), []))
         if len(hits) == 1:
