@@ -195,6 +195,19 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
         status = 503 if isinstance(exc, RunsBusy) else 400 if exc.exit_code == 2 else 500
         return SafeJSON({"error": str(exc)}, status_code=status)
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException):
+        """No such page: an HTML page that says so (pages) or ``{"error"}`` (``/api``)."""
+        if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+            from earful.web.page import not_found_page
+
+            return HTMLResponse(not_found_page(f"There is no page {request.url.path!r} here."), status_code=404)
+        detail = exc.detail if isinstance(exc.detail, str) else json_for_html(exc.detail)
+        return SafeJSON({"error": f"{detail} ({request.method} {request.url.path})"}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):
         return SafeJSON({"error": f"unexpected error: {type(exc).__name__}: {exc} (please report it)"},
