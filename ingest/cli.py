@@ -40,7 +40,7 @@ def ingest(ctx: typer.Context,
     files = expand_paths(paths, fmt)  # validates every path before anything is written
     big = sum(Path(f).stat().st_size for f, _ in files) > 20_000_000 or len(files) > 3
     results = []
-    with st.store() as store, Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+    with st.store(create=True) as store, Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                        TimeElapsedColumn(), console=console, transient=True,
                                        disable=as_json or not big) as bar:
         task = bar.add_task("ingest", total=len(files))

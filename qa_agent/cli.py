@@ -31,7 +31,7 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     """Ask a question of the workspace; get an answer, its tables, charts and the code that produced them."""
     from pathlib import Path
 
-    from earful.qa_agent.ask import ask
+    from earful.qa_agent.ask import ask, load_history
     from earful.qa_agent.base import AskContext
 
     st = state(ctx)
@@ -41,6 +41,10 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     if not Path(db).exists():
         from earful.errors import NotFoundError
         raise NotFoundError(f"no workspace at {db}", hint="run 'earful ingest FILE' first, or pass --db PATH")
+    if conversation and not load_history(db, conversation):   # a typo must not start a new conversation silently
+        from earful.errors import NotFoundError
+        raise NotFoundError(f"no conversation '{conversation}' in {db}",
+                            hint="list them with 'earful conversations', or leave out --conversation to start one")
     actx = AskContext(db_path=db, settings=settings, conversation_id=conversation,
                       output_dir=str(Path(db).resolve().parent / "earful-output"))
     ans = ask(question, actx)

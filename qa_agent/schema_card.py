@@ -191,6 +191,10 @@ def _sidecar(db_path: str) -> Path:
 
 def build_schema_card(db_path: str, use_cache: bool = True) -> SchemaCard:
     """The card for the workspace at ``db_path``, from cache when the file has not changed since."""
+    if not Path(db_path).exists():
+        from earful.errors import NotFoundError
+
+        raise NotFoundError(f"no workspace at {db_path}", hint="run 'earful ingest FILE' first, or pass --db PATH")
     key = _key(str(db_path))
     memo_key = tuple(key)
     held = _MEMO.get(key[0])

@@ -3,7 +3,10 @@
 Design decision: the CLI's own commands (status/sql/embed/similar first, serve/report last) come from
 `earful.cli.core` and `earful.cli.web`; every stage's (and any installed plugin's) commands come from the plugin hook
 ``register_commands(app)``, so a stage adds commands by writing one module, never by editing a dispatcher. Only this
-layer turns `EarfulError` into a message and an exit code; ``EARFUL_DEBUG=1`` shows the traceback instead.
+layer turns `EarfulError` into a message and an exit code; ``EARFUL_DEBUG=1`` shows the traceback instead. A usage
+mistake (misspelt command or option, missing argument) is a usage error: exit 2, the usage line and "did you mean"
+(`earful.cli.common.show_usage_error`), never "unexpected error". Help is plain text, not rich markup, because help
+texts quote settings such as ``[sql] timeout_s`` whose brackets markup would eat.
 """
 from __future__ import annotations
 
@@ -12,10 +15,25 @@ import sys
 
 import typer
 
-from earful.cli.common import State, console_err
+from earful.cli.common import State, console_err, show_usage_error
+
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(help="Earful: ask anything of your natural-language feedback.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+                  add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  context_settings=HELP_OPTIONS)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("earful")
+        except PackageNotFoundError:  # pragma: no cover - running from a checkout that was never installed
+            from earful import __version__ as v
+        typer.echo(f"earful {v}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -24,7 +42,9 @@ def _root(ctx: typer.Context,
           config: str = typer.Option(None, "--config", help="settings file (default ./earful.toml)"),
           wait: float = typer.Option(None, "--wait", min=0, metavar="SECONDS",
                                      help="wait this long for a workspace another process is writing "
-                                          "(default 10, or EARFUL_WAIT)")):
+                                          "(default 10, or EARFUL_WAIT)"),
+          _show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                             help="print the version and exit")):
     """Earful: ingest feedback, classify it, find topics and ask questions, all in one DuckDB workspace."""
     ctx.obj = State(db=db, config=config, wait=wait)
 
@@ -36,6 +56,12 @@ def _register_all() -> None:
     core.register(app)                           # status, sql, embed, similar
     call_hook("register_commands", app=app)      # ingest, classify, topics, llm, ask, ... and plugins' commands
     web.register(app)                            # serve, report
+    for group in app.registered_groups:          # a stage's command group: plain help, -h, like the top level
+        sub = group.typer_instance
+        if sub is not None:
+            sub.rich_markup_mode = None
+            if not isinstance(sub.info.context_settings, dict):
+                sub.info.context_settings = dict(HELP_OPTIONS)
 
 
 _register_all()
@@ -48,7 +74,7 @@ def main() -> None:
     apply_process_env()  # offline, quiet model libraries: set by the program, not by importing earful
 
     try:
-        rc = app(standalone_mode=False)  # returns typer.Exit's code instead of exiting
+        rc = app(standalone_mode=False, prog_name="earful")  # returns typer.Exit's code instead of exiting
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except EarfulError as exc:
@@ -63,16 +89,17 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and the like
+    except (typer.TyperException, typer.Abort) as exc:   # typer's own click: usage errors, bad values, Abort
+        sys.exit(show_usage_error(exc))
+    except Exception as exc:
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+        if isinstance(exc, (click.exceptions.ClickException, click.exceptions.Abort)):  # a plugin using click itself
+            sys.exit(show_usage_error(exc))
         if os.environ.get("EARFUL_DEBUG") == "1":
             raise
-        console_err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc} "
+        from rich.markup import escape
+
+        console_err.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {escape(str(exc))} "
                           "(set EARFUL_DEBUG=1 for the traceback and please report it)", highlight=False)
         sys.exit(1)

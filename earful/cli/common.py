@@ -42,10 +42,40 @@ class State:
             set_default_model(self._settings.embeddings.model)
         return self._settings
 
-    def store(self, read_only: bool = False):
+    def store(self, read_only: bool = False, create: bool = False):
+        """The workspace. Only a command that writes new data (``ingest``) passes ``create=True``; for any other, a
+        --db path that does not exist is an error, not a new empty workspace that then answers "0 reviews"."""
+        from pathlib import Path
+
         from earful.store import Store
 
-        return Store(self.settings().db, read_only=read_only)
+        db = self.settings().db
+        if not create and not Path(db).exists():
+            raise missing_workspace(db)
+        return Store(db, read_only=read_only)
+
+
+def missing_workspace(db) -> Exception:
+    """The error for a --db path (or EARFUL_DB, or ./earful.duckdb) where there is no workspace."""
+    from earful.errors import NotFoundError
+
+    return NotFoundError(f"no workspace at {db}",
+                         hint=f"create it with 'earful --db {db} ingest FILE', or point --db (or EARFUL_DB) "
+                              "at an existing workspace")
+
+
+def show_usage_error(exc) -> int:
+    """Print a click/typer usage error as click does (usage line, "Try 'earful CMD -h' for help.", the error) with
+    "Did you mean ...?" for a misspelt option; returns the exit code (2 for usage errors, 1 for Abort)."""
+    show = getattr(exc, "show", None)
+    if show is None:   # Abort: the user said no, or pressed Ctrl-D at a prompt
+        return 1
+    close = getattr(exc, "possibilities", None)
+    if close and getattr(exc, "option_name", None):
+        exc.message = f"No such option: {exc.option_name}. Did you mean {' or '.join(sorted(close))}?"
+        exc.possibilities = None
+    show()
+    return int(getattr(exc, "exit_code", 2) or 2)
 
 
 def state(ctx: typer.Context) -> State:

@@ -9,11 +9,21 @@ constant value, its plain-word aliases) and records aliases in the workspace (`e
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import typer
 from rich.text import Text
 
-from earful.cli.common import JSON_OPTION, arrow_to_rows, console, emit, print_json, rich_table, state
+from earful.cli.common import (
+    JSON_OPTION,
+    arrow_to_rows,
+    console,
+    emit,
+    missing_workspace,
+    print_json,
+    rich_table,
+    state,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +45,7 @@ def status(ctx: typer.Context, as_json: bool = JSON_OPTION):
          title=f"workspace {info['db']}")
     if not as_json:
         for line in info.get("notes", []):
-            console.print(line)
+            console.print(Text(str(line)))   # a note may quote a setting like '[topics] min_size': not markup
 
 
 def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only SQL query (SELECT/WITH/DESCRIBE)"),
@@ -50,6 +60,8 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only S
     from earful.store.readonly import run_read_only
 
     settings = state(ctx).settings()
+    if not Path(settings.db).exists():
+        raise missing_workspace(settings.db)
     tbl = run_read_only(settings.db, query, timeout_s=settings.sql.timeout_s, memory_mb=settings.sql.memory_mb)
     shown = tbl.slice(0, limit)
     cols, rows = arrow_to_rows(shown)
@@ -108,6 +120,8 @@ def describe(ctx: typer.Context,
     from earful.store.aliases import add_alias, remove_alias, resolve_column, resolve_value
 
     st = state(ctx)
+    if not Path(st.settings().db).exists():
+        raise missing_workspace(st.settings().db)
     if (alias or remove) and not column:
         from earful.errors import InputError
         raise InputError("--alias and --remove-alias need a COLUMN",
