@@ -83,6 +83,23 @@ class WebSettings(_Section):
     token: str | None = Field(None, description="required on every request when serving off loopback (EARFUL_TOKEN)")
 
 
+class DeliverySettings(_Section):
+    """Where `earful report --deliver` sends reports; secrets only from here or EARFUL_DELIVERY_* variables."""
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(None, description="EARFUL_DELIVERY_SMTP_PASSWORD (never a flag)")
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    email_from: str = "earful@localhost"
+    webhook_url: str | None = Field(None, description="EARFUL_DELIVERY_WEBHOOK_URL: a Slack-compatible incoming "
+                                                      "webhook (a secret: never a flag)")
+    report_url: str | None = Field(None, description="URL where the --out folder is served, for links in messages")
+    retries: int = Field(4, description="retries after a failed delivery, with exponential backoff")
+    backoff_s: float = Field(2.0, description="first retry delay; doubles each time")
+    timeout_s: float = 30.0
+
+
 class Settings(_Section):
     db: str = "earful.duckdb"
     wait_s: float = Field(10.0, description="how long to wait for a workspace another process is writing (--wait)")
@@ -92,6 +109,7 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     sql: SQLSettings = SQLSettings()
     web: WebSettings = WebSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
 
 _SHORT_ENV = {"EARFUL_DB": ("db",), "EARFUL_LLM": ("llm", "model"), "EARFUL_TOKEN": ("web", "token"),

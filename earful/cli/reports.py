@@ -49,6 +49,11 @@ def report(ctx: typer.Context,
 
     q_title, qs = load_questions(questions)
     settings = state(ctx).settings()
+    if deliver:
+        from earful.delivery import parse_target
+
+        for spec in deliver:        # a wrong target is an error before any work
+            parse_target(spec)
     summary = build_report(settings, out, since=since, date_from=date_from, date_to=date_to, source=source,
                            questions=qs, title=title or (q_title if questions else None))
     failed = summary["failed"]
@@ -56,7 +61,7 @@ def report(ctx: typer.Context,
     if deliver:
         from earful.delivery import deliver_report
 
-        summary["deliveries"] = deliver_report(settings, summary, deliver)
+        summary["deliveries"] = deliver_report(settings, summary, deliver, log=_log)
         undelivered = [d for d in summary["deliveries"] if not d["ok"]]
     if as_json:
         emit(summary, as_json=True)
@@ -80,6 +85,13 @@ def report(ctx: typer.Context,
                           soft_wrap=True)
     if failed or undelivered:
         raise typer.Exit(1)
+
+
+def _log(msg: str) -> None:
+    """A delivery or scheduler log line on stderr, stamped, secrets already redacted by the caller."""
+    from datetime import UTC, datetime
+
+    console_err.print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} {msg}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -- monitors -------------------------------------------------------------------------------------------------------
@@ -147,7 +159,7 @@ def monitors_run(ctx: typer.Context, names: list[str] = typer.Argument(None, hel
     if deliver and fired:
         from earful.delivery import deliver_alerts
 
-        out["deliveries"] = deliver_alerts(settings, fired, deliver)
+        out["deliveries"] = deliver_alerts(settings, fired, deliver, log=_log)
     if as_json:
         emit(out, as_json=True)
     else:
