@@ -1,0 +1,352 @@
+"""Polarity of each mention (negative / neutral / positive), offline, with a method measured against gold.
+
+Design decision: three offline methods share one small interface (`PolarityMethod`: ``fit(texts, vectors, y)``,
+``predict_proba(texts, vectors)`` over `CLASSES`), and the stage (`score_polarity`) writes the label and a score
+(P(positive) - P(negative)) as columns of ``mentions``:
+- ``lexicon`` (the default: the best of the three in bench/topics.py --polarity, and it needs no vectors): a
+  hand-written word list (`polarity_lexicon.txt`: scores, negators, boosters; VADER's recipe);
+- ``selftrained``: logistic regression on the MiniLM vectors of one-mention items, labelled by their star rating
+  (1-2 negative, 3 neutral, 4-5 positive). A one-sentence review is the only place where the rating is the
+  sentence's own polarity. A workspace without enough rated one-mention items trains on the bundled URR reviews
+  (MIT licence) instead;
+- ``hybrid``: the lexicon decides whether a mention judges at all, that regression (negative vs positive, with the
+  lexicon's features added to the vector) decides which way.
+Measured (2026-11-30, trained on URR's 3,311 one-mention reviews): macro-F1 on Tizard's hand-labelled forum sentences
+(3 classes) lexicon 0.445, hybrid 0.443, selftrained 0.301, majority class 0.305; complaint detection on CLAP's
+hand-labelled reviews (a review with a negative mention vs category BUG/PERFORMANCE/ENERGY/USABILITY/SECURITY)
+lexicon 0.848, hybrid 0.849, selftrained 0.736, the review's own rating <= 2 0.734.
+With an LLM configured, ``--llm`` routes the least confident mentions to it through the classify cascade
+(`earful.classify.llm.Cascade`), which first checks on held-out mentions that the LLM is right more often.
+"""
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+CLASSES = ["negative", "neutral", "positive"]
+DEFAULT_METHOD = "lexicon"
+LEXICON_FILE = Path(__file__).parent / "polarity_lexicon.txt"
+BUNDLED = Path(__file__).resolve().parent.parent / "examples" / "data" / "urr_app_reviews.csv"
+MIN_PER_CLASS = 30          # rated one-mention items per class needed to self-train on the workspace itself
+TRAIN_CAP = 6000            # training mentions at most (balanced by class weights, not by dropping)
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_THRESHOLD = 0.05           # VADER's: a compound score within +-0.05 is neutral
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> tuple[dict[str, float], set[str], dict[str, float], set[str]]:
+    """(word -> score, negators, booster -> factor, words that keep their sign when negated) from the data file."""
+    words: dict[str, float] = {}
+    fixed: set[str] = set()
+    negators: set[str] = set()
+    boosters: dict[str, float] = {}
+    section = None
+    for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "negators":
+            negators.update(line.split())
+        elif section == "boosters":
+            w, v = line.split()
+            boosters[w] = float(v)
+        elif section == "words":
+            parts = line.split()
+            words[parts[0]] = float(parts[1])
+            if "fixed" in parts[2:]:
+                fixed.add(parts[0])
+    return words, negators, boosters, fixed
+
+
+def lexicon_features(text: str) -> np.ndarray:
+    """[compound score in -1..1, positive mass, negative mass, negations seen] of one text (VADER's recipe: a
+    negator within the three words before a word flips and damps its score, a booster scales the next word)."""
+    words, negators, boosters, fixed = lexicon()
+    toks = _TOKEN.findall(text.lower().replace("\u2019", "'"))
+    pos = neg = 0.0
+    negations = 0
+    for k, t in enumerate(toks):
+        s = words.get(t)
+        if t in negators:
+            negations += 1
+        if s is None:
+            continue
+        before = toks[max(0, k - 3):k]
+        if before and before[-1] in boosters:
+            s *= 1 + boosters[before[-1]]
+        if t not in fixed and any(b in negators for b in before):
+            s *= -0.74
+        if s > 0:
+            pos += s
+        else:
+            neg -= s
+    total = pos - neg
+    if text.rstrip().endswith("?"):
+        total *= 0.5      # a question reports less than it asks
+    if "!" in text:
+        total *= 1.1
+    compound = total / np.sqrt(total * total + 15)
+    return np.array([compound, pos, neg, negations], dtype=np.float32)
+
+
+class PolarityMethod(ABC):
+    """Gives each mention a distribution over `CLASSES` from its text and (normalised) vector."""
+
+    name = "abstract"
+    needs_training = True
+
+    def fit(self, texts: list[str], vectors: np.ndarray, y: list[str]) -> PolarityMethod:
+        return self
+
+    @abstractmethod
+    def predict_proba(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, texts: list[str], vectors: np.ndarray) -> list[str]:
+        return [CLASSES[j] for j in self.predict_proba(texts, vectors).argmax(axis=1)]
+
+
+class LexiconPolarity(PolarityMethod):
+    name = "lexicon"
+    needs_training = False
+
+    def predict_proba(self, texts, vectors=None):
+        return np.array([_from_compound(float(lexicon_features(t)[0])) for t in texts]).reshape(len(texts), 3)
+
+
+def _from_compound(c: float) -> list[float]:
+    """A compound score as a distribution whose top class is its label: |c| <= 0.05 neutral, else its sign."""
+    if abs(c) <= _THRESHOLD:
+        return [0.0, 1.0, 0.0]
+    top = 0.5 + abs(c) / 2
+    return [top, 1 - top, 0.0] if c < 0 else [0.0, 1 - top, top]
+
+
+class SelfTrainedPolarity(PolarityMethod):
+    """Balanced logistic regression on the MiniLM vectors (and, in ``hybrid``, the lexicon's features)."""
+
+    name = "selftrained"
+    use_lexicon = False
+
+    def __init__(self, C: float = 1.0):
+        self.C = C
+
+    def _X(self, texts, vectors):
+        X = np.asarray(vectors, dtype=np.float32)
+        if self.use_lexicon:
+            lex = np.array([lexicon_features(t) for t in texts], dtype=np.float32).reshape(len(texts), 4)
+            lex[:, 1:] = np.log1p(lex[:, 1:])
+            X = np.hstack([X, lex])
+        return X
+
+    def fit(self, texts, vectors, y):
+        from sklearn.linear_model import LogisticRegression
+
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+        self.model_.fit(self._X(texts, vectors), list(y))
+        return self
+
+    def predict_proba(self, texts, vectors):
+        p = self.model_.predict_proba(self._X(texts, vectors))
+        out = np.zeros((len(texts), 3))
+        for k, c in enumerate(self.model_.classes_):
+            out[:, CLASSES.index(c)] = p[:, k]
+        return out
+
+
+class HybridPolarity(SelfTrainedPolarity):
+    """The lexicon decides whether a mention judges at all (no evaluative word: neutral); the regression on vector
+    plus lexicon features, trained on the negative and positive examples only, decides which way."""
+
+    name = "hybrid"
+    use_lexicon = True
+
+    def __init__(self, C: float = 0.3):
+        super().__init__(C)
+
+    def fit(self, texts, vectors, y):
+        keep = [k for k, lab in enumerate(y) if lab != "neutral"]
+        return super().fit([texts[k] for k in keep], np.asarray(vectors)[keep], [y[k] for k in keep])
+
+    def predict_proba(self, texts, vectors):
+        p = super().predict_proba(texts, vectors)
+        for i, t in enumerate(texts):
+            if abs(float(lexicon_features(t)[0])) <= _THRESHOLD:
+                p[i] = [0.0, 1.0, 0.0]
+        return p
+
+
+METHODS: dict[str, type[PolarityMethod]] = {m.name: m for m in (LexiconPolarity, SelfTrainedPolarity,
+                                                                 HybridPolarity)}
+
+
+def get_method(name: str, **params) -> PolarityMethod:
+    from earful.errors import ConfigError
+
+    if name not in METHODS:
+        raise ConfigError(f"unknown polarity method '{name}'", hint="choose one of: " + ", ".join(METHODS))
+    return METHODS[name](**params)
+
+
+def rating_label(rating: float, top: float = 5.0) -> str:
+    """A star rating as a polarity: the bottom two fifths negative, the middle fifth neutral, the rest positive."""
+    r = float(rating) * 5.0 / top if top and top != 5 else float(rating)
+    return "negative" if r <= 2 else "neutral" if r < 4 else "positive"
+
+
+# -- training data --------------------------------------------------------------------------------------------------
+def workspace_training(store, model_id: str, cap: int = TRAIN_CAP, seed: int = 42):
+    """(texts, vectors, labels) of the workspace's one-mention items that have a rating, labelled by it."""
+    from earful.topics.mentions import mention_vectors
+
+    top = store.scalar("SELECT max(rating) FROM items") or 5
+    top = 5.0 if top <= 5 else float(top)
+    ids, texts, X = mention_vectors(store, model_id, "i.rating IS NOT NULL AND m.item_id IN (SELECT item_id FROM "
+                                                     "mentions GROUP BY item_id HAVING count(*) = 1)")
+    if not ids:
+        return [], X, []
+    rating = dict(store.rows("SELECT m.mention_id, i.rating FROM mentions m JOIN items i USING (item_id) "
+                             "WHERE i.rating IS NOT NULL"))
+    y = [rating_label(rating[i], top) for i in ids]
+    idx = _cap(len(ids), cap, seed)
+    return [texts[i] for i in idx], X[idx], [y[i] for i in idx]
+
+
+def bundled_training(embedder, cap: int = 3000, seed: int = 42):
+    """(texts, vectors, labels) from the bundled URR reviews (MIT): its one-mention reviews, labelled by rating."""
+    import csv
+
+    from earful.topics.mentions import split
+
+    if not BUNDLED.exists():
+        return [], np.zeros((0, 0), np.float32), []
+    texts, y = [], []
+    with open(BUNDLED, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            t = r["review_text"]
+            spans = split(t)
+            if len(spans) == 1 and r["rating"]:
+                texts.append(t[spans[0].start:spans[0].end])
+                y.append(rating_label(float(r["rating"])))
+    idx = _cap(len(texts), cap, seed)
+    texts, y = [texts[i] for i in idx], [y[i] for i in idx]
+    return texts, embedder.encode(texts), y
+
+
+def _cap(n: int, cap: int, seed: int) -> np.ndarray:
+    return np.arange(n) if n <= cap else np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
+
+
+def training_set(store, embedder) -> tuple[list[str], np.ndarray, list[str], str]:
+    """The workspace's own rated one-mention items when every class has `MIN_PER_CLASS`, else the bundled ones."""
+    texts, X, y = workspace_training(store, embedder.model_id)
+    if y and min(y.count(c) for c in CLASSES) >= MIN_PER_CLASS:
+        return texts, X, y, "workspace ratings"
+    texts, X, y = bundled_training(embedder)
+    return texts, X, y, "bundled URR ratings"
+
+
+# -- the stage ------------------------------------------------------------------------------------------------------
+def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = None, rescore: bool = False,
+                   chat_model=None, progress: bool = False) -> dict:
+    """Score every mention without a polarity (all of them with `rescore`, or when the method changed); returns
+    counts. `chat_model` routes the least confident mentions to an LLM through the classify cascade."""
+    from earful.embeddings import Embedder
+    from earful.topics.mentions import _log_run, embed_mentions, mention_vectors, require_mentions
+
+    t0 = time.perf_counter()
+    require_mentions(store, source)
+    model = get_method(method)
+    where = "(m.polarity IS NULL OR m.polarity_method IS DISTINCT FROM ?)" if not rescore else "true"
+    params: list = [] if rescore else [method]
+    if source:
+        where += " AND i.source = ?"
+        params.append(source)
+    todo = store.rows(f"SELECT m.mention_id, m.text FROM mentions m JOIN items i USING (item_id) WHERE {where} "
+                      "ORDER BY m.mention_id", params)
+    info: dict = {"method": method, "scored": len(todo)}
+    if todo and model.needs_training:
+        embedder = Embedder()
+        embed_mentions(store, embedder, progress=progress)
+        texts, X, y, origin = training_set(store, embedder)
+        model.fit(texts, X, y)
+        info.update(trained_on=len(y), training=origin)
+        ids, texts, V = mention_vectors(store, embedder.model_id, where, params)
+    else:
+        ids, texts = [r[0] for r in todo], [r[1] for r in todo]
+        V = None
+    if ids:
+        P = _cascade(store, model, texts, V, chat_model, info) if chat_model is not None else \
+            model.predict_proba(texts, V)
+        _write(store, ids, P, method + ("+llm" if info.get("llm_routed") else ""))
+    seconds = time.perf_counter() - t0
+    _log_run(store, "polarity", source, info, len(ids), seconds)
+    counts = dict(store.rows("SELECT polarity, count(*) FROM mentions GROUP BY polarity"))
+    return {**info, "negative": counts.get("negative", 0), "neutral": counts.get("neutral", 0),
+            "positive": counts.get("positive", 0), "seconds": round(seconds, 1)}
+
+
+def _write(store, ids: list[str], P: np.ndarray, method: str) -> None:
+    import pyarrow as pa
+
+    labels = [CLASSES[j] for j in P.argmax(axis=1)]
+    score = (P[:, 2] - P[:, 0]).astype(np.float64)
+    with store.transaction() as con:
+        con.register("_pol", pa.table({"mention_id": pa.array(ids, pa.string()), "polarity": pa.array(labels),
+                                       "score": pa.array(score)}))
+        con.execute("UPDATE mentions SET polarity = p.polarity, polarity_score = p.score, polarity_method = ? "
+                    "FROM _pol p WHERE mentions.mention_id = p.mention_id", [method])
+        con.unregister("_pol")
+
+
+def _cascade(store, model: PolarityMethod, texts, V, chat_model, info: dict) -> np.ndarray:
+    """The offline method's distribution, with its least confident mentions re-labelled by the LLM where the
+    classify cascade's validation check says the LLM is right more often (`Cascade.routing_`)."""
+    from earful.classify.base import Inputs, Label, Taxonomy
+    from earful.classify.llm import Cascade
+    from earful.embeddings import Embedder
+
+    tax = Taxonomy(name="mention_polarity", description="the polarity of one sentence of user feedback",
+                   labels=[Label(name="negative", description="a complaint, problem or criticism"),
+                           Label(name="neutral", description="a fact, question or request without judgement"),
+                           Label(name="positive", description="praise or satisfaction")])
+    texts_tr, X_tr, y_tr, _ = training_set(store, Embedder())
+    cascade = Cascade(tax, offline=_classifier_for(model)(tax, model), chat_model=chat_model, store=store)
+    cascade.fit(Inputs(texts_tr, X_tr), y_tr)
+    P = cascade.predict_proba(Inputs(list(texts), V))
+    info["llm_routed"] = int(cascade.routed_.sum())
+    info["llm_check"] = (cascade.routing_ or {}).get("reason")
+    out = np.zeros((len(texts), 3))
+    for k, c in enumerate(cascade.classes_):
+        out[:, CLASSES.index(c)] = P[:, k]
+    return out
+
+
+def _classifier_for(method: PolarityMethod):
+    """A polarity method seen as a classify `Classifier` (what the cascade wraps; its validation probe builds a fresh
+    one of the same method from the taxonomy alone)."""
+    from earful.classify.base import Classifier
+
+    class MentionPolarity(Classifier):
+        name = "mention-polarity"
+
+        def __init__(self, taxonomy, fitted: PolarityMethod | None = None):
+            super().__init__(taxonomy)
+            self.method = fitted or type(method)()
+            self.classes_ = list(CLASSES)
+
+        def fit(self, inputs, y):
+            self.method.fit(inputs.texts, inputs.need_vectors(), y)
+            return self
+
+        def predict_proba(self, inputs):
+            return self.method.predict_proba(inputs.texts, inputs.need_vectors())
+
+    return MentionPolarity
