@@ -52,7 +52,7 @@ def resolve_column(store, column: str, source: str | None = None) -> list[tuple[
     if found:
         return found
     names = sorted({c for _, cs in listing for c in cs})
-    close = difflib.get_close_matches(str(column), names, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(str(column), names, n=3, cutoff=0.75)
     where = f"source '{source}'" if source else ("source '" + sources[0] + "'" if len(sources) == 1 else
                                                   "any source (" + ", ".join(sources) + ")")
     cols = "; ".join(f"{s}: {', '.join(cs)}" for s, cs in listing) if len(listing) > 1 else ", ".join(listing[0][1])
