@@ -21,8 +21,6 @@ PART_MAX_LEN = 40        # a list part longer than this is prose, not a label
 PART_MAX_WORDS = 4
 JSON_SHARE = 0.9         # this share of non-null rows must be JSON arrays of scalars
 CODE = re.compile(r"^([a-z]{2,5})[_-](?=[A-Za-z])")   # 'asp_', 'pol_', 'arg-' in 'arg-request_edit'
-_WORD = r"(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)"
-WORDS_JOINED = re.compile(rf"^{_WORD}(?:[_-]{_WORD})+$")   # 'FEATURE_REQUEST', 'soundness-correctness'; not 'gpt-4o'
 
 # Taxonomy descriptions: an item of a list-shaped description becomes an alias only if it is a short noun phrase.
 _SENTENCE_START = {"a", "an", "the"}
@@ -33,6 +31,15 @@ _FUNCTION = {"how", "what", "when", "where", "why", "which", "who", "things", "t
              "it", "its", "their", "they", "something", "everything", "nothing", "about", "for", "of", "with",
              "in", "on", "to", "from", "by", "or", "and"}
 DESCRIPTION_MAX_WORDS = 16
+
+
+def words_joined(text: str, min_parts: int = 2) -> bool:
+    """Plain words joined by '_' or '-', all in one case style: 'FEATURE_REQUEST', 'soundness-correctness',
+    'Health_Sports'; not 'gpt-4o', an id like 'rkeru_QAYH', nor 'ARC-c'."""
+    parts = re.split(r"[_-]+", text)
+    if len(parts) < min_parts or not all(re.fullmatch(r"[A-Za-z]{2,}", p) for p in parts):
+        return False
+    return all(p.islower() for p in parts) or all(p.isupper() for p in parts) or all(p.istitle() for p in parts)
 
 
 def spaced(value: str) -> str:
@@ -131,9 +138,9 @@ def coded_aliases(values: list) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for v in strs:
         m = CODE.match(v)
-        if coded and m and WORDS_JOINED.match(v[m.end():]) or coded and m and re.fullmatch(_WORD, v[m.end():]):
+        if coded and m and words_joined(v[m.end():], min_parts=1):
             word = spaced(v[m.end():])
-        elif WORDS_JOINED.match(v):
+        elif words_joined(v):
             word = spaced(v)
         else:
             continue

@@ -380,7 +380,7 @@ def _aliases(view: str, cols: list[ColumnCard], taxonomies: list[dict], user: li
         for r in mine:
             if r[2] is not None:
                 user_vals.setdefault(str(r[2]), []).append(r[3])
-        if not vocab or cc.kind in ("text", "id"):
+        if not vocab or not (cc.kind == "category" or cc.list_fmt):   # not ids, prose, or 60+ distinct labels
             cc.value_aliases = user_vals
             continue
         distinct = [v for v, _ in vocab]

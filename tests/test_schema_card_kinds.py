@@ -129,7 +129,7 @@ def test_disapere_coded_values_get_plain_words(tmp_path):
 def test_plain_word_rules_skip_ids_versions_and_ambiguity():
     from earful.qa_agent.card_kinds import coded_aliases, merge_aliases
 
-    assert coded_aliases(["FEATURE_REQUEST", "OTHER", "gpt-4o-2024-05-13", "Byxe-jVOhQ"]) == {
+    assert coded_aliases(["FEATURE_REQUEST", "OTHER", "gpt-4o-2024-05-13", "Byxe-jVOhQ", "rkeru_QAYH", "ARC-c"]) == {
         "FEATURE_REQUEST": ["feature request"]}
     assert coded_aliases(["BUG_REPORT", "UI_ISSUE"]) == {"BUG_REPORT": ["bug report"], "UI_ISSUE": ["ui issue"]}
     # 'clarity' learnt for two values, or naming another value, is dropped; the user's own alias always stays
