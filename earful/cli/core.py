@@ -105,11 +105,15 @@ def similar(ctx: typer.Context, text: str = typer.Argument(..., help="text to co
 
 
 def describe(ctx: typer.Context,
-             column: str = typer.Argument(None, help="a column of a source (omit to list every column)"),
-             value: str = typer.Argument(None, help="one value of COLUMN (to give it aliases)"),
-             alias: list[str] = typer.Option(None, "--alias", help="plain words for COLUMN, or for VALUE; repeatable"),
-             remove: list[str] = typer.Option(None, "--remove-alias", help="forget these words; repeatable"),
-             source: str = typer.Option(None, "--source", help="only this source (default: every source with COLUMN)"),
+             column: str = typer.Argument(None, metavar="COLUMN",
+                                          help="a column of a source (omit to list every column)"),
+             value: str = typer.Argument(None, metavar="VALUE", help="one value of COLUMN (to give it aliases)"),
+             alias: list[str] = typer.Option(None, "--alias", metavar="WORDS",
+                                             help="plain words for COLUMN, or for VALUE; repeatable"),
+             remove: list[str] = typer.Option(None, "--remove-alias", metavar="WORDS",
+                                              help="forget these words; repeatable"),
+             source: str = typer.Option(None, "--source", metavar="SOURCE",
+                                        help="only this source (default: every source with COLUMN)"),
              as_json: bool = JSON_OPTION):
     """Describe the columns the question engines see, and give a column or one of its values plain-word aliases.
 
