@@ -208,21 +208,32 @@ def lineage(ctx: typer.Context, as_json: bool = JSON_OPTION):
 
 
 @topics_app.command("charts")
-def charts(ctx: typer.Context, out: str = typer.Option("topic_charts", help="folder for PNG and HTML files"),
-           period: str = typer.Option("month"), as_json: bool = JSON_OPTION):
-    """Write topic sizes, topics over time and hierarchy charts as PNG plus plotly HTML."""
-    import json
+def charts(ctx: typer.Context, out: str = typer.Option("topic_charts", help="folder for the PNGs and topics.html"),
+           period: str = typer.Option("month", help="day, week, month, quarter or year (topics over time)"),
+           top: int = typer.Option(8, help="topics in the keyword bars (topics over time: up to 6 panels)"),
+           html: bool = typer.Option(True, "--html/--no-html",
+                                     help="write topics.html: intertopic distance map, keyword bars, hierarchy and "
+                                          "topics over time, interactive and offline (plotly.js inlined)"),
+           as_json: bool = JSON_OPTION):
+    """Write topic charts: PNGs (sizes, topics over time, hierarchy) and, with --html (the default), one offline
+    page of interactive pictures: intertopic distance map, keyword bars, hierarchy dendrogram, topics over time."""
     from pathlib import Path
 
+    from earful.topics.pictures import slug, topic_figures, write_page
     from earful.topics.report import charts as ch
 
     with state(ctx).store(read_only=True) as store:
+        pics = topic_figures(store, freq=period, top=top)      # first: a clear error when no topics are fitted
         figs = ch(store, out, freq=period)
-    for f in figs:
-        html = Path(f["png"]).with_suffix(".html")
-        html.write_text("<html><head><script src='https://cdn.plot.ly/plotly-2.35.2.min.js'></script></head><body>"
-                        "<div id='c'></div><script>var f=" + json.dumps(f["plotly"], default=str) +
-                        ";Plotly.newPlot('c',f.data,f.layout);</script></body></html>")
-        f["html"] = str(html)
-    emit([{k: f[k] for k in ("title", "png", "html")} for f in figs], as_json=as_json, columns=["title", "png", "html"],
-         rows=[[f["title"], f["png"], f["html"]] for f in figs])
+    rows = [{"title": f["title"], "png": f["png"], "html": None} for f in figs]
+    if html:
+        page = write_page(pics, Path(out) / "topics.html", title="Topics")
+        for p in pics:
+            anchor = f"{page}#{slug(p['title'])}"
+            twin = next((r for r in rows if r["png"] and r["title"].startswith(p["title"])), None)
+            if twin:
+                twin["html"] = anchor
+            else:
+                rows.append({"title": p["title"], "png": None, "html": anchor})
+    emit(rows, as_json=as_json, columns=["title", "png", "html"],
+         rows=[[r["title"], r["png"] or "", r["html"] or ""] for r in rows])

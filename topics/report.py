@@ -56,26 +56,61 @@ def hierarchy(store) -> list[dict]:
                        "FROM topic_hierarchy ORDER BY distance DESC").to_pylist()
 
 
-def charts(store, out_dir=None, *, freq: str = "month", top: int = 8) -> list[dict]:
-    """Topic sizes (bar), top topics' shares over time (line), and the hierarchy's merges (bar of distances)."""
-    from earful.charts import bar, line
+def charts(store, out_dir=None, *, freq: str = "month", top: int = 6) -> list[dict]:
+    """Topic sizes (bar), the largest topics over time (a panel per topic) and the hierarchy (a dendrogram with a row
+    per topic), each ``{title, plotly, png}``. The PNGs draw the same shapes: over time as a topics x periods heat
+    map (no tangle of lines), the dendrogram as tall as its topics need (never squashed)."""
+    from earful.charts import bar
+    from earful.topics import pictures as P
 
     topics = M.topic_rows(store)
     out = [bar("Topic sizes", [f"{t['topic_id']}: {t['name']}" for t in topics[:30]],
                [t["size"] for t in topics[:30]], out_dir, x_title="topic", y_title="items")]
-    rows = over_time(store, freq)
-    periods = sorted({r["period"] for r in rows})
-    keep = [t["topic_id"] for t in topics[:top]]
-    series = {}
-    for tid in keep:
-        by = {r["period"]: r["share"] for r in rows if r["topic_id"] == tid}
-        name = next(t["name"] for t in topics if t["topic_id"] == tid)
-        series[f"{tid}: {name}"] = [by.get(p, 0.0) for p in periods]
-    if periods:
-        out.append(line(f"Topic share per {freq}", [str(p) for p in periods], series, out_dir,
-                        x_title=freq, y_title="share of items"))
-    h = hierarchy(store)[:20]
-    if h:
-        out.append(bar("Topic hierarchy: closest merges (cosine distance)", [r["name"] for r in reversed(h)],
-                       [r["distance"] for r in reversed(h)], out_dir, x_title="merged topics", y_title="distance"))
+    periods, tops, series = P.top_topics_over_time(store, freq, top)
+    if periods and tops:
+        title = f"Topics over time (share of each {freq}'s items)"
+        fig = P.topics_over_time(store, freq, top)
+        out.append({"title": title, "plotly": fig,
+                    "png": _over_time_png(out_dir, title, fig, periods, tops, series) if out_dir else None})
+    if store.scalar("SELECT count(*) FROM topic_hierarchy"):
+        title = "Topic hierarchy (average linkage, cosine distance)"
+        fig = P.hierarchy_dendrogram(store)
+        out.append({"title": title, "plotly": fig, "png": _dendrogram_png(store, out_dir, title, fig) if out_dir
+                    else None})
     return out
+
+
+def _over_time_png(out_dir, title: str, fig: dict, periods: list, tops: list, series: dict) -> str:
+    import numpy as np
+
+    from earful.charts import png_axes, png_path
+    from earful.topics.pictures import _label
+
+    path = png_path(out_dir, title, fig)
+    z = np.array([[s for _, s in series[t["topic_id"]]] for t in tops])
+    with png_axes(path, (max(8, min(16, 0.25 * len(periods) + 4)), 1.2 + 0.45 * len(tops)), title, "", "") as ax:
+        im = ax.imshow(z, aspect="auto", cmap="Blues", interpolation="nearest")
+        ax.set_yticks(range(len(tops)))
+        ax.set_yticklabels([_label(t, 36) for t in tops])
+        step = max(1, len(periods) // 12)
+        ax.set_xticks(range(0, len(periods), step))
+        ax.set_xticklabels([periods[k][:7] for k in range(0, len(periods), step)], rotation=45, ha="right")
+        ax.figure.colorbar(im, ax=ax, label="share of items", fraction=0.03)
+    return str(path)
+
+
+def _dendrogram_png(store, out_dir, title: str, fig: dict) -> str:
+    from earful.charts import png_axes, png_path
+    from earful.topics.pictures import _label, dendrogram_lines
+
+    topics = {t["topic_id"]: t for t in M.topic_rows(store)}
+    leaves, leaf_y, segments, _ = dendrogram_lines(store)
+    path = png_path(out_dir, title, fig)
+    with png_axes(path, (9, max(3.5, 0.3 * len(leaves) + 1.4)), title, "cosine distance", "") as ax:
+        for xs, ys in segments:
+            ax.plot(xs, ys, color="#4C78A8", linewidth=1.2)
+        ax.set_yticks(leaf_y)
+        ax.set_yticklabels([_label(topics[t], 40) if t in topics else str(t) for t in leaves], fontsize=8)
+        ax.set_ylim(max(leaf_y) + 5, min(leaf_y) - 5)
+        ax.set_xlim(left=0)
+    return str(path)
