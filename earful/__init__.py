@@ -7,3 +7,10 @@ only through the store. Importing Earful changes nothing in the process: the pro
 """
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext earful`` in Jupyter/IPython: the ``%%ask``, ``%earful_sql`` and ``%earful_db`` magics."""
+    from earful.notebook import load_ipython_extension as load
+
+    load(ipython)
