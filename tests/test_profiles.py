@@ -279,3 +279,49 @@ def test_clear_errors(wb):
         build_profile(wb["db"], "wb", "model", "score", tree=wb["tree"])
     with pytest.raises(InputError, match="no items for subject"):
         build_profile(wb["db"], "wb", "model", "score", category_column="category", subjects=["gpt-9"])
+
+
+@pytest.mark.slow
+def test_categories_from_classify_labels_of_another_source(tmp_path):
+    """Items reach the tree through the classify stage: the judged responses (another source) are labelled with a
+    taxonomy (here a tf-idf model trained on stand-in gold labels, `earful classify train/run`), each task takes the
+    majority label of its responses (unit column), and the critiques are profiled over it. The profile's counts
+    and means are recomputed from ``classify_labels`` with plain SQL."""
+    import gzip
+
+    from earful.qa_agent.profiles import build_profile
+    from tests.conftest import run_cli
+
+    crit = [json.loads(x) for x in open(shared("wildbench_v2_critiques/critiques.jsonl"), encoding="utf-8")]
+    sessions = sorted({r["session_id"] for r in crit})[:60]
+    keep = set(sessions)
+    crit = [r for r in crit if r["session_id"] in keep]
+    gold = {(r["session_id"], r["model"]): stand_in_category(r) for r in crit}
+    with gzip.open(shared("wildbench_v2_critiques/model_outputs.jsonl.gz"), "rt", encoding="utf-8") as f:
+        outs = [json.loads(x) for x in f]
+    outs = [r | {"gold": gold[(r["session_id"], r["model"])]} for r in outs if r["session_id"] in keep]
+    db = tmp_path / "w.duckdb"
+    for path, source, extra in ((_write_jsonl(tmp_path / "c.jsonl", crit), "critiques", ()),
+                                (_write_jsonl(tmp_path / "o.jsonl", outs), "outputs", ("--text", "model_output"))):
+        r = run_cli("ingest", path, "--source", source, *extra, db=db)
+        assert r.returncode == 0, r.stderr
+    tax = tmp_path / "tags.yaml"
+    tax.write_text("name: tags\nlabels: [" + ", ".join(json.dumps(x) for x in sorted(set(gold.values()))) + "]\n",
+                   encoding="utf-8")
+    for args in (("train", "--taxonomy", tax, "--gold-column", "gold", "--method", "tfidf", "--source", "outputs"),
+                 ("run", "--taxonomy", "tags", "--source", "outputs")):
+        r = run_cli("classify", *args, db=db)
+        assert r.returncode == 0, r.stderr + r.stdout
+    prof = build_profile(db, "critiques", "model", "score", tree=TREE, labels="tags", category_source="outputs",
+                         unit_column="session_id", quotes=0, min_items=5)
+    expected = sql_rows(db, """
+        WITH lab AS (SELECT o.session_id, l.label, count(*) AS k FROM outputs o
+                     JOIN classify_labels l ON l.item_id = o.item_id AND l.taxonomy = 'tags' GROUP BY ALL),
+             unit AS (SELECT session_id, first(label ORDER BY k DESC, label) AS label FROM lab GROUP BY session_id)
+        SELECT c.model, u.label, count(*), avg(c.score) FROM critiques c JOIN unit u USING (session_id)
+        GROUP BY ALL""")
+    assert expected
+    got = {(r["subject"], r["node"].split(" / ")[-1]): r for r in prof.node_rows() if r["n"] and r["depth"] == 2}
+    for model, label, n, mean in expected:
+        assert got[(model, label)]["n"] == n and got[(model, label)]["mean"] == pytest.approx(mean, abs=1e-6)
+    assert sum(n for _, _, n, _ in expected) == len(crit)

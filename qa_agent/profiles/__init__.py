@@ -20,8 +20,17 @@ __all__ = ["build_profile", "profile_from_arrays", "Profile", "Finding", "Compar
            "load_tree", "tree_from_spec", "tree_from_values"]
 
 
+def _wildbench_tree() -> Tree:
+    from earful.qa_agent.profiles.wildbench import wildbench_tree
+
+    return wildbench_tree()
+
+
+BUILTIN_TREES = {"wildbench": _wildbench_tree}   # --tree NAME: trees that ship with Earful
+
+
 def build_profile(db_path, source: str, subject_column: str, score_column: str | None = None, *,
-                  label_share: tuple[str, str] | str | None = None, tree: Tree | str | Path | None = None,
+                  label_share: tuple[str, str] | str | None = None, tree: Tree | dict | str | Path | None = None,
                   category_column: str | None = None, labels: str | None = None, unit_column: str | None = None,
                   category_source: str | None = None, subjects: list[str] | None = None, min_items: int = 20,
                   alpha: float = 0.05, correction: str = "holm", n_boot: int = 1000, seed: int = 0,
@@ -30,8 +39,9 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
     """Profile the subjects in `subject_column` of `source` (a workspace file or an open Store).
 
     The measure is `score_column` (numeric; bootstrap intervals) or `label_share` ``(column, value)`` or
-    ``"column=value"`` (the share of items with that label; Wilson intervals). Items reach the `tree` (a `Tree` or a
-    JSON/YAML file, Feedbacker's ``cata_tree.json`` included) through `category_column` (a column of the source, or
+    ``"column=value"`` (the share of items with that label; Wilson intervals). Items reach the `tree` (a `Tree`, a
+    nested dict, a built-in name such as ``"wildbench"``, or a JSON/YAML file, Feedbacker's ``cata_tree.json``
+    included) through `category_column` (a column of the source, or
     of `category_source`) or `labels` (a classify taxonomy's labels); with a `unit_column` every item of one unit
     takes the unit's majority category. With no tree, the category values are the tree. `subjects` chooses which
     subjects are reported and compared (all are used for the statistics). Quotes come from `weakness_column` /
@@ -46,7 +56,11 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
         if "=" not in label_share:
             raise InputError(f"--label-share '{label_share}' must be COLUMN=VALUE", hint="e.g. feedback_type=bug")
         label_share = tuple(x.strip() for x in label_share.split("=", 1))
-    if tree is not None and not isinstance(tree, Tree):
+    if isinstance(tree, str) and tree in BUILTIN_TREES:
+        tree = BUILTIN_TREES[tree]()
+    elif isinstance(tree, dict):
+        tree = tree_from_spec(tree)
+    elif tree is not None and not isinstance(tree, Tree):
         tree = load_tree(tree)
     if tree is not None and category_column is None and labels is None:
         raise InputError("a tree needs a way for items to reach its nodes",

@@ -1,0 +1,179 @@
+"""Profile time and peak memory: 8 subjects x 10,000 items and 50 subjects x 1,000,000 items over a real tree.
+
+The tree is WildBench's: its five published groups over its twelve task tags (`earful.qa_agent.profiles.wildbench`).
+Items are synthetic: units (tasks) each answered once by every subject, each unit's category drawn from the tree's
+leaves, a 1-10 integer score = task difficulty + subject skill + noise; subject k is made 1.5 points weaker in leaf
+k mod 12 (a planted weakness per subject, so the run also says how many are found). "N items" is the total across
+subjects. The data is written as a Parquet file and ingested with the real pipeline (``ingest`` column), then
+`build_profile` runs unchanged from the workspace file (``profile``: read + statistics + bootstrap + quotes);
+``stats`` is the in-memory part alone (`profile_from_arrays`). Each case runs in a fresh process (spawn); peak RSS
+is that process's, after the ingest (the profile's own peak is reported separately by a second process).
+
+Run: .venv/bin/python bench/profile.py [--cases 8x10000 50x1000000]
+
+Measured 2026-11-30 on 2 shared cores (load from other sessions ~2):
+
+    (see the table this script prints; pasted in the report of issue #15)
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _make(path: Path, n_subjects: int, n_items: int, seed: int = 0) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from earful.qa_agent.profiles.wildbench import wildbench_tree
+
+    tree = wildbench_tree()
+    leaves = [tree.nodes[i].name for i in tree.leaves()]
+    rng = np.random.default_rng(seed)
+    n_units = max(1, n_items // n_subjects)
+    unit_leaf = rng.integers(0, len(leaves), n_units)
+    difficulty = rng.normal(0, 1.2, n_units)
+    skill = np.linspace(1.0, -1.0, n_subjects)
+    unit = np.repeat(np.arange(n_units), n_subjects)
+    subj = np.tile(np.arange(n_subjects), n_units)
+    leaf = unit_leaf[unit]
+    raw = 6.5 + difficulty[unit] + skill[subj] + rng.normal(0, 1.5, len(unit)) - 1.5 * (leaf == subj % len(leaves))
+    score = np.clip(np.rint(raw), 1, 10).astype(np.int64)
+    names = np.array([f"model-{k:02d}" for k in range(n_subjects)])
+    pq.write_table(pa.table({
+        "id": pa.array(np.arange(len(unit)).astype(str)),
+        "session_id": pa.array(unit.astype(str)), "model": pa.array(names[subj]), "score": pa.array(score),
+        "category": pa.array(np.array(leaves)[leaf]),
+        "text": pa.array(np.char.add("critique of task ", unit.astype(str)))}), path)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _ingest(db: str, parquet: str, out) -> None:
+    from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
+
+    t = time.perf_counter()
+    with Store(db) as s:
+        ingest_file(s, Path(parquet), source="synthetic", overrides={"id": "id", "text": "text"})
+    out.put({"ingest_s": time.perf_counter() - t, "ingest_mb": _peak_mb()})
+
+
+def _profile(db: str, n_subjects: int, out) -> None:
+    from earful.qa_agent.profiles import build_profile, profile_from_arrays
+    from earful.qa_agent.profiles.wildbench import wildbench_tree
+
+    tree = wildbench_tree()
+    t = time.perf_counter()
+    prof = build_profile(db, "synthetic", "model", "score", tree=tree, category_column="category",
+                         unit_column="session_id")
+    took = time.perf_counter() - t
+    leaves = [tree.nodes[i].name for i in tree.leaves()]
+    planted = {(f"model-{k:02d}", leaves[k % len(leaves)]) for k in range(n_subjects)}
+    found = {(f.subject, f.node.split(" / ")[-1]) for f in prof.findings if f.kind == "weakness"}
+    # a planted leaf's group may be found too (it holds the leaf): not a false finding
+    groups = {(s, tree.nodes[tree.nodes[tree.resolve(leaf)[0]].parent].name) for s, leaf in planted}
+    # the in-memory statistics alone, on arrays already read
+    from earful.qa_agent.profiles import data
+    from earful.store import Store
+
+    with Store(db, read_only=True) as s:
+        items = data.load_items(s, "synthetic", "model", "score", None, "category", None, "session_id", None, None)
+    t2 = time.perf_counter()
+    profile_from_arrays(items.subject, items.y, items.category, tree, unit=items.unit)
+    out.put({"profile_s": took, "stats_s": time.perf_counter() - t2, "profile_mb": _peak_mb(),
+             "nodes": len(tree), "planted_found": len(planted & found), "planted": len(planted),
+             "other_weaknesses": len(found - planted - groups)})
+
+
+def _run(target, *args) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    res = q.get()
+    p.join()
+    return res
+
+
+def wildbench(workdir: Path) -> None:
+    """The WildBench comparison: critiques + responses ingested, responses labelled with the twelve tags by the
+    offline (self-trained zero-shot) classifier, one tag per task by majority, then the profile over the five
+    published groups; prints each model's strongest and weakest group."""
+    import subprocess
+
+    from earful.qa_agent.profiles import build_profile
+    from earful.qa_agent.profiles.wildbench import strongest_and_weakest, taxonomy_yaml
+
+    data = ROOT.parent / "shared" / "datasets" / "wildbench_v2_critiques"
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "wildbench.duckdb"
+    tax = workdir / "wildbench_tasks.yaml"
+    tax.write_text(taxonomy_yaml(), encoding="utf-8")
+
+    def earful(*a):
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-c", "from earful.cli import main; main()", "--db", str(db), *a],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit(r.stderr + r.stdout)
+        print(f"earful {' '.join(a[:4])} ... {time.perf_counter() - t:.0f} s", flush=True)
+
+    if not db.exists():
+        earful("ingest", str(data / "critiques.jsonl"), "--source", "critiques")
+        earful("ingest", str(data / "model_outputs.jsonl.gz"), "--source", "outputs", "--text", "model_output")
+        earful("classify", "run", "--taxonomy", str(tax), "--source", "outputs")
+    prof = build_profile(db, "critiques", "model", "score", tree="wildbench", labels="wildbench_tasks",
+                         category_source="outputs", unit_column="session_id")
+    print(f"\n{'model':28} {'overall':>7}  {'weakest group':34} {'strongest group':34}")
+    for r in strongest_and_weakest(prof):
+        weak = "{} ({:.2f})".format(r["weakest"], r["weakest_mean"])
+        strong = "{} ({:.2f})".format(r["strongest"], r["strongest_mean"])
+        print(f"{r['subject']:28} {r['overall']:7.2f}  {weak:34} {strong:34}")
+    for s in prof.subjects:
+        print(prof.statement(s, "weakness"))
+        print(prof.statement(s, "strength"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=["8x10000", "50x1000000"], help="SUBJECTSxITEMS")
+    ap.add_argument("--wildbench", metavar="DIR", help="instead: the WildBench five-group comparison, workspace in DIR")
+    args = ap.parse_args()
+    if args.wildbench:
+        wildbench(Path(args.wildbench))
+        return
+    rows = []
+    for case in args.cases:
+        n_subjects, n_items = (int(x) for x in case.lower().split("x"))
+        with tempfile.TemporaryDirectory() as d:
+            parquet, db = Path(d) / "items.parquet", str(Path(d) / "w.duckdb")
+            _make(parquet, n_subjects, n_items)
+            res = _run(_ingest, db, str(parquet))
+            res |= _run(_profile, db, n_subjects)
+            res |= {"subjects": n_subjects, "items": n_items}
+            rows.append(res)
+            print(res, flush=True)
+    head = ("subjects", "items", "nodes", "ingest s", "profile s", "stats s", "profile peak MB", "planted found",
+            "other weaknesses")
+    print("\n" + " | ".join(head))
+    for r in rows:
+        print(" | ".join([f"{r['subjects']}", f"{r['items']:,}", f"{r['nodes']}", f"{r['ingest_s']:.1f}",
+                          f"{r['profile_s']:.1f}", f"{r['stats_s']:.2f}", f"{r['profile_mb']:.0f}",
+                          f"{r['planted_found']}/{r['planted']}", f"{r['other_weaknesses']}"]))
+
+
+if __name__ == "__main__":
+    main()
