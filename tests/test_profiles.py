@@ -115,6 +115,13 @@ def test_profile_for_every_model(wb):
     assert coding["Coding & Debugging / Coding & Debugging"] == coding["Coding & Debugging"] > 100
 
 
+def test_strengths_and_weaknesses_stay_separate_fields(wb):
+    """The wildbench ingest profile joins strengths and weaknesses into `text` (for search) and keeps each as its own
+    column of the view, so a profile quotes a weakness from `weaknesses` and a strength from `strengths`."""
+    rows = sql_rows(wb["db"], "SELECT text, strengths, weaknesses FROM wb ORDER BY item_id LIMIT 50")
+    assert all(s and w and s in t and w in t and s != w for t, s, w in rows)
+
+
 def test_node_statistics_match_plain_sql(wb):
     prof = _profile(wb, quotes=0)
     leaf_to_top = [(leaf, top) for top, leaves in TREE.items() for leaf in leaves]

@@ -137,13 +137,13 @@ class Profile:
         return out
 
     def weakest(self, subject: str, k: int = 3) -> dict:
-        """'Where is X weakest?': its significant weaknesses, or, when there are none, says so and gives the nodes
-        with the most negative (untested-as-significant) effect as leads, labelled as not significant."""
+        """'Where is X weakest?': its significant weaknesses and the statement (which says so when there are none),
+        plus the `k` categories with the most negative effect whether significant or not (``p_adj`` tells)."""
         weak = self.weaknesses(subject)
         rows = [r for r in self.node_rows(subject) if r["effect"] is not None]
         sign = 1.0 if self.params["higher_is_better"] else -1.0
         rows.sort(key=lambda r: sign * r["effect"])
-        return {"subject": subject, "significant": [asdict(f) for f in weak[:k]],
+        return {"subject": subject, "significant": [_finding_json(f) for f in weak[:k]],
                 "statement": self.statement(subject, "weakness"), "lowest_effects": rows[:k]}
 
     def weakest_subject(self, node_query: str) -> dict:
@@ -177,7 +177,7 @@ class Profile:
                 "interval": self.interval, "params": self.params, "notes": self.notes,
                 "tree": self.tree.to_dict(), "subjects": self.subjects,
                 "nodes": self.node_rows(),
-                "findings": [asdict(f) for f in self.findings],
+                "findings": [_finding_json(f) for f in self.findings],
                 "statements": {s: [self.statement(s, "weakness"), self.statement(s, "strength")]
                                for s in self.subjects},
                 "comparison": self.comparison.to_json() if self.comparison else None}
@@ -195,6 +195,16 @@ class Profile:
             out["comparison"] = pl.DataFrame(
                 [{k: v for k, v in r.items() if k != "means"} for r in self.comparison.rows], infer_schema_length=None)
         return out
+
+
+MAX_JSON_IDS = 200   # item ids listed per finding in JSON (all of them stay on the Finding)
+
+
+def _finding_json(f: Finding) -> dict:
+    d = asdict(f)
+    d["item_ids_total"] = len(f.item_ids)
+    d["item_ids"] = f.item_ids[:MAX_JSON_IDS]
+    return d
 
 
 def _num(x) -> float | None:
