@@ -29,7 +29,7 @@ def profile_cmd(ctx: typer.Context,
                                                 help="instead of a score: the share of COLUMN=VALUE, e.g. "
                                                      "'feedback_type=bug report'"),
                 tree: str = typer.Option(None, "--tree", help="category tree: JSON/YAML file (Feedbacker's "
-                                                              "cata_tree.json accepted)"),
+                                                              "cata_tree.json accepted), or 'wildbench'"),
                 category_column: str = typer.Option(None, "--category-column",
                                                     help="column whose values name the categories (the tree "
                                                          "itself when no --tree)"),
@@ -49,6 +49,13 @@ def profile_cmd(ctx: typer.Context,
                 lower_is_better: bool = typer.Option(False, "--lower-is-better",
                                                      help="a low score or share is good (e.g. share of bug "
                                                           "reports)"),
+                weakness_column: str = typer.Option(None, "--weakness-column",
+                                                    help="quote weaknesses from this column (default: weaknesses "
+                                                         "when the source has it, else text)"),
+                strength_column: str = typer.Option(None, "--strength-column",
+                                                    help="quote strengths from this column (default: strengths "
+                                                         "when the source has it, else text)"),
+                quotes: int = typer.Option(3, "--quotes", help="representative quotes per finding (0: none)"),
                 html: str = typer.Option(None, "--html", help="write a self-contained HTML page here"),
                 as_json: bool = typer.Option(False, "--json", help="print machine-readable JSON")):
     """Profile subjects over a category tree: score per category with intervals and ranks, significant
@@ -59,7 +66,8 @@ def profile_cmd(ctx: typer.Context,
     prof = build_profile(db, source, subject_column, score_column, label_share=label_share, tree=tree,
                          category_column=category_column, labels=labels, unit_column=unit_column,
                          category_source=category_source, subjects=_split(subjects), min_items=min_items,
-                         alpha=alpha, correction=correction, higher_is_better=not lower_is_better)
+                         alpha=alpha, correction=correction, higher_is_better=not lower_is_better, quotes=quotes,
+                         weakness_column=weakness_column, strength_column=strength_column)
     written = None
     if html:
         from earful.qa_agent.profiles.html import write_html
