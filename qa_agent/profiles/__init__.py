@@ -70,12 +70,11 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
     try:
         items = data.load_items(store, source, subject_column, score_column, label_share, category_column, labels,
                                 unit_column, category_source, None)
-        if category_column is None and labels is None:
+        if category_column is None and labels is None:   # no categories: one node, the overall standing only
             import numpy as np
 
-            items.category = np.array(["(all)"] * len(items.y), dtype=object)
             tree = tree_from_values(["(uncategorised)"])
-            items.category[:] = None
+            items.category = np.full(len(items.y), "(uncategorised)", dtype=object)
         measure = "score" if score_column else f"share of {label_share[0]} = {label_share[1]}"
         prof = profile_from_arrays(items.subject, items.y, items.category, tree, subjects=subjects,
                                    min_items=min_items, alpha=alpha, correction=correction, n_boot=n_boot, seed=seed,
