@@ -15,6 +15,10 @@ topics_app = typer.Typer(help="Find, name, edit and track topics in the feedback
 
 
 def register(app: typer.Typer) -> None:
+    from earful.topics import cli_aspects   # mentions, aspects, complaints: mention-level commands
+
+    if not any(c.name == "mentions" for c in topics_app.registered_commands):
+        cli_aspects.register(topics_app)
     app.add_typer(topics_app, name="topics")
 
 

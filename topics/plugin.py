@@ -14,6 +14,9 @@ def register_topic_backends(register):
     register(BERTopicBackend, "bertopic")
     # A plumbing stand-in (PCA + KMeans, seconds instead of a minute); used by tests about persistence and edits.
     register(PcaKMeansStandIn, "pca-kmeans-standin")
+    from earful.topics.aspects import AspectBERTopic   # BERTopic with evaluative/generic words out of keywords
+
+    register(AspectBERTopic, "bertopic-aspects")
 
 
 @hookimpl

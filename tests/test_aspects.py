@@ -1,0 +1,228 @@
+"""Aspect topics over mentions: generic and evaluative words out of names, item-level aspects from mentions, stable
+ids and edits across refits, new mentions assigned, and "top complaints" with quotes and praise side by side.
+
+Real URR reviews, real DuckDB, the real packaged embedding model; the real BERTopic aspect backend in one test, the
+registered PCA + KMeans stand-in where a test is about what happens around a fit.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import run_cli, urr_sample
+
+STANDIN = "pca-kmeans-standin"
+
+
+@pytest.mark.parametrize("text,general", [
+    ("Love it!!!", True), ("Great game", True), ("Works fine", True), ("ok", True), ("Best app ever", True),
+    ("but ridiculously hard", False), ("Battery drain is awful", False), ("Too many ads", False),
+    ("can't uninstall it", False),
+])
+def test_general_mentions(text, general):
+    from earful.topics.aspects import is_general
+
+    assert is_general(text) is general
+
+
+@pytest.mark.parametrize("name,generic", [
+    ("Praise: great app", True), ("Ok, okay", True), ("Works", True), ("Praise: fun game", True),
+    ("Miscellaneous", True), ("Battery drain, charging", False), ("Can't uninstall", False),
+    ("Sms app, messaging, whatsapp", False), ("Uninstall can't", False),
+])
+def test_generic_name_check(name, generic):
+    from earful.topics.aspects import is_generic_name
+
+    assert is_generic_name(name) is generic
+
+
+def test_aspect_names_are_noun_phrases_without_generic_words():
+    from earful.topics.aspects import aspect_name, clean_keywords
+
+    assert aspect_name(["battery", "battery drain", "drain", "charge"]) == "Battery drain, charge"
+    assert aspect_name(["great app", "love", "good"]) == "Miscellaneous"
+    assert clean_keywords(["files doesn't", "does does", "can't uninstall", "great ads", "ads"]) == \
+        ["can't uninstall", "ads"]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """400 real reviews ingested, segmented, polarity-scored and their mentions embedded (built once)."""
+    from earful.embeddings import Embedder
+    from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
+    from earful.topics.mentions import embed_mentions, segment
+    from earful.topics.polarity import score_polarity
+
+    d = tmp_path_factory.mktemp("aspects")
+    with Store(d / "base.duckdb") as s:
+        ingest_file(s, urr_sample(d / "first.csv", slice(0, 400)), source="reviews")
+        segment(s)
+        score_polarity(s)
+        embed_mentions(s, Embedder())
+    urr_sample(d / "more.csv", slice(400, 440))
+    return d
+
+
+@pytest.fixture
+def ws(base, tmp_path):
+    from earful.store import Store
+
+    shutil.copy(base / "base.duckdb", tmp_path / "w.duckdb")
+    s = Store(tmp_path / "w.duckdb")
+    s.more_csv = base / "more.csv"
+    yield s
+    s.close()
+
+
+def _fit(store, **kw):
+    from earful.topics.aspects import fit_aspects
+
+    return fit_aspects(store, backend=STANDIN, backend_params={"n_topics": 8}, **kw)
+
+
+@pytest.mark.slow
+def test_bertopic_aspects_have_no_generic_names_and_praise_is_general(ws):
+    from earful.topics.aspects import aspect_list, fit_aspects, is_generic_name
+
+    res = fit_aspects(ws)
+    assert res["aspects"] >= 3 and res["general"] > 0 and res["mentions"] == res["general"] + res["clustered"]
+    names = [a["name"] for a in aspect_list(ws)]
+    assert names and not [n for n in names if is_generic_name(n)]
+    stop = {"great", "love", "good", "ok", "works", "app", "game"}
+    kws = [k for (ks,) in ws.rows("SELECT keywords FROM aspects WHERE status = 'active'") for k in ks]
+    assert not [k for k in kws if set(k.lower().split()) & stop]
+    # a mention of nothing but praise is general (-2), never in an aspect
+    assert ws.scalar("SELECT aspect_id FROM mentions WHERE lower(text) IN ('love it', 'love it!', 'great app') "
+                     "LIMIT 1") in (None, -2)
+
+
+def test_item_level_aspects_come_from_mentions(ws):
+    from earful.topics.aspects import item_primary_aspects
+
+    _fit(ws)
+    assert ws.scalar("SELECT count(*) FROM mentions WHERE aspect_id IS NULL") == 0
+    multi = ws.scalar("SELECT count(*) FROM (SELECT item_id FROM item_aspects WHERE aspect_id >= 0 "
+                      "GROUP BY item_id HAVING count(*) > 1)")
+    assert multi > 0   # an item can have several aspects
+    primary = item_primary_aspects(ws)
+    assert set(primary) == {r[0] for r in ws.rows("SELECT DISTINCT item_id FROM mentions")}
+    item, aid = next((i, a) for i, a in primary.items() if a >= 0)
+    assert aid in {r[0] for r in ws.rows("SELECT aspect_id FROM mentions WHERE item_id = ?", [item])}
+    # sizes count mentions
+    assert ws.scalar("SELECT sum(size) FROM aspects WHERE status = 'active'") == \
+        ws.scalar("SELECT count(*) FROM mentions WHERE aspect_id >= 0")
+
+
+def test_refit_keeps_ids_and_replays_edits(ws):
+    from earful.topics.aspects import edit_aspect
+
+    _fit(ws)
+    ids = [r[0] for r in ws.rows("SELECT aspect_id FROM aspects WHERE status = 'active' ORDER BY size DESC")]
+    edit_aspect(ws, "rename", [ids[0]], "Comic loading")
+    edit_aspect(ws, "merge", [ids[1], ids[2]])
+    edit_aspect(ws, "delete", [ids[3]])
+    res = _fit(ws)
+    assert res["lineage"].get("matched", 0) >= len(ids) - 1 and res["overrides_applied"] == 3
+    status = dict(ws.rows("SELECT aspect_id, status FROM aspects"))
+    assert ws.scalar("SELECT name FROM aspects WHERE aspect_id = ?", [ids[0]]) == "Comic loading"
+    assert status[ids[2]] == "merged" and status[ids[3]] == "deleted"
+    assert ws.scalar("SELECT count(*) FROM mentions WHERE aspect_id IN (?, ?)", [ids[2], ids[3]]) == 0
+    events = {r[0] for r in ws.rows("SELECT event FROM aspect_lineage")}
+    assert {"new", "matched", "renamed", "merged", "deleted"} <= events
+
+
+def test_edit_errors(ws):
+    from earful.errors import InputError, NotFoundError
+    from earful.topics.aspects import edit_aspect
+
+    _fit(ws)
+    with pytest.raises(NotFoundError, match="aspects list"):
+        edit_aspect(ws, "rename", [999], "x")
+    aid = ws.scalar("SELECT min(aspect_id) FROM aspects")
+    with pytest.raises(InputError):
+        edit_aspect(ws, "rename", [aid], " ")
+    with pytest.raises(InputError):
+        edit_aspect(ws, "merge", [aid, aid])
+
+
+def test_new_items_get_aspects_without_refit(ws):
+    from earful.ingest.pipeline import ingest_file
+    from earful.topics.aspects import assign_new_mentions
+    from earful.topics.mentions import segment
+    from earful.topics.polarity import score_polarity
+
+    _fit(ws)
+    ingest_file(ws, ws.more_csv, source="reviews")
+    segment(ws)
+    score_polarity(ws)
+    res = assign_new_mentions(ws)
+    assert res["assigned"] + res["general"] + res["outliers"] > 40
+    assert ws.scalar("SELECT count(*) FROM mentions WHERE aspect_id IS NULL") == 0
+    assert assign_new_mentions(ws)["assigned"] == 0   # rerun: nothing new
+
+
+def test_top_complaints_rank_negative_mentions_with_quotes_and_praise(ws):
+    from earful.topics.complaints import format_complaints, top_complaints
+
+    _fit(ws)
+    rows = top_complaints(ws, n=3)
+    assert 1 <= len(rows) <= 3
+    assert [r["negative"] for r in rows] == sorted((r["negative"] for r in rows), reverse=True)
+    for r in rows:
+        assert r["aspect_id"] >= 0 and r["negative"] > 0
+        assert r["negative_share"] == round(r["negative"] / r["mentions"], 3)
+        assert r["quotes"] and len(r["quotes"]) <= 3
+        pols = {q["mention_id"]: None for q in r["quotes"] + r["praise"]}
+        got = dict(ws.rows("SELECT mention_id, polarity || ':' || aspect_id FROM mentions WHERE mention_id IN "
+                           "(SELECT unnest(?::VARCHAR[]))", [list(pols)]))
+        assert all(got[q["mention_id"]] == f"negative:{r['aspect_id']}" for q in r["quotes"])
+        assert all(got[q["mention_id"]] == f"positive:{r['aspect_id']}" for q in r["praise"])
+        assert all(q["text"] in ws.scalar("SELECT text FROM items WHERE item_id = ?", [q["item_id"]])
+                   for q in r["quotes"])
+    # the negative count is the SQL count over the view, in mentions
+    top = rows[0]
+    assert top["negative"] == ws.scalar("SELECT count(*) FROM mention_items WHERE aspect_id = ? AND "
+                                        "polarity = 'negative'", [top["aspect_id"]])
+    assert format_complaints(rows)[0].startswith(f"1. {top['aspect']}: {top['negative']} negative mentions")
+
+
+def test_top_complaints_period_and_errors(ws, tmp_path):
+    from earful.errors import InputError, NotFoundError
+    from earful.store import Store
+    from earful.topics.complaints import top_complaints
+
+    with pytest.raises(NotFoundError, match="topics mentions"):
+        with Store(tmp_path / "empty.duckdb") as e:
+            top_complaints(e)
+    with pytest.raises(NotFoundError, match="aspects fit"):
+        top_complaints(ws)
+    _fit(ws)
+    everything = sum(r["negative"] for r in top_complaints(ws, n=50))
+    mid = ws.scalar("SELECT quantile_disc(created_at, 0.5)::DATE FROM items")
+    later = sum(r["negative"] for r in top_complaints(ws, since=mid, n=50))
+    earlier = sum(r["negative"] for r in top_complaints(ws, until=mid, n=50))
+    assert later + earlier == everything and 0 < later < everything
+    with pytest.raises(InputError, match="not a date"):
+        top_complaints(ws, since="March")
+    with pytest.raises(InputError, match="not before"):
+        top_complaints(ws, since="2016-05-01", until="2016-01-01")
+
+
+@pytest.mark.slow
+def test_cli_mentions_aspects_and_complaints(base, tmp_path):
+    db = tmp_path / "c.duckdb"
+    shutil.copy(base / "base.duckdb", db)
+    res = run_cli("topics", "mentions", "--json", db=db)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["segment"]["mentions_added"] == 0 and doc["polarity"]["scored"] == 0   # rerun: nothing new
+    res = run_cli("topics", "aspects", "fit", "--backend", STANDIN, "--json", db=db)
+    assert res.returncode == 0, res.stderr
+    res = run_cli("topics", "complaints", "--since", "2014-01-01", "--n", "2", db=db)
+    assert res.returncode == 0, res.stderr
+    assert "1. " in res.stdout and "negative mentions of" in res.stdout
+    bad = run_cli("topics", "complaints", "--since", "March", db=db)
+    assert bad.returncode != 0 and "not a date" in (bad.stderr + bad.stdout)
