@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.earful-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-fast lint install sandbox browser clean
+.PHONY: demo test test-fast lint install sandbox browser clean lab
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebook]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +33,11 @@ browser:
 
 demo: $(STAMP) sandbox
 	$(BIN)/python -m earful.demo
+
+# JupyterLab (installed by the set-up above, with a kernel in .venv) on the bundled notebooks; they use demo.duckdb
+# when `make demo` has made it, else build a small sample workspace of their own
+lab: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab
 
 # ruff, then import-linter's layer contracts (pyproject.toml). The stage folders live at the top level and install
 # as earful.<stage> through package-dir, which import-linter cannot follow; it reads a tree of links that has them

@@ -209,3 +209,17 @@ def test_profile_on_the_critiques(tmp_path_factory, fresh_kernel):
     assert [type(f) for f in prof.charts] == [go.Figure, go.Figure]
     html = prof._repr_html_()
     assert html.count("Plotly.newPlot") == 2 and prof.statement(models[0], "weakness")[:30] in html
+
+
+def test_items_behind_an_answer_come_back_in_its_order(tiny):
+    from earful.notebook import Workspace
+
+    ws = Workspace(tiny)
+    ans = ws.ask("show me examples of reviews about crashes")
+    assert ans.status == "answered" and len(ans.item_ids) >= 2
+    ids = list(reversed(ans.item_ids))
+    got = ws.items(ids)
+    assert got["item_id"].to_list() == ids
+    texts = dict(sql_rows(tiny, "SELECT item_id, text FROM items"))
+    assert got["text"].to_list() == [texts[i] for i in ids]
+    assert ws.items([]).is_empty() and ws.items(["no-such-id", "x'); DROP TABLE items; --"]).is_empty()

@@ -97,6 +97,30 @@ class Workspace:
                  "example_ids": [e["item_id"] for e in t["examples"]]} for t in doc["topics"]]
         return pl.DataFrame(rows, infer_schema_length=None) if rows else frame(["id", "name", "size", "share"], [])
 
+    def trends(self, *, days: int = 30, source: str | None = None):
+        """Emerging and fading topics: each topic's share in the last `days` (up to the newest item) against the
+        `days` before, with a two-proportion z-test (Bonferroni over topics), as a polars DataFrame."""
+        import polars as pl
+
+        from earful.topics.timeline import trends
+
+        with self._store() as store:
+            rows = trends(store, days=days, source=source)
+        return pl.DataFrame(rows, infer_schema_length=None) if rows else frame(["topic_id", "topic", "trend"], [])
+
+    def items(self, item_ids):
+        """The items behind an answer (``ws.items(answer.item_ids)``): id, source, time and text, in that order."""
+        import polars as pl
+
+        ids = [str(i) for i in (item_ids or [])]
+        if not ids:
+            return frame(["item_id", "source", "created_at", "text"], [])
+        got = self.sql("SELECT item_id, source, created_at, text FROM items WHERE item_id IN ("
+                       + ", ".join("'" + i.replace("'", "''") + "'" for i in ids) + ")")
+        order = {i: k for k, i in enumerate(ids)}
+        return got.with_columns(pl.col("item_id").replace_strict(order, default=len(ids)).alias("_k")
+                                ).sort("_k").drop("_k")
+
     def topic_charts(self, *, period: str = "month", top: int = 8) -> TopicCharts:
         """The intertopic distance map, keyword bars, hierarchy and topics over time, interactive (plotly)."""
         from earful.topics.pictures import topic_figures
