@@ -35,6 +35,7 @@ BUILTIN_PLUGINS = (
     "earful.topics.plugin",
     "earful.llm.plugin",
     "earful.qa_agent.plugin",
+    "earful.lake.plugin",
 )
 
 

@@ -1,0 +1,257 @@
+"""Running a stage over a lake: ``local`` streams DuckDB Arrow batches through it, ``ray`` runs it on Ray Data.
+
+Design decision: one code path. A `Job` is (stage class, its constructor arguments, the DuckDB query over the lake
+that selects what is still to do, the output partition); `run` is the only place that knows the engine. Locally the
+query's batches go through one stage instance in this process. On Ray the driver writes the same query's rows (in
+the same order) to ``_staging/<run>/`` and ``ray.data.read_parquet(...).map_batches(Stage, concurrency=N,
+batch_format="pyarrow")`` runs an actor pool (each actor loads the model once) whose workers write the output
+partition themselves; workers never open a ``.duckdb`` file. Both then update the manifest and rebuild the rollups
+of the (source, month) partitions the run touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from earful.errors import InputError, NotFoundError
+from earful.lake.catalog import connect_lake
+from earful.lake.layout import Lake, PartitionWriter, part_value
+from earful.lake.stages import ClassifyStage, EmbedStage, TopicAssignStage
+from earful.store.sql import quote_literal
+
+ENGINES = ("local", "ray")
+RAY_INSTALL = "pip install 'earful[ray]'"
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+@dataclass
+class Job:
+    stage: type
+    kwargs: dict
+    input_sql: str                     # over the lake's views (`earful.lake.catalog.connect_lake`)
+    output: str                        # the output partition folder, e.g. "labels/taxonomy=t/model=v"
+    replace: bool                      # True: the run rewrites its partition; False: it adds files
+    rolls_up: bool = True              # whether the run changes a rollup (labels, topics) or not (embeddings)
+    update: Callable[[dict], None] = field(default=lambda m: None)   # manifest change once the run is written
+    info: dict = field(default_factory=dict)
+
+
+# -- the jobs ---------------------------------------------------------------------------------------------------
+def _meta(lake: Lake, table: str) -> list[dict]:
+    if not lake.exists("meta", f"{table}.parquet"):
+        return []
+    return lake.read_table("meta", f"{table}.parquet").to_pylist()
+
+
+def _default_model(model: str | None) -> str:
+    if model:
+        return model
+    from earful.embeddings import current_model
+
+    return current_model()
+
+
+def embed_job(lake: Lake, *, model: str | None = None, redo: bool = False,  # noqa: ARG001 - every job: (lake, ...)
+              batch_size: int = 128) -> Job:
+    from earful.embeddings import get_embedding_model
+
+    model_id = get_embedding_model(_default_model(model)).name
+    todo = "" if redo else (f"WHERE content_hash NOT IN (SELECT content_hash FROM embeddings "
+                            f"WHERE model_id = {quote_literal(model_id)})")
+    sql = f"SELECT content_hash, any_value(text) AS text FROM items {todo} GROUP BY content_hash ORDER BY content_hash"
+
+    def update(m: dict) -> None:
+        m["current"]["embeddings"] = sorted(set(m["current"]["embeddings"]) | {model_id})
+    return Job(EmbedStage, {"model": model_id, "batch_size": batch_size}, sql,
+               f"embeddings/model={part_value(model_id)}", replace=redo, rolls_up=False, update=update,
+               info={"model": model_id})
+
+
+def classify_job(lake: Lake, taxonomy: str, *, redo: bool = False) -> Job:
+    rows = sorted((r for r in _meta(lake, "classify_models") if r["taxonomy"] == taxonomy),
+                  key=lambda r: r["trained_at"], reverse=True)
+    if not rows:
+        raise NotFoundError(f"the lake has no trained model for taxonomy '{taxonomy}'",
+                            hint="fit on one node (earful classify train / run in a workspace), then "
+                                 "'earful export --to URL' again; a lake only applies models")
+    row = rows[0]
+    versions = json.loads(row["versions"]) if isinstance(row["versions"], str) else (row["versions"] or {})
+    emb_model = versions.get("embedding_model", "all-MiniLM-L6-v2")
+    version = row["model_version"]
+    todo = "" if redo else (f"WHERE i.item_id NOT IN (SELECT item_id FROM classify_labels "
+                            f"WHERE taxonomy = {quote_literal(taxonomy)})")
+    sql = (f"SELECT i.item_id, i.text, i.rating, i.created_at, i.author, e.vector FROM items i LEFT JOIN "
+           f"(SELECT content_hash, vector FROM embeddings WHERE model_id = {quote_literal(emb_model)}) e "
+           f"ON e.content_hash = i.content_hash {todo} ORDER BY i.item_id")
+
+    def update(m: dict) -> None:
+        cur = m["current"]["labels"]
+        cur[taxonomy] = [version] if redo else [*[v for v in cur.get(taxonomy, []) if v != version], version]
+    kwargs = {"blob": bytes(row["blob"]), "fmt": row.get("format"), "versions": row["versions"],
+              "taxonomy": taxonomy, "method": row["method"], "model_version": version,
+              "embedding_model": emb_model}
+    return Job(ClassifyStage, kwargs, sql, f"labels/taxonomy={part_value(taxonomy)}/model={part_value(version)}",
+               replace=redo, update=update, info={"taxonomy": taxonomy, "model_version": version})
+
+
+def assign_job(lake: Lake, *, redo: bool = False) -> Job:
+    runs = sorted(_meta(lake, "topic_runs"), key=lambda r: r["fitted_at"], reverse=True)
+    topics = [t for t in _meta(lake, "topics") if t["status"] == "active" and t.get("centroid") is not None]
+    if not runs or not topics:
+        raise NotFoundError("the lake has no fitted topics",
+                            hint="fit on a sample on one node (earful topics fit), then 'earful export' again")
+    run = runs[0]
+    params = json.loads(run["params"] or "{}")
+    threshold = float(params.get("threshold", 0.3))
+    emb_model = params.get("embedding_model", "all-MiniLM-L6-v2")
+    topics.sort(key=lambda t: t["topic_id"])
+    todo = "" if redo else "AND i.item_id NOT IN (SELECT item_id FROM topic_assignments)"
+    sql = (f"SELECT i.item_id, e.vector FROM items i JOIN (SELECT content_hash, vector FROM embeddings "
+           f"WHERE model_id = {quote_literal(emb_model)}) e ON e.content_hash = i.content_hash WHERE true {todo} "
+           "ORDER BY i.item_id")
+    run_id = run["run_id"]
+
+    def update(m: dict) -> None:
+        m["current"]["topics"] = [run_id] if redo else [*[r for r in m["current"]["topics"] if r != run_id], run_id]
+    kwargs = {"topic_ids": [int(t["topic_id"]) for t in topics],
+              "centroids": [list(map(float, t["centroid"])) for t in topics], "threshold": threshold}
+    return Job(TopicAssignStage, kwargs, sql, f"topics/run={part_value(run_id)}", replace=redo, update=update,
+               info={"run": run_id, "threshold": threshold, "embedding_model": emb_model})
+
+
+# -- running ----------------------------------------------------------------------------------------------------
+def rebatch(reader, size: int) -> Iterator:
+    """Arrow tables of exactly `size` rows (the last one shorter) from a record-batch reader."""
+    import pyarrow as pa
+
+    pending, have = [], 0
+    for batch in reader:
+        pending.append(batch)
+        have += batch.num_rows
+        while have >= size:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, size).combine_chunks()
+            rest = table.slice(size)
+            pending, have = rest.to_batches(), rest.num_rows
+    if have:
+        yield pa.Table.from_batches(pending).combine_chunks()
+
+
+def _touched(con, job: Job) -> set:
+    if not job.rolls_up:
+        return set()
+    rows = con.execute(f"SELECT DISTINCT source, strftime(date, '%Y-%m') FROM items WHERE item_id IN "
+                       f"(SELECT item_id FROM ({job.input_sql}))").fetchall()
+    return {(s, m) for s, m in rows}
+
+
+def run(lake: Lake, job: Job, *, engine: str = "local", batch_size: int = 256, concurrency: int = 2,
+        progress: Callable[[int], None] | None = None) -> dict:
+    """Run `job` over `lake` on `engine`; returns {rows, engine, seconds, batches, ...}."""
+    from earful.lake import rollups
+
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine '{engine}'", hint=f"use one of {', '.join(ENGINES)}")
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    manifest = lake.manifest()
+    con = connect_lake(lake, manifest)
+    t0 = time.perf_counter()
+    try:
+        todo = con.execute(f"SELECT count(*) FROM ({job.input_sql})").fetchall()[0][0]
+        touched = _touched(con, job)
+        if todo == 0:
+            out = {"rows": 0}
+        elif engine == "local":
+            out = _run_local(con, lake, job, batch_size, progress)
+        else:
+            out = _run_ray(con, lake, job, batch_size, concurrency)
+    finally:
+        con.close()
+    manifest = lake.manifest()
+    job.update(manifest)
+    lake.save_manifest(manifest)
+    out["rollup_partitions"] = rollups.rebuild(lake, touched, manifest) if out["rows"] else 0
+    return {**job.info, "stage": job.stage.__name__, "engine": engine, "todo": todo, **out,
+            "output": job.output, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _run_local(con, lake: Lake, job: Job, batch_size: int, progress) -> dict:
+    t0 = time.perf_counter()
+    stage = job.stage(**job.kwargs)
+    load_s = time.perf_counter() - t0
+    writer = PartitionWriter(lake, job.output, replace=job.replace)
+    batches = 0
+    reader = con.sql(job.input_sql).to_arrow_reader(batch_size)
+    for batch in rebatch(reader, batch_size):
+        writer.write(stage(batch), {})
+        batches += 1
+        if progress:
+            progress(batch.num_rows)
+    return {"rows": writer.rows, "batches": batches, "model_load_s": round(load_s, 3)}
+
+
+# -- Ray ----------------------------------------------------------------------------------------------------------
+def ray_module():
+    """`ray` with Ray Data, or the exact install line."""
+    from earful.errors import require
+
+    ray = require("ray", "ray[data]", extra="ray", purpose="--engine ray")
+    require("ray.data", "ray[data]", extra="ray", purpose="--engine ray")
+    return ray
+
+
+def ensure_ray(num_cpus: int | None = None):
+    """Connect to ``RAY_ADDRESS`` when set, else start (or reuse) a local one-node cluster."""
+    ray = ray_module()
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS") or None
+        kwargs = {"include_dashboard": False, "log_to_driver": False}
+        if address is None and num_cpus:
+            kwargs["num_cpus"] = num_cpus
+        ray.init(address=address, runtime_env={"env_vars": OFFLINE_ENV}, **kwargs)
+    return ray
+
+
+def _stage_input(con, lake: Lake, job: Job, batch_size: int, tag: str) -> str:
+    """Write the job's input rows (in query order) to ``_staging/<tag>/``; returns the folder."""
+    import pyarrow.parquet as pq
+
+    folder = lake.path("_staging", tag)
+    lake.fs.create_dir(folder, recursive=True)
+    rows_per_file = batch_size * 16
+    reader = con.sql(job.input_sql).to_arrow_reader(batch_size)
+    writer, n_file, in_file = None, 0, 0
+    for table in rebatch(reader, batch_size):
+        if writer is None or in_file >= rows_per_file:
+            if writer is not None:
+                writer.close()
+            writer = pq.ParquetWriter(f"{folder}/input-{n_file:05d}.parquet", table.schema, filesystem=lake.fs)
+            n_file, in_file = n_file + 1, 0
+        writer.write_table(table, row_group_size=batch_size)
+        in_file += table.num_rows
+    if writer is not None:
+        writer.close()
+    return folder
+
+
+def _run_ray(con, lake: Lake, job: Job, batch_size: int, concurrency: int) -> dict:
+    ray = ensure_ray()
+    tag = uuid.uuid4().hex[:12]
+    staging = _stage_input(con, lake, job, batch_size, tag)
+    try:
+        ds = ray.data.read_parquet(lake.path("_staging", tag), filesystem=lake.fs)
+        rows = ds.count()
+        out = ds.map_batches(job.stage, fn_constructor_kwargs=job.kwargs, batch_size=batch_size,
+                             batch_format="pyarrow", concurrency=max(1, int(concurrency)), num_cpus=1)
+        if job.replace:
+            lake.delete(job.output)
+        lake.fs.create_dir(lake.path(job.output), recursive=True)
+        out.write_parquet(lake.path(job.output), filesystem=lake.fs)
+    finally:
+        lake.fs.delete_dir(staging)
+    return {"rows": rows, "actors": max(1, int(concurrency))}
