@@ -52,6 +52,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ itself off the path: a bench script named like a stdlib module (bench/profile.py) would shadow it for torch
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "datasets" / "urr_app_reviews"
 TOKEN = re.compile(r"[a-z][a-z']+")
@@ -89,9 +91,32 @@ def run_earful(db, seed, q):
         secs = time.perf_counter() - t
         assign = dict(s.rows("SELECT item_id, topic_id FROM topic_assignments"))
         words = {r[0]: list(r[1] or []) for r in s.rows("SELECT topic_id, keywords FROM topics WHERE status='active'")}
-        names = [r[0] for r in s.rows("SELECT name FROM topics WHERE status='active' ORDER BY size DESC LIMIT 8")]
+        names = [r[0] for r in s.rows("SELECT name FROM topics WHERE status='active' ORDER BY size DESC LIMIT 30")]
     q.put({"assign": assign, "words": words, "secs": secs, "peak_mb": _peak_mb(), "names": names,
            "raw_outliers": res["outlier_rate_raw"]})
+
+
+def run_aspects(db, seed, q):
+    """Earful's aspect topics over mentions (segmented, scored and embedded in the parent); item-level aspect = the
+    aspect of most of the item's mentions (general-only items form one more cluster, as outliers do). The fitted
+    workspace is kept next to --db (``.aspects.duckdb``) for `earful topics complaints`."""
+    import shutil
+
+    from earful.store import Store
+    from earful.topics.aspects import fit_aspects, item_primary_aspects
+
+    work = str(db) + ".aspects.duckdb"
+    shutil.copy(db, work)
+    with Store(work) as s:
+        t = time.perf_counter()
+        res = fit_aspects(s, seed=seed)
+        secs = time.perf_counter() - t
+        assign = item_primary_aspects(s)
+        words = {r[0]: list(r[1] or [])
+                 for r in s.rows("SELECT aspect_id, keywords FROM aspects WHERE status = 'active'")}
+        names = [r[0] for r in s.rows("SELECT name FROM aspects WHERE status='active' ORDER BY size DESC LIMIT 30")]
+    q.put({"assign": assign, "words": words, "secs": secs, "peak_mb": _peak_mb(), "names": names,
+           "raw_outliers": res["outlier_rate_raw"], "general": res["general"], "mentions": res["mentions"]})
 
 
 def run_bertopic_plain(db, q):
@@ -105,7 +130,11 @@ def run_bertopic_plain(db, q):
     labels, _ = model.fit_transform(docs, embeddings=X)
     secs = time.perf_counter() - t
     words = {int(k): [w for w, _ in v] for k, v in model.get_topics().items() if k != -1}
-    q.put({"assign": dict(zip(ids, map(int, labels))), "words": words, "secs": secs, "peak_mb": _peak_mb()})
+    sizes = model.get_topic_freq()
+    names = [", ".join(words[int(t)][:3]) for t in sizes[sizes.Topic != -1].sort_values("Count", ascending=False)
+             .Topic[:30]]
+    q.put({"assign": dict(zip(ids, map(int, labels))), "words": words, "secs": secs, "peak_mb": _peak_mb(),
+           "names": names})
 
 
 def run_lda(db, n_topics, q):
@@ -174,26 +203,120 @@ def npmi(topics: dict, doc_sets: list[set]) -> float:
     return float(np.mean(scores)) if scores else float("nan")
 
 
+TIZ_NEG = {"apparent bug", "dispraise for application", "malfunction confirmation", "limitation confirmation",
+           "agreeing with the problem"}
+TIZ_NEG_CLEAN = {"unsatisfactory behaviour", "negative sentiment-application"}
+TIZ_POS = {"praise for application", "acknowledgement of problem resolution"}
+CLAP_COMPLAINT = {"BUG", "PERFORMANCE", "ENERGY", "USABILITY", "SECURITY"}
+
+
+def _encode_cached(embedder, texts: list[str], cache: Path) -> np.ndarray:
+    import hashlib
+
+    f = cache / f"vec_{hashlib.md5(chr(10).join(texts).encode()).hexdigest()[:12]}.npy"
+    if f.exists():
+        return np.load(f)
+    X = embedder.encode(texts)
+    np.save(f, X)
+    return X
+
+
+def polarity_table(cache: Path) -> list[list]:
+    """Macro-F1 of each polarity method against hand labels, with baselines, in one run.
+
+    Training (self-trained, hybrid): URR's one-mention reviews labelled by their rating (what a workspace without
+    enough rated reviews of its own uses). Tizard: 3,806 forum sentences, 3 classes (negative = apparent bug,
+    dispraise, malfunction/limitation confirmation, agreeing with the problem, unsatisfactory behaviour, negative
+    sentiment; positive = praise, acknowledgement of resolution; the rest neutral). CLAP: 3,000 reviews, complaint
+    detection per review (gold: category BUG/PERFORMANCE/ENERGY/USABILITY/SECURITY; predicted: any negative mention;
+    baseline: the review's own rating <= 2)."""
+    from sklearn.metrics import f1_score
+
+    from earful.embeddings import Embedder
+    from earful.topics.mentions import split
+    from earful.topics.polarity import METHODS, bundled_training
+
+    shared = ROOT.parent / "shared" / "datasets"
+    cache.mkdir(parents=True, exist_ok=True)
+    emb = Embedder()
+
+    class _Later:   # texts first, vectors from the cache
+        def encode(self, texts):
+            return np.zeros((len(texts), 1), np.float32)
+
+    texts, _, y = bundled_training(_Later(), cap=6000)
+    Xtr = _encode_cached(emb, texts, cache)
+    with open(shared / "tizard_forum_posts" / "sentences.csv", newline="", encoding="utf-8") as f:
+        tiz = [r for r in csv.DictReader(f) if r["label"] != "invalid"]
+    t_gold = ["negative" if r["label"] in TIZ_NEG or r["label_clean"] in TIZ_NEG_CLEAN else
+              "positive" if r["label"] in TIZ_POS else "neutral" for r in tiz]
+    t_txt = [r["sentence"] for r in tiz]
+    Xt = _encode_cached(emb, t_txt, cache)
+    with open(shared / "clap_app_reviews" / "reviews.csv", newline="", encoding="utf-8") as f:
+        clap = list(csv.DictReader(f))
+    c_gold = [r["category"] in CLAP_COMPLAINT for r in clap]
+    m_txt, m_item = [], []
+    for k, r in enumerate(clap):
+        for sp in split(r["review"]):
+            m_txt.append(r["review"][sp.start:sp.end])
+            m_item.append(k)
+    Xc = _encode_cached(emb, m_txt, cache)
+    print(f"polarity gold: Tizard {len(tiz)} sentences ({t_gold.count('negative')} negative, "
+          f"{t_gold.count('positive')} positive); CLAP {len(clap)} reviews -> {len(m_txt)} mentions, "
+          f"{sum(c_gold)} complaints; training: {len(y)} one-mention URR reviews labelled by rating")
+    majority = max(set(t_gold), key=t_gold.count)
+    rows = [["majority class", f1_score(t_gold, [majority] * len(t_gold), average="macro"),
+             f1_score(c_gold, [False] * len(clap), average="macro")],
+            ["review rating <= 2 (per review)", None,
+             f1_score(c_gold, [float(r["rating"]) <= 2 for r in clap], average="macro")]]
+    for name, cls in METHODS.items():
+        m = cls().fit(texts, Xtr, y)
+        neg = np.zeros(len(clap), bool)
+        np.logical_or.at(neg, np.array(m_item), np.array(m.predict(m_txt, Xc)) == "negative")
+        rows.append([f"mentions: {name}", f1_score(t_gold, m.predict(t_txt, Xt), average="macro"),
+                     f1_score(c_gold, neg, average="macro")])
+    return [[n, "" if a is None else f"{a:.3f}", f"{b:.3f}"] for n, a, b in rows]
+
+
+def _print_table(head: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="/tmp/earful_bench_topics.duckdb")
     ap.add_argument("--repeats", type=int, default=1,
                     help="fit Earful (seeds 42, 43, ...) and plain BERTopic (unseeded) this many times each")
+    ap.add_argument("--no-aspects", action="store_true", help="skip Earful's aspect topics over mentions")
+    ap.add_argument("--no-polarity", action="store_true", help="skip the mention polarity table")
+    ap.add_argument("--polarity-only", action="store_true", help="only the mention polarity table")
     args = ap.parse_args()
+    if not args.no_polarity:
+        _print_table(["polarity method", "Tizard 3-class macro-F1", "CLAP complaint macro-F1"],
+                     polarity_table(Path(args.db).with_suffix(".vectors")))
+        if args.polarity_only:
+            return 0
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from earful.embeddings import embed_items
     from earful.ingest.pipeline import ingest_file
     from earful.store import Store
+    from earful.topics.aspects import is_generic_name
 
     db = Path(args.db)
     with Store(db) as s:
-        if "urr" not in s.sources():
+        if not s.scalar("SELECT count(*) FROM items"):   # a workspace of the same reviews (the demo's) is fine too
             ingest_file(s, DATA / "reviews_all.csv", source="urr")
         t = time.perf_counter()
         e = embed_items(s)
         print(f"corpus: {s.scalar('SELECT count(*) FROM items')} reviews; embedded {e['embedded']} new "
               f"({e['cached']} cached) in {time.perf_counter() - t:.0f}s")
+        if not args.no_aspects:
+            prep = _mentions(s)
         by_text = {}
         for item_id, text in s.rows("SELECT item_id, text FROM items ORDER BY item_id"):
             by_text.setdefault(_norm(text), item_id)
@@ -210,9 +333,11 @@ def main() -> int:
     results = {}
     for r in range(args.repeats):
         tag = f" #{r + 1}" if args.repeats > 1 else ""
+        if not args.no_aspects:
+            results[f"earful aspects (mentions){tag}"] = in_child(run_aspects, str(db), 42 + r)
         results[f"earful (BERTopic+reassign){tag}"] = in_child(run_earful, str(db), 42 + r)
         results[f"plain BERTopic defaults{tag}"] = in_child(run_bertopic_plain, str(db))
-    first = next(iter(results))
+    first = next(k for k in results if k.startswith("earful (BERTopic"))
     k = len(results[first]["words"])
     results[f"sklearn LDA (k={k})"] = in_child(run_lda, str(db), k)
 
@@ -224,23 +349,46 @@ def main() -> int:
         tops = {t: top_unigrams(ws) for t, ws in r["words"].items()}
         all_words = [w for ws in tops.values() for w in ws]
         outl = np.mean([v == -1 for v in r["assign"].values()])
+        names = r.get("names")
+        generic = f"{sum(map(is_generic_name, names))}/{len(names)}" if names else "-"
         rows.append([name, len(r["words"]), f"{normalized_mutual_info_score(truth, pred):.3f}",
                      f"{adjusted_rand_score(truth, pred):.3f}", f"{npmi(tops, doc_sets):.3f}",
-                     f"{len(set(all_words)) / max(len(all_words), 1):.3f}", f"{outl:.1%}", f"{r['secs']:.0f}",
-                     f"{r['peak_mb']:.0f}"])
-    head = ["method", "topics", "NMI", "ARI", "NPMI", "diversity", "outliers", "fit s", "peak MB"]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
-    print("-|-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+                     f"{len(set(all_words)) / max(len(all_words), 1):.3f}", f"{outl:.1%}", generic,
+                     f"{r['secs']:.0f}", f"{r['peak_mb']:.0f}"])
+    _print_table(["method", "topics", "NMI", "ARI", "NPMI", "diversity", "outliers", "generic names (top 30)",
+                  "fit s", "peak MB"], rows)
     if args.repeats > 1:
         print("mean NMI over repeats: " + "; ".join(f"{m} {np.mean(v):.3f} (min {min(v):.3f}, max {max(v):.3f})"
                                                      for m, v in nmis.items() if len(v) > 1))
     e = results[first]
     print(f"earful raw HDBSCAN outlier rate before reassignment: {e['raw_outliers']:.1%}")
-    print("earful's largest topics: " + "; ".join(e["names"]))
+    for name, r in results.items():
+        if r.get("names"):
+            print(f"{name}: largest 12: " + "; ".join(r["names"][:12]))
+            bad = [n for n in r["names"] if is_generic_name(n)]
+            print(f"   generic among the top 30: {'; '.join(bad) or 'none'}")
+    a = next((r for k, r in results.items() if k.startswith("earful aspects")), None)
+    if a:
+        print(f"aspects: {a['mentions']} mentions, {a['general']} general ({a['general'] / a['mentions']:.1%}); "
+              f"mention prep (segment, polarity, embed mentions) {prep['seconds']:.0f}s + fit {a['secs']:.0f}s "
+              f"vs today's topics fit {e['secs']:.0f}s")
     return 0
+
+
+def _mentions(store) -> dict:
+    """Segment, score and embed the mentions once in the bench workspace (each child fits on a copy)."""
+    from earful.topics.mentions import embed_mentions, segment
+    from earful.topics.polarity import score_polarity
+
+    t = time.perf_counter()
+    seg = segment(store)
+    pol = score_polarity(store)
+    emb = embed_mentions(store, progress=False)
+    secs = time.perf_counter() - t
+    print(f"mentions: {seg['mentions']} from {store.scalar('SELECT count(DISTINCT item_id) FROM mentions')} items "
+          f"({seg['mentions_added']} new); polarity {pol['negative']} negative / {pol['neutral']} neutral / "
+          f"{pol['positive']} positive; embedded {emb['embedded']} new mention texts; {secs:.0f}s")
+    return {"seconds": secs}
 
 
 if __name__ == "__main__":

@@ -156,3 +156,4 @@ def test_hybrid_is_neutral_without_evaluative_words():
     m = HybridPolarity().fit(texts, rng.normal(size=(30, 8)), y)
     p = m.predict(["the widget shows the time", "awful"], rng.normal(size=(2, 8)))
     assert p[0] == "neutral"
+

@@ -1,5 +1,6 @@
 """`earful topics ...`: fit, list, show, edit (rename/merge/split/delete), assign, drift, over-time, trends,
-breakdown, hierarchy, lineage, charts.
+breakdown, hierarchy, lineage, charts; and at the mention level: mentions, aspects (fit/list/rename/merge/delete),
+complaints.
 
 Design decision: commands only parse options, call one library function and print its result through `emit`
 (table by default, the same document with ``--json``); all logic lives in the topic modules the agent also uses.
@@ -15,10 +16,6 @@ topics_app = typer.Typer(help="Find, name, edit and track topics in the feedback
 
 
 def register(app: typer.Typer) -> None:
-    from earful.topics import cli_aspects   # mentions, aspects, complaints: mention-level commands
-
-    if not any(c.name == "mentions" for c in topics_app.registered_commands):
-        cli_aspects.register(topics_app)
     app.add_typer(topics_app, name="topics")
 
 
@@ -241,3 +238,108 @@ def charts(ctx: typer.Context, out: str = typer.Option("topic_charts", help="fol
                 rows.append({"title": p["title"], "png": None, "html": anchor})
     emit(rows, as_json=as_json, columns=["title", "png", "html"],
          rows=[[r["title"], r["png"] or "", r["html"] or ""] for r in rows])
+
+
+# -- mention level: mentions, aspect topics, top complaints (issue 14) ---------------------------------------------
+aspects_app = typer.Typer(help="Aspect topics over mentions (what users talk about, not how they feel).",
+                          no_args_is_help=True)
+topics_app.add_typer(aspects_app, name="aspects")
+
+
+@topics_app.command("mentions")
+def mentions(ctx: typer.Context, source: str = typer.Option(None, help="only items of this source"),
+             rebuild: bool = typer.Option(False, help="re-segment every item (else only items without mentions)"),
+             method: str = typer.Option("lexicon", help="polarity method: lexicon, selftrained or hybrid"),
+             rescore: bool = typer.Option(False, help="re-score the polarity of every mention"),
+             as_json: bool = JSON_OPTION):
+    """Split items into mentions (sentences, clauses at but/however/except/although), score each mention's
+    polarity, and give new mentions their aspect when aspects are fitted. Rerunnable: it only does what is new."""
+    from earful.topics.aspects import assign_new_mentions
+    from earful.topics.mentions import segment
+    from earful.topics.polarity import score_polarity
+
+    st = state(ctx)
+    with st.store() as store:
+        seg = segment(store, source=source, rebuild=rebuild)
+        pol = score_polarity(store, method=method, source=source, rescore=rescore, progress=not as_json)
+        asp = assign_new_mentions(store)
+    emit({"segment": seg, "polarity": pol, "aspects": asp}, as_json=as_json)
+
+
+@aspects_app.command("fit")
+def aspects_fit(ctx: typer.Context, source: str = typer.Option(None, help="only mentions of this source's items"),
+                backend: str = typer.Option("bertopic-aspects",
+                                            help="clustering backend (bertopic-aspects, pca-kmeans-standin)"),
+                as_json: bool = JSON_OPTION):
+    """Fit aspect topics over the mentions (evaluative and generic words kept out of names); ids and edits are kept
+    across refits."""
+    from earful.topics.aspects import fit_aspects
+
+    with state(ctx).store() as store:
+        if not as_json:
+            console.print("fitting aspects over mentions (UMAP + HDBSCAN)…")
+        res = fit_aspects(store, source=source, backend=backend, progress=not as_json)
+    emit(res, as_json=as_json)
+
+
+@aspects_app.command("list")
+def aspects_list(ctx: typer.Context, examples: int = typer.Option(1, help="example mentions per aspect"),
+                 as_json: bool = JSON_OPTION):
+    """List aspects: id, name, mentions, items, negative and positive mentions, an example."""
+    from earful.topics.aspects import aspect_list
+
+    with state(ctx).store(read_only=True) as store:
+        rows = aspect_list(store, n_examples=examples)
+    emit(rows, as_json=as_json, columns=["id", "name", "mentions", "items", "negative", "positive", "example"],
+         rows=[[r["id"], r["name"], r["mentions"], r["items"], f"{r['negative']} ({r['negative_share']:.0%})",
+                r["positive"], "\n".join(e["text"][:80] for e in r["examples"])] for r in rows],
+         title=f"{len(rows)} aspects")
+
+
+def _edit_aspect(ctx, op, ids, value, as_json):
+    from earful.topics.aspects import edit_aspect
+
+    with state(ctx).store() as store:
+        emit(edit_aspect(store, op, ids, value), as_json=as_json)
+
+
+@aspects_app.command("rename")
+def aspects_rename(ctx: typer.Context, aspect_id: int = typer.Argument(...), name: str = typer.Argument(...),
+                   as_json: bool = JSON_OPTION):
+    """Rename an aspect (kept across refits)."""
+    _edit_aspect(ctx, "rename", [aspect_id], name, as_json)
+
+
+@aspects_app.command("merge")
+def aspects_merge(ctx: typer.Context,
+                  aspect_ids: list[int] = typer.Argument(..., help="INTO OTHER...: the first survives"),
+                  as_json: bool = JSON_OPTION):
+    """Merge aspects into the first one (kept across refits)."""
+    _edit_aspect(ctx, "merge", aspect_ids, None, as_json)
+
+
+@aspects_app.command("delete")
+def aspects_delete(ctx: typer.Context, aspect_id: int = typer.Argument(...), as_json: bool = JSON_OPTION):
+    """Delete an aspect: its mentions become outliers (kept across refits)."""
+    _edit_aspect(ctx, "delete", [aspect_id], None, as_json)
+
+
+@topics_app.command("complaints")
+def complaints(ctx: typer.Context, since: str = typer.Option(None, help="from this date (YYYY-MM-DD), inclusive"),
+               until: str = typer.Option(None, help="until this date (YYYY-MM-DD), exclusive"),
+               n: int = typer.Option(5, help="how many aspects"), source: str = typer.Option(None),
+               as_json: bool = JSON_OPTION):
+    """Top complaints: aspects ranked by negative mentions in the period, with the negative share, quotes, and
+    praise of the same aspect beside them."""
+    from earful.topics.complaints import format_complaints, top_complaints
+
+    with state(ctx).store(read_only=True) as store:
+        rows = top_complaints(store, since=since, until=until, n=n, source=source)
+    if as_json:
+        emit(rows, as_json=True)
+        return
+    period = f" since {since}" if since else ""
+    period += f" until {until}" if until else ""
+    console.print(f"Top {len(rows)} complaints{period} (counted in mentions; - complaint, + praise):")
+    for line in format_complaints(rows):
+        console.print(line, markup=False, highlight=False)

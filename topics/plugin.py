@@ -8,15 +8,14 @@ from earful.plugins import hookimpl
 
 @hookimpl
 def register_topic_backends(register):
+    from earful.topics.aspects import AspectBERTopic
     from earful.topics.bertopic_backend import BERTopicBackend  # BERTopic/UMAP themselves load on fit
     from earful.topics.standin import PcaKMeansStandIn
 
     register(BERTopicBackend, "bertopic")
     # A plumbing stand-in (PCA + KMeans, seconds instead of a minute); used by tests about persistence and edits.
     register(PcaKMeansStandIn, "pca-kmeans-standin")
-    from earful.topics.aspects import AspectBERTopic   # BERTopic with evaluative/generic words out of keywords
-
-    register(AspectBERTopic, "bertopic-aspects")
+    register(AspectBERTopic, "bertopic-aspects")   # over mentions: evaluative/generic words out of keywords
 
 
 @hookimpl

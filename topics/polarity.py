@@ -3,20 +3,21 @@
 Design decision: three offline methods share one small interface (`PolarityMethod`: ``fit(texts, vectors, y)``,
 ``predict_proba(texts, vectors)`` over `CLASSES`), and the stage (`score_polarity`) writes the label and a score
 (P(positive) - P(negative)) as columns of ``mentions``:
-- ``lexicon`` (the default: the best of the three in bench/topics.py --polarity, and it needs no vectors): a
-  hand-written word list (`polarity_lexicon.txt`: scores, negators, boosters; VADER's recipe);
+- ``lexicon`` (the default: within 0.002 macro-F1 of the best in bench/topics.py, and it needs no vectors, so
+  scoring a million mentions costs no embedding): a hand-written word list (`polarity_lexicon.txt`: scores,
+  negators, boosters; VADER's recipe);
 - ``selftrained``: logistic regression on the MiniLM vectors of one-mention items, labelled by their star rating
   (1-2 negative, 3 neutral, 4-5 positive). A one-sentence review is the only place where the rating is the
   sentence's own polarity. A workspace without enough rated one-mention items trains on the bundled URR reviews
   (MIT licence) instead;
 - ``hybrid``: the lexicon decides whether a mention judges at all, that regression (negative vs positive, with the
   lexicon's features added to the vector) decides which way.
-Measured (2026-11-30, trained on URR's 3,311 one-mention reviews): macro-F1 on Tizard's hand-labelled forum sentences
-(3 classes) lexicon 0.445, hybrid 0.443, selftrained 0.301, majority class 0.305; complaint detection on CLAP's
-hand-labelled reviews (a review with a negative mention vs category BUG/PERFORMANCE/ENERGY/USABILITY/SECURITY)
-lexicon 0.848, hybrid 0.849, selftrained 0.736, the review's own rating <= 2 0.734.
-With an LLM configured, ``--llm`` routes the least confident mentions to it through the classify cascade
-(`earful.classify.llm.Cascade`), which first checks on held-out mentions that the LLM is right more often.
+Measured (2026-11-30, bench/topics.py; trained on URR's 3,311 one-mention reviews): macro-F1 on Tizard's
+hand-labelled forum sentences (3 classes) hybrid 0.447, lexicon 0.445, selftrained 0.301, majority class 0.305;
+complaint detection on CLAP's hand-labelled reviews (a review with a negative mention vs category BUG/PERFORMANCE/
+ENERGY/USABILITY/SECURITY) hybrid 0.849, lexicon 0.848, selftrained 0.736, the review's own rating <= 2 0.734.
+No LLM step yet: the classify cascade (`earful.classify.llm.Cascade`) is the natural one, but the layer contract
+keeps the topics stage from importing classify (see the report of issue 14).
 """
 from __future__ import annotations
 
@@ -255,9 +256,9 @@ def training_set(store, embedder) -> tuple[list[str], np.ndarray, list[str], str
 
 # -- the stage ------------------------------------------------------------------------------------------------------
 def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = None, rescore: bool = False,
-                   chat_model=None, progress: bool = False) -> dict:
+                   progress: bool = False) -> dict:
     """Score every mention without a polarity (all of them with `rescore`, or when the method changed); returns
-    counts. `chat_model` routes the least confident mentions to an LLM through the classify cascade."""
+    counts."""
     from earful.embeddings import Embedder
     from earful.topics.mentions import _log_run, embed_mentions, mention_vectors, require_mentions
 
@@ -283,9 +284,7 @@ def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = 
         ids, texts = [r[0] for r in todo], [r[1] for r in todo]
         V = None
     if ids:
-        P = _cascade(store, model, texts, V, chat_model, info) if chat_model is not None else \
-            model.predict_proba(texts, V)
-        _write(store, ids, P, method + ("+llm" if info.get("llm_routed") else ""))
+        _write(store, ids, model.predict_proba(texts, V), method)
     seconds = time.perf_counter() - t0
     _log_run(store, "polarity", source, info, len(ids), seconds)
     counts = dict(store.rows("SELECT polarity, count(*) FROM mentions GROUP BY polarity"))
@@ -304,49 +303,3 @@ def _write(store, ids: list[str], P: np.ndarray, method: str) -> None:
         con.execute("UPDATE mentions SET polarity = p.polarity, polarity_score = p.score, polarity_method = ? "
                     "FROM _pol p WHERE mentions.mention_id = p.mention_id", [method])
         con.unregister("_pol")
-
-
-def _cascade(store, model: PolarityMethod, texts, V, chat_model, info: dict) -> np.ndarray:
-    """The offline method's distribution, with its least confident mentions re-labelled by the LLM where the
-    classify cascade's validation check says the LLM is right more often (`Cascade.routing_`)."""
-    from earful.classify.base import Inputs, Label, Taxonomy
-    from earful.classify.llm import Cascade
-    from earful.embeddings import Embedder
-
-    tax = Taxonomy(name="mention_polarity", description="the polarity of one sentence of user feedback",
-                   labels=[Label(name="negative", description="a complaint, problem or criticism"),
-                           Label(name="neutral", description="a fact, question or request without judgement"),
-                           Label(name="positive", description="praise or satisfaction")])
-    texts_tr, X_tr, y_tr, _ = training_set(store, Embedder())
-    cascade = Cascade(tax, offline=_classifier_for(model)(tax, model), chat_model=chat_model, store=store)
-    cascade.fit(Inputs(texts_tr, X_tr), y_tr)
-    P = cascade.predict_proba(Inputs(list(texts), V))
-    info["llm_routed"] = int(cascade.routed_.sum())
-    info["llm_check"] = (cascade.routing_ or {}).get("reason")
-    out = np.zeros((len(texts), 3))
-    for k, c in enumerate(cascade.classes_):
-        out[:, CLASSES.index(c)] = P[:, k]
-    return out
-
-
-def _classifier_for(method: PolarityMethod):
-    """A polarity method seen as a classify `Classifier` (what the cascade wraps; its validation probe builds a fresh
-    one of the same method from the taxonomy alone)."""
-    from earful.classify.base import Classifier
-
-    class MentionPolarity(Classifier):
-        name = "mention-polarity"
-
-        def __init__(self, taxonomy, fitted: PolarityMethod | None = None):
-            super().__init__(taxonomy)
-            self.method = fitted or type(method)()
-            self.classes_ = list(CLASSES)
-
-        def fit(self, inputs, y):
-            self.method.fit(inputs.texts, inputs.need_vectors(), y)
-            return self
-
-        def predict_proba(self, inputs):
-            return self.method.predict_proba(inputs.texts, inputs.need_vectors())
-
-    return MentionPolarity
