@@ -78,9 +78,11 @@ def test_the_page_keeps_the_conversation_on_reload_and_lists_it(db):
         chat.settled(".earful-answer >> nth=1")
         url = chat.page.url
         conv = url.rsplit("/", 1)[1]
-        chat.page.wait_for_selector(f"#history a[data-id='{conv}']")
+        chat.page.wait_for_function(f"(document.querySelector(\"#history a[data-id='{conv}']\") || "
+                                    f"{{}}).textContent?.endsWith('· 2')")     # the panel caught up
         listed = chat.page.inner_text(f"#history a[data-id='{conv}']")
         current = chat.page.get_attribute(f"#history a[data-id='{conv}']", "class")
+        chat.page.evaluate("document.querySelector('.earful-q').scrollIntoView()")
         chat.screenshot("chat-history.png")
         chat.page.reload()
         chat.page.wait_for_selector(".earful-answer >> nth=1")
@@ -89,6 +91,8 @@ def test_the_page_keeps_the_conversation_on_reload_and_lists_it(db):
         chat.page.click("#new")                                  # a new conversation: empty log, URL /
         chat.page.wait_for_url(srv.url + "/")
         empty = chat.page.locator("#log > *").count()
+        chat.page.wait_for_selector("#suggest-top .earful-suggest")     # the new page has settled
+        chat.page.wait_for_selector(f"#history a[data-id='{conv}']:not(.current)")
         chat.page.click(f"#history a[data-id='{conv}']")        # and back through the side panel
         chat.page.wait_for_selector(".earful-answer >> nth=1")
         back = chat.page.url

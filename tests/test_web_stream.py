@@ -205,14 +205,16 @@ def test_the_page_shows_steps_live_and_cancel_says_so(db):
         release.set()
         llm.reply = [plan("SELECT count(*) AS n FROM reviews")]
         chat.ask(UNMAPPED)                                   # asked again, it streams to the end
-        chat.page.wait_for_selector(".earful-steps li[data-kind='result']", timeout=60_000)
+        chat.page.wait_for_selector(".earful-steps li[data-kind='result']", state="attached", timeout=60_000)
         answered = chat.settled(".earful-answer")
-        steps = chat.page.locator(".earful-steps").last.inner_text()
+        folded = chat.page.locator("details.earful-steps-done").last
+        summary = folded.locator("summary").inner_text()
+        steps = folded.locator(".earful-steps").text_content()
         chat.page.wait_for_timeout(300)
     assert "built-in engine: started" in live and "asking the model for a plan" in live and cancel_shown
     assert said.startswith("cancelled")
     assert "There are 12 reviews." in answered and "running the SQL" in steps and "result: 1 row(s)" in steps
-    assert "SELECT count(*) AS n FROM reviews" in steps
+    assert "SELECT count(*) AS n FROM reviews" in steps and summary == "7 steps"
     assert chat.problems() == []
 
 

@@ -62,8 +62,11 @@ class Chat:
         self.page.wait_for_function("!document.getElementById('q').disabled", timeout=timeout)
         return self.page.locator(selector).last.inner_text()
 
-    def problems(self) -> list[str]:
-        return self.exceptions + self.console + self.dialogs
+    def problems(self, expected: tuple[str, ...] = ()) -> list[str]:
+        """Exceptions, console errors and dialogs, less the console lines a test caused on purpose (`expected`
+        substrings, e.g. the browser's own 'status of 400' line for a refused query)."""
+        console = [m for m in self.console if not any(e in m for e in expected)]
+        return self.exceptions + console + self.dialogs
 
     def screenshot(self, name: str, full_page: bool = False) -> None:
         where = os.environ.get("EARFUL_SCREENSHOTS")

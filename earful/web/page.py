@@ -221,6 +221,10 @@ function step(list, e){
     e.kind === 'unusable' ? 'bad' : '', say(e)); li.dataset.kind = e.kind;
   if(e.kind === 'running' && e.code){const pre = el('pre'); pre.appendChild(el('code', '', e.code)); li.appendChild(pre);}
   list.appendChild(li); scrollDown();}
+function fold(list){     // once answered, the steps stay one click away
+  list.classList.add('done'); const d = el('details', 'earful-steps-done');
+  d.appendChild(el('summary', 'earful-meta', list.children.length + ' step' + (list.children.length === 1 ? '' : 's')));
+  list.replaceWith(d); d.appendChild(list);}
 function parseEvents(buffer, onEvent){
   let at; while((at = buffer.indexOf('\n\n')) >= 0){
     const block = buffer.slice(0, at); buffer = buffer.slice(at + 2); let kind = 'message', data = '';
@@ -257,7 +261,7 @@ $('ask').onsubmit = async (e) => {e.preventDefault();
     const reader = r.body.getReader(), text = new TextDecoder(); let buffer = '', end = null;
     const onEvent = (kind, data) => {
       if(kind === 'run'){runId = data.run_id; $('cancel').hidden = false;}
-      else if(kind === 'answer'){end = kind; steps.classList.add('done'); settle(data.answer, data.html);}
+      else if(kind === 'answer'){end = kind; fold(steps); settle(data.answer, data.html);}
       else if(kind === 'cancelled'){end = kind; steps.classList.add('done');
         $('log').appendChild(el('p', 'earful-cancelled', data.message)); scrollDown();}
       else if(kind === 'error'){end = kind; steps.classList.add('done'); failed = data.message; err(data.message);}

@@ -57,12 +57,15 @@ def responsive_layout(layout: dict) -> dict:
             out[key] = axis
     out.pop("width", None)
     out["autosize"] = True
+    out.setdefault("height", 380)           # room for the table and the code below it on one screen
     out.setdefault("margin", {"l": 40, "r": 16, "t": 56, "b": 40})
     title = out.get("title")
     if isinstance(title, str):
         title = {"text": title}
     if isinstance(title, dict) and isinstance(title.get("text"), str):
-        out["title"] = {**title, "text": _wrap_title(title["text"]), "automargin": True}
+        # above the plot area, pushing the top margin as far as its lines need (not at a fixed container height)
+        out["title"] = {"yref": "paper", "y": 1, "yanchor": "bottom", "pad": {"b": 12}, **title,
+                        "text": _wrap_title(title["text"]), "automargin": True}
     return out
 
 
@@ -92,7 +95,9 @@ def answer_html(answer: dict, item_link: str | None = None) -> str:
     for note in answer.get("notes") or []:
         parts.append(f'<p class="earful-note">note: {_esc(note)}</p>')
     for c in answer.get("charts") or []:       # the picture first; long tables come after it
-        parts.append(f'<h4>{_esc(c.get("title", ""))}</h4>' + chart_html(c))
+        titled = ((c.get("plotly") or {}).get("layout") or {}).get("title")
+        head = "" if titled else f'<h4>{_esc(c.get("title", ""))}</h4>'    # plotly draws the title itself
+        parts.append(head + chart_html(c))
     for i, t in enumerate(answer.get("tables") or []):
         parts.append(f'<h4 class="earful-table-name">{_esc(t.get("name", "result"))}</h4>'
                      + table_html(t.get("columns", []), t.get("rows", [])).replace(

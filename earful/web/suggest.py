@@ -43,6 +43,7 @@ def suggest(db_path: str) -> list[str]:
 
     card = build_schema_card(str(db_path))
     out: list[str] = []
+    extra: list[str] = []
     for view in card.views[:2]:
         noun = _noun(view.name, view.rows)
         cats = [c for c in view.columns if c.kind == "category" and not c.canonical and c.shareable
@@ -55,7 +56,8 @@ def suggest(db_path: str) -> list[str]:
         for n in nums[:1]:
             out.append(f"What is the average {n.name} per {cats[0].name}?" if cats else
                        f"What is the average {n.name}?")
-        out.append(f"How many {noun} mention price?")
+        extra.append(f"How many {noun} mention price?")
+    out = out[:MAX - 3]           # room for the labels and topics, the workspace's own words
     labels, topics = _labels_and_topics(db_path)
     if labels:
         out.append("What share of reviews has each label?")
@@ -63,4 +65,4 @@ def suggest(db_path: str) -> list[str]:
     if topics:
         out.append("What are the biggest topics?")
         out.append(f"Show reviews about {topics[0]}")
-    return list(dict.fromkeys(out))[:MAX]
+    return list(dict.fromkeys(out + extra))[:MAX]
