@@ -82,12 +82,12 @@ def test_the_page_keeps_the_conversation_on_reload_and_lists_it(db):
                                     f"{{}}).textContent?.endsWith('· 2')")     # the panel caught up
         listed = chat.page.inner_text(f"#history a[data-id='{conv}']")
         current = chat.page.get_attribute(f"#history a[data-id='{conv}']", "class")
-        chat.page.evaluate("document.querySelector('.earful-q').scrollIntoView()")
-        chat.screenshot("chat-history.png")
         chat.page.reload()
         chat.page.wait_for_selector(".earful-answer >> nth=1")
         questions = chat.page.locator(".earful-q").all_inner_texts()
         charts = chat.page.locator(".earful-chart .main-svg").count()
+        chat.page.evaluate("window.scrollTo(0, 0)")
+        chat.screenshot("chat-history.png")
         chat.page.click("#new")                                  # a new conversation: empty log, URL /
         chat.page.wait_for_url(srv.url + "/")
         empty = chat.page.locator("#log > *").count()
