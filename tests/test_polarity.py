@@ -157,3 +157,43 @@ def test_hybrid_is_neutral_without_evaluative_words():
     p = m.predict(["the widget shows the time", "awful"], rng.normal(size=(2, 8)))
     assert p[0] == "neutral"
 
+
+
+def test_build_messages_is_pure_and_versioned():
+    from earful.topics.polarity import build_messages, load_prompt
+
+    msgs = build_messages("but ridiculously hard", "Good game, but ridiculously hard")
+    assert msgs == build_messages("but ridiculously hard", "Good game, but ridiculously hard")
+    assert msgs[0][0] == "system" and "JSON" in msgs[0][1]
+    assert "Mention to judge: but ridiculously hard" in msgs[1][1] and "Good game" in msgs[1][1]
+    assert load_prompt()["version"].startswith("topics-polarity-")
+
+
+def test_llm_relabels_the_least_certain_mentions_within_budget(ws):
+    """A fake chat model (named as one: it always answers negative) gets at most the budget, the least certain
+    mentions first (a no-evidence neutral before a strong 'great'); its labels are stored as lexicon+llm, calls are
+    logged, and a rerun sends nothing (nothing left to score)."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from earful.topics.polarity import lexicon_features, score_polarity
+
+    fake = FakeListChatModel(responses=['{"polarity": "negative"}'])
+    res = score_polarity(ws, chat_model=fake, llm_budget=5)
+    assert res["llm"] == {"sent": 5, "relabelled": 5, "kept_offline": 0}
+    rows = ws.rows("SELECT polarity, text FROM mentions WHERE polarity_method = 'lexicon+llm'")
+    assert len(rows) == 5 and all(p == "negative" for p, _ in rows)
+    # the routed ones were the least certain: the lexicon found no evidence either way in them
+    assert all(abs(float(lexicon_features(t)[0])) <= 0.05 for _, t in rows)
+    assert ws.scalar("SELECT count(*) FROM llm_calls WHERE purpose = 'topics.polarity'") == 5
+    assert score_polarity(ws, chat_model=fake, llm_budget=5)["scored"] == 0
+
+
+def test_llm_reply_without_a_label_keeps_the_offline_one(ws):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from earful.topics.polarity import score_polarity
+
+    fake = FakeListChatModel(responses=["I think it is fine."])
+    res = score_polarity(ws, chat_model=fake, llm_budget=3)
+    assert res["llm"]["relabelled"] == 0 and res["llm"]["kept_offline"] == 3
+    assert ws.scalar("SELECT count(*) FROM mentions WHERE polarity_method <> 'lexicon'") == 0

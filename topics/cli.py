@@ -251,6 +251,9 @@ def mentions(ctx: typer.Context, source: str = typer.Option(None, help="only ite
              rebuild: bool = typer.Option(False, help="re-segment every item (else only items without mentions)"),
              method: str = typer.Option("lexicon", help="polarity method: lexicon, selftrained or hybrid"),
              rescore: bool = typer.Option(False, help="re-score the polarity of every mention"),
+             llm: bool = typer.Option(None, "--llm/--no-llm",
+                                      help="LLM labels for the least certain mentions (default: when configured)"),
+             llm_budget: int = typer.Option(200, help="at most this many mentions sent to the LLM per run"),
              as_json: bool = JSON_OPTION):
     """Split items into mentions (sentences, clauses at but/however/except/although), score each mention's
     polarity, and give new mentions their aspect when aspects are fitted. Rerunnable: it only does what is new."""
@@ -261,9 +264,25 @@ def mentions(ctx: typer.Context, source: str = typer.Option(None, help="only ite
     st = state(ctx)
     with st.store() as store:
         seg = segment(store, source=source, rebuild=rebuild)
-        pol = score_polarity(store, method=method, source=source, rescore=rescore, progress=not as_json)
+        pol = score_polarity(store, method=method, source=source, rescore=rescore, chat_model=_chat(st, llm),
+                             llm_budget=llm_budget, progress=not as_json)
         asp = assign_new_mentions(store)
     emit({"segment": seg, "polarity": pol, "aspects": asp}, as_json=as_json)
+
+
+def _chat(st, use_llm: bool | None):
+    """The configured chat model unless --no-llm (None when no LLM is configured; --llm without one is an error)."""
+    if use_llm is False:
+        return None
+    from earful.llm import get_chat_model, llm_enabled
+
+    settings = st.settings()
+    if not llm_enabled(settings):
+        if use_llm:
+            from earful.errors import ConfigError
+            raise ConfigError("--llm needs an LLM", hint="set [llm] model in earful.toml or EARFUL_LLM__MODEL")
+        return None
+    return get_chat_model(settings)
 
 
 @aspects_app.command("fit")

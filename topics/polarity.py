@@ -16,8 +16,10 @@ Measured (2026-11-30, bench/topics.py; trained on URR's 3,311 one-mention review
 hand-labelled forum sentences (3 classes) hybrid 0.447, lexicon 0.445, selftrained 0.301, majority class 0.305;
 complaint detection on CLAP's hand-labelled reviews (a review with a negative mention vs category BUG/PERFORMANCE/
 ENERGY/USABILITY/SECURITY) hybrid 0.849, lexicon 0.848, selftrained 0.736, the review's own rating <= 2 0.734.
-No LLM step yet: the classify cascade (`earful.classify.llm.Cascade`) is the natural one, but the layer contract
-keeps the topics stage from importing classify (see the report of issue 14).
+With an LLM configured, `llm_refine` re-labels the mentions with the weakest offline evidence (|score| lowest
+first, at most a budget) through `earful.llm.call_llm` (logged and cached in the store; prompt
+`prompts/polarity_v1.yaml`, built by the pure `build_messages`). The classify cascade, which also checks the LLM on
+held-out labels first, is not used: the layer contract keeps the topics stage from importing classify.
 """
 from __future__ import annotations
 
@@ -256,16 +258,17 @@ def training_set(store, embedder) -> tuple[list[str], np.ndarray, list[str], str
 
 # -- the stage ------------------------------------------------------------------------------------------------------
 def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = None, rescore: bool = False,
-                   progress: bool = False) -> dict:
+                   chat_model=None, llm_budget: int = 200, progress: bool = False) -> dict:
     """Score every mention without a polarity (all of them with `rescore`, or when the method changed); returns
-    counts."""
+    counts. With `chat_model`, up to `llm_budget` of the least certain of these mentions are labelled by the LLM."""
     from earful.embeddings import Embedder
     from earful.topics.mentions import _log_run, embed_mentions, mention_vectors, require_mentions
 
     t0 = time.perf_counter()
     require_mentions(store, source)
     model = get_method(method)
-    where = "(m.polarity IS NULL OR m.polarity_method IS DISTINCT FROM ?)" if not rescore else "true"
+    where = ("(m.polarity IS NULL OR split_part(m.polarity_method, '+', 1) IS DISTINCT FROM ?)"   # '+llm' is kept
+             if not rescore else "true")
     params: list = [] if rescore else [method]
     if source:
         where += " AND i.source = ?"
@@ -284,7 +287,11 @@ def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = 
         ids, texts = [r[0] for r in todo], [r[1] for r in todo]
         V = None
     if ids:
-        _write(store, ids, model.predict_proba(texts, V), method)
+        P = model.predict_proba(texts, V)
+        how = [method] * len(ids)
+        if chat_model is not None and llm_budget > 0:
+            P, how, info["llm"] = llm_refine(store, chat_model, ids, texts, P, method, budget=llm_budget)
+        _write(store, ids, P, how)
     seconds = time.perf_counter() - t0
     _log_run(store, "polarity", source, info, len(ids), seconds)
     counts = dict(store.rows("SELECT polarity, count(*) FROM mentions GROUP BY polarity"))
@@ -292,14 +299,72 @@ def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = 
             "positive": counts.get("positive", 0), "seconds": round(seconds, 1)}
 
 
-def _write(store, ids: list[str], P: np.ndarray, method: str) -> None:
+def _write(store, ids: list[str], P: np.ndarray, how: list[str]) -> None:
     import pyarrow as pa
 
     labels = [CLASSES[j] for j in P.argmax(axis=1)]
     score = (P[:, 2] - P[:, 0]).astype(np.float64)
     with store.transaction() as con:
         con.register("_pol", pa.table({"mention_id": pa.array(ids, pa.string()), "polarity": pa.array(labels),
-                                       "score": pa.array(score)}))
-        con.execute("UPDATE mentions SET polarity = p.polarity, polarity_score = p.score, polarity_method = ? "
-                    "FROM _pol p WHERE mentions.mention_id = p.mention_id", [method])
+                                       "score": pa.array(score), "how": pa.array(how, pa.string())}))
+        con.execute("UPDATE mentions SET polarity = p.polarity, polarity_score = p.score, polarity_method = p.how "
+                    "FROM _pol p WHERE mentions.mention_id = p.mention_id")
         con.unregister("_pol")
+
+
+# -- the LLM step ---------------------------------------------------------------------------------------------------
+PROMPT_FILE = Path(__file__).parent / "prompts" / "polarity_v1.yaml"
+
+
+@lru_cache(maxsize=1)
+def load_prompt() -> dict:
+    import yaml
+
+    return yaml.safe_load(PROMPT_FILE.read_text(encoding="utf-8"))
+
+
+def build_messages(mention: str, item: str, prompt: dict | None = None) -> list[tuple[str, str]]:
+    """The chat messages for one mention: a pure function of the mention, its item and the prompt file."""
+    p = prompt or load_prompt()
+    context = " ".join(str(item).split())
+    context = context if len(context) <= 600 else context[:599] + "\u2026"
+    user = p["user"].replace("{item}", context).replace("{mention}", " ".join(str(mention).split()))
+    return [("system", p["system"].strip()), ("user", user.strip())]
+
+
+@lru_cache(maxsize=1)
+def _reply_schema():
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class MentionPolarity(BaseModel):
+        polarity: Literal["negative", "neutral", "positive"]
+
+    return MentionPolarity
+
+
+def llm_refine(store, chat_model, ids: list[str], texts: list[str], P: np.ndarray, method: str, *,
+               budget: int = 200, concurrency: int = 4):
+    """Re-label up to `budget` mentions with the weakest offline evidence (smallest |P(pos) - P(neg)|) by the LLM.
+    A failed or unusable reply keeps the offline label. Returns (P, per-mention method, counts)."""
+    from earful.llm.calls import call_llm_many
+
+    order = np.argsort(np.abs(P[:, 2] - P[:, 0]), kind="stable")[:budget]
+    items = dict(store.rows("SELECT m.mention_id, i.text FROM mentions m JOIN items i USING (item_id) "
+                            "WHERE m.mention_id IN (SELECT unnest(?::VARCHAR[]))", [[ids[k] for k in order]]))
+    schema = _reply_schema()
+    replies = call_llm_many(store, chat_model, [build_messages(texts[k], items.get(ids[k], "")) for k in order],
+                            prompt_version=load_prompt()["version"], purpose="topics.polarity", schema=schema,
+                            concurrency=concurrency, return_exceptions=True)
+    P, how = P.copy(), [method] * len(ids)
+    used = failed = 0
+    for k, reply in zip(order, replies):
+        label = getattr(getattr(reply, "parsed", None), "polarity", None)
+        if label not in CLASSES:
+            failed += 1
+            continue
+        P[k] = [1.0 if c == label else 0.0 for c in CLASSES]
+        how[k] = method + "+llm"
+        used += 1
+    return P, how, {"sent": int(len(order)), "relabelled": used, "kept_offline": failed}
