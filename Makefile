@@ -35,9 +35,10 @@ demo: $(STAMP) sandbox
 	$(BIN)/python -m earful.demo
 
 # JupyterLab (installed by the set-up above, with a kernel in .venv) on the bundled notebooks; they use demo.duckdb
-# when `make demo` has made it, else build a small sample workspace of their own
+# when `make demo` has made it, else build a small sample workspace of their own. LAB_ARGS passes options
+# (e.g. LAB_ARGS="--no-browser --port 8890"); as root (a container) Jupyter needs --allow-root, given here.
 lab: $(STAMP)
-	cd notebooks && ../$(BIN)/jupyter lab
+	cd notebooks && ../$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # ruff, then import-linter's layer contracts (pyproject.toml). The stage folders live at the top level and install
 # as earful.<stage> through package-dir, which import-linter cannot follow; it reads a tree of links that has them

@@ -17,7 +17,7 @@ STYLE = """<style>
 .earful-nb .earful-table th{border:1px solid #ccc;padding:2px 8px;text-align:left;vertical-align:top}
 .earful-answer .earful-note{color:#a60}.earful-answer .earful-meta,.earful-answer .earful-ids{color:#777;font-size:.8em}
 .earful-answer pre{background:#f7f7f7;padding:.5em;white-space:pre-wrap;word-break:break-word}
-.earful-answer .earful-chart,.earful-nb .earful-chart{width:100%;min-height:360px}
+.earful-answer .earful-chart,.earful-nb .earful-chart{width:100%;min-height:440px}
 </style>"""
 
 
