@@ -24,7 +24,7 @@ import uuid
 from earful.errors import EarfulError
 
 END = None                      # queue sentinel: no more events
-MAX_RUNS = max(2, (os.cpu_count() or 2))
+MAX_RUNS = max(4, (os.cpu_count() or 2))     # worker processes at once; more wait for a 503's retry
 _CTX = None
 _CTX_LOCK = threading.Lock()
 
@@ -128,6 +128,7 @@ class Run:
         self.question = question
         self.events: queue.Queue = queue.Queue()
         self.cancelled = False
+        self.saving = False                          # the answer exists and its turn is being written
         self.finished = threading.Event()
         self.outcome: str | None = None              # answer | cancelled | error
         self.ended_at: float | None = None
@@ -149,6 +150,8 @@ class Run:
             except (EOFError, OSError):
                 break
             last = event.get("kind")
+            if last == "saving":
+                self.saving = True
             if last == "answer":
                 from earful.web.render import answer_html
 
@@ -172,15 +175,16 @@ class Run:
         self.finished.set()
 
     def cancel(self, wait_s: float = 10.0) -> bool:
-        """Stop the worker (SIGTERM, then SIGKILL after `wait_s`); True when it was still running."""
-        if self.finished.is_set() or not self.proc.is_alive():
+        """Stop the worker (SIGTERM, then SIGKILL after `wait_s`); True when it was stopped. False when it had
+        finished, or its answer is already being saved (then the answer still comes)."""
+        if self.finished.is_set() or not self.proc.is_alive() or self.saving:
             return False
         self.cancelled = True
         try:
             os.kill(self.pid, signal.SIGTERM)
         except ProcessLookupError:
             return False
-        if not self.finished.wait(wait_s) and self.proc.is_alive():
+        if not self.finished.wait(wait_s) and self.proc.is_alive() and not self.saving:
             kill_descendants(self.pid)
             self.proc.kill()
             self.finished.wait(wait_s)
