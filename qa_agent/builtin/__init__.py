@@ -48,6 +48,8 @@ class BuiltinEngine(Engine):
         if plan.measure.name == "examples" and rows:
             columns, rows, ranked_by = _rank_examples(plan, columns, rows, ctx)
         text, tables, charts, item_ids = compose(plan, columns, rows, ctx.output_dir, ranked_by=ranked_by)
+        if plan.compare is not None and plan.compare.mode == "winner":
+            _winner_first(plan, tables[0])
         notes = [u for u in understood if "(read " in u]
         if notes:
             text += " (" + "; ".join(n.split("(read ", 1)[1].rstrip(")") for n in notes) + ".)"
@@ -59,6 +61,21 @@ class BuiltinEngine(Engine):
         # no plan on a decline: a follow-up must edit the last *answered* question, not a half-understood one
         return Answer(status="declined", answer=text, engine=self.name,
                       notes=list(parsed.unmapped) if parsed is not None else [])
+
+
+def _winner_first(plan: Plan, table) -> None:
+    """'Which is rated higher, A or B?': the table's first row is the answer (the winner), then the other side."""
+    from earful.qa_agent.builtin.compiler import shape
+
+    col = shape(plan).value
+    if col not in table.columns or len(table.rows) != 2:
+        return
+    k = table.columns.index(col)
+    a, b = table.rows
+    if a[k] is None or b[k] is None:
+        return
+    if (b[k] > a[k]) == (plan.compare.order != "asc") and a[k] != b[k]:
+        table.rows = [b, a]
 
 
 def _rank_examples(plan: Plan, columns, rows, ctx):

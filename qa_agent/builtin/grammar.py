@@ -15,12 +15,12 @@ import itertools
 from dataclasses import dataclass, field
 
 from earful.qa_agent.builtin.ir import (
-    Column, Compare, Eq, Having, In, ListHas, Measure, Not, Plan, Side, TextMatch, TimeGrain, TopN)
+    Cmp, Column, Compare, Eq, Having, In, ListHas, Measure, Not, Plan, Side, TextMatch, TimeGrain, TopN)
 from earful.qa_agent.builtin.lexicon import lexicon
 from earful.qa_agent.builtin.recognise import Question, Span, numeric_columns
 from earful.qa_agent.builtin.vocab import resolve, singular
 
-CONTENT = ("quote", "text", "number", "time", "value", "column")
+CONTENT = ("quote", "text", "number", "time", "value", "column", "cmp")
 SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "give", "gave", "that", "which",
                "mention", "mentions", "contain", "contains", "say", "says", "rated", "come", "comes"}
 BASE_PREPS = {"among", "amongst", "in", "within", "for", "from", "of"}
@@ -44,7 +44,9 @@ class Reading:
 
 # ---- covers -------------------------------------------------------------------------------------------------------
 def _rank(s: Span) -> tuple:
-    cls = 0 if s.kind in ("quote", "text", "number", "time") else 1
+    cls = 0 if s.kind in ("text", "number", "time", "cmp") else 1
+    if s.kind == "quote":     # a bare quoted word that is exactly a value is that value (the value wins the tie)
+        return (1, -s.n, 1, -s.score, s.i)
     tier = s.data[1][0].tier if s.kind == "value" else 2
     # at one place: the longer phrase; then an exact value over a column name over a looser value
     kind_order = {"value": 0 if tier <= 1 else 2, "column": 1}.get(s.kind, 0)
@@ -53,8 +55,10 @@ def _rank(s: Span) -> tuple:
 
 def covers(q: Question, limit: int = 4) -> list[list[Span]]:
     """Non-overlapping content spans, best first; a phrase with two equally good meanings gives two covers."""
-    cands = sorted([s for s in q.spans if s.kind in CONTENT], key=_rank)
-    phrases = [s for s in q.spans if s.kind not in CONTENT and s.n > 1]
+    lx = lexicon()
+    cands = sorted([s for s in q.spans if s.kind in CONTENT and not (
+        s.kind == "column" and s.data.kind == "text" and singular(s.words.lower()) in lx.row_nouns)], key=_rank)
+    phrases = [s for s in q.spans if s.kind not in CONTENT + ("compare",) and s.n > 1]
     chosen: list[list[Span]] = [[]]
     for s in cands:
         nxt = []
@@ -178,6 +182,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             k = _trigger_before(R, s)
             if k is None or c.kind in ("text", "id"):
                 continue
+            if c.kind == "time" and any(w.kind == "measure" and w.data in ("earliest", "latest") for w in R.words):
+                continue      # 'on what date was the most recent review': the latest date, not a breakdown
             if lows[k] in lx.which and c.kind == "numeric" and not ({"common", "frequent", "popular"} &
                                                                     set(lows[k:s.i])):
                 continue
@@ -203,8 +209,16 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         return later[0] if later else None
 
     mwords = sorted(R.word("measure"), key=lambda s: (s.i, -s.n))
+    lead = lows[0] in ("list", "show", "display", "give") or lows[:2] in (["please", "list"], ["please", "show"])
+    mwords = [s for s in mwords if s.data != "examples" or lead or s.words.lower() not in (
+        "list", "show me", "display")]     # 'critiques list X as an error type': a verb, not 'list 5 examples'
     names = [s.data for s in mwords]
     how_many = any(s.data == "count" for s in mwords)
+    many_at = next((s.j - 1 for s in mwords if s.data == "count" and s.words.lower() == "how many"), None)
+    # 'how many apps ...': the column counted right after 'how many (different)'
+    cnt_span = next((s for s in cols if many_at is not None and s is not group_span and
+                     (s.data.kind in ("category", "label", "id") or getattr(s.data, "list_fmt", None)) and
+                     R.prev_word(s.i, ("different", "distinct", "unique", "separate")) == many_at), None)
 
     def take(name, col_span=None, default_col=None):
         nonlocal measure, m_at
@@ -224,11 +238,13 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         name = next(n for n in names if n in ("avg", "median", "stddev"))
         at = next(s for s in mwords if s.data == name)
         cs = numeric_after(at.i)
-        if cs is None and how_many:
+        in_number = next((p.column for s in cover if s.kind == "number" and s.data for p in s.data
+                          if getattr(view.column(p.column), "kind", "") == "numeric"), None)
+        if cs is None and how_many and cnt_span is None:
             return R.decline("an average of a count (rows per group) is not a column this engine can average")
-        if cs is None and R.star_col is None:
+        if cs is None and R.star_col is None and in_number is None:
             return R.decline(f"no numeric column to take the {_mword(name)} of")
-        take(name, cs, R.star_col.name if cs is None else None)
+        take(name, cs, (in_number or R.star_col.name) if cs is None else None)
     elif "sum" in names and numeric_after(0) is not None and not how_many:
         take("sum", numeric_after(0))
     elif how_many:
@@ -334,6 +350,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         non, hits = s.data
         chosen, amb = resolve(hits, view, named_cols)
         if amb:
+            chosen, amb = _prefer_list(hits, view, amb)
+        if amb:
             r.unmapped.append(f"'{s.words}' {amb}")
             R.mark(s, "ambiguous")
             continue
@@ -361,6 +379,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         r.understood.append(f"'{s.words}' -> {_describe(pred)}{how}")
         R.mark(s, "value")
         preds.append((s.i, pred))
+        R.ends[id(pred)] = s.j
     for s in cover:
         if s.kind == "number" and s.data is not None:
             neg = _negated(R, s.i, ("not", "never"))
@@ -404,36 +423,65 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         [s for s in cmp_words if s.data == "pair" and s.words.lower() in ("vs", "versus", "compared to",
                                                                          "compared with", "against")]
     pair = next(((c, v) for c, v in by_col.items() if len(v) == 2), None)
-    if pair and strong and measure is not None and measure.spec.aggregate and group is None:
-        (ia, pa), (ib, pb) = pair[1]
-        mode = "ratio" if any(s.data == "ratio" for s in strong) else \
-            "winner" if (lows[0] in lx.which or any(s.data == "winner" for s in strong)) and not any(
-                s.data == "difference" for s in strong) else "difference"
-        lower = any(w in lows for w in ("lower", "worse", "less", "fewer", "lowest", "worst"))
-        label = lambda p: str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))  # noqa: E731
-        compare = Compare(Side(label(pa), (pa,)), Side(label(pb), (pb,)), mode, "asc" if lower else "desc")
-        preds = [(i, p) for i, p in preds if p is not pa and p is not pb]
-        for s in cmp_words + R.word("order") + R.word("which"):
-            R.mark(s, "compare")
-        r.stated.add("compare")
-        r.understood.append(f"{label(pa)} compared with {label(pb)} ({mode})")
+    if pair:
+        (ia, pa), (ib, pb) = sorted(pair[1], key=lambda x: x[0])
+        between = lows[R.ends.get(id(pa), ia + 1):ib]
+        joined = all(w in JOIN_WORDS or singular(w) in lx.row_nouns or w in lx.value_heads
+                     or w in pair[0].lower().split("_") for w in between)
+        comparative = [k for k, w in enumerate(lows) if w in COMPARATIVE and R.used[k] in ("", "measure")]
+        signal = strong or comparative or "than" in lows or ((any(w in lx.which | {"who"} for w in lows) or lows[0] in
+                                                              ("is", "are", "does", "do", "did")) and "or" in between)
+        if signal and measure is not None and measure.spec.aggregate:
+            if group is not None and not (isinstance(group, Column) and group.name == pair[0]):
+                return R.decline(f"a comparison of {_describe(pa)} and {_describe(pb)} within a breakdown by "
+                                 "another column")
+            group, top = None, None
+            ratio = any(s.data == "ratio" for s in strong)
+            asks = any(w in lx.which | {"who"} for w in lows) or (lows[0] in ("is", "are", "does", "do", "did", "was",
+                                                                          "were", "has", "have") and "or" in between)
+            winner = (asks or any(s.data == "winner" for s in strong)) \
+                and not any(
+                s.data == "difference" for s in strong) and not ratio
+            mode = "ratio" if ratio else "winner" if winner else "difference"
+            lower = any(w in lows for w in ("lower", "worse", "less", "fewer", "lowest", "worst"))
+            label = lambda p: str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))  # noqa: E731
+            compare = Compare(Side(label(pa), (pa,)), Side(label(pb), (pb,)), mode, "asc" if lower else "desc")
+            preds = [(i, p) for i, p in preds if p is not pa and p is not pb]
+            for s in cmp_words + R.word("order") + R.word("which"):
+                R.mark(s, "compare")
+            for k in comparative:
+                R.mark(k, "compare")
+            r.stated.add("compare")
+            r.understood.append(f"{label(pa)} compared with {label(pb)} ({mode})")
+        elif not joined:
+            return R.decline(f"two values of {pair[0]} ({label_of(pa)}, {label_of(pb)}): whether to compare them "
+                             "or count them together")
 
-    # --- having: 'how many apps average below 3 stars'
+    # --- having: 'how many apps average below 3 stars', 'how many models have more than 1010 outputs'
     having = None
-    if measure is not None and measure.name == "distinct" and any(n in names for n in ("avg", "median")):
-        pass   # handled below by the measure rules (an average was read first)
-    if measure is not None and measure.name in ("avg", "median") and group is None and how_many:
-        cnt_col = next((s for s in cols if s.data.kind in ("category", "label", "id") and R.prev_word(s.i) >= 0
-                        and lows[R.prev_word(s.i)] == "many"), None)
-        num = [(i, p) for i, p in preds if hasattr(p, "op") and getattr(p, "column", None) == measure.column]
-        if cnt_col is not None and len(num) == 1:
-            group = Column(cnt_col.data.name, getattr(cnt_col.data, "list_fmt", None))
-            having = Having(measure, num[0][1].op, num[0][1].value)
-            preds = [x for x in preds if x is not num[0]]
-            R.mark(cnt_col, "group")
-            measure = Measure("count")
-            r.understood.append(f"{cnt_col.data.name}s whose {_mword(having.measure.name)} {having.measure.column}"
-                                f" is {having.op} {having.value}")
+    if cnt_span is not None and group is None and compare is None and measure is not None:
+        cmps = [s for s in cover if s.kind == "cmp" and not R.used[s.i]]
+        m = measure if measure.name in NUMERIC_MEASURES else None
+        num = [(i, p) for i, p in preds if m is not None and isinstance(p, Cmp) and p.column == m.column]
+        if m is not None and len(num) == 1:
+            having = Having(m, num[0][1].op, num[0][1].value)
+            preds = [x for x in preds if x[1] is not num[0][1]]
+        elif m is not None and len(cmps) == 1:
+            having = Having(m, *cmps[0].data)
+            R.mark(cmps[0], "having")
+        elif m is None and len(cmps) == 1 and cmps[0].j < R.n and (
+                singular(lows[cmps[0].j]) in lx.row_nouns or lows[cmps[0].j] in (view.name.lower(),
+                                                                               singular(view.name.lower()))):
+            having = Having(Measure("count"), *cmps[0].data)
+            R.mark(cmps[0], "having")
+        if having is not None:
+            c = cnt_span.data
+            group = Column(c.name, getattr(c, "list_fmt", None))
+            measure, top = having.measure, None
+            R.mark(cnt_span, "group")
+            r.stated |= {"group", "measure"}
+            r.understood.append(f"{c.name} values whose {_mword(having.measure.name)} "
+                                f"{having.measure.column or noun} is {having.op} {having.value}")
 
     # --- a measure is needed
     if measure is None:
@@ -499,6 +547,28 @@ def _trigger_before(R: _Reader, s: Span) -> int | None:
     return None
 
 
+JOIN_WORDS = {"and", "or", "nor", "plus", "both", "either", "the", "a", "an", "as", "well", "&", "/", "in", "of"}
+COMPARATIVE = {"more", "less", "fewer", "higher", "lower", "better", "worse", "beat", "beats", "exceed", "exceeds",
+               "outperform", "outperforms", "outscore", "outscores", "larger", "smaller", "bigger", "greater"}
+
+
+def _prefer_list(hits, view, amb):
+    """A value held by one list column and by plain columns with no more rows (the list's parts, 'class1'...):
+    the list column, which holds every row with that value."""
+    lists = {h.column for h in hits if h.list_fmt}
+    if len(lists) != 1:
+        return [], amb
+    lcol = next(iter(lists))
+    top = max(h.count for h in hits if h.column == lcol)
+    if all(h.count <= top for h in hits if h.column != lcol):
+        return [h for h in hits if h.column == lcol], None
+    return [], amb
+
+
+def label_of(p) -> str:
+    return str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))
+
+
 def _trigger(R: _Reader, k: int) -> bool:
     """A word that makes a breakdown of the column after it: per/by/each, which/what, most common, top."""
     w = R.lows[k]
@@ -510,12 +580,15 @@ def _trigger(R: _Reader, k: int) -> bool:
 def _negated(R: _Reader, i: int, words=None) -> bool:
     """A negation right before position i (bar articles and label verbs): 'not (labelled as) X', 'other than X'."""
     k = i - 1
-    while k >= 0 and R.lows[k] in NEG_SKIP and not R.used[k]:
+    while k >= 0:
+        for s in R.words:
+            if s.kind == "negation" and s.j == k + 1 and (words is None or s.words.lower() in words):
+                R.mark(s, "negation")
+                return True
+        if not ((R.lows[k] in NEG_SKIP or R.lows[k] in R.lx.neutral or R.lows[k] in ("do", "does", "did"))
+                and not R.used[k]):
+            return False
         k -= 1
-    for s in R.words:
-        if s.kind == "negation" and s.j == k + 1 and (words is None or s.words.lower() in words):
-            R.mark(s, "negation")
-            return True
     return False
 
 

@@ -85,6 +85,7 @@ def _plain(part: str) -> str:
                   r"(?=(rated|scor|review|common))", r"\1 ", part)
     part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
     part = re.sub(r"(?i)(?<=\w)s'(?=\s|$)", "s", part)                      # "models' scores"
+    part = re.sub(r"(?<=\d),(?=\d{3}\b)", "", part)                            # '1,010' -> '1010'
     return re.sub(r"(?i)\b(\d+(?:\.\d+)?)\+(\s*-?\s*stars?\b)?", r"\1\2 or more", part)  # '3+ stars'
 
 
@@ -302,6 +303,26 @@ def numbers(q: Question, view) -> list[Span]:
     return out
 
 
+GENERIC_RE = re.compile(r"\b(?:(" + CMP + r"|exactly)\s+(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s+(or (?:more|fewer|less|higher|"
+                        r"above|lower|below|greater)|and (?:above|up|more|over|below|under|less)))\b", re.I)
+
+
+def comparisons(q: Question) -> list[Span]:
+    """A comparison with a bare number ('more than 1010', '20 or more', 'above 3.6'): (op, value), for a
+    condition on a group (Having) or a named numeric column."""
+    out = []
+    for m in GENERIC_RE.finditer(q.text):
+        r = _tok_range(q.toks, m.start(), m.end())
+        if r is None:
+            continue
+        if m.group(2) is not None:
+            op, v = OPS.get(m.group(1).lower(), "="), _num(m.group(2))
+        else:
+            op, v = _post_op(m.group(4)), _num(m.group(3))
+        out.append(Span(r[0], r[1], "cmp", (op, v), 1.5, m.group(0)))
+    return out
+
+
 def column_numbers(q: Question, view, cols: list[Span]) -> list[Span]:
     """A named numeric column followed by a comparison and a number: 'helpfulness below 3', 'score of at least 8'."""
     out = []
@@ -346,7 +367,7 @@ def column_names(view) -> list[tuple[list[str], object]]:
     lx = lexicon()
     names = []
     for c in view.columns:
-        if c.kind in ("empty", "other") or c.name == "item_id":
+        if (c.kind in ("empty", "other") and not getattr(c, "list_fmt", None)) or c.name == "item_id":
             continue
         names.append((c.name.lower().replace("-", "_").split("_"), c))
         for a in getattr(c, "aliases", None) or []:
@@ -370,6 +391,7 @@ def column_names(view) -> list[tuple[list[str], object]]:
 
 
 def columns(q: Question, view) -> list[Span]:
+    lx = lexicon()
     names = column_names(view)
     toks, out = q.toks, []
     for i, t in enumerate(toks):
@@ -386,8 +408,23 @@ def columns(q: Question, view) -> list[Span]:
             if i + n > len(toks) or any(x.quoted for x in toks[i:i + n]):
                 continue
             ws = [toks[i + k].low for k in range(n)]
-            if ws[:-1] == parts[:-1] and (ws[-1] == parts[-1] or singular(ws[-1]) == parts[-1]):
+            if ws[:-1] == parts[:-1] and singular(ws[-1]) == singular(parts[-1]):
                 found.setdefault((n, col.name), col)
+        # the words of a column's name in another order or with hyphens: 'high-level label' -> labels_high
+        for n in (3, 2, 1):
+            if i + n > len(toks) or any(x.quoted for x in toks[i:i + n]):
+                continue
+            sub = [singular(w) for x in toks[i:i + n] for w in x.low.split("-")]
+            if len(sub) < 2:
+                continue
+            bag = {col.name: col for parts, col in names if len(parts) > 1 and {singular(p) for p in parts} <= set(sub)
+                   and all(w in {singular(p) for p in parts} or w in lx.common or lx.ignorable(w) for w in sub)
+                   and singular(sub[-1]) in {singular(p) for p in parts}
+                   and singular(sub[0]) in {singular(p) for p in parts}}
+            if len(bag) == 1:
+                c = next(iter(bag.values()))
+                found.setdefault((n, c.name), c)
+                break
         # two or more words from inside one column's name: "ardoc label", "source dataset"
         for n in range(min(4, len(toks) - i), 1, -1):
             ws = [singular(toks[i + k].low) for k in range(n)]
@@ -419,7 +456,8 @@ def values(q: Question, view, lexical: set[int] = frozenset()) -> list[Span]:
                 continue
             phrase = " ".join(t.low for t in span)
             original = " ".join(t.text for t in span)
-            loose = not (n == 1 and singular(span[0].low) in lx.row_nouns)
+            lex = any(k in lexical for k in range(i, i + n))     # a lexicon word never starts a looser match
+            loose = not (n == 1 and singular(span[0].low) in lx.row_nouns) and not lex
             labelled = _after_label_verb(q.lows, i)
             hits = index.lookup(phrase, original, loose=loose, common_ok=labelled,
                                 typo=n <= 3 and not any(k in lexical or singular(q.toks[k].low) in lx.row_nouns
@@ -461,7 +499,7 @@ def recognise(question: str, view) -> Question:
     lexical = words(q)
     covered = {k for s in lexical for k in range(s.i, s.j)}
     q.spans = (lexical + quotes(q, text_col) + mentions(q, text_col) + numbers(q, view) + dates(q, view)
-               + cols + column_numbers(q, view, cols) + values(q, view, covered))
+               + cols + column_numbers(q, view, cols) + comparisons(q) + values(q, view, covered))
     return q
 
 

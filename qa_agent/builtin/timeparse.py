@@ -174,7 +174,7 @@ RULES = [
     (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
      rf"(?:the\s+year\s+)?{YEAR}{ONWARDS}", _year),
     (rf"\b{YEAR}(?=\s+(?:{'|'.join(sorted(lexicon().row_nouns))})s?\b)", _year_noun),    # 'the 2013 reviews'
-    (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
+    (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous|final|most\s+recent)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
      r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", _last),
 ]
 

@@ -114,8 +114,8 @@ class ValueIndex:
         for syn in lx.value_synonyms.get(singular_phrase(low), []) + lx.value_synonyms.get(low, []):
             tiers.append((2, self.exact.get(syn, []) + self.compact.get(compact(syn), [])))
         if loose and not is_common and len(compact(low)) >= 4 and re.search(r"[a-z]{3}", low):
-            pre = [e for e in self.entries if _word_prefix(low, str(e[1]).lower())
-                   or (e[4] <= 60 and _whole_word(low, str(e[1])))]
+            pre = [e for e in self.entries if e[4] <= 60 and (_word_prefix(low, str(e[1]).lower())
+                                                              or _whole_word(low, str(e[1])))]
             tiers.append((3, pre))
         if typo and not is_common and len(compact(low)) >= 5 and not any(e for _, e in tiers):
             tiers.append((4, self._typo(low)))
