@@ -1,4 +1,5 @@
-"""The chat's routes besides asking: conversations (``/c/<id>``, the side panel), edited SQL, suggestions, items.
+"""The chat's routes besides asking: conversations (``/c/<id>``, the side panel), edited SQL, suggestions, items,
+and the topics and label-share views (`earful.web.views`).
 
 Design decision: each route is a thin adapter over a function that does the work elsewhere (`earful.web.history`,
 `earful.store.readonly.run_read_only`, `earful.web.suggest`, `earful.web.items`); an unknown conversation or item
@@ -86,3 +87,26 @@ def register(app, settings, SafeJSON) -> None:
         if data is None:
             return SafeJSON({"error": f"no item {item_id!r} in this workspace"}, status_code=404)
         return data
+
+    @app.get("/topics", response_class=HTMLResponse)
+    def topics_page():
+        from earful.web.views import topics_html
+
+        return topics_html(settings)
+
+    @app.get("/topics/{topic_id}", response_class=HTMLResponse)
+    def topic_page(topic_id: str):
+        from earful.web.page import not_found_page
+        from earful.web.views import topic_html
+
+        page = topic_html(settings, int(topic_id)) if topic_id.lstrip("-").isdigit() else None
+        if page is None:
+            return HTMLResponse(not_found_page(f"There is no topic {topic_id!r} in this workspace (see /topics)."),
+                                status_code=404)
+        return page
+
+    @app.get("/labels", response_class=HTMLResponse)
+    def labels_page():
+        from earful.web.views import labels_html
+
+        return labels_html(settings)

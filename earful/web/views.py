@@ -1,0 +1,148 @@
+"""The views a feedback team lives in, as pages of the chat server: topics (sizes, trend with its significance
+test, drill-down to quotes) and label shares with their 95% intervals.
+
+Design decision: each page is drawn from the same documents the CLI prints (`earful.topics.report.topic_list` /
+`topic_detail`, `earful.classify.evaluate.shares`), read through a read-only `Store` under the workspace lock's
+exclusive side (a Store's read-only connection is configured unlike the engines' ones, as for ``/api/status``), so a
+page can never disagree with ``earful topics list`` or ``earful classify shares``. Every value is escaped where it is
+written; charts go through `earful.web.render.chart_html` (responsive layout, plotly.js served locally).
+"""
+from __future__ import annotations
+
+import contextlib
+import html
+from urllib.parse import quote
+
+
+def _esc(v) -> str:
+    return html.escape("" if v is None else str(v))
+
+
+def _pct(x) -> str:
+    return "" if x is None else f"{100 * float(x):.1f}%"
+
+
+@contextlib.contextmanager
+def read_store(settings):
+    from earful.qa_agent.ask import workspace_lock
+    from earful.store import Store
+
+    with workspace_lock(settings.db).exclusive(), Store(settings.db, read_only=True) as store:
+        yield store
+
+
+def view_page(title: str, body: str) -> str:
+    """A page of the chat server: its style, plotly.js, a way back to the chat and to the other views."""
+    from earful.web.render import STYLE
+
+    nav = ('<nav class="earful-nav"><a href="/">chat</a> · <a href="/topics">topics</a> · '
+           '<a href="/labels">labels</a></nav>')
+    return ('<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{_esc(title)} · Earful</title><style>{STYLE}'
+            '.earful-nav{margin:.5em 0 1em;font-size:.9em}.earful-quote{border-left:3px solid #9bd;margin:.4em 0;'
+            'padding:.2em .8em;background:#f7fafd}.earful-scroll{overflow-x:auto}'
+            '.trend-emerging{color:#070;font-weight:600}.trend-fading{color:#a30;font-weight:600}</style>'
+            f'<script src="/static/plotly.min.js"></script></head><body>{nav}<h2>{_esc(title)}</h2>{body}'
+            '</body></html>')
+
+
+def _item_link(item_id) -> str:
+    return f'<a class="earful-item" href="/items/{_esc(quote(str(item_id), safe=""))}">{_esc(item_id)}</a>'
+
+
+def topics_html(settings) -> str:
+    """The topic list: a sizes chart, then each topic's size, share, trend and an example quote."""
+    from earful.charts import bar
+    from earful.errors import NotFoundError
+    from earful.topics.report import topic_list
+    from earful.web.render import chart_html
+
+    with read_store(settings) as store:
+        try:
+            doc = topic_list(store, days=30, n_examples=1)
+        except NotFoundError as exc:
+            return view_page("Topics", f'<p class="earful-note">{_esc(exc)}</p>')
+    topics = doc["topics"]
+    chart = bar("Topic sizes", [t["name"] for t in topics[:20]], [t["size"] for t in topics[:20]],
+                x_title="topic", y_title="items")
+    rows = "".join(
+        f'<tr><td><a href="/topics/{int(t["id"])}">{_esc(t["name"])}</a></td><td>{t["size"]}</td>'
+        f'<td>{_pct(t["share"])}</td><td class="trend-{_esc(t["trend"])}">{_esc(t["trend"])}</td>'
+        f'<td>{_esc(", ".join(t["keywords"][:6]))}</td>'
+        f'<td>{_esc(t["examples"][0]["text"]) if t["examples"] else ""}</td></tr>' for t in topics)
+    run = doc["run"]
+    body = (f'<p class="earful-meta">{doc["items"]} items in {len(topics)} topics · outliers '
+            f'{_pct(doc["outlier_rate"])} · fitted {_esc(run.get("fitted_at"))} ({_esc(run.get("backend"))}) · trend: '
+            'share in the last 30 days against the 30 before, two-proportion z-test, Bonferroni-corrected</p>'
+            + chart_html(chart)
+            + '<div class="earful-scroll"><table class="earful-table"><thead><tr><th>topic</th><th>items</th>'
+              '<th>share</th><th>trend</th><th>keywords</th><th>example</th></tr></thead>'
+            + f"<tbody>{rows}</tbody></table></div>")
+    return view_page("Topics", body)
+
+
+def topic_html(settings, topic_id: int, quotes: int = 10) -> str | None:
+    """One topic: keywords, items per month, representative quotes and the newest items; None when unknown."""
+    from earful.charts import line
+    from earful.errors import NotFoundError
+    from earful.topics.report import topic_detail
+    from earful.web.render import chart_html
+
+    with read_store(settings) as store:
+        try:
+            t = topic_detail(store, topic_id)
+        except NotFoundError:
+            return None
+        recent = store.rows("SELECT i.item_id, i.created_at, i.text FROM topic_assignments a JOIN items i "
+                            "USING (item_id) WHERE a.topic_id = ? ORDER BY i.created_at DESC NULLS LAST, i.item_id "
+                            "LIMIT ?", [int(topic_id), quotes])
+    parts = [f'<p class="earful-meta">{t["size"]} items · status {_esc(t["status"])} · keywords: '
+             f'{_esc(", ".join(t["keywords"]))}</p>']
+    if t["description"]:
+        parts.append(f"<p>{_esc(t['description'])}</p>")
+    months = t["by_month"]
+    if months:
+        chart = line(f"{t['name']}: items per month", [str(m["period"])[:7] for m in months],
+                     {"items": [m["count"] for m in months]}, x_title="month", y_title="items")
+        parts.append(chart_html(chart))
+    parts.append("<h3>Representative quotes</h3>")
+    parts += [f'<blockquote class="earful-quote">{_esc(e["text"])}<br>{_item_link(e["item_id"])}</blockquote>'
+              for e in t["examples"]]
+    parts.append("<h3>Newest items</h3>")
+    parts += [f'<blockquote class="earful-quote">{_esc(text)}<br>{_item_link(i)} '
+              f'<span class="earful-meta">{_esc(str(when)[:10] if when else "")}</span></blockquote>'
+              for i, when, text in recent]
+    return view_page(f"Topic: {t['name']}", "\n".join(parts))
+
+
+def labels_html(settings) -> str:
+    """Each taxonomy's label shares with their 95% intervals (a bar chart with error bars, then the table)."""
+    from earful.classify.evaluate import shares
+    from earful.web.render import chart_html
+
+    with read_store(settings) as store:
+        have = store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                            "AND table_name = 'classify_labels'")
+        taxonomies = [r[0] for r in store.rows("SELECT DISTINCT taxonomy FROM classify_labels ORDER BY 1")] \
+            if have else []
+        docs = [shares(store, t) for t in taxonomies]
+    if not docs:
+        return view_page("Label shares", '<p class="earful-note">no labels yet: run <code>earful classify run '
+                                         '--taxonomy NAME</code> first</p>')
+    parts = []
+    for d in docs:
+        labels = d["labels"]
+        fig = {"data": [{"type": "bar", "x": [x["label"] for x in labels], "y": [x["share"] for x in labels],
+                         "error_y": {"type": "data", "symmetric": False,
+                                     "array": [round(max(0.0, x["high"] - x["share"]), 4) for x in labels],
+                                     "arrayminus": [round(max(0.0, x["share"] - x["low"]), 4) for x in labels]}}],
+               "layout": {"title": {"text": f"{d['taxonomy']}: share of labelled items (95% interval)"},
+                          "yaxis": {"tickformat": ".0%", "title": {"text": "share"}},
+                          "xaxis": {"title": {"text": "label"}}, "template": "plotly_white"}}
+        rows = "".join(f"<tr><td>{_esc(x['label'])}</td><td>{_pct(x['share'])}</td>"
+                       f"<td>{_pct(x['low'])} – {_pct(x['high'])}</td></tr>" for x in labels)
+        parts.append(f"<h3>{_esc(d['taxonomy'])}</h3><p class='earful-meta'>{d['n']} labelled items · "
+                     f"{_esc(d['basis'])}</p>" + chart_html({"plotly": fig})
+                     + '<table class="earful-table"><thead><tr><th>label</th><th>share</th><th>95% interval</th>'
+                     f"</tr></thead><tbody>{rows}</tbody></table>")
+    return view_page("Label shares", "\n".join(parts))
