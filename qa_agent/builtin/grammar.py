@@ -339,7 +339,9 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         return R.decline(f"the question groups by {group.name} and measures it too")
     common = [k for k, w in enumerate(lows) if w in ("common", "frequent", "popular", "often")]
     if common and measure is not None and measure.name in NUMERIC_MEASURES + ("distinct",) and (
-            group is None or (g_trig is not None and lows[g_trig] in ("common", "frequent", "popular"))):
+            group is None or (g_trig is not None and lows[g_trig] in ("common", "frequent", "popular"))) or (
+            g_trig is not None and lows[g_trig] in ("common", "frequent", "popular") and k_before(lows, g_trig)
+            and any(s.data.kind == "numeric" and s is not group_span for s in cols)):
         return R.decline(f"'most/least common' picks a group by its number of {noun}; the {_mword(measure.name)} "
                          "of that group is a question inside a question")
 
@@ -431,7 +433,15 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         comparative = [k for k, w in enumerate(lows) if w in COMPARATIVE and R.used[k] in ("", "measure")]
         signal = strong or comparative or "than" in lows or ((any(w in lx.which | {"who"} for w in lows) or lows[0] in
                                                               ("is", "are", "does", "do", "did")) and "or" in between)
-        if signal and measure is not None and measure.spec.aggregate:
+        if signal and measure is None:
+            # 'which is rated higher, A or B': the average of the rating; 'whose outputs say X more often': a count
+            rated = next((k for k, w in enumerate(lows) if w in lx.rating_words | lx.score_words), None)
+            col = (R.score_col if lows[rated].startswith(("scor", "grade", "point")) else R.star_col) \
+                if rated is not None else None
+            measure = Measure("avg", col.name) if col is not None else Measure("count")
+            if col is not None:
+                R.mark(rated, "measure")
+        if signal and measure.spec.aggregate:
             if group is not None and not (isinstance(group, Column) and group.name == pair[0]):
                 return R.decline(f"a comparison of {_describe(pa)} and {_describe(pb)} within a breakdown by "
                                  "another column")
@@ -529,7 +539,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
 
 BEFORE_GROUP = {"the", "a", "an", "each", "every", "of", "one", "kind", "type", "is", "was", "are", "different",
                 "distinct", "highest", "lowest", "best", "worst", "top", "most", "least", "rated", "scoring", "scored",
-                "reviewed", "bottom", "first", "more", "fewer", "less", "common", "frequent", "popular"}
+                "reviewed", "bottom", "first", "more", "fewer", "less", "common", "frequent", "popular", "frequently",
+                "often", "cited", "used", "mentioned"}
 
 
 def _trigger_before(R: _Reader, s: Span) -> int | None:
@@ -569,10 +580,15 @@ def label_of(p) -> str:
     return str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))
 
 
+def k_before(lows, k: int) -> bool:
+    """'the most common app' after a figure ('the highest rating of ...'): a superlative, then 'common'."""
+    return k > 0 and lows[k - 1] in ("most", "least")
+
+
 def _trigger(R: _Reader, k: int) -> bool:
     """A word that makes a breakdown of the column after it: per/by/each, which/what, most common, top."""
     w = R.lows[k]
-    if w in R.lx.which or w in ("common", "frequent", "popular", "top", "bottom"):
+    if w in R.lx.which or w in ("common", "frequent", "popular", "top", "bottom", "frequently"):
         return True
     return any(s.i <= k < s.j for s in R.words if s.kind == "group")
 

@@ -418,7 +418,7 @@ def columns(q: Question, view) -> list[Span]:
             if len(sub) < 2:
                 continue
             bag = {col.name: col for parts, col in names if len(parts) > 1 and {singular(p) for p in parts} <= set(sub)
-                   and all(w in {singular(p) for p in parts} or w in lx.common or lx.ignorable(w) for w in sub)
+                   and all(w in {singular(p) for p in parts} or w in lx.common for w in sub)
                    and singular(sub[-1]) in {singular(p) for p in parts}
                    and singular(sub[0]) in {singular(p) for p in parts}}
             if len(bag) == 1:
@@ -434,6 +434,11 @@ def columns(q: Question, view) -> list[Span]:
                 c = next(iter(inside.values()))
                 found.setdefault((n, c.name), c)
                 break
+        if not found and len(t.low) >= 4 and not lx.ignorable(t.low) and t.low not in lx.common \
+                and singular(t.low) not in lx.row_nouns:
+            inside = {col.name: col for parts, col in names if len(parts) > 1 and t.low in parts}
+            if len(inside) == 1:
+                found[(1, next(iter(inside)))] = next(iter(inside.values()))
         for (n, _), col in found.items():
             out.append(Span(i, i + n, "column", col, 1.0 + 0.1 * n, q.words(i, i + n)))
     return out
