@@ -43,7 +43,7 @@ def choose_view(card, question: str):
     for v in card.views:
         idx = value_index(v)
         q = recognise(question, v)
-        col_hits = sum(1 for s in columns(q, v) if s.data.kind not in ("text", "id")
+        col_hits = sum(1 for s in columns(q, v) if s.data.kind not in ("text", "id") and s.score >= 1.0
                        and s.data.name not in ("created_at", "rating", "date") and not lx.ignorable(s.words.lower()))
         val_hits = sum(2 - min(1, h[0].tier) for t in toks if not lx.ignorable(t.low)
                        for h in [idx.lookup(t.low, t.text, loose=False)] if h)

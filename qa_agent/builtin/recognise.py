@@ -435,10 +435,11 @@ def columns(q: Question, view) -> list[Span]:
                 found.setdefault((n, c.name), c)
                 break
         if not found and len(t.low) >= 4 and not lx.ignorable(t.low) and t.low not in lx.common \
-                and singular(t.low) not in lx.row_nouns:
+                and singular(t.low) not in lx.row_nouns and singular(t.low) != singular(view.name.lower()):
             inside = {col.name: col for parts, col in names if len(parts) > 1 and t.low in parts}
             if len(inside) == 1:
-                found[(1, next(iter(inside)))] = next(iter(inside.values()))
+                c = next(iter(inside.values()))
+                out.append(Span(i, i + 1, "column", c, 0.9, t.text))    # weaker than a whole name
         for (n, _), col in found.items():
             out.append(Span(i, i + n, "column", col, 1.0 + 0.1 * n, q.words(i, i + n)))
     return out
