@@ -79,18 +79,11 @@ def _winner_first(plan: Plan, table) -> None:
 
 
 def _rank_examples(plan: Plan, columns, rows, ctx):
-    """Most representative first (evidence.py: similarity to the matches' centroid), when it can; else as is."""
-    try:
-        from earful.qa_agent.builtin import evidence
-    except ImportError:
-        return columns, rows, None
-    try:
-        out = evidence.rank_examples(ctx.db_path, plan, columns, rows)
-    except Exception:   # ranking is a nicety: the examples are right in any order
-        return columns, rows, None
-    if isinstance(out, tuple) and len(out) == 3:
-        return out
-    return columns, out, "embeddings"
+    """Most representative first (evidence.rank_rows: similarity of stored vectors to the matches' centroid; no
+    model is loaded), cut to the plan's limit; the rows keep the count of all matches."""
+    from earful.qa_agent.builtin import evidence
+
+    return evidence.rank_rows(ctx.db_path, plan, columns, rows)
 
 
 def fast_table(plan: Plan, db_path: str) -> str | None:
