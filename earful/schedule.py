@@ -179,7 +179,7 @@ def tick(db: str, now: datetime | None = None, who: str | None = None, runner=ru
             log(f"{job['name']}: running 'earful {' '.join(job['args'])}' for slot {slot:%Y-%m-%d %H:%M} UTC")
         code, output = runner(db, job["args"], timeout_s)
         status = "ok" if code == 0 else "failed"
-        with Store(db) as store:
+        with Store(db, wait_s=300) as store:      # the outcome must not be lost to a busy workspace
             finish(store, job["name"], slot, status, code, output)
         done.append({"name": job["name"], "slot": slot, "status": status, "exit_code": code})
         if log:
@@ -201,6 +201,10 @@ def serve(db: str, *, poll_s: float = 30.0, stop=None, log=None, timeout_s: floa
         except WorkspaceBusyError as exc:
             if log:
                 log(f"workspace busy, retrying: {exc}")
+            nexts = []
+        except Exception as exc:  # noqa: BLE001 - a long-running scheduler logs and goes on
+            if log:
+                log(f"scheduler error, retrying: {type(exc).__name__}: {exc}")
             nexts = []
         wait = poll_s
         if nexts:

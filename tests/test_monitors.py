@@ -69,7 +69,7 @@ def test_report_says_the_change_since_the_last_run(db, tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     summary = json.loads(r.stdout)
     heads = [h["text"] for h in summary["headlines"]]
-    assert "Monitor 'login': 10.0% -> 30.0% (significant, p = <0.0001)." in heads
+    assert "Monitor 'login': 10.0% -> 30.0% (significant, p < 0.0001)." in heads
     md = (tmp_path / "out" / "report.md").read_text()
     assert "| login | What share of reviews mention login? | 10.0% (20 of 200) | 30.0% (120 of 400) | +20.0 pp |" in md
 

@@ -77,6 +77,8 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
     q_sec, q_failed, counts = questions_section(settings, questions or [], str(html_path.parent / "report-files"))
     sections += [s for s in (mon_sec, q_sec) if s is not None]
     failed = q_failed + mon_failed
+    counts["answered"] += len(mon_results) - len(mon_failed)    # a monitor that ran is an answered question
+    counts["error"] += len(mon_failed)
     tops, dropped = headlines(sections)
     n_q = len(questions or []) + len(mon_results)
     meta = [f"workspace {db}" + (f" · source {source}" if source else ""),
@@ -84,7 +86,7 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
             f"{period['previous_label']}",
             f"generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"]
     if n_q:
-        tally = f"{n_q - len(failed)} of {n_q} questions answered"
+        tally = f"{n_q - len(failed)} of {n_q} question{'s' if n_q != 1 else ''} answered"
         meta.append(tally + (f"; {len(failed)} could not be answered (listed at the end)" if failed else ""))
     report = Report(title or DEFAULT_TITLE, meta, tops, sections, failed, dropped)
     html_path.write_text(to_html(report), encoding="utf-8")

@@ -96,7 +96,7 @@ def questions_section(settings, questions: list[str], files_dir: str) -> tuple[S
 def monitors_section(db_path: str) -> tuple[Section | None, list[dict], list[dict]]:
     """(section, failures, results) from re-running every monitor; each run is added to its history."""
     from earful.monitors import list_all, run_all, show_value
-    from earful.reports.stats import fmt_p
+    from earful.reports.stats import fmt_p, p_text
     from earful.store import Store
 
     with Store(db_path) as store:
@@ -121,7 +121,8 @@ def monitors_section(db_path: str) -> tuple[Section | None, list[dict], list[dic
             continue
         if r["significant"]:
             sec.findings.append(Finding(f"Monitor '{r['name']}': {_short(prev)} -> {_short(latest)} "
-                                        f"(significant, p = {p}).", table.id, j, "significant", r["p"]))
+                                        f"(significant, {p_text(r['p'])}).", table.id, j, "significant",
+                                        r["p"]))
         for why in r["alerts"]:
             if why.startswith("above"):
                 sec.findings.append(Finding(f"Monitor '{r['name']}' is at {_short(latest)}, {why}.", table.id, j,

@@ -12,10 +12,11 @@ from datetime import date, timedelta
 
 from earful.reports.model import Finding, Section, Table
 from earful.reports.period import Period
-from earful.reports.stats import ALPHA, fmt_p, holm, pct, two_proportions, welch, wilson
+from earful.reports.stats import ALPHA, fmt_p, holm, p_text, pct, two_proportions, welch, wilson
 from earful.store import quote_ident
 
 GROUP_COLUMNS = ("app", "app_name", "product", "product_name", "model")   # rating shifts per value of these
+MAX_TOPIC_ROWS = 20
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _share_rows(counts: dict, keys: list) -> tuple[list[dict], int, int]:
 def _share_finding(r: dict, name: str, what: str, table: Table, row: int) -> Finding:
     s1, s2 = pct(r["k1"] / r["n1"]), pct(r["k2"] / r["n2"])
     verb = "rose" if r["z"] > 0 else "fell"
-    return Finding(f"{name} {verb} from {s1} to {s2} of {what} (Holm-corrected p = {fmt_p(r['p_holm'])}).",
+    return Finding(f"{name} {verb} from {s1} to {s2} of {what} (Holm-corrected {p_text(r['p_holm'])}).",
                    table.id, row, "significant", r["p_holm"])
 
 
@@ -190,7 +191,7 @@ def topics(ctx: ReportContext) -> Section | None:
     for r, adj in zip(tested, holm([r["p"] for r in tested])):
         r["p_holm"], r["significant"] = adj, adj < ALPHA
         r["trend"] = ("emerging" if r["z"] > 0 else "fading") if r["significant"] else "stable"
-    tested.sort(key=lambda r: (not r["significant"], r["p_holm"], -(r["k1"] + r["k2"])))
+    tested.sort(key=lambda r: (not r["significant"], r["p_holm"] if r["significant"] else 0, -(r["k1"] + r["k2"])))
     table = Table("topics-trend", f"Topics: {n1} items before, {n2} now (outliers count in the base)",
                   ["topic id", "topic", "previous n", "previous share", "current n", "current share", "change",
                    "p (Holm)", "trend"], [])
@@ -199,7 +200,11 @@ def topics(ctx: ReportContext) -> Section | None:
     sec = Section("topics", "Emerging and fading topics",
                   "A topic is emerging or fading when the change in its share passes a two-proportion z-test at 5% "
                   "after Holm's correction over all topics. Quotes come from the period where the topic is larger.")
-    for j, r in enumerate(tested):
+    shown = max(MAX_TOPIC_ROWS, sum(r["significant"] for r in tested))   # every emerging/fading topic is shown
+    if len(tested) > shown:
+        table.note = (f"{shown} of {len(tested)} topics shown: the emerging and fading ones, then the largest; "
+                      "all of them in --json")
+    for j, r in enumerate(tested[:shown]):
         s1 = pct(r["k1"] / n1) if n1 else "n/a"
         s2 = pct(r["k2"] / n2) if n2 else "n/a"
         change = f"{100 * (r['k2'] / n2 - r['k1'] / n1):+.1f} pp" if n1 and n2 else "n/a"
@@ -207,7 +212,7 @@ def topics(ctx: ReportContext) -> Section | None:
                            fmt_p(r["p_holm"]), r["trend"]])
         if r["significant"]:
             sec.findings.append(Finding(f"Topic '{names[r['key']]}' is {r['trend']}: {s1} to {s2} of items "
-                                        f"(Holm-corrected p = {fmt_p(r['p_holm'])}).", table.id, j, "significant",
+                                        f"(Holm-corrected {p_text(r['p_holm'])}).", table.id, j, "significant",
                                         r["p_holm"]))
             for item_id, text in _quotes(ctx, r["key"], "current" if r["z"] > 0 else "previous"):
                 quotes.rows.append([names[r["key"]], r["trend"], item_id, text])
@@ -266,7 +271,7 @@ def ratings(ctx: ReportContext) -> Section | None:
     table.rows.append(_rating_row("all", overall[0], overall[1], p, p < ALPHA))
     if n1 and n2 and p < ALPHA:
         sec.findings.append(Finding(f"The average rating {'rose' if t > 0 else 'fell'} from {m1:.2f} to {m2:.2f} "
-                                    f"(p = {fmt_p(p)}).", table.id, 0, "significant", p))
+                                    f"({p_text(p)}).", table.id, 0, "significant", p))
     sec.data["all"] = {"previous": overall[0], "current": overall[1], "p": p}
     sources = [ctx.source] if ctx.source else ctx.store.sources()
     for src in sources:
@@ -285,7 +290,7 @@ def ratings(ctx: ReportContext) -> Section | None:
                 if adj < ALPHA:
                     sec.findings.append(Finding(
                         f"The average rating for {col} '{g}' {'rose' if tt > 0 else 'fell'} from {a[1]:.2f} to "
-                        f"{b[1]:.2f} (Holm-corrected p = {fmt_p(adj)}).", table.id, len(table.rows) - 1,
+                        f"{b[1]:.2f} (Holm-corrected {p_text(adj)}).", table.id, len(table.rows) - 1,
                         "significant", adj))
             sec.data[f"{src}.{col}"] = {g: {"previous": a, "current": b} for g, (a, b) in groups.items()}
     if len(table.rows) > 1:

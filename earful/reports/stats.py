@@ -65,6 +65,12 @@ def fmt_p(p: float) -> str:
     return "<0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}".rstrip("0").rstrip(".")
 
 
+def p_text(p: float) -> str:
+    """A p-value in a sentence: 'p < 0.0001' or 'p = 0.003'."""
+    shown = fmt_p(p)
+    return f"p {shown[0]} {shown[1:]}" if shown.startswith("<") else f"p = {shown}"
+
+
 def pct(x: float) -> str:
     """A share as a percentage with one decimal ('12.5%')."""
     return f"{100 * x:.1f}%"
