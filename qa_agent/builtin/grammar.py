@@ -201,7 +201,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         r.understood.append(f"per {group.grain if isinstance(group, TimeGrain) else group.name}")
 
     # --- measure
-    measure, m_at = None, None
+    measure, m_at, m_end = None, None, [None]
 
     def numeric_after(i: int):
         nums = [s for s in cols if s.data.kind == "numeric" and s is not group_span]
@@ -225,6 +225,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         s = next(s for s in mwords if s.data == name)
         R.mark(s, "measure")
         m_at = s.i
+        m_end[0] = s.j
         col = col_span.data.name if col_span is not None else default_col
         if col_span is not None:
             R.mark(col_span, "measure")
@@ -318,7 +319,13 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
                     R.mark(k - 1, "limit")
         if top is not None:
             r.stated.add("top")
-        rated = [k for k, w in enumerate(lows) if w in ("rated", "scoring", "scored") and R.used[k] in ("", "noun")]
+        in_cover = {k for c in cover for k in range(c.i, c.j) if c.kind != "column"}
+        rated = [k for k, w in enumerate(lows) if w in ("rated", "scoring", "scored") and R.used[k] in ("", "noun")
+                 and k not in in_cover]          # 'critiques scoring 10' is a condition, not 'highest-scoring'
+        if rated and rated[0] > 0 and lows[rated[0] - 1] not in ("highest", "lowest", "best", "worst", "top",
+                                                                 "most", "least", "poorly", "better", "worse",
+                                                                 "well", "badly", "higher", "lower"):
+            rated = []
         if rated and top is not None and measure.name == "count" and R.star_col is not None:
             col = R.score_col if lows[rated[0]].startswith("scor") else R.star_col
             measure = Measure("avg", col.name)     # 'the highest-rated app': its average rating
@@ -377,7 +384,9 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         neg = non == "non" or _negated(R, s.i)
         if neg:
             pred = Not(pred)
-        how = "" if chosen[0].tier <= 1 else f" (read {s.words!r} as the value {vals[0]!r} of {col.name})"
+        how = "" if chosen[0].tier <= 1 else (f" (read {s.words!r} as the value {vals[0]!r} of {col.name})"
+                                              if len(vals) == 1 else
+                                              f" (read {s.words!r} as the {col.name} values {', '.join(map(repr, vals))})")
         r.understood.append(f"'{s.words}' -> {_describe(pred)}{how}")
         R.mark(s, "value")
         preds.append((s.i, pred))
@@ -423,7 +432,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
     cmp_words = R.word("compare")
     strong = [s for s in cmp_words if s.data in ("difference", "ratio", "winner")] + \
         [s for s in cmp_words if s.data == "pair" and s.words.lower() in ("vs", "versus", "compared to",
-                                                                         "compared with", "against")]
+                                                                         "compared with", "against", "compare",
+                                                                         "comparison", "compared", "contrast")]
     pair = next(((c, v) for c, v in by_col.items() if len(v) == 2), None)
     if pair:
         (ia, pa), (ib, pb) = sorted(pair[1], key=lambda x: x[0])
@@ -469,6 +479,24 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
 
     # --- having: 'how many apps average below 3 stars', 'how many models have more than 1010 outputs'
     having = None
+    if isinstance(group, Column) and compare is None and measure is not None and measure.name in NUMERIC_MEASURES \
+            and m_end[0] is not None:
+        # 'which models have an average score below 5': the condition is on each group's average, not on rows
+        k = m_end[0]
+        col_here = next((c for c in cols if c.i == k and c.data.name == measure.column), None)
+        after = col_here.j if col_here is not None else k
+        num = [(i, p) for i, p in preds if isinstance(p, Cmp) and p.column == measure.column and i == k]
+        cmp_ = [c for c in cover if c.kind == "cmp" and c.i == after and not R.used[c.i]]
+        if len(num) == 1:
+            having = Having(measure, num[0][1].op, num[0][1].value)
+            preds = [x for x in preds if x[1] is not num[0][1]]
+        elif len(cmp_) == 1:
+            having = Having(measure, *cmp_[0].data)
+            R.mark(cmp_[0], "having")
+        if having is not None:
+            top = None
+            r.understood.append(f"{group.name} values whose {_mword(measure.name)} {measure.column} is "
+                                f"{having.op} {having.value}")
     if cnt_span is not None and group is None and compare is None and measure is not None:
         cmps = [s for s in cover if s.kind == "cmp" and not R.used[s.i]]
         m = measure if measure.name in NUMERIC_MEASURES else None
