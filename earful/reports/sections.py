@@ -8,7 +8,7 @@ something to say. Every builder reads the same two periods through `ReportContex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from earful.reports.model import Finding, Section, Table
 from earful.reports.period import Period
@@ -93,7 +93,13 @@ def volume(ctx: ReportContext) -> Section | None:
 
     chart = line(f"Items per {grain}", [x.isoformat() for x in xs], series or {"items": [0] * len(xs)},
                  x_title=grain, y_title="items")
-    sec = Section("volume", "Volume", f"Items per {grain} over both periods, and per source.", [table], [chart],
+    edge = (datetime.combine(ctx.period.start, datetime.min.time()) - timedelta(hours=12)).isoformat()
+    chart["plotly"]["layout"]["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": edge, "x1": edge,
+                                            "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "#888"}}]
+    chart["plotly"]["layout"]["annotations"] = [{"x": edge, "y": 1, "xref": "x", "yref": "paper", "showarrow": False,
+                                                 "xanchor": "left", "text": " current period"}]
+    sec = Section("volume", "Volume", f"Items per {grain} over both periods (the dotted line starts the current "
+                  "one), and per source.", [table], [chart],
                   data={"by_source": by, "previous": prev, "current": cur})
     sec.findings.append(Finding(f"{cur} items in this period against {prev} in the previous one"
                                 + (f" ({_change(prev, cur)})." if prev else "."), table.id, 0))
