@@ -275,12 +275,13 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         # 'how many apps / different models': the number of distinct values of that column
         for s in cols:
             k = R.prev_word(s.i, ("different", "distinct", "unique", "separate"))
-            if s is group_span or s.data.kind not in ("category", "label", "id") or k < 0 or lows[k] not in (
+            if s is group_span or (s.data.kind not in ("category", "label", "id") and not getattr(
+                    s.data, "list_fmt", None)) or k < 0 or lows[k] not in (
                     "many", "of") or R.used[s.i]:
                 continue
             if k != m_at + 1 and lows[k] != "many":
                 continue
-            measure = Measure("distinct", s.data.name)
+            measure = Measure("distinct", s.data.name, getattr(s.data, "list_fmt", None))
             R.mark(s, "measure")
             R.mark(k + 1, "measure", s.i)
             break
@@ -296,13 +297,19 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             R.mark(o, "order")
             for s in orders:
                 R.mark(s, "order")
-            if o.words.lower() in ("best", "worst", "better", "worse") and measure.name == "count" \
+            nxt = next((c for c in cols if c.data.kind == "numeric" and c is not group_span and c.i > o.i
+                        and all(w in ("the", "a", "an", "average", "mean") for w in lows[o.j:c.i])), None)
+            if o.words.lower() in ("highest", "lowest", "higher", "lower", "top", "bottom") and nxt is not None \
+                    and measure.name == "count" and "measure" not in r.stated:
+                measure = Measure("avg", nxt.data.name)     # 'which reviewer gives the lowest ratings'
+                R.mark(nxt, "measure")
+            elif o.words.lower() in ("best", "worst", "better", "worse") and measure.name == "count" \
                     and R.star_col is not None:
                 cs = numeric_after(o.i)
                 measure = Measure("avg", cs.data.name if cs is not None else R.star_col.name)
                 if cs is not None:
                     R.mark(cs, "measure")
-        elif isinstance(group, Column) and (lows[0] in lx.which or "which" in lows):
+        elif isinstance(group, Column) and "which" in lows:
             top = TopN(None, "desc")
         for s in R.word("count"):
             k = s.i
@@ -721,6 +728,10 @@ def _account(R: _Reader, used_cols: set) -> None:
                       "rownoun", "people", "stage"):
             lexical |= set(range(s.i, s.j))
     for s in R.cover:
+        if s.kind == "column" and not R.used[s.i] and s.i in value_ends and s.n == 1 \
+                and R.lows[s.i] in lx.value_heads:
+            R.mark(s, "value")          # 'the UI label': the value, said with a head noun
+            continue
         if s.kind == "column" and not R.used[s.i]:
             c = s.data
             inside = any(w in c2.lower().split("_") for c2 in used_cols for w in (s.words.lower(),
