@@ -141,7 +141,8 @@ def test_bundled_report_has_every_section_with_numbers_from_the_raw_file(urr):
 
 
 def _synthetic_rows(seed: int = 1, plant: bool = True) -> list[dict]:
-    """8 weeks, 40 items a day; with `plant`, 'bug' and the login topic roughly double in the last 7 days."""
+    """8 weeks, 40 items a day; with `plant`, 'bug' and the login topic roughly double in the last 7 days, and
+    model-b's ratings drop."""
     rng = random.Random(seed)
     rows, start = [], date(2024, 3, 1)
     for day in range(56):
@@ -151,8 +152,11 @@ def _synthetic_rows(seed: int = 1, plant: bool = True) -> list[dict]:
             text = "cannot login again" if login else rng.choice(["nice app", "too many ads", "crash on open",
                                                                   "love it", "meh"])
             kind = "bug" if rng.random() < (0.36 if plant and last else 0.16) else rng.choice(["praise", "question"])
-            rows.append({"id": f"{day}-{j}", "text": f"{text} #{day}-{j}", "kind": kind,
-                         "date": (start + timedelta(days=day)).isoformat(), "rating": str(rng.randint(1, 5))})
+            model = rng.choice(["model-a", "model-b"])
+            low = plant and last and model == "model-b"                 # model-b's ratings drop in the last week
+            rows.append({"id": f"{day}-{j}", "text": f"{text} #{day}-{j}", "kind": kind, "model": model,
+                         "date": (start + timedelta(days=day)).isoformat(),
+                         "rating": str(rng.randint(1, 3) if low else rng.randint(1, 5))})
     return rows
 
 
@@ -176,6 +180,8 @@ def test_planted_change_becomes_a_headline(tmp_path):
     texts = [h["text"] for h in summary["headlines"] if h["kind"] == "significant"]
     assert any(t.startswith("Label 'bug' (kind) rose from") for t in texts), texts
     assert any(t.startswith("Topic 'login trouble' is emerging") for t in texts), texts
+    assert any(t.startswith("The average rating for model 'model-b' fell from") for t in texts), texts
+    assert not any("'model-a'" in t for t in texts), texts
     md = (tmp_path / "out" / "report.md").read_text()
     tables = md_tables(md)
     login = next(row for row in tables["topics-trend"] if row["topic"] == "login trouble")
