@@ -120,7 +120,7 @@ def test_cancel_stops_a_slow_llm_call_on_the_server(db):
     before = sql_rows(db, "SELECT count(*) FROM conversation_turns")[0][0]
     with FakeOpenAIServer(slow) as llm, Server(db, env=llm_env(llm.url)) as srv, \
             httpx.Client(base_url=srv.url, timeout=120) as c:
-        seen, state = [], {}
+        seen, state, run_id = [], {}, None
         for kind, data in stream(c, UNMAPPED):
             seen.append(kind)
             if kind == "llm":               # the plan request is on its way: wait until the model has it
@@ -157,14 +157,14 @@ def test_cancel_kills_a_running_sandboxed_query(db):
     endless = plan("SELECT count(*) AS n FROM range(1000000000000) t(x) WHERE x % 7 = 3")
     with FakeOpenAIServer([endless]) as llm, Server(db, env=llm_env(llm.url)) as srv, \
             httpx.Client(base_url=srv.url, timeout=120) as c:
-        seen, state = [], {}
+        seen, state, run_id = [], {}, None
         for kind, data in stream(c, UNMAPPED):
             seen.append(kind)
             if kind == "run":
                 run_id = data["run_id"]
             if kind == "running":
                 worker = c.get(f"/api/runs/{run_id}").json()["worker_pid"]
-                sandbox = wait_until(lambda: _runner_processes(worker), "the sandboxed query's process")
+                sandbox = wait_until(lambda w=worker: _runner_processes(w), "the sandboxed query's process")
                 state["sandbox"] = sandbox
                 c.post(f"/api/runs/{run_id}/cancel")
         state["gone"] = wait_until(lambda: not any(alive(p) for p in state["sandbox"]) or None,

@@ -23,6 +23,9 @@ def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", help="addres
                                                     "(besides localhost, 127.0.0.1, [::1] and HOST); repeatable")):
     """Start the web chat on http://HOST:PORT (answers, tables, charts and code, as in `earful ask`).
 
+    Each question's steps stream to the page as they happen and Cancel stops the run on the server; the workspace's
+    conversations are listed in a side panel and open at /c/ID; /topics and /labels show topics and label shares.
+
     Requests whose Host header is not a name of this server are refused (DNS rebinding). Off loopback a token is
     required: open http://HOST:PORT/?token=TOKEN once (it sets a cookie) or send 'Authorization: Bearer TOKEN'.
     """

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
-from starlette.requests import Request   # at module level: FastAPI resolves route annotations here
+from starlette.requests import Request  # at module level: FastAPI resolves route annotations here
 
 from earful.web.render import answer_html, json_for_html, plotly_js
 

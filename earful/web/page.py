@@ -105,7 +105,8 @@ async function problem(r){
 // ---- the conversation panel ----
 async function loadHistory(){
   try {const list = await getJSON('/api/conversations'); const ul = $('history'); ul.textContent = '';
-    list.conversations.forEach(c => {const li = el('li'); const a = el('a', c.conversation_id === conv ? 'current' : '');
+    list.conversations.forEach(c => {const li = el('li');
+      const a = el('a', c.conversation_id === conv ? 'current' : '');
       a.href = '/c/' + encodeURIComponent(c.conversation_id); a.title = c.title; a.dataset.id = c.conversation_id;
       a.appendChild(el('span', '', c.title)); a.appendChild(el('span', 'turns', ' · ' + c.turns));
       li.appendChild(a); ul.appendChild(li);});
@@ -113,7 +114,8 @@ async function loadHistory(){
   } catch (x) {$('history').textContent = ''; $('history').appendChild(el('li', 'earful-err', reason(x)));}}
 function showConversation(data){
   $('log').textContent = '';
-  data.turns.forEach(t => {$('log').appendChild(el('p', 'earful-q', t.question)); showAnswer(t.answer, t.html, false);});}
+  data.turns.forEach(t => {$('log').appendChild(el('p', 'earful-q', t.question));
+    showAnswer(t.answer, t.html, false);});}
 function newConversation(){conv = null; asked = []; $('log').textContent = '';
   if(location.pathname !== '/') history.pushState({}, '', '/'); loadHistory(); suggest($('suggest-top'));}
 $('new').onclick = newConversation;
@@ -121,7 +123,8 @@ $('newlink').onclick = e => {e.preventDefault(); if(!$('q').disabled) newConvers
 if(window.matchMedia('(max-width: 700px)').matches) $('convs').open = false;
 
 // ---- an answer: chart first (server order), then tables, code, suggestions ----
-function csvCell(v){if(v === null || v === undefined) return ''; let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+function csvCell(v){if(v === null || v === undefined) return '';
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
   if(typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = "'" + s;   // no formula runs when opened in a sheet
   return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;}
 function download(name, columns, rows){
@@ -132,8 +135,10 @@ function download(name, columns, rows){
 function cellNode(col, v){
   if(col === 'item_id' && v !== null && v !== undefined){const a = el('a', 'earful-item', String(v));
     a.href = '/items/' + encodeURIComponent(String(v)); return a;}
-  return document.createTextNode(v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));}
-function cmp(a, b){if(a === b) return 0; if(a === null || a === undefined) return 1; if(b === null || b === undefined) return -1;
+  return document.createTextNode(v === null || v === undefined ? '' :
+                                  typeof v === 'object' ? JSON.stringify(v) : String(v));}
+function cmp(a, b){if(a === b) return 0;
+  if(a === null || a === undefined) return 1; if(b === null || b === undefined) return -1;
   if(typeof a === 'number' && typeof b === 'number') return a - b;
   return String(a).localeCompare(String(b), undefined, {numeric: true});}
 // A table of (columns, rows): sortable headers, pages of `size` rows, CSV of every row.
@@ -156,7 +161,8 @@ function gridTable(name, columns, rows, size){
       columns.forEach((c, i) => {const td = el('td'); td.appendChild(cellNode(c, r[i])); tr.appendChild(td);});
       tbody.appendChild(tr);});
     hr.querySelectorAll('th').forEach((th, i) => {th.setAttribute('aria-sort', i !== by ? 'none' :
-      dir > 0 ? 'ascending' : 'descending'); th.firstChild.textContent = columns[i] + (i === by ? (dir > 0 ? ' ▲' : ' ▼') : '');});
+      dir > 0 ? 'ascending' : 'descending');
+      th.firstChild.textContent = columns[i] + (i === by ? (dir > 0 ? ' ▲' : ' ▼') : '');});
     info.textContent = view.length ? (page * size + 1) + '–' + Math.min(view.length, page * size + size) + ' of ' +
       view.length + ' rows' : 'no rows';
     prev.disabled = page === 0; next.disabled = page >= pages - 1;}
@@ -181,7 +187,8 @@ function editableCode(details, answer){
     if(step.language === 'sql'){
       const ta = el('textarea', 'earful-sql'); ta.value = step.code; ta.spellcheck = false;
       ta.rows = Math.min(14, step.code.split('\n').length + 1); pre.replaceWith(ta); get = () => ta.value;
-      const runb = el('button', 'earful-run', 'Run edited SQL'); runb.type = 'button'; const out = el('div', 'earful-sqlout');
+      const runb = el('button', 'earful-run', 'Run edited SQL'); runb.type = 'button';
+      const out = el('div', 'earful-sqlout');
       runb.onclick = () => runSql(ta.value, out); tools.append(copy, runb); ta.after(tools); tools.after(out);
     } else {pre.after(tools); tools.append(copy);}
     copy.onclick = async () => {try {await navigator.clipboard.writeText(get()); copy.textContent = 'Copied';}
@@ -198,11 +205,12 @@ function showAnswer(answer, html, live){
   return d;}
 async function suggest(box){
   box.textContent = '';
-  try {const j = await getJSON('/api/suggestions' + (conv ? '?conversation_id=' + encodeURIComponent(conv) : ''));
+  try {const j = await getJSON('/api/suggestions');
     const qs = j.questions.filter(q => !asked.includes(q)).slice(0, 4); if(!qs.length) return;
     const row = el('div', 'earful-suggest'); row.appendChild(el('span', 'earful-meta', 'try: '));
     qs.forEach(q => {const b = el('button', '', q); b.type = 'button';
-      b.onclick = () => {if($('q').disabled) return; $('q').value = q; $('ask').requestSubmit();}; row.appendChild(b);});
+      b.onclick = () => {if($('q').disabled) return; $('q').value = q; $('ask').requestSubmit();};
+      row.appendChild(b);});
     box.appendChild(row);
   } catch (x) {/* suggestions are optional: the chat works without them */}}
 
@@ -213,14 +221,16 @@ const SAY = {
   llm: e => e.purpose === 'repair' ? 'asking the model to repair the program (attempt ' + e.attempt + ')…' :
             e.purpose === 'compose' ? 'asking the model to word the answer…' : 'asking the model for a plan…',
   unusable: e => 'the model\'s reply could not be used: ' + e.error,
-  running: e => (e.plan ? 'plan: ' + e.plan + ' — ' : '') + 'running the ' + (e.language === 'python' ? 'Python' : 'SQL') + '…',
+  running: e => (e.plan ? 'plan: ' + e.plan + ' — ' : '') + 'running the ' +
+               (e.language === 'python' ? 'Python' : 'SQL') + '…',
   result: e => e.ok && !e.error ? 'result: ' + e.rows + ' row(s)' : 'not usable: ' + (e.error || 'failed'),
   saving: e => 'saving the turn…',
 };
 function step(list, e){
   const say = SAY[e.kind]; if(!say) return; const li = el('li', (e.kind === 'result' && !(e.ok && !e.error)) ||
     e.kind === 'unusable' ? 'bad' : '', say(e)); li.dataset.kind = e.kind;
-  if(e.kind === 'running' && e.code){const pre = el('pre'); pre.appendChild(el('code', '', e.code)); li.appendChild(pre);}
+  if(e.kind === 'running' && e.code){const pre = el('pre'); pre.appendChild(el('code', '', e.code));
+    li.appendChild(pre);}
   list.appendChild(li); scrollDown();}
 function fold(list){     // once answered, the steps stay one click away
   list.classList.add('done'); const d = el('details', 'earful-steps-done');

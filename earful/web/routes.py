@@ -63,7 +63,7 @@ def register(app, settings, SafeJSON) -> None:
         return {"columns": cols, "rows": rows, "row_count": tbl.num_rows, "truncated": tbl.num_rows > SQL_ROW_CAP}
 
     @app.get("/api/suggestions")
-    def suggestions(conversation_id: str | None = None):
+    def suggestions():
         from earful.web.suggest import suggest
 
         return {"questions": suggest(settings.db)}

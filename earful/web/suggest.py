@@ -10,7 +10,7 @@ from __future__ import annotations
 MAX = 8
 
 
-def _noun(view: str, rows: int) -> str:
+def _noun(view: str) -> str:
     """'reviews' for a source named reviews/app_reviews; else 'items'."""
     word = view.rsplit("_", 1)[-1].lower()
     return word if word.endswith("s") and word.isalpha() else "items"
@@ -47,7 +47,7 @@ def suggest(db_path: str) -> list[str]:
     out: list[str] = []
     extra: list[str] = []
     for view in card.views[:2]:
-        noun = _noun(view.name, view.rows)
+        noun = _noun(view.name)
         cats = [c for c in view.columns if c.kind == "category" and not c.canonical and c.shareable
                 and c.name.lower() not in derived and c.name != view.time_column
                 and not any(w in c.name.lower() for w in ("date", "time"))]
