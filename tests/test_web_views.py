@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.conftest import run_cli, sql_rows
-from tests.test_web_answers_ui import db  # noqa: F401 - the labelled, topic-assigned workspace fixture
+from tests.test_web_answers_ui import HOSTILE, db  # noqa: F401 - the labelled, topic-assigned workspace fixture
 from tests.test_web_trust import Server
 from tests.web_pages import Chat, browser_for
 
@@ -114,3 +114,39 @@ def test_the_views_draw_in_chromium_at_420_px_without_errors(views_db):
         quoted = topic.page.inner_text(".earful-item-text")
     assert seen == {p: ([], []) for p in seen}
     assert quoted.startswith("review ") and topic.problems() == []
+
+
+def test_a_topic_is_renamed_from_its_page_as_the_cli_would(client, views_db):
+    r = client.post("/api/topics/0/rename", json={"name": f"Battery {HOSTILE}"})
+    listed = client.get("/topics").text
+    cli = json.loads(run_cli("topics", "list", "--json", db=views_db).stdout)
+    override = sql_rows(views_db, "SELECT op, topic_ids, value FROM topic_overrides ORDER BY seq DESC LIMIT 1")
+    empty = client.post("/api/topics/0/rename", json={"name": "  "})
+    unknown = client.post("/api/topics/77/rename", json={"name": "x"})
+    back = client.post("/api/topics/0/rename", json={"name": "Battery drain"})
+    assert r.status_code == 200 and r.json()["name"] == f"Battery {HOSTILE}"
+    assert cli["topics"][0]["name"] == f"Battery {HOSTILE}" and cli["topics"][0]["label_source"] == "user"
+    assert override == [("rename", [0], f"Battery {HOSTILE}")]
+    assert "<img src=x" not in listed and "Battery &lt;img src=x onerror=alert(1)&gt;" in listed
+    assert empty.status_code == 400 and "rename needs a non-empty name" in empty.json()["error"]
+    assert unknown.status_code == 400 and "no topic 77" in unknown.json()["error"]
+    assert back.status_code == 200
+
+
+@pytest.mark.slow
+def test_the_rename_box_on_a_topic_page(views_db):
+    with Server(views_db) as srv, browser_for() as browser:
+        view = Chat(browser, srv.url, "/topics/0", wait=False)
+        view.page.fill("#rename input[name=name]", "Battery life")
+        view.page.click("#rename button")
+        view.page.wait_for_function("(document.querySelector('h2') || {}).textContent === 'Topic: Battery life'")
+        view.page.fill("#rename input[name=name]", " ")
+        view.page.click("#rename button")
+        said = view.page.locator("#rename-said")
+        view.page.wait_for_function("document.getElementById('rename-said').textContent.length > 0")
+        refused = said.inner_text()
+        view.page.fill("#rename input[name=name]", "Battery drain")
+        view.page.click("#rename button")
+        view.page.wait_for_function("(document.querySelector('h2') || {}).textContent === 'Topic: Battery drain'")
+    assert refused == "rename needs a non-empty name"
+    assert view.problems(("status of 400",)) == []

@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field
 SQL_ROW_CAP = 1000      # rows an edited query sends back to the page (the query itself runs to completion)
 
 
+class RenameBody(BaseModel):
+    name: str = Field(..., max_length=200)
+
+
 class SqlBody(BaseModel):
     """An edited query from the page (module level: FastAPI resolves route annotations here)."""
     sql: str = Field(..., max_length=20_000)
@@ -110,3 +114,10 @@ def register(app, settings, SafeJSON) -> None:
         from earful.web.views import labels_html
 
         return labels_html(settings)
+
+    @app.post("/api/topics/{topic_id}/rename")
+    def topic_rename(topic_id: int, body: RenameBody):
+        """Rename a topic as ``earful topics rename`` does (stored as an override, kept over refits)."""
+        from earful.web.views import rename_topic
+
+        return rename_topic(settings, topic_id, body.name)

@@ -97,7 +97,7 @@ def topic_html(settings, topic_id: int, quotes: int = 10) -> str | None:
                             "USING (item_id) WHERE a.topic_id = ? ORDER BY i.created_at DESC NULLS LAST, i.item_id "
                             "LIMIT ?", [int(topic_id), quotes])
     parts = [f'<p class="earful-meta">{t["size"]} items · status {_esc(t["status"])} · keywords: '
-             f'{_esc(", ".join(t["keywords"]))}</p>']
+             f'{_esc(", ".join(t["keywords"]))}</p>', _rename_form(int(topic_id), t["name"])]
     if t["description"]:
         parts.append(f"<p>{_esc(t['description'])}</p>")
     months = t["by_month"]
@@ -146,3 +146,36 @@ def labels_html(settings) -> str:
                      + '<table class="earful-table"><thead><tr><th>label</th><th>share</th><th>95% interval</th>'
                      f"</tr></thead><tbody>{rows}</tbody></table>")
     return view_page("Label shares", "\n".join(parts))
+
+
+RENAME_JS = """
+document.getElementById('rename').onsubmit = async (e) => {e.preventDefault();
+  const f = e.target, said = document.getElementById('rename-said'); said.textContent = '';
+  let r; try {r = await fetch('/api/topics/' + f.dataset.topic + '/rename', {method: 'POST',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify({name: f.elements.name.value})});}
+  catch (x) {said.textContent = 'could not reach the Earful server: ' + x.message; return;}
+  if(r.ok){location.reload(); return;}
+  let j = null; try {j = await r.json();} catch (x) {}
+  said.textContent = j && j.error ? j.error : 'the rename failed (HTTP ' + r.status + ')';};
+"""
+
+
+def _rename_form(topic_id: int, name: str) -> str:
+    """A rename box: the edit is stored as an override, as ``earful topics rename`` stores it (kept over refits)."""
+    return (f'<form id="rename" data-topic="{topic_id}" class="earful-tools"><input name="name" value="{_esc(name)}" '
+            'aria-label="topic name" maxlength="200"><button>Rename</button><span id="rename-said" '
+            f'class="earful-err" role="status"></span></form><script>{RENAME_JS}</script>')
+
+
+def rename_topic(settings, topic_id: int, name: str) -> dict:
+    """Rename a topic through `earful.topics.edits.edit` (recorded as an override, re-applied after refits)."""
+    from earful.qa_agent.ask import retry_busy, workspace_lock
+    from earful.store import Store
+    from earful.topics.edits import edit
+
+    def write():
+        with workspace_lock(settings.db).exclusive(), Store(settings.db) as store:
+            return edit(store, "rename", [int(topic_id)], name)
+
+    ov = retry_busy(write, settings.wait_s)
+    return {"topic_id": int(topic_id), "name": ov["value"], "override": ov["seq"]}
