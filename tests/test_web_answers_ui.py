@@ -266,3 +266,33 @@ def test_at_420_px_no_chart_label_is_cut(served):
     wide = chat.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     chat.screenshot("chat-narrow.png")
     assert labels >= 3 and cut == [] and wide and chat.problems() == []
+
+
+@pytest.mark.slow
+def test_long_category_labels_and_a_long_title_fit_at_420_px(served):
+    from earful.charts import bar
+    from earful.web.render import STYLE, chart_html, plotly_js
+
+    _, browser = served
+    names = ["Super Long Application Name Number One", "Another Rather Verbose Product Title", "Short"]
+    chart = bar("Average rating per application across every platform and version we ship", names, [3.5, 4.25, 2],
+                x_title="application name", y_title="average rating")
+    page = browser.new_page(viewport={"width": 420, "height": 800})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(f"<!doctype html><html><head><meta name='viewport' content='width=device-width'>"
+                     f"<style>{STYLE}</style><script>{plotly_js()}</script></head><body>{chart_html(chart)}"
+                     "</body></html>")
+    page.wait_for_selector(".earful-chart .main-svg")
+    page.wait_for_timeout(300)
+    cut = page.evaluate("""() => {const out = [];
+        const box = document.querySelector('.earful-chart .main-svg').getBoundingClientRect();
+        document.querySelectorAll('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .gtitle').forEach(t => {
+          const r = t.getBoundingClientRect();
+          if(r.width && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 ||
+                         r.bottom > box.bottom + 1)) out.push(t.textContent);});
+        return {out, width: box.width};}""")
+    ticks = page.locator(".xtick text").all_inner_texts()
+    assert cut["out"] == [] and cut["width"] <= 420 and errors == []
+    assert len(ticks) == 3          # every label drawn (plotly may angle them; none is dropped or cut)
