@@ -391,9 +391,15 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         neg = non == "non" or _negated(R, s.i)
         if neg:
             pred = Not(pred)
-        how = "" if chosen[0].tier <= 1 else (f" (read {s.words!r} as the value {vals[0]!r} of {col.name})"
+        how = "" if chosen[0].tier <= 1 else (f" (read {s.words!r} as the value {vals[0]!r} of {col.name}"
+                                              + (", not as a text search)" if chosen[0].tier == 2 and vals[0] != s.words
+                                                 and _about(R, s) else ")")
                                               if len(vals) == 1 else
                                               f" (read {s.words!r} as the {col.name} values {', '.join(map(repr, vals))})")
+        about = any(a.kind == "about" and a.j == s.i for a in R.words) or (
+            s.i > 1 and lows[s.i - 1] in ("the", "a") and any(a.kind == "about" and a.j == s.i - 1 for a in R.words))
+        if about and not how:     # 'sentences about clarity': the label, not a text search; said in the answer
+            how = f" (read {s.words!r} as the value {vals[0]!r} of {col.name}, not as a text search)"
         r.understood.append(f"'{s.words}' -> {_describe(pred)}{how}")
         R.mark(s, "value")
         preds.append((s.i, pred))
@@ -615,6 +621,10 @@ def label_of(p) -> str:
     return str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))
 
 
+def _about(R: _Reader, s: Span) -> bool:
+    return any(a.kind == "about" and a.j in (s.i, s.i - 1) for a in R.words)
+
+
 def k_before(lows, k: int) -> bool:
     """'the most common app' after a figure ('the highest rating of ...'): a superlative, then 'common'."""
     return k > 0 and lows[k - 1] in ("most", "least")
@@ -736,7 +746,12 @@ def _account(R: _Reader, used_cols: set) -> None:
             c = s.data
             inside = any(w in c2.lower().split("_") for c2 in used_cols for w in (s.words.lower(),
                                                                                singular(s.words.lower())))
-            if c.name in used_cols or inside or c.distinct <= 1 or c.kind == "text" or c.kind == "time":
+            k = s.i - 1
+            while k >= 0 and R.lows[k] in ("the", "a", "an", "each", "every"):
+                k -= 1
+            trig = k >= 0 and any(w.kind == "group" and w.i <= k < w.j for w in R.words)
+            if not trig and (c.name in used_cols or inside or c.distinct <= 1 or c.kind == "text"
+                             or c.kind == "time"):
                 R.mark(s, "column")
                 continue
             r.unmapped.append(f"'{s.words}' (names {c.name}, but no value or breakdown of it)")

@@ -171,7 +171,7 @@ RULES = [
      _month),
     (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
      rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", _quarter),
-    (rf"\b(since|after|before|until|in|during|from|for|only|just)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
+    (rf"\b(since|after|before|until|in|during|from|for|only|just|of)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
      rf"(?:the\s+year\s+)?{YEAR}{ONWARDS}", _year),
     (rf"\b{YEAR}(?=\s+(?:{'|'.join(sorted(lexicon().row_nouns))})s?\b)", _year_noun),    # 'the 2013 reviews'
     (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous|final|most\s+recent)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
