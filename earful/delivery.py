@@ -166,13 +166,14 @@ def deliver_report(settings, summary: dict, targets: list[str], log=None, sleep=
     html_path, md_path = Path(summary["out"]), Path(summary["markdown"])
     page, markdown = html_path.read_text(encoding="utf-8"), md_path.read_text(encoding="utf-8")
     title = markdown.splitlines()[0].lstrip("# ").strip() if markdown else "Earful report"
-    period = f"{summary['period']['label']} vs {summary['period']['previous_label']}"
+    p = summary.get("period")
+    period = f"{p['label']} vs {p['previous_label']}" if p else "no dated items"
     heads = [h["text"] for h in summary.get("headlines", [])]
 
     def folder(path):
         dest = Path(path)
         dest.mkdir(parents=True, exist_ok=True)
-        stem = f"report-{summary['period']['current'][1]}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        stem = f"report-{p['current'][1] + '-' if p else ''}{datetime.now(UTC):%Y%m%dT%H%M%S}"
         shutil.copyfile(html_path, dest / f"{stem}.html")
         shutil.copyfile(md_path, dest / f"{stem}.md")
 

@@ -268,3 +268,28 @@ def test_section_builders_are_an_extension_point(tmp_path):
     finally:
         SECTION_BUILDERS.remove(complaints)
         SECTION_BUILDERS.remove(nothing)
+
+
+def test_undated_workspace_still_reports_its_questions(tmp_path):
+    db = workspace_from_rows(tmp_path, [{"id": str(i), "text": f"sentence {i}"} for i in range(5)])
+    qfile = tmp_path / "q.yaml"
+    qfile.write_text("questions:\n  - How many items are there?\n")
+    r = run_cli("report", "--questions", qfile, "--out", tmp_path / "out", "--json", db=db)
+    assert r.returncode == 0, r.stderr + r.stdout
+    summary = json.loads(r.stdout)
+    assert summary["period"] is None and summary["sections"] == ["questions"] and summary["answered"] == 1
+    assert "no item has a date, so nothing is compared between periods" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_hostile_values_stay_text_in_both_files(tmp_path):
+    hostile = "<img src=x onerror=alert(1)>"
+    rows = _synthetic_rows()[:400]
+    for r in rows[::3]:
+        r["kind"] = hostile
+    db = workspace_from_rows(tmp_path, rows)
+    _label_and_topic(db, "kind", taxonomy="kind")
+    r = run_cli("report", "--since", "7d", "--out", tmp_path / "out", db=db)
+    assert r.returncode == 0, r.stderr
+    md, page = (tmp_path / "out" / "report.md").read_text(), (tmp_path / "out" / "report.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md and "<img" not in md
+    assert "<img" not in page.replace(__import__("earful.web.render", fromlist=["plotly_js"]).plotly_js(), "")

@@ -68,7 +68,8 @@ def report(ctx: typer.Context,
     else:
         emit({k: summary[k] for k in ("out", "markdown", "questions", "answered", "declined", "error",
                                       "could_not_answer")}
-             | {"period": summary["period"]["label"], "headlines": len(summary["headlines"])}, as_json=False)
+             | {"period": (summary["period"] or {}).get("label", "no dated items"),
+                "headlines": len(summary["headlines"])}, as_json=False)
         for h in summary["headlines"]:
             console.print(f"- {h['text']}", markup=False, highlight=False)
         if failed:

@@ -45,8 +45,9 @@ def headlines(sections: list[Section]) -> tuple[list[Finding], list[str]]:
 
 
 def data_sections(db_path: str, *, since: str | None = None, date_from: str | None = None,
-                  date_to: str | None = None, source: str | None = None) -> tuple[list[Section], dict]:
-    """Every registered section builder's section over the two periods (read-only), and the period as JSON."""
+                  date_to: str | None = None, source: str | None = None) -> tuple[list[Section], dict | None]:
+    """Every registered section builder's section over the two periods (read-only), and the period as JSON; ([],
+    None) when no item has a date and no --from/--to says where the period is."""
     from earful.reports.period import resolve
     from earful.store import Store
 
@@ -55,6 +56,8 @@ def data_sections(db_path: str, *, since: str | None = None, date_from: str | No
             store.source_info(source)        # NotFoundError naming the known sources
         latest = store.scalar("SELECT max(created_at)::DATE FROM items WHERE created_at IS NOT NULL"
                               + (" AND source = ?" if source else ""), [source] if source else [])
+        if latest is None and not (date_from or date_to):
+            return [], None          # no dates at all: no periods to compare (the questions and monitors remain)
         period = resolve(latest, since, date_from, date_to)
         ctx = ReportContext(store, period, source)
         sections = [s for b in SECTION_BUILDERS if (s := b(ctx)) is not None]
@@ -83,7 +86,8 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
     n_q = len(questions or []) + len(mon_results)
     meta = [f"workspace {db}" + (f" · source {source}" if source else ""),
             f"period {period['label']} ({period['anchor']}) against the previous {period['days']} days, "
-            f"{period['previous_label']}",
+            f"{period['previous_label']}" if period else
+            "no item has a date, so nothing is compared between periods (ingest a file with a date column)",
             f"generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"]
     if n_q:
         tally = f"{n_q - len(failed)} of {n_q} question{'s' if n_q != 1 else ''} answered"

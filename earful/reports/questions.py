@@ -82,10 +82,10 @@ def questions_section(settings, questions: list[str], files_dir: str) -> tuple[S
         counts[status] = counts.get(status, 0) + 1
         if status == "answered":
             sec.html_extra += f'<h3 class="earful-q">{html.escape(q)}</h3>' + answer_html(answer)
-            md.append(f"### {q}\n\n{answer.get('answer', '')}\n")
-            for t in answer.get("tables") or []:
-                from earful.reports.render import md_table
+            from earful.reports.render import md_table, md_text
 
+            md.append(f"### {md_text(q)}\n\n{md_text(answer.get('answer', ''))}\n")
+            for t in answer.get("tables") or []:
                 md.append(md_table(t.get("columns", []), [[str(v) for v in r] for r in t.get("rows", [])[:50]]))
         else:
             failed.append({"question": q, "status": status, "reason": _reason(answer)})

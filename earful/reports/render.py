@@ -32,8 +32,13 @@ def _esc(v) -> str:
     return html.escape("" if v is None else str(v))
 
 
+def md_text(v) -> str:
+    """Data as Markdown text: no raw HTML survives (a review saying <img onerror=...> stays text in any viewer)."""
+    return str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def md_cell(v) -> str:
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return md_text(v).replace("|", "\\|").replace("\n", " ")
 
 
 def md_table(columns: list, rows: list) -> str:
@@ -76,9 +81,10 @@ def to_html(report: Report) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    out = [f"# {report.title}", ""] + [f"{m}  " for m in report.meta] + ["", "## Headline findings", ""]
+    out = [f"# {md_text(report.title)}", ""] + [f"{md_text(m)}  " for m in report.meta]
+    out += ["", "## Headline findings", ""]
     if report.headlines:
-        out += [f"{i}. {'**' if f.kind != 'info' else ''}{f.text}{'**' if f.kind != 'info' else ''} "
+        out += [f"{i}. {'**' if f.kind != 'info' else ''}{md_text(f.text)}{'**' if f.kind != 'info' else ''} "
                 f"([table](#{f.table}))" for i, f in enumerate(report.headlines, 1)]
     else:
         out.append("No significant change between the two periods.")
@@ -88,7 +94,7 @@ def to_markdown(report: Report) -> str:
         if sec.intro:
             out += [f"_{sec.intro}_", ""]
         for t in sec.tables:
-            out += [f'<a id="{t.id}"></a>', "", f"### {t.title}", "", md_table(t.columns, t.rows)]
+            out += [f'<a id="{t.id}"></a>', "", f"### {md_text(t.title)}", "", md_table(t.columns, t.rows)]
             if t.note:
                 out += [f"_{t.note}_", ""]
         if sec.md_extra:
