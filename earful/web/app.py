@@ -182,6 +182,9 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        from earful.web.runs import warm_up
+
+        warm_up()
         yield
         await asyncio.to_thread(runs.cancel_all)      # no worker outlives the server
 

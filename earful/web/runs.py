@@ -14,6 +14,7 @@ the worker. Kinds: ``run`` (first: run_id, conversation_id), the progress events
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -38,8 +39,20 @@ def _mp():
         if _CTX is None:
             _CTX = mp.get_context("forkserver")
             _CTX.set_forkserver_preload(["earful.web.runs", "earful.qa_agent.ask", "earful.qa_agent.agent",
-                                         "earful.qa_agent.executor", "duckdb"])
+                                         "earful.qa_agent.executor", "duckdb", "earful.web.preload"])
         return _CTX
+
+
+def warm_up() -> None:
+    """Start the forkserver now (in a background thread), so the first question does not wait for its imports."""
+    def start():
+        from multiprocessing import forkserver
+
+        _mp()
+        with contextlib.suppress(Exception):
+            forkserver.ensure_running()
+
+    threading.Thread(target=start, name="earful-forkserver-warm-up", daemon=True).start()
 
 
 # -- the worker process ---------------------------------------------------------------------------------------------
