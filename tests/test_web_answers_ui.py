@@ -232,8 +232,15 @@ def test_the_sql_is_copyable_and_a_write_is_refused_readably(served, db):
 def test_an_item_link_opens_the_item_page(served, db):
     srv, browser = served
     chat = Chat(browser, srv.url)
-    chat.ask("How many reviews per app?")
+    chat.ask("Show reviews that mention battery")          # the answer cites its items
     chat.settled(".earful-answer")
+    cited = chat.page.locator(".earful-ids a.earful-item").count()
+    cells = chat.page.locator(".earful-grid a.earful-item").count()
+    chat.page.locator(".earful-ids a.earful-item").first.click()
+    chat.page.wait_for_selector(".earful-item-text")
+    quoted = chat.page.inner_text(".earful-item-text")
+    chat.page.go_back()
+    chat.page.wait_for_selector(".earful-answer")        # the conversation is back (its URL is /c/<id>)
     chat.page.fill(".earful-sql", "SELECT item_id, text FROM reviews WHERE id = '7'")
     chat.page.click(".earful-run")
     chat.page.locator(".earful-sqlout a.earful-item").click()
@@ -241,6 +248,7 @@ def test_an_item_link_opens_the_item_page(served, db):
     text = chat.page.inner_text(".earful-item-text")
     chat.page.wait_for_timeout(300)       # time for an injected image's error handler to fire
     injected = chat.page.eval_on_selector_all('img[src="x"]', "els => els.length")
+    assert cited >= 1 and cells >= 1 and "battery" in quoted
     assert text == HOSTILE and injected == 0 and chat.problems() == []
 
 
