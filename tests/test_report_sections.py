@@ -293,3 +293,51 @@ def test_hostile_values_stay_text_in_both_files(tmp_path):
     md, page = (tmp_path / "out" / "report.md").read_text(), (tmp_path / "out" / "report.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in md and "<img" not in md
     assert "<img" not in page.replace(__import__("earful.web.render", fromlist=["plotly_js"]).plotly_js(), "")
+
+
+def test_summary_prompt_sends_aggregates_only():
+    from earful.reports.model import Finding, Section, Table
+    from earful.reports.summary import build_messages
+
+    quotes = Table("topics-quotes", "Quotes", ["topic", "item id", "quote"], [["login", "abc", "my SECRET text"]])
+    trend = Table("topics-trend", "Topics", ["topic", "current share"], [["login", "25.0%"]])
+    sec = Section("topics", "Topics", tables=[trend, quotes])
+    head = Finding("Topic 'login' is emerging: 10.0% to 25.0% of items.", "topics-trend", 0, "significant")
+    system, user = build_messages("Weekly", [head], [sec])
+    assert system[0] == "system" and "Use only numbers that appear in the tables" in system[1]
+    assert "Topic 'login' is emerging" in user[1] and "login | 25.0%" in user[1]
+    assert "SECRET" not in user[1]                                       # user text only with [llm] send_rows
+    assert "SECRET" in build_messages("Weekly", [head], [sec], send_rows=True)[1][1]
+
+
+@pytest.mark.parametrize("invent", [False, True])
+def test_llm_summary_is_kept_only_when_its_numbers_are_in_the_tables(tmp_path, monkeypatch, invent):
+    from tests.conftest import sql_rows
+    from tests.fake_openai import FakeOpenAIServer
+
+    db = _synthetic(tmp_path)
+    tail = "Nearly 97% of reviews mention login." if invent else "The login trouble topic is emerging."
+    said = []
+
+    def reply(body):       # the fake model quotes the bug row of the table it was sent
+        row = re.search(r"\nbug \| \d+ \| ([\d.]+%) [^|]*\| \d+ \| ([\d.]+%)", body["messages"][-1]["content"])
+        said.append(f"Label 'bug' rose from {row.group(1)} to {row.group(2)} of labelled items. {tail}")
+        return said[-1]
+
+    with FakeOpenAIServer(reply) as server:
+        monkeypatch.setenv("EARFUL_LLM", "openai-compatible:fake")
+        monkeypatch.setenv("EARFUL_LLM_BASE_URL", server.url)
+        r = run_cli("report", "--since", "7d", "--out", tmp_path / "out", "--json", db=db)
+        sent = json.dumps(server.bodies)
+    assert r.returncode == 0, r.stderr + r.stdout
+    [text] = said
+    assert "labels-kind" in sent and "cannot login again" not in sent       # tables went, quotes did not
+    md = (tmp_path / "out" / "report.md").read_text()
+    summary = json.loads(r.stdout)["summary"]
+    if invent:
+        assert summary["text"] is None and "gave numbers that no table shows (97)" in summary["note"]
+        assert "## Summary" in md and "Nearly 97%" not in md
+    else:
+        assert summary["text"] == text and md.index("## Summary") < md.index("## Headline findings")
+        assert text in md and "every number checked" in md
+    assert sql_rows(db, "SELECT count(*) FROM llm_calls WHERE purpose = 'report-summary'") == [(1,)]

@@ -92,11 +92,15 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
     if n_q:
         tally = f"{n_q - len(failed)} of {n_q} question{'s' if n_q != 1 else ''} answered"
         meta.append(tally + (f"; {len(failed)} could not be answered (listed at the end)" if failed else ""))
-    report = Report(title or DEFAULT_TITLE, meta, tops, sections, failed, dropped)
+    from earful.reports.summary import summarize
+
+    summary = summarize(settings, title or DEFAULT_TITLE, tops, sections) if sections else None
+    report = Report(title or DEFAULT_TITLE, meta, tops, sections, failed, dropped, summary)
     html_path.write_text(to_html(report), encoding="utf-8")
     md_path.write_text(to_markdown(report), encoding="utf-8")
     return {"out": str(html_path), "markdown": str(md_path), "period": period, "questions": n_q, **counts,
             "could_not_answer": len(failed), "failed": failed,
             "headlines": [f.to_json() for f in tops], "unchecked_findings": dropped,
             "sections": [s.id for s in sections],
-            "alerts": [{"monitor": r["name"], "alerts": r["alerts"]} for r in mon_results if r["alerts"]]}
+            "alerts": [{"monitor": r["name"], "alerts": r["alerts"]} for r in mon_results if r["alerts"]],
+            "summary": summary}

@@ -26,6 +26,7 @@ class Report:
     sections: list[Section]
     failed: list[dict] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)   # findings that failed their check (never shown as headlines)
+    summary: dict | None = None   # the LLM's checked summary {text, model, note}, when one is configured
 
 
 def _esc(v) -> str:
@@ -54,6 +55,13 @@ def to_html(report: Report) -> str:
              f"<style>{STYLE}{_EXTRA_STYLE}</style><script>{plotly_js()}</script></head><body>",
              f"<h1>{_esc(report.title)}</h1>"]
     parts += [f"<p class='earful-meta'>{_esc(m)}</p>" for m in report.meta]
+    if report.summary:
+        parts.append('<h2 id="summary">Summary</h2>')
+        if report.summary["text"]:
+            parts.append(f"<p>{_esc(report.summary['text'])}</p><p class='earful-meta'>written by "
+                         f"{_esc(report.summary['model'])} from the tables below; every number checked</p>")
+        else:
+            parts.append(f"<p class='earful-meta'>{_esc(report.summary['note'])}</p>")
     parts.append('<h2 id="headlines">Headline findings</h2>')
     if report.headlines:
         parts.append('<ol class="earful-headlines">' + "".join(
@@ -82,6 +90,11 @@ def to_html(report: Report) -> str:
 
 def to_markdown(report: Report) -> str:
     out = [f"# {md_text(report.title)}", ""] + [f"{md_text(m)}  " for m in report.meta]
+    if report.summary:
+        out += ["", "## Summary", ""]
+        out += ([md_text(report.summary["text"]), "",
+                 f"_written by {md_text(report.summary['model'])} from the tables below; every number checked_"]
+                if report.summary["text"] else [f"_{md_text(report.summary['note'])}_"])
     out += ["", "## Headline findings", ""]
     if report.headlines:
         out += [f"{i}. {'**' if f.kind != 'info' else ''}{md_text(f.text)}{'**' if f.kind != 'info' else ''} "
