@@ -461,9 +461,15 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             rated = next((k for k, w in enumerate(lows) if w in lx.rating_words | lx.score_words), None)
             col = (R.score_col if lows[rated].startswith(("scor", "grade", "point")) else R.star_col) \
                 if rated is not None else None
-            measure = Measure("avg", col.name) if col is not None else Measure("count")
-            if col is not None:
+            quality = {"better", "worse", "higher", "lower", "best", "worst"} & set(lows)
+            if col is None and quality:     # 'is A better than B': the average of the rating (or score)
+                col = R.star_col
+                if col is None:
+                    return R.decline(f"'{sorted(quality)[0]}' compares a quality, and this source has no rating "
+                                     "or score to compare")
+            elif col is not None:
                 R.mark(rated, "measure")
+            measure = Measure("avg", col.name) if col is not None else Measure("count")
         if signal and measure.spec.aggregate:
             if group is not None and not (isinstance(group, Column) and group.name == pair[0]):
                 return R.decline(f"a comparison of {_describe(pa)} and {_describe(pb)} within a breakdown by "

@@ -167,6 +167,9 @@ def _merge_followup(prev: Plan, r: grammar.Reading, q) -> grammar.Reading | None
             (target if _slot(p) in tslots else where).append(p)
     else:
         where += incoming
+    if isinstance(plan.group, Column) and "group" not in r.stated and any(
+            isinstance(p, (Eq, In, ListHas)) and p.column == plan.group.name for p in incoming):
+        plan = plan.replace(group=None, top=None, having=None)    # 'only GAME' after 'per app category'
     if isinstance(plan.group, Column):
         where = [p for p in where if not (isinstance(p, (Eq, In, ListHas)) and p.column == plan.group.name)]
     plan = plan.replace(where=tuple(where), target=tuple(target))
