@@ -57,7 +57,8 @@ def covers(q: Question, limit: int = 4) -> list[list[Span]]:
     """Non-overlapping content spans, best first; a phrase with two equally good meanings gives two covers."""
     lx = lexicon()
     cands = sorted([s for s in q.spans if s.kind in CONTENT and not (
-        s.kind == "column" and s.data.kind == "text" and singular(s.words.lower()) in lx.row_nouns)], key=_rank)
+        s.kind == "column" and s.data.kind in ("text", "label", "id", "other")
+        and singular(s.words.lower()) in lx.row_nouns)], key=_rank)
     phrases = [s for s in q.spans if s.kind not in CONTENT + ("compare",) and s.n > 1]
     chosen: list[list[Span]] = [[]]
     for s in cands:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from earful.qa_agent.builtin import grammar
 from earful.qa_agent.builtin.ir import Column, Eq, In, ListHas, Not, Plan, TextMatch, TimeGrain, TimeRange, TopN
 from earful.qa_agent.builtin.lexicon import lexicon
-from earful.qa_agent.builtin.recognise import columns, recognise, tokenize, normalise
+from earful.qa_agent.builtin.recognise import Question, columns, normalise, recognise, tokenize
 from earful.qa_agent.builtin.vocab import singular, value_index
 
 
@@ -40,9 +40,9 @@ def choose_view(card, question: str):
         return named[0], None
     lx = lexicon()
     scores = []
+    q = Question(text=normalise(question), toks=toks)
     for v in card.views:
         idx = value_index(v)
-        q = recognise(question, v)
         col_hits = sum(1 for s in columns(q, v) if s.data.kind not in ("text", "id") and s.score >= 1.0
                        and s.data.name not in ("created_at", "rating", "date") and not lx.ignorable(s.words.lower()))
         val_hits = sum(2 - min(1, h[0].tier) for t in toks if not lx.ignorable(t.low)
@@ -58,6 +58,11 @@ def parse(question: str, card, prev: Plan | None = None) -> Parsed:
     res = Parsed()
     if not question.strip():
         res.reason = "the question is empty"
+        return res
+    lx = lexicon()
+    interp = next((t.text for t in tokenize(normalise(question)) if not t.quoted and t.low in lx.interpretive), None)
+    if interp:      # decided before any recogniser runs: a decline costs a tokenisation
+        res.reason = f"'{interp}' asks for interpretation, not a count or a figure"
         return res
     view, why = choose_view(card, question)
     if prev is not None and (view is None or view.name != prev.view):

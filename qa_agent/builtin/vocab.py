@@ -57,6 +57,7 @@ class ValueIndex:
         self.alias: dict[str, list] = {}
         self.entries = []
         self._keys = None
+        self._typos: dict[str, list] = {}
         for c in view.columns:
             fmt = getattr(c, "list_fmt", None)
             vals = (getattr(c, "list_values", None) or []) if fmt else c.values
@@ -80,15 +81,24 @@ class ValueIndex:
         """One clear winner by character similarity ('Pixel Dungon' -> 'Pixel Dungeon'), else nothing."""
         import difflib
 
+        key = compact(low)
+        if key in self._typos:
+            return self._typos[key]
         if self._keys is None:
             self._keys = {}
             for e in self.entries:
                 self._keys.setdefault(compact(e[1]), []).append(e)
-        close = difflib.get_close_matches(compact(low), list(self._keys), n=2, cutoff=0.85)
-        if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, compact(low), close[0]).ratio()
-                               - difflib.SequenceMatcher(None, compact(low), close[1]).ratio() > 0.05):
-            return self._keys[close[0]]
-        return []
+        # only keys of about the same length can be 85% similar: a cheap filter before difflib
+        near = [k for k in self._keys if abs(len(k) - len(key)) <= max(2, len(key) // 6) and k[:1] == key[:1]]
+        close = difflib.get_close_matches(key, near, n=2, cutoff=0.85)
+        found = []
+        if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, key, close[0]).ratio()
+                               - difflib.SequenceMatcher(None, key, close[1]).ratio() > 0.05):
+            found = self._keys[close[0]]
+        if len(self._typos) > 4096:
+            self._typos.clear()
+        self._typos[key] = found
+        return found
 
     def lookup(self, phrase: str, original: str, loose: bool = True, common_ok: bool = False,
                typo: bool = False) -> list[ValueHit]:
