@@ -25,7 +25,8 @@ SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "
                "mention", "mentions", "contain", "contains", "say", "says", "rated", "come", "comes"}
 BASE_PREPS = {"among", "amongst", "in", "within", "for", "from", "of"}
 TIME_PREPS = {"since", "before", "after", "during", "until", "till", "between"}
-NEG_SKIP = {"the", "a", "an", "as", "for", "from", "in", "by", "any", "to", "are", "is", "be", "labelled", "labeled",
+NEG_SKIP = {"the", "a", "an", "as", "for", "from", "in", "by", "any", "to", "are", "is", "be", "those", "of", "ones",
+            "that", "which", "who", "labelled", "labeled",
             "tagged", "classified", "marked", "categorized", "categorised", "flagged", "written", "posted"}
 NUMERIC_MEASURES = ("avg", "median", "stddev", "sum", "min", "max")
 
@@ -555,13 +556,26 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         return R.decline("'which' asks for a breakdown, but no column to break down by was recognised")
 
     # --- share: which conditions are the part, which the whole
+    if "both" in lows:
+        # 'both UI and BATTERY labels': every value, not any of them; a one-value column cannot hold both
+        same = {}
+        for _, p in preds:
+            if isinstance(p, (Eq, In, ListHas)):
+                same.setdefault(p.column, []).append(p)
+        for col, ps in same.items():
+            if len(ps) > 1 and not all(isinstance(p, ListHas) for p in ps):
+                return R.decline(f"each {singular(noun)} has one {col}, so it cannot be both "
+                                 + " and ".join(label_of(p) for p in ps))
+        both = {col for col, ps in same.items() if len(ps) > 1}
+    else:
+        both = set()
     where, target = [p for _, p in preds], ()
     if measure.name == "share":
         split = _share_split(R, preds, m_at or 0)
         if isinstance(split, str):
             return R.decline(split)
         where, target = split
-    where = _merge(where)
+    where = _merge(where, both)
     if isinstance(group, Column):
         where = [p for p in where if not (isinstance(p, (Eq, In)) and p.column == group.name)] \
             if top is not None and top.order == "desc" and False else where
@@ -625,7 +639,7 @@ def _prefer_list(hits, view, amb):
 
 
 def label_of(p) -> str:
-    return str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))
+    return str(p.value) if isinstance(p, Eq) else " / ".join(map(str, getattr(p, "values", ())))
 
 
 def _about(R: _Reader, s: Span) -> bool:
@@ -692,10 +706,14 @@ def _share_split(R: _Reader, preds, share_at: int):
     return base, tuple(_merge(target))
 
 
-def _merge(preds: list) -> list:
-    """Several values named for one column mean any of them ('bug reports and feature requests')."""
+def _merge(preds: list, keep: set = frozenset()) -> list:
+    """Several values named for one column mean any of them ('bug reports and feature requests'), except in the
+    columns of `keep` ('both UI and BATTERY': each its own condition)."""
     out: list = []
     for p in preds:
+        if getattr(p, "column", None) in keep:
+            out.append(p)
+            continue
         if isinstance(p, (Eq, In)):
             prev = next((x for x in out if isinstance(x, (Eq, In)) and x.column == p.column), None)
             if prev is not None:
