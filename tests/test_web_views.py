@@ -52,6 +52,12 @@ def test_the_topics_page_lists_sizes_shares_and_trends_with_links(client, views_
     assert page.status_code == 200 and 'href="/topics/0"' in page.text and "Plotly.newPlot" in page.text
     assert f"Battery drain {topic['size']} {100 * topic['share']:.1f}% {topic['trend']}" in text
     assert "45 items in 1 topics" in text and "Bonferroni" in text
+    from earful.store import Store
+    from earful.topics.timeline import trends
+
+    with Store(views_db, read_only=True) as s:
+        test = trends(s, days=30)[0]
+    assert (f"{100 * test['before_share']:.1f}% → {100 * test['recent_share']:.1f}% p={test['p_value']:.2g}") in text
 
 
 def test_a_topic_drills_down_to_its_quotes(client, views_db):

@@ -55,6 +55,7 @@ def topics_html(settings) -> str:
     from earful.charts import bar
     from earful.errors import NotFoundError
     from earful.topics.report import topic_list
+    from earful.topics.timeline import trends
     from earful.web.render import chart_html
 
     with read_store(settings) as store:
@@ -62,12 +63,22 @@ def topics_html(settings) -> str:
             doc = topic_list(store, days=30, n_examples=1)
         except NotFoundError as exc:
             return view_page("Topics", f'<p class="earful-note">{_esc(exc)}</p>')
+        tests = {r["topic_id"]: r for r in trends(store, days=30)}
     topics = doc["topics"]
+
+    def change(tid) -> str:
+        r = tests.get(tid)
+        if r is None:
+            return ""
+        return (f'{_pct(r["before_share"])} → {_pct(r["recent_share"])} '
+                f'<span class="earful-meta">p={r["p_value"]:.2g}</span>')
+
     chart = bar("Topic sizes", [t["name"] for t in topics[:20]], [t["size"] for t in topics[:20]],
                 x_title="topic", y_title="items")
     rows = "".join(
         f'<tr><td><a href="/topics/{int(t["id"])}">{_esc(t["name"])}</a></td><td>{t["size"]}</td>'
         f'<td>{_pct(t["share"])}</td><td class="trend-{_esc(t["trend"])}">{_esc(t["trend"])}</td>'
+        f'<td>{change(t["id"])}</td>'
         f'<td>{_esc(", ".join(t["keywords"][:6]))}</td>'
         f'<td>{_esc(t["examples"][0]["text"]) if t["examples"] else ""}</td></tr>' for t in topics)
     run = doc["run"]
@@ -76,7 +87,8 @@ def topics_html(settings) -> str:
             'share in the last 30 days against the 30 before, two-proportion z-test, Bonferroni-corrected</p>'
             + chart_html(chart)
             + '<div class="earful-scroll"><table class="earful-table"><thead><tr><th>topic</th><th>items</th>'
-              '<th>share</th><th>trend</th><th>keywords</th><th>example</th></tr></thead>'
+              '<th>share</th><th>trend</th><th>30 days before → last 30</th><th>keywords</th><th>example</th>'
+              '</tr></thead>'
             + f"<tbody>{rows}</tbody></table></div>")
     return view_page("Topics", body)
 
