@@ -75,6 +75,6 @@ def test_notebook_workspace(forum_db):
 
     ws = Workspace(forum_db)
     res = ws.sql("SELECT product, count(*) AS n FROM forum GROUP BY 1 ORDER BY 1")
-    assert res.pl().to_dicts() == [{"product": "Firefox", "n": 1700}, {"product": "VLC", "n": 2110}]
+    assert res.to_dicts() == [{"product": "Firefox", "n": 1700}, {"product": "VLC", "n": 2110}]
     ans = ws.ask("How many sentences come from the Firefox forum?")
     assert ans["status"] in ("answered", "declined") and "earful-answer" in ans._repr_html_()
