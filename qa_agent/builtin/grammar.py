@@ -26,6 +26,7 @@ SPLIT_VERBS = {"are", "is", "were", "was", "have", "has", "had", "get", "got", "
 BASE_PREPS = {"among", "amongst", "in", "within", "for", "from", "of"}
 TIME_PREPS = {"since", "before", "after", "during", "until", "till", "between"}
 NEG_SKIP = {"the", "a", "an", "as", "for", "from", "in", "by", "any", "to", "are", "is", "be", "those", "of", "ones",
+            "about", "regarding", "concerning",
             "that", "which", "who", "labelled", "labeled",
             "tagged", "classified", "marked", "categorized", "categorised", "flagged", "written", "posted"}
 NUMERIC_MEASURES = ("avg", "median", "stddev", "sum", "min", "max")
@@ -292,8 +293,11 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
     top = None
     orders = [s for s in R.word("order") if R.used[s.i] in ("", "measure", "group")]
     if group is not None:
+        orders = sorted(orders, key=lambda s: s.i)
         o = next((s for s in orders if s.words.lower() not in ("many", "top")), None) or \
             next((s for s in orders if s.words.lower() == "top"), None)
+        if len({s.data for s in orders if s.words.lower() not in ("top", "more", "less")}) > 1:
+            return R.decline("both a highest and a lowest: " + ", ".join(s.words for s in orders))
         if o is not None:
             top = TopN(None, o.data)
             R.mark(o, "order")
@@ -311,7 +315,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
                 measure = Measure("avg", cs.data.name if cs is not None else R.star_col.name)
                 if cs is not None:
                     R.mark(cs, "measure")
-        elif isinstance(group, Column) and "which" in lows:
+        elif isinstance(group, Column) and ("which" in lows or {"common", "frequent", "popular", "often",
+                                                                 "frequently"} & set(lows)):
             top = TopN(None, "desc")
         for s in R.word("count"):
             k = s.i
