@@ -3,10 +3,10 @@
 Design decision: one code path. A `Job` is (stage class, its constructor arguments, the DuckDB query over the lake
 that selects what is still to do, the output partition); `run` is the only place that knows the engine. Locally the
 query's batches go through one stage instance in this process. On Ray the driver writes the same query's rows (in
-the same order) to ``_staging/<run>/`` and ``ray.data.read_parquet(...).map_batches(Stage, concurrency=N,
-batch_format="pyarrow")`` runs an actor pool (each actor loads the model once) whose workers write the output
-partition themselves; workers never open a ``.duckdb`` file. Both then update the manifest and rebuild the rollups
-of the (source, month) partitions the run touched.
+the same order) to ``_staging/<run>/``, and ``ray.data.read_parquet(...).map_batches(Stage, batch_format="pyarrow",
+compute=ActorPoolStrategy(size=N))`` runs an actor pool (each actor loads the model once) whose workers write the
+output partition themselves; workers never open a ``.duckdb`` file. Both then update the manifest and rebuild the
+rollups of the (source, month) partitions the run touched.
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from earful.store.sql import quote_literal
 
 ENGINES = ("local", "ray")
 RAY_INSTALL = "pip install 'earful[ray]'"
+# a busy machine starts a node slowly: longer waits for its agents to register and for the raylet to come up
+LOCAL_CLUSTER_ENV = {"RAY_agent_register_timeout_ms": "300000", "RAY_raylet_start_wait_time_s": "300"}
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -205,16 +207,39 @@ def ray_module():
     return ray
 
 
-def ensure_ray(num_cpus: int | None = None):
+def ensure_ray(num_cpus: int | None = None, attempts: int = 3):
     """Connect to ``RAY_ADDRESS`` when set, else start (or reuse) a local one-node cluster."""
     ray = ray_module()
-    if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS") or None
-        kwargs = {"include_dashboard": False, "log_to_driver": False}
-        if address is None and num_cpus:
-            kwargs["num_cpus"] = num_cpus
-        ray.init(address=address, runtime_env={"env_vars": OFFLINE_ENV}, **kwargs)
+    if ray.is_initialized():
+        return ray
+    address = os.environ.get("RAY_ADDRESS") or None
+    kwargs = {"include_dashboard": False, "log_to_driver": False, "runtime_env": {"env_vars": OFFLINE_ENV}}
+    if address is not None:
+        ray.init(address=address, **kwargs)
+        return ray
+    for key, value in LOCAL_CLUSTER_ENV.items():
+        os.environ.setdefault(key, value)
+    start_local_cluster(ray, attempts=attempts, num_cpus=num_cpus, **kwargs)
     return ray
+
+
+def start_local_cluster(ray, *, attempts: int = 3, **kwargs) -> None:
+    """``ray.init(**kwargs)`` for a one-node cluster, tried `attempts` times. On a loaded machine the node can miss
+    the raylet's fixed 15 s wait for its dashboard agent's port file (Ray aborts the node: "The current node timed out
+    during startup"); the next attempt finds the agent's imports in the page cache and usually makes it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(**{k: v for k, v in kwargs.items() if v is not None})
+            return
+        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for a node that did not start
+            ray.shutdown()
+            if attempt == attempts or "timed out during startup" not in str(exc):
+                from earful.errors import EarfulError
+
+                raise EarfulError(f"the local Ray cluster did not start ({attempt} attempt(s)): {exc}",
+                                  hint="retry when the machine is less busy, or point RAY_ADDRESS at a running "
+                                       "cluster") from exc
+            time.sleep(2 * attempt)
 
 
 def _stage_input(con, lake: Lake, job: Job, batch_size: int, tag: str) -> str:
@@ -223,7 +248,7 @@ def _stage_input(con, lake: Lake, job: Job, batch_size: int, tag: str) -> str:
 
     folder = lake.path("_staging", tag)
     lake.fs.create_dir(folder, recursive=True)
-    rows_per_file = batch_size * 16
+    rows_per_file = batch_size * 4
     reader = con.sql(job.input_sql).to_arrow_reader(batch_size)
     writer, n_file, in_file = None, 0, 0
     for table in rebatch(reader, batch_size):
@@ -244,14 +269,18 @@ def _run_ray(con, lake: Lake, job: Job, batch_size: int, concurrency: int) -> di
     tag = uuid.uuid4().hex[:12]
     staging = _stage_input(con, lake, job, batch_size, tag)
     try:
+        rows = con.execute(f"SELECT count(*) FROM ({job.input_sql})").fetchall()[0][0]
+        actors = max(1, int(concurrency))
         ds = ray.data.read_parquet(lake.path("_staging", tag), filesystem=lake.fs)
-        rows = ds.count()
+        # blocks of whole batches (a streaming split, order kept): small inputs still reach every actor, and a
+        # batch never straddles two blocks, so the batch boundaries are the local engine's
+        ds = ds.repartition(target_num_rows_per_block=batch_size * 4)
         out = ds.map_batches(job.stage, fn_constructor_kwargs=job.kwargs, batch_size=batch_size,
-                             batch_format="pyarrow", concurrency=max(1, int(concurrency)), num_cpus=1)
+                             batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
         if job.replace:
             lake.delete(job.output)
         lake.fs.create_dir(lake.path(job.output), recursive=True)
         out.write_parquet(lake.path(job.output), filesystem=lake.fs)
     finally:
         lake.fs.delete_dir(staging)
-    return {"rows": rows, "actors": max(1, int(concurrency))}
+    return {"rows": rows, "actors": actors}
