@@ -290,3 +290,47 @@ def test_unknown_engine_and_missing_models_say_what_to_do(lake_copy):
     with pytest.raises(NotFoundError, match="no trained model for taxonomy 'nope'") as e:
         runner.classify_job(lake, "nope")
     assert "earful export" in str(e.value)
+
+
+# -- the question engine on a lake-backed workspace ---------------------------------------------------------------
+DEV_DATA = [("reviews", "clap_app_reviews/reviews.csv", "review"),
+            ("critiques", "wildbench_v2_critiques/critiques.jsonl", "weaknesses"),
+            ("forum", "tizard_forum_posts/sentences.csv", "sentence")]
+
+
+def test_the_builtin_engine_answers_the_dev_questions_alike_on_the_lake(tmp_path):
+    """The three dev datasets (../shared/eval/dev_qa.jsonl) ingested into a workspace, exported, and made a catalog:
+    every dev question gets the same status, answer text and result rows from both (the engine reads the catalog's
+    per-source views over Parquet through the read-only store, which allows the lake's folder and nothing else)."""
+    from conftest import SHARED, shared
+
+    from earful.ingest.pipeline import ingest_file
+    from earful.lake.catalog import init_catalog
+    from earful.lake.export import export
+    from earful.qa_agent.base import AskContext
+    from earful.qa_agent.builtin import BuiltinEngine
+    from earful.store import Store
+
+    questions = [json.loads(line) for line in shared("../eval/dev_qa.jsonl").read_text().splitlines() if line.strip()]
+    db = tmp_path / "w.duckdb"
+    with Store(db) as s:
+        for source, path, text in DEV_DATA:
+            ingest_file(s, SHARED / path, source=source, overrides={"text": text})
+        export(s, str(tmp_path / "lake"))
+    catalog = tmp_path / "lake.duckdb"
+    init_catalog(str(tmp_path / "lake"), catalog)
+    engine = BuiltinEngine()
+    answered = 0
+    for q in questions:
+        got = [engine.answer(q["question"], AskContext(db_path=str(p), settings=None)) for p in (db, catalog)]
+        assert got[1].status == got[0].status, q["question"]
+        assert got[1].answer == got[0].answer, q["question"]
+        assert [t.rows for t in got[1].tables] == [t.rows for t in got[0].tables], q["question"]
+        answered += got[0].status == "answered"
+    assert answered >= len(questions) // 2
+    # and nothing outside the lake's folder is readable through the catalog's read-only path
+    from earful.errors import ExecutionError, ReadOnlyError
+    from earful.store.readonly import run_read_only
+
+    with pytest.raises((ExecutionError, ReadOnlyError), match="disabled by configuration"):
+        run_read_only(str(catalog), f"SELECT * FROM read_csv('{SHARED / DEV_DATA[0][1]}')")

@@ -107,6 +107,24 @@ CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False
           "autoload_known_extensions": False}
 
 
+# external access is turned off right after opening, once a lake catalog's folder is allowed (DuckDB takes
+# allowed_directories only while external access is on)
+_OPEN_CONFIG = {k: v for k, v in CONFIG.items() if k != "enable_external_access"}
+
+
+def _allow_lake(con) -> None:
+    """Allow reads under the local lake folder of a lake catalog (`earful.lake.catalog`: a ``_lake`` table)."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                       "AND table_name = '_lake'").fetchall()[0][0]:
+        return
+    urls = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall() if r[0] and "://" not in r[0]]
+    if urls:
+        from earful.store.sql import quote_literal
+
+        dirs = ", ".join(quote_literal(str(Path(u).resolve()).rstrip("/") + "/") for u in urls)
+        con.execute(f"SET allowed_directories = [{dirs}]")
+
+
 class _Shared:
     """One configured, locked base connection to a file, and how many cursors of it are in use."""
 
@@ -119,9 +137,11 @@ def _open_base(path: str, memory_mb: int | None):
     """A new base connection: configured (UTC, memory limit, no progress bar on stdout), then locked."""
     import duckdb
 
-    con = duckdb.connect(path, read_only=True, config=CONFIG)
+    con = duckdb.connect(path, read_only=True, config=_OPEN_CONFIG)
     try:
         if not con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
+            _allow_lake(con)   # a lake catalog's views read its lake's Parquet files: that folder only
+            con.execute("SET enable_external_access = false")
             con.execute("SET GLOBAL TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")  # local: cursors of this base inherit it
             if memory_mb:
