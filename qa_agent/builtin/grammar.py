@@ -409,6 +409,15 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             how = f" (read {s.words!r} as the value {vals[0]!r} of {col.name}, not as a text search)"
         r.understood.append(f"'{s.words}' -> {_describe(pred)}{how}")
         R.mark(s, "value")
+        if not neg and preds and isinstance(preds[-1][1], Not) and _pred_col(preds[-1][1]) == col.name \
+                and isinstance(pred, (Eq, In, ListHas)):
+            # 'not labelled other or non-informative': the negation covers the whole list
+            between = lows[R.ends.get(id(preds[-1][1]), s.i):s.i]
+            if between and all(w in ("or", "nor", ",") for w in between):
+                pred = Not(pred)
+            elif between and all(w in ("and", ",") for w in between):
+                return R.decline(f"'not {label_of(preds[-1][1].pred)} and {label_of(pred)}': neither of them, "
+                                 "or not both?")
         preds.append((s.i, pred))
         R.ends[id(pred)] = s.j
     for s in cover:
@@ -725,6 +734,14 @@ def _merge(preds: list, keep: set = frozenset()) -> list:
                 vals = (prev.values if isinstance(prev, In) else (prev.value,)) + \
                     (p.values if isinstance(p, In) else (p.value,))
                 out[out.index(prev)] = In(p.column, tuple(sorted(set(vals), key=str)))
+                continue
+        if isinstance(p, Not) and isinstance(p.pred, (Eq, In)):
+            prev = next((x for x in out if isinstance(x, Not) and isinstance(x.pred, (Eq, In))
+                         and x.pred.column == p.pred.column), None)
+            if prev is not None:       # not A and not B: none of them
+                vals = tuple(prev.pred.values if isinstance(prev.pred, In) else (prev.pred.value,)) + \
+                    tuple(p.pred.values if isinstance(p.pred, In) else (p.pred.value,))
+                out[out.index(prev)] = Not(In(p.pred.column, tuple(sorted(set(vals), key=str))))
                 continue
         if isinstance(p, ListHas):
             prev = next((x for x in out if isinstance(x, ListHas) and x.column == p.column), None)
