@@ -334,3 +334,18 @@ def test_the_builtin_engine_answers_the_dev_questions_alike_on_the_lake(tmp_path
 
     with pytest.raises((ExecutionError, ReadOnlyError), match="disabled by configuration"):
         run_read_only(str(catalog), f"SELECT * FROM read_csv('{SHARED / DEV_DATA[0][1]}')")
+
+
+def test_a_catalog_naming_a_folder_that_is_no_lake_gets_no_file_access(catalog, tmp_path):
+    """The read-only path allows a catalog's lake folder only when it holds a lake manifest: a catalog file whose
+    _lake row names "/" (or any plain folder) reads nothing outside itself."""
+    from earful.errors import ExecutionError, ReadOnlyError
+    from earful.store.readonly import run_read_only
+
+    forged = tmp_path / "forged.duckdb"
+    shutil.copy(catalog, forged)
+    con = duckdb.connect(str(forged))
+    con.execute("UPDATE _lake SET url = '/'")
+    con.close()
+    with pytest.raises((ExecutionError, ReadOnlyError), match="disabled by configuration"):
+        run_read_only(str(forged), "SELECT * FROM read_csv('/etc/hostname')")

@@ -117,7 +117,9 @@ def _allow_lake(con) -> None:
     if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
                        "AND table_name = '_lake'").fetchall()[0][0]:
         return
-    urls = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall() if r[0] and "://" not in r[0]]
+    # only a folder that is a lake (it holds the manifest): a catalog file naming "/" gets no access at all
+    urls = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall()
+            if r[0] and "://" not in r[0] and (Path(r[0]) / "_lake.json").is_file()]
     if urls:
         from earful.store.sql import quote_literal
 
