@@ -349,3 +349,23 @@ def test_a_catalog_naming_a_folder_that_is_no_lake_gets_no_file_access(catalog, 
     con.close()
     with pytest.raises((ExecutionError, ReadOnlyError), match="disabled by configuration"):
         run_read_only(str(forged), "SELECT * FROM read_csv('/etc/hostname')")
+
+
+def test_a_stage_command_refreshes_the_catalog_it_serves(lake_copy, tmp_path):
+    """`earful --db CATALOG lake classify LAKE` on a lake with no labels: the run labels every item and re-makes the
+    catalog, whose per-source view then has the taxonomy's column."""
+    from earful.lake.layout import Lake
+
+    shutil.rmtree(lake_copy / "labels")
+    lake = Lake(str(lake_copy))
+    m = lake.manifest()
+    m["current"]["labels"] = {}
+    lake.save_manifest(m)
+    db = tmp_path / "lake.duckdb"
+    assert run_cli("lake", "init", str(lake_copy), db=db).returncode == 0
+    assert TAXONOMY not in [r[0] for r in rows(db, "DESCRIBE urr")]
+    res = run_cli("lake", "classify", str(lake_copy), "--taxonomy", TAXONOMY, "--json", db=db)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["rows"] == N_ROWS and out["engine"] == "local" and out["catalog_refreshed"] == str(db)
+    assert rows(db, f"SELECT count({TAXONOMY}) FROM urr")[0][0] == N_ROWS
