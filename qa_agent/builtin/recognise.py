@@ -303,7 +303,8 @@ def numbers(q: Question, view) -> list[Span]:
     return out
 
 
-GENERIC_RE = re.compile(r"\b(?:(" + CMP + r"|exactly)\s+(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s+(or (?:more|fewer|less|higher|"
+GENERIC_RE = re.compile(r"\b(?:(" + CMP + r"|exactly)\s+(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s+"
+                        r"(or (?:more|fewer|less|higher|"
                         r"above|lower|below|greater)|and (?:above|up|more|over|below|under|less)))\b", re.I)
 
 
@@ -323,7 +324,7 @@ def comparisons(q: Question) -> list[Span]:
     return out
 
 
-def column_numbers(q: Question, view, cols: list[Span]) -> list[Span]:
+def column_numbers(q: Question, cols: list[Span]) -> list[Span]:
     """A named numeric column followed by a comparison and a number: 'helpfulness below 3', 'score of at least 8'."""
     out = []
     lows = q.lows
@@ -505,7 +506,7 @@ def recognise(question: str, view) -> Question:
     lexical = words(q)
     covered = {k for s in lexical for k in range(s.i, s.j)}
     q.spans = (lexical + quotes(q, text_col) + mentions(q, text_col) + numbers(q, view) + dates(q, view)
-               + cols + column_numbers(q, view, cols) + comparisons(q) + values(q, view, covered))
+               + cols + column_numbers(q, cols) + comparisons(q) + values(q, view, covered))
     return q
 
 

@@ -48,7 +48,7 @@ BOUNDS = {"since": ((">=", 0),), "after": ((">=", 1),), "before": (("<", 0),), "
           "within": ((">=", 0), ("<", 1))}
 
 
-def _bounded(col: str, prep: str, start: date, end: date, words: str) -> list:
+def _bounded(col: str, prep: str, start: date, end: date) -> list:
     """The one TimeRange a period said with a preposition means (start inclusive, end exclusive)."""
     lo = hi = None
     for op, k in BOUNDS.get(prep, BOUNDS["within"]):
@@ -74,7 +74,7 @@ class _Said:
     words: str            # the phrase as the question says it
 
     def bounded(self, prep: str, start: date, end: date) -> list:
-        return _bounded(self.col, prep, start, end, self.words)
+        return _bounded(self.col, prep, start, end)
 
     def within(self, start: date, end: date) -> list:
         return self.bounded("within", start, end)

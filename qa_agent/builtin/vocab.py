@@ -3,8 +3,9 @@
 Design decision: matching is tiered and each tier carries a confidence: an exact (case-insensitive) value beats a
 separator-insensitive one ("fire fox" ~ "Firefox" loses to "Firefox"), which beats a plural/synonym one, which
 beats a unique prefix. A value inside a list column (JSON list or joined string) is looked up in the column's
-exploded vocabulary (`ColumnCard.list_values`) and carries the list's format. Ties between columns are resolved by the most specific column (named in the question,
-an original column over Earful's canonical copy, a base column over its variants) or reported as ambiguous.
+exploded vocabulary (`ColumnCard.list_values`) and carries the list's format. Ties between columns are resolved
+by the most specific column (named in the question, an original column over Earful's canonical copy, a base
+column over its variants) or reported as ambiguous.
 """
 from __future__ import annotations
 

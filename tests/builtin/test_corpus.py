@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from earful.qa_agent.builtin.ir import (
-    MEASURES, Cmp, Column, Eq, In, ListHas, Not, TextMatch, TimeGrain, TimeRange)
+from earful.qa_agent.builtin.ir import MEASURES, Cmp, Eq, In, ListHas, Not, TextMatch, TimeGrain, TimeRange
 from earful.qa_agent.schema_card import ColumnCard, SchemaCard, ViewCard
 
 CORPUS = Path(__file__).with_name("corpus")
