@@ -288,6 +288,9 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             if s.data.kind == "time":
                 R.mark(s, "measure")
         R.mark(lows.index("when"), "measure") if "when" in lows else None
+    elif group is None and any(n in names for n in ("earliest", "latest")) and not view.time_column and (
+            "when" in lows or "date" in lows):
+        return R.decline(f"this source ({view.name}) has no dates")
     elif "examples" in names or (lows and lows[0] in ("list", "show", "quote")):
         if "examples" in names:
             take("examples")
