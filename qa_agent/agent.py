@@ -201,7 +201,7 @@ def fill_checked(template: str, tables: list[dict], extra: tuple = ()) -> tuple[
 def word_from_tables(tables: list[dict], max_rows: int = 5) -> str:
     """A plain, deterministic answer from the first non-empty result table (the built-in engine's wording):
     one row -> "<column>: <value>; ..."; several -> "<value column> by <label column>: a: 1; b: 2; ... (N in all)."."""
-    from earful.qa_agent.builtin.compose import fmt
+    from earful.qa_agent.builtin.answer import fmt
 
     t = next((t for t in tables if t["rows"]), None)
     if t is None:
