@@ -583,6 +583,13 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             r.understood.append(f"{c.name} values whose {_mword(having.measure.name)} "
                                 f"{having.measure.column or noun} is {having.op} {having.value}")
 
+    # 'how many models other than X have a score below 4': the critiques of those models, or the models? The two
+    # readings give different numbers (rows vs distinct values): decline naming both
+    if measure is not None and measure.name == "distinct" and having is None and any(
+            _pred_col(p) == measure.column and isinstance(p, Not) for _, p in preds) and len(preds) > 1:
+        return R.decline(f"two readings: the number of {noun} (rows) or of distinct {measure.column} values, "
+                         f"where {' and '.join(_describe(p) for _, p in preds)}")
+
     # --- a measure is needed
     if measure is None:
         if partial:
