@@ -73,14 +73,15 @@ _FUNCTION = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|can|could|
 
 
 def clean_keywords(keywords: list[str]) -> list[str]:
-    """Keyphrases that can be part of an aspect's name: no evaluative or generic word, no repeated word ("does
-    does"), and a negation or auxiliary ("doesn't", "can") only in front of another word ("can't uninstall", never
+    """Keyphrases that can be part of an aspect's name: no evaluative or generic word, no word repeated even as
+    another form ("does does", "crashes crash"), and a negation or auxiliary ("doesn't", "can") only in front of another word ("can't uninstall", never
     "files doesn't" or "doesn't" alone)."""
     stop = aspect_stopwords()
     out = []
     for k in keywords:
         words = (k or "").lower().split()
-        if not words or set(words) & stop or len(set(words)) < len(words) or _FUNCTION.match(words[-1]):
+        stems = {w[:4] for w in words}
+        if not words or set(words) & stop or len(stems) < len(words) or _FUNCTION.match(words[-1]):
             continue
         out.append(k)
     return out
