@@ -108,10 +108,13 @@ def _run(target, *args) -> dict:
     return res
 
 
-def wildbench(workdir: Path) -> None:
-    """The WildBench comparison: critiques + responses ingested, responses labelled with the twelve tags by the
-    offline (self-trained zero-shot) classifier, one tag per task by majority, then the profile over the five
-    published groups; prints each model's strongest and weakest group."""
+def wildbench(workdir: Path, responses_of: str = "gpt-3.5-turbo-0125", chars: int = 600) -> None:
+    """The WildBench comparison: critiques ingested; one response per task (`responses_of`'s, its first `chars`
+    characters: labelling all 8,181 full responses took over 45 minutes on 2 shared cores) labelled with the twelve
+    tags by the offline (self-trained zero-shot) classifier; every critique of a task takes that task's tag (unit
+    column); then the profile over the five published groups prints each model's strongest and weakest group."""
+    import gzip
+    import json
     import subprocess
 
     from earful.qa_agent.profiles import build_profile
@@ -132,8 +135,15 @@ def wildbench(workdir: Path) -> None:
         print(f"earful {' '.join(a[:4])} ... {time.perf_counter() - t:.0f} s", flush=True)
 
     if not db.exists():
+        one = workdir / "responses.jsonl"
+        with gzip.open(data / "model_outputs.jsonl.gz", "rt", encoding="utf-8") as f, \
+                open(one, "w", encoding="utf-8") as out:
+            for line in f:
+                r = json.loads(line)
+                if r["model"] == responses_of:
+                    out.write(json.dumps(r | {"model_output": r["model_output"][:chars]}) + "\n")
         earful("ingest", str(data / "critiques.jsonl"), "--source", "critiques")
-        earful("ingest", str(data / "model_outputs.jsonl.gz"), "--source", "outputs", "--text", "model_output")
+        earful("ingest", str(one), "--source", "outputs", "--text", "model_output")
         earful("classify", "run", "--taxonomy", str(tax), "--source", "outputs")
     prof = build_profile(db, "critiques", "model", "score", tree="wildbench", labels="wildbench_tasks",
                          category_source="outputs", unit_column="session_id")

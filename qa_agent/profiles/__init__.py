@@ -85,7 +85,7 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
             cols = {c.lower() for c in data.columns_of(store, source)}
             w = weakness_column or ("weaknesses" if "weaknesses" in cols else "text")
             s = strength_column or ("strengths" if "strengths" in cols else "text")
-            add_quotes(prof, store, items.item_id, items.y, items.subject, k=quotes, strength_column=s,
+            add_quotes(prof, store, items.item_id, items.y, k=quotes, strength_column=s,
                        weakness_column=w)
         prof.params.update({"category_column": category_column, "labels": labels, "unit_column": unit_column,
                             "category_source": category_source, "tree": tree.origin})

@@ -294,6 +294,7 @@ def profile_from_arrays(subject, y, category, tree: Tree | None = None, *, subje
                    interval=interval)
     prof._cells = cells   # kept for comparisons
     prof._node = node
+    prof._subj = subj_idx
     prof.findings = _findings(prof, chosen)
     if len(chosen) >= 2:
         prof.comparison = _comparison(prof, chosen)
@@ -346,25 +347,32 @@ def _comparison(prof: Profile, names: list[str]) -> Comparison:
     return Comparison(subjects=list(names), test=res["test"], effect_name=res["effect_name"], rows=rows)
 
 
-def add_quotes(prof: Profile, store, item_ids: np.ndarray, y: np.ndarray, subject: np.ndarray, k: int = 3,
-               strength_column: str = "text", weakness_column: str = "text") -> None:
-    """Fill each finding's quotes and item ids (see `quotes` for how representatives are chosen)."""
+def add_quotes(prof: Profile, store, item_ids: np.ndarray, y: np.ndarray, k: int = 3, strength_column: str = "text",
+               weakness_column: str = "text") -> None:
+    """Fill each finding's quotes and item ids (see `quotes` for how representatives are chosen). The candidates'
+    texts are read in one query per quote column, not one per finding."""
     from earful.qa_agent.profiles import data, quotes
 
     desc = prof.tree.descendants()
+    codes = prof._subj
+    plans = []
     for f in prof.findings:
-        v = f.node_id
-        here = (subject == f.subject) & (desc[v, prof._node] > 0)
-        ids = item_ids[here].tolist()
-        ys = y[here]
-        f.item_ids = ids
-        col = weakness_column if f.kind == "weakness" else strength_column
-        texts = data.texts(store, prof.source, col, sorted(ids)[: quotes.MAX_CANDIDATES])
+        idx = np.flatnonzero((codes == prof.all_subjects.index(f.subject)) & (desc[f.node_id, prof._node] > 0))
+        idx = idx[np.argsort(item_ids[idx], kind="stable")]       # by item id: the candidates are the first ones
+        f.item_ids = item_ids[idx].tolist()
+        ys = y[idx]
         side = ys < ys.mean() if f.kind == "weakness" else ys > ys.mean()
         if not prof.params["higher_is_better"]:
             side = ~side
-        chosen, space = quotes.representatives(store, ids, texts, k=k, side=side)
-        score = dict(zip(ids, ys.tolist()))
-        f.quotes = [Quote(item_id=i, text=texts.get(i, ""), score=score[i]) for i in chosen]
-        f.quote_space = space
-
+        cand = idx[: quotes.MAX_CANDIDATES]
+        plans.append((f, cand, side[: quotes.MAX_CANDIDATES]))
+    for col in {weakness_column, strength_column}:
+        mine = [p for p in plans if (weakness_column if p[0].kind == "weakness" else strength_column) == col]
+        wanted = sorted({i for _, cand, _ in mine for i in item_ids[cand].tolist()})
+        texts = data.texts(store, prof.source, col, wanted)
+        for f, cand, side in mine:
+            ids = item_ids[cand].tolist()
+            chosen, space = quotes.representatives(store, ids, texts, k=k, side=side)
+            score = dict(zip(ids, y[cand].tolist()))
+            f.quotes = [Quote(item_id=i, text=texts.get(i, ""), score=score[i]) for i in chosen]
+            f.quote_space = space

@@ -34,13 +34,15 @@ def _stored_vectors(store, ids: list[str]) -> np.ndarray | None:
     return mat[[pos[i] for i in ids]]
 
 
-def _tfidf(texts: list[str]) -> np.ndarray:
+def _tfidf_sims(texts: list[str]) -> np.ndarray:
+    """Cosine similarity of each text to the centroid, in a TF-IDF space fitted on these texts (kept sparse)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     try:
-        return TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(texts).toarray()
+        x = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(texts)   # rows l2-normalised
     except ValueError:   # every text empty or only stop words
-        return np.zeros((len(texts), 1))
+        return np.zeros(len(texts))
+    return np.asarray(x @ np.asarray(x.mean(axis=0)).ravel()).ravel()
 
 
 def representatives(store, ids: list[str], texts: dict[str, str], k: int = 3,
@@ -53,13 +55,11 @@ def representatives(store, ids: list[str], texts: dict[str, str], k: int = 3,
     if not ids:
         return [], "none"
     vecs = _stored_vectors(store, ids)
-    space = "stored embeddings"
     if vecs is None:
-        vecs = _tfidf([texts.get(i, "") for i in ids])
-        space = "TF-IDF"
-    vecs = _normalise(np.asarray(vecs, dtype=np.float64))
-    centroid = vecs.mean(axis=0)
-    sims = vecs @ centroid
+        sims, space = _tfidf_sims([texts.get(i, "") for i in ids]), "TF-IDF"
+    else:
+        vecs = _normalise(np.asarray(vecs, dtype=np.float64))
+        sims, space = vecs @ vecs.mean(axis=0), "stored embeddings"
     pool = np.arange(len(ids))
     if side is not None:
         if side.any():
