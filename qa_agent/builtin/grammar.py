@@ -583,6 +583,23 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             r.understood.append(f"{c.name} values whose {_mword(having.measure.name)} "
                                 f"{having.measure.column or noun} is {having.op} {having.value}")
 
+    # 'reviews with more than 40 sentences': a comparison followed by a word that names one numeric column
+    for c in cover:
+        if c.kind != "cmp" or R.used[c.i] or c.j >= R.n or having is not None:
+            continue
+        w = singular(lows[c.j])
+        if w == singular(noun) or lx.ignorable(w):
+            continue
+        named = next((x for x in cols if x.i == c.j and x.data.kind == "numeric"), None)
+        nums = [named.data] if named is not None else [
+            col for col in view.columns if col.kind == "numeric" and
+            w in {singular(x) for x in col.name.lower().split("_")}]
+        if len(nums) == 1:
+            p = Cmp(nums[0].name, *c.data)
+            preds.append((c.i, p))
+            R.mark(c.i, "number", named.j if named is not None else c.j + 1)
+            r.understood.append(f"'{q.words(c.i, c.j + 1)}' -> {_describe(p)}")
+
     # 'how many models other than X have a score below 4': the critiques of those models, or the models? The two
     # readings give different numbers (rows vs distinct values): decline naming both
     if measure is not None and measure.name == "distinct" and having is None and any(
