@@ -332,3 +332,16 @@ def test_categories_from_classify_labels_of_another_source(tmp_path):
     for model, label, n, mean in expected:
         assert got[(model, label)]["n"] == n and got[(model, label)]["mean"] == pytest.approx(mean, abs=1e-6)
     assert sum(n for _, _, n, _ in expected) == len(crit)
+
+
+def test_tree_from_a_column(wb):
+    """With no tree file the category column's values are the tree (a value with ' > ' nests)."""
+    from earful.qa_agent.profiles import tree_from_values
+
+    prof = _profile(wb, tree=None, unit_column=None, quotes=0)
+    values = {r[0] for r in sql_rows(wb["db"], "SELECT DISTINCT category FROM wb")}
+    assert {prof.tree.nodes[i].name for i in prof.tree.top} == values and len(prof.tree) == len(values) + 1
+    for model, cat, n in sql_rows(wb["db"], "SELECT model, category, count(*) FROM wb GROUP BY ALL"):
+        assert next(r for r in prof.node_rows(model) if r["node"] == cat)["n"] == n
+    t = tree_from_values(["Coding > Python", "Coding > SQL", "Math", "Information/Advice seeking"])
+    assert t.to_dict() == {"Coding": {"Python": {}, "SQL": {}}, "Information/Advice seeking": {}, "Math": {}}

@@ -88,7 +88,7 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
             add_quotes(prof, store, items.item_id, items.y, k=quotes, strength_column=s,
                        weakness_column=w)
         prof.params.update({"category_column": category_column, "labels": labels, "unit_column": unit_column,
-                            "category_source": category_source, "tree": tree.origin})
+                            "category_source": category_source, "tree": prof.tree.origin})
         return prof
     finally:
         if own:
