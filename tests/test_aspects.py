@@ -43,8 +43,9 @@ def test_aspect_names_are_noun_phrases_without_generic_words():
 
     assert aspect_name(["battery", "battery drain", "drain", "charge"]) == "Battery drain, charge"
     assert aspect_name(["great app", "love", "good"]) == "Miscellaneous"
-    assert clean_keywords(["files doesn't", "does does", "can't uninstall", "great ads", "ads"]) == \
+    assert clean_keywords(["files doesn't", "does does", "crashes crash", "can't uninstall", "great ads", "ads"]) == \
         ["can't uninstall", "ads"]
+    assert aspect_name(["crashes crash", "fixed fix", "lt", "xd"]) == "Miscellaneous"
 
 
 @pytest.fixture(scope="module")
