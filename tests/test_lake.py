@@ -369,3 +369,15 @@ def test_a_stage_command_refreshes_the_catalog_it_serves(lake_copy, tmp_path):
     out = json.loads(res.stdout)
     assert out["rows"] == N_ROWS and out["engine"] == "local" and out["catalog_refreshed"] == str(db)
     assert rows(db, f"SELECT count({TAXONOMY}) FROM urr")[0][0] == N_ROWS
+
+
+def test_a_relative_lake_folder_works_from_any_folder(workspace, tmp_path):
+    """`export --to lake` and `lake init lake` in one folder; the catalog then answers from another (it names the
+    lake by its absolute path)."""
+    res = run_cli("--db", str(workspace), "export", "--to", "lake", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["lake"] == str((tmp_path / "lake").resolve())
+    assert run_cli("--db", "lake.duckdb", "lake", "init", "lake", cwd=tmp_path).returncode == 0
+    res = run_cli("sql", "SELECT count(*) AS n FROM urr", "--json", db=tmp_path / "lake.duckdb")
+    assert res.returncode == 0, res.stderr
+    assert str(N_ROWS) in res.stdout

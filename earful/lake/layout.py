@@ -41,6 +41,8 @@ class Lake:
                              hint="pass a folder, or an s3:// / gs:// URL pyarrow can reach") from exc
         self.root = path.rstrip("/")
         self.local = isinstance(self.fs, pafs.LocalFileSystem)
+        if "://" not in self.url:
+            self.url = self.root   # a relative folder is stored (catalog, manifest) as the absolute one
         if create:
             self.fs.create_dir(self.root, recursive=True)
         elif not self.exists(MANIFEST):
