@@ -93,7 +93,7 @@ def test_bundled_report_has_every_section_with_numbers_from_the_raw_file(urr):
     assert summary["period"]["current"] == ["2016-06-15", "2016-07-14"]
     assert summary["period"]["previous"] == ["2016-05-16", "2016-06-14"]
     assert "up to the data's latest date, 2016-07-14" in md
-    assert summary["sections"] == ["volume", "labels", "topics", "ratings"]
+    assert summary["sections"] == ["volume", "labels", "topics", "ratings", "profiles"]   # profiles: per app
     tables = md_tables(md)
     n = {w: sum(r["win"] == w for r in rows) for w in ("previous", "current")}
 
@@ -264,7 +264,7 @@ def test_section_builders_are_an_extension_point(tmp_path):
     register_section(nothing)
     try:
         sections, _ = data_sections(str(db), since="7d")
-        assert [s.id for s in sections] == ["volume", "labels", "topics", "complaints", "ratings"]
+        assert [s.id for s in sections] == ["volume", "labels", "topics", "complaints", "ratings", "profiles"]
     finally:
         SECTION_BUILDERS.remove(complaints)
         SECTION_BUILDERS.remove(nothing)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from earful.errors import NotFoundError
+from earful.reports import extra_sections  # noqa: F401  (registers "Top complaints" and "Profiles")
 from earful.reports.model import Finding, Section, Table, check_finding
 from earful.reports.questions import load_questions
 from earful.reports.render import Report, to_html, to_markdown
