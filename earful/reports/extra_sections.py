@@ -20,6 +20,7 @@ MAX_COMPLAINTS = 10          # complaint rows shown (every significantly changed
 QUOTES, PRAISE = 2, 1        # quotes per complaint, praise quotes beside them
 CATEGORY_COLUMNS = ("category", "task_category", "categories", "area", "feature", "component")
 MIN_PER_PERIOD = 5           # a profile cell is tested with at least this many ratings in each period
+PROFILE_MIN_ITEMS = 10       # the current period's profile tests a category with at least this many items
 
 
 def _clip(text: str, n: int = 240) -> str:
@@ -139,8 +140,27 @@ def _cells(subject_idx, node, y, n_subjects, tree):
     return cell_sums(subject_idx, node, y, n_subjects, tree.descendants(), with_hist=False)
 
 
-def _profile_rows(ctx: ReportContext, src: str, subj_col: str, cat_col: str | None) -> list[dict]:
-    """Per (subject, category or overall): n, mean and sd in each period, Welch's test, Holm over all of them."""
+def _weakest_now(subject, y, category, tree) -> list[list[str]]:
+    """Per subject, the category where it stands lowest against its own overall standing in the current period:
+    the subject profile (`profile_from_arrays`, interaction test, Holm) and its `Profile.weakest`."""
+    from earful.qa_agent.profiles.profile import profile_from_arrays
+
+    if len(y) == 0 or len(tree.nodes) < 3:
+        return []
+    prof = profile_from_arrays(subject, y, category, tree, intervals=False, min_items=PROFILE_MIN_ITEMS)
+    out = []
+    for name in prof.subjects:
+        low = prof.weakest(name, k=1)["lowest_effects"]
+        if low and low[0]["p_adj"] is not None:
+            r = low[0]
+            out.append([name, r["node"], str(r["n"]), f"{r['mean']:.2f}", f"{r['others_mean']:.2f}",
+                        f"{r['effect']:+.2f}", fmt_p(r["p_adj"]), "yes" if r["finding"] == "weakness" else "no"])
+    return out
+
+
+def _profile_rows(ctx: ReportContext, src: str, subj_col: str, cat_col: str | None) -> tuple[list[dict], list]:
+    """Per (subject, category or overall): n, mean and sd in each period, Welch's test, Holm over all of them; and
+    each subject's weakest category now (with a category column)."""
     import numpy as np
 
     from earful.errors import InputError
@@ -154,7 +174,7 @@ def _profile_rows(ctx: ReportContext, src: str, subj_col: str, cat_col: str | No
                               WHERE i.rating IS NOT NULL AND v.{quote_ident(subj_col)} IS NOT NULL AND {cond}""",
                           params)
     if not rows:
-        return []
+        return [], []
     subject = np.array([r[0] for r in rows], dtype=object)
     category = np.array([r[1] if cat_col else "(overall)" for r in rows], dtype=object)
     y = np.array([float(r[2]) for r in rows])
@@ -181,7 +201,8 @@ def _profile_rows(ctx: ReportContext, src: str, subj_col: str, cat_col: str | No
                         "previous": a, "current": b, "t": t, "p": p})
     for r, adj in zip(out, holm([r["p"] for r in out])):
         r["p_holm"], r["significant"] = adj, adj < ALPHA
-    return out
+    weakest = _weakest_now(subject[cur], y[cur], category[cur], tree) if cat_col else []
+    return out, weakest
 
 
 def profiles(ctx: ReportContext) -> Section | None:
@@ -191,14 +212,15 @@ def profiles(ctx: ReportContext) -> Section | None:
                   f"Per subject, its mean rating in each period, per category (or overall with no category "
                   f"column); cells with at least {MIN_PER_PERIOD} ratings in both periods are tested with Welch's "
                   "t-test, and a change is flagged only when significant at 5% after Holm's correction over every "
-                  "cell of the table.")
+                  "cell of the table. A category where a subject got significantly worse is a headline (a subject "
+                  "worse overall is one already, from the rating shifts).")
     for src in [ctx.source] if ctx.source else ctx.store.sources():
         cols = _columns(ctx.store, src)
         subj = next((cols[c] for c in GROUP_COLUMNS if c in cols), None)
         if subj is None:
             continue
         cat = next((cols[c] for c in CATEGORY_COLUMNS if c in cols), None)
-        tested = _profile_rows(ctx, src, subj, cat)
+        tested, weakest = _profile_rows(ctx, src, subj, cat)
         if not tested:
             continue
         tested.sort(key=lambda r: (not r["significant"], r["p_holm"] if r["significant"] else 0,
@@ -212,13 +234,18 @@ def profiles(ctx: ReportContext) -> Section | None:
             verdict = ("worse" if r["t"] < 0 else "better") if r["significant"] else "no significant change"
             table.rows.append([r["subject"], r["category"], str(n1), f"{m1:.2f}", str(n2), f"{m2:.2f}",
                                f"{m2 - m1:+.2f}", fmt_p(r["p_holm"]), verdict])
-            if r["significant"] and r["t"] < 0:
-                where = "overall" if r["category"] == "overall" else f"in '{r['category']}'"
+            if r["significant"] and r["t"] < 0 and r["category"] != "overall":   # overall: the ratings section's
                 sec.findings.append(Finding(
-                    f"{subj} '{r['subject']}' got worse {where}: mean rating {m1:.2f} to {m2:.2f} "
+                    f"{subj} '{r['subject']}' got worse in '{r['category']}': mean rating {m1:.2f} to {m2:.2f} "
                     f"(Holm-corrected {p_text(r['p_holm'])}).", table.id, j, "significant", r["p_holm"]))
         sec.tables.append(table)
-        sec.data[src] = {"subject_column": subj, "category_column": cat, "cells": tested}
+        if weakest:
+            sec.tables.append(Table(
+                f"profiles-{_slug(src)}-weakest", f"Source '{src}': each {subj}'s weakest {cat} this period",
+                [subj, f"weakest {cat}", "n", "mean", "others' mean", "effect", "p (Holm)", "significant weakness"],
+                weakest, note="effect: the subject x category interaction of the profile (`earful profile`); "
+                f"categories with at least {PROFILE_MIN_ITEMS} items are tested"))
+        sec.data[src] = {"subject_column": subj, "category_column": cat, "cells": tested, "weakest_now": weakest}
     return sec if sec.tables else None
 
 
