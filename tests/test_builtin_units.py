@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from earful.qa_agent.builtin.vocab import ValueIndex, compact, resolve, singular
