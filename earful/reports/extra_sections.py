@@ -93,7 +93,8 @@ def complaints(ctx: ReportContext) -> Section | None:
         t = tested[r["aspect_id"]]
         s1 = pct(t["k1"] / n1) if n1 else "n/a"
         s2 = pct(t["k2"] / n2) if n2 else "n/a"
-        change = f"{100 * (t['k2'] / n2 - t['k1'] / n1):+.1f} pp" if n1 and n2 else "n/a"
+        change = f"{100 * (t['k2'] / n2 - t['k1'] / n1) + 0.0:+.1f} pp".replace("-0.0 ", "+0.0 ") if n1 and n2 \
+            else "n/a"
         trend = ("rising" if t["z"] > 0 else "falling") if t["significant"] else "stable"
         was = prev_rank.get(r["aspect_id"])
         table.rows.append([str(r["rank"]), r["aspect"], str(r["negative"]), str(r["mentions"]),
