@@ -78,7 +78,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-# bench/ itself off the path: a bench script named like a stdlib module (bench/profile.py) would shadow it for torch
+# bench/ itself off the path: a bench script named like a stdlib module (bench/profiles.py) would shadow it for torch
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "datasets" / "urr_app_reviews"
