@@ -74,8 +74,8 @@ _FUNCTION = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|can|could|
 
 def clean_keywords(keywords: list[str]) -> list[str]:
     """Keyphrases that can be part of an aspect's name: no evaluative or generic word, no word repeated even as
-    another form ("does does", "crashes crash"), and a negation or auxiliary ("doesn't", "can") only in front of another word ("can't uninstall", never
-    "files doesn't" or "doesn't" alone)."""
+    another form ("does does", "crashes crash"), and a negation or auxiliary ("doesn't", "can") only in front of
+    another word ("can't uninstall", never "files doesn't" or "doesn't" alone)."""
     stop = aspect_stopwords()
     out = []
     for k in keywords:
