@@ -28,10 +28,25 @@ class BuiltinEngine(Engine):
         card = build_schema_card(ctx.db_path)
         if not card.views:
             return self._decline("The workspace has no data yet (run 'earful ingest FILE').", None)
+        from earful.qa_agent.builtin import special
+
+        complaints = special.complaints_intent(question)
+        if complaints:   # aspects ranked by negative mentions, when the workspace has them
+            ans = special.complaints_answer(question, card, ctx, self.name)
+            if ans is not None:
+                return ans
+        else:
+            ans = special.profile_answer(question, card, ctx, self.name)   # "where is X weakest?" and kin
+            if ans is not None:
+                return ans
         parsed = parse(question, card, prev=previous_plan(ctx.history))
         if parsed.plan is None:
-            return self._decline(decline_text(parsed), parsed)
-        return self._run(parsed.plan, ctx, parsed.understood)
+            ans = self._decline(decline_text(parsed), parsed)
+        else:
+            ans = self._run(parsed.plan, ctx, parsed.understood)
+        if complaints and special.no_aspects(ctx.db_path):
+            ans.answer += " " + special.ASPECT_NOTE
+        return ans
 
     def _run(self, plan: Plan, ctx: AskContext, understood=()) -> Answer:
         from earful.qa_agent.builtin.answer import compose
