@@ -218,3 +218,25 @@ def test_profile_questions_that_must_decline(prof_db):
     assert unknown.status == "declined" and (unknown.plan or {}).get("kind") is None
     ambiguous = _ask(db, "which model is weakest at i?")      # 'i' is in coding and writing: never guessed
     assert ambiguous.status == "declined" and "names several" in ambiguous.answer
+
+
+@pytest.mark.parametrize("question,is_ranking", [
+    ("What are the top 5 complaints since March?", True), ("what do users complain about most?", True),
+    ("top complaints about battery", True), ("What are the complaints?", True),
+    ("How many complaints are there?", False), ("What is the mean star rating of the performance complaints?", False),
+    ("What share of reviews are complaints?", False), ("list the performance complaints", False)])
+def test_which_questions_are_complaint_rankings(question, is_ranking):
+    from earful.qa_agent.builtin.special import complaints_intent
+
+    assert complaints_intent(question) is is_ranking
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("where is reka-edge weakest?", "where"), ("Where is gemma-2b-it strongest?", "where"),
+    ("which model is weakest at coding?", "who"), ("profile gemma-2b-it against gpt-3.5-turbo-0125", "pair"),
+    ("Which models are rated higher, gemma or reka?", None), ("where are the weakest reviews?", None)])
+def test_profile_kinds_are_recognised_strictly(question, kind):
+    from earful.qa_agent.builtin.special import profile_intent
+
+    got = profile_intent(question)
+    assert (got or {}).get("kind") == kind

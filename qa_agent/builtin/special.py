@@ -21,8 +21,10 @@ COMPLAINTS_MODULE = "earful.topics.complaints"
 ASPECT_NOTE = ("(Complaints ranked by aspect, counted in negative mentions with quotes, need mentions and aspect "
                "topics: run `earful topics mentions`, then `earful topics aspects fit`.)")
 COMPLAIN = re.compile(r"\b(complain(?:t|ts|s|ed|ing)?)\b", re.I)
-COUNTING = re.compile(r"^\s*(how many|how much|count|number of|what (?:is the )?(?:share|percent|percentage|"
-                      r"fraction|proportion|number)|average|mean)\b", re.I)
+COUNTING = re.compile(r"\b(how many|how much|count|number|share|percent|percentage|fraction|proportion|average|"
+                      r"mean|median|rating|ratings|score|stars?)\b", re.I)
+RANKING = re.compile(r"\b(top|most|main|biggest|commonest|common|frequent|worst)\b|^\s*what (?:do|does|did) .*"
+                     r"\bcomplain|^\s*(?:what|which) (?:are|were) (?:the )?(?:user |customer )?complaints\b", re.I)
 FILLER = {"what", "whats", "are", "is", "the", "top", "most", "main", "biggest", "common", "commonest", "frequent",
           "users", "customers", "people", "reviewers", "do", "does", "did", "complain", "complaints", "complaint",
           "me", "show", "list", "give", "which", "our", "of", "s", "there", "have", "has", "been", "recent",
@@ -33,7 +35,7 @@ ABOUT = re.compile(r"\b(?:about|with|on|regarding)\s+(?:the\s+)?([a-z][a-z0-9 '\
 # -- top complaints ------------------------------------------------------------------------------------------------
 def complaints_intent(question: str) -> bool:
     """'What are the top 5 complaints since March?', 'what do users complain about most?' (not 'how many ...')."""
-    return bool(COMPLAIN.search(question)) and not COUNTING.search(question)
+    return bool(COMPLAIN.search(question) and RANKING.search(question)) and not COUNTING.search(question)
 
 
 def no_aspects(db_path) -> bool:
