@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from earful.errors import EarfulError, InputError, NotFoundError
+from earful.store.sql import quote_literal
 from earful.notebook.display import NotebookAnswer, NotebookProfile, TopicCharts, frame
 
 
@@ -116,7 +117,7 @@ class Workspace:
         if not ids:
             return frame(["item_id", "source", "created_at", "text"], [])
         got = self.sql("SELECT item_id, source, created_at, text FROM items WHERE item_id IN ("
-                       + ", ".join("'" + i.replace("'", "''") + "'" for i in ids) + ")")
+                       + ", ".join(quote_literal(i) for i in ids) + ")")
         order = {i: k for k, i in enumerate(ids)}
         return got.with_columns(pl.col("item_id").replace_strict(order, default=len(ids)).alias("_k")
                                 ).sort("_k").drop("_k")
