@@ -274,6 +274,10 @@ def _f(x, d=2):
     return None if x is None else round(float(x), d)
 
 
+def _p(p) -> str:
+    return "n/a" if p is None else "< 0.0001" if p < 1e-4 else f"{p:.2g}"
+
+
 def _basis(view, subj, score, cat) -> str:
     return f" (mean {score} per {subj} and {cat} in {view.name}; 95% intervals; Holm-corrected tests)"
 
@@ -357,7 +361,7 @@ def _pair(prof, names, view, subj, score, cat, engine, ctx) -> Answer:
     root = next(r for r in rows if r["depth"] == 0)
     sig = [r for r in rows if r["significant"] and r["depth"] > 0]
     text = (f"{a} against {b}: overall mean {score} {root['means'][a]:.2f} vs {root['means'][b]:.2f} (difference "
-            f"{root['difference']:+.2f}, {comp.test}, p_adj {root['p_adj']:.2g}). ")
+            f"{root['difference']:+.2f}, {comp.test}, p_adj {_p(root['p_adj'])}). ")
     text += ("They differ significantly in " + "; ".join(
         f"{r['node']} ({r['means'][a]:.2f} vs {r['means'][b]:.2f})" for r in sig[:5]) + "."
              if sig else "No category differs significantly after correction.")
