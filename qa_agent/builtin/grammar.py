@@ -92,7 +92,9 @@ def covers(q: Question, limit: int = 4) -> list[list[Span]]:
             if any(s.i < c.j and c.i < s.j for c in cov):
                 # an equally good meaning of the same words (same place, same length, same rank) is another cover
                 same = [c for c in cov if c.i == s.i and c.j == s.j and _rank(c)[:3] == _rank(s)[:3]
-                        and c.kind != s.kind and {c.kind, s.kind} == {"value", "column"}]
+                        and ({c.kind, s.kind} == {"value", "column"} or (
+                            c.kind == s.kind and c.kind in ("column", "number") and c.data is not None
+                            and s.data is not None and c.data != s.data))]
                 if same and len(chosen) + len(nxt) < limit:
                     nxt.append([c for c in cov if c is not same[0]] + [s])
                 nxt.append(cov)
@@ -106,7 +108,7 @@ def covers(q: Question, limit: int = 4) -> list[list[Span]]:
         chosen = nxt
     out, seen = [], set()
     for cov in chosen:
-        key = tuple(sorted((c.i, c.j, c.kind) for c in cov))
+        key = tuple(sorted((c.i, c.j, c.kind, id(c)) for c in cov))   # two columns for one word: two covers
         if key not in seen:
             seen.add(key)
             out.append(sorted(cov, key=lambda c: c.i))
@@ -160,6 +162,8 @@ def _kind_words(s: Span) -> str:
         return f"a value of {hits[0].column}"
     if s.kind == "column":
         return f"the column {s.data.name}"
+    if s.kind == "number" and s.data:
+        return "a condition on " + ", ".join(dict.fromkeys(getattr(p, "column", "?") for p in s.data))
     return s.kind
 
 
@@ -213,6 +217,9 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             if lows[k] in lx.which and c.kind == "numeric" and not ({"common", "frequent", "popular"} &
                                                                     set(lows[k:s.i])):
                 continue
+            if lows[k] == "whose" and any(v.i >= s.j and any(h.column == c.name for h in v.data[1])
+                                          for v in values):
+                continue      # 'critiques whose error types include Redundancy': a filter on that column, no breakdown
             if c.kind == "time":
                 group = TimeGrain("month", view.time_column)
             else:

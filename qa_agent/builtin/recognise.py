@@ -245,12 +245,27 @@ def _post_op(s: str | None) -> str | None:
     return "<="
 
 
+def score_columns(view) -> list:
+    """The numeric columns a bare 'score' may name: the one called `score`, else every column with 'score' as a
+    word of its name ('justification_score', 'relevance_score'). Two or more: 'score' is ambiguous."""
+    c = view.column("score")
+    if c is not None and c.kind == "numeric":
+        return [c]
+    return [c for c in view.columns if c.kind == "numeric" and not c.canonical
+            and "score" in c.name.lower().replace("-", "_").split("_")]
+
+
 def numeric_columns(view) -> tuple:
-    """(the star column, the score column): 'stars' reads the rating, 'score' the score, either falls back."""
+    """(the star column, the score column): 'stars' reads the rating, 'score' the score, either falls back. When
+    several columns are scores, the score column is None: a bare 'score' must not silently pick one (nor the
+    rating, which the ingest may have copied from one of them)."""
     def numeric(name):
         c = view.column(name)
         return c if c is not None and c.kind == "numeric" else None
-    rating, score = numeric("rating"), numeric("score")
+    rating, scores = numeric("rating"), score_columns(view)
+    score = scores[0] if len(scores) == 1 else None
+    if len(scores) > 1:
+        return rating, None
     return rating or score, score or rating
 
 
@@ -379,9 +394,11 @@ def column_names(view) -> list[tuple[list[str], object]]:
     for w in lx.rating_words:
         if star_col is not None and not view.column(w):
             names.append(([w], star_col))
-    for w in lx.score_words:
-        if score_col is not None and not view.column(w):
-            names.append(([w], score_col))
+    scores = score_columns(view)
+    for w in lx.score_words:       # several score columns: 'score' names each of them (two readings: a decline)
+        for c in (scores if len(scores) > 1 else [score_col] if score_col is not None else []):
+            if not view.column(w):
+                names.append(([w], c))
     for alias, targets in lx.column_synonyms.items():
         for target in targets:
             c = view.column(view.time_column) if target == "@time" and view.time_column else view.column(target)

@@ -53,7 +53,15 @@ def card() -> SchemaCard:
         C("polarity", "category", [["pol_negative", 50], ["pol_positive", 30], ["pol_neutral", 20]]),
         C("split", "category", [["train", 60], ["test", 40]]),
     ])
-    return SchemaCard(db_path=":memory:", views=[reviews, critiques, sentences])
+    shepherd = ViewCard("shepherd", 100, [   # two score columns, and a canonical rating copied from one of them
+        C("item_id", "id"), C("text", "text", distinct=100),
+        C("rating", "numeric", type="DOUBLE", min=1, max=5, distinct=5, canonical=True),
+        C("justification_score", "numeric", type="BIGINT", min=1, max=5, distinct=5),
+        C("relevance_score", "numeric", type="BIGINT", min=1, max=5, distinct=5),
+        C("error_types", "other", [], type="VARCHAR[]", list_fmt="list",
+          list_values=[["Redundancy", 30], ["Veracity", 20], ["Arithmetic", 10]]),
+    ])
+    return SchemaCard(db_path=":memory:", views=[reviews, critiques, sentences, shepherd])
 
 
 CARD = card()
