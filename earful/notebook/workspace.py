@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from earful.errors import EarfulError, InputError, NotFoundError
-from earful.store.sql import quote_literal
 from earful.notebook.display import NotebookAnswer, NotebookProfile, TopicCharts, frame
+from earful.store.sql import quote_literal
 
 
 def check_workspace(db) -> Path:
