@@ -190,8 +190,10 @@ def _account(R, used_cols: set) -> None:
     lexical = set()
     for s in R.words:
         if s.kind in ("measure", "order", "group", "grain", "which", "compare", "about", "mention", "negation",
-                      "rownoun", "people", "stage"):
+                      "rownoun", "people"):
             lexical |= set(range(s.i, s.j))
+    # 'how many complaints?' where no value says what a complaint is: not a count of every item
+    stage_words = {k: s for s in R.words if s.kind == "stage" for k in range(s.i, s.j)}
     for s in R.cover:
         if s.kind == "column" and not R.used[s.i] and s.i in value_ends and s.n == 1 \
                 and R.lows[s.i] in lx.value_heads:
@@ -224,6 +226,13 @@ def _account(R, used_cols: set) -> None:
                 r.unmapped.append(f"'{t.text}' (negates nothing that was understood)")
             continue
         if t.quoted:
+            continue
+        if k in stage_words and t.low not in ("topic", "topics", "theme", "themes"):
+            spec = lx.stages[stage_words[k].data]
+            r.unmapped.append(f"'{t.text}' (no column or value says which items are {t.text}: label them with "
+                              f"a taxonomy that has it, `{spec['command']}`)")
+            continue
+        if k in stage_words:
             continue
         r.unmapped.append(f"'{t.text}'")
         r.loose_words.append(t.text)
