@@ -38,8 +38,50 @@ def log_cmd(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="h
     if as_json:
         emit({"calls": [dict(zip(cols, r)) for r in calls], "totals": totals}, as_json=True)
         return
-    emit(None, as_json=False, columns=cols, rows=[list(r) for r in calls], title="recent LLM calls")
+    table, hidden = _log_table(calls, console.width)
+    console.print(table)
+    if hidden:
+        console.print(f"({', '.join(hidden)} hidden at {console.width} columns; a wider terminal or --json shows them)",
+                      markup=False, highlight=False)
     console.print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+
+
+# (query column, header, narrowest useful width for its values), in display order; headers are single words, so a
+# column is never narrower than its header and a name never breaks: the values wrap instead.
+_LOG_COLUMNS = [("created_at", "when", 10), ("purpose", "purpose", 10), ("prompt_version", "prompt", 6),
+                ("model", "model", 12), ("input_tokens", "tok_in", 6), ("output_tokens", "tok_out", 7),
+                ("ms", "ms", 5), ("cached", "cached", 6), ("outcome", "outcome", 7)]
+_LOG_DROP_FIRST = ["prompt_version", "cached", "ms", "output_tokens", "input_tokens"]   # least important first
+
+
+def _log_table(calls: list, width: int):
+    """The call log as a table that fits `width` columns: least important columns dropped until every kept column
+    can be as wide as its header (3 characters of border and padding each). Returns (table, hidden headers)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    keep = list(_LOG_COLUMNS)
+    hidden = []
+    for key in _LOG_DROP_FIRST:
+        if sum(max(len(h), w) + 3 for _, h, w in keep) + 1 <= width:
+            break
+        hidden += [h for k, h, _ in keep if k == key]
+        keep = [c for c in keep if c[0] != key]
+    index = {k: i for i, (k, _, _) in enumerate(_LOG_COLUMNS)}
+    cells = [[("" if r[index[k]] is None else str(r[index[k]])) for k, _, _ in keep] for r in calls]
+    widths = [max(len(h), w) for _, h, w in keep]
+    wants = [max([widths[j]] + [len(c[j]) for c in cells]) for j in range(len(keep))]
+    spare = width - (sum(widths) + 3 * len(keep) + 1)
+    while spare > 0 and widths != wants:          # share the room left, a character at a time, where values need it
+        for j in range(len(keep)):
+            if spare > 0 and widths[j] < wants[j]:
+                widths[j], spare = widths[j] + 1, spare - 1
+    table = Table(title=Text("recent LLM calls"))
+    for (_, header, _), w in zip(keep, widths):
+        table.add_column(Text(header), width=w, overflow="fold")
+    for row in cells:
+        table.add_row(*[Text(c) for c in row])
+    return table, hidden
 
 
 @llm_app.command("serve-local")
