@@ -215,12 +215,27 @@ class Embedder:
             return self.spec.dim
         return int(self.model.get_sentence_embedding_dimension())
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], show_progress: bool = False,
+               on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors for `texts`, in their order. Batches are made here, longest texts first (what the model's own
+        ``encode`` does on CPU), so the same texts give the same bits with or without `on_batch`, which is called
+        with each finished batch's size."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=show_progress)
-        return np.asarray(vecs, dtype=np.float32)
+        texts = list(texts)
+        order = np.argsort([-len(t) for t in texts])
+        out: np.ndarray | None = None
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            vecs = np.asarray(self.model.encode([texts[i] for i in idx], batch_size=self.batch_size,
+                                                normalize_embeddings=True, convert_to_numpy=True,
+                                                show_progress_bar=show_progress), dtype=np.float32)
+            if out is None:
+                out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
+            out[idx] = vecs
+            if on_batch:
+                on_batch(len(idx))
+        return out
 
 
 def _arrow_vectors(hashes: list[str], model_id: str, vecs: np.ndarray):
@@ -235,8 +250,11 @@ def _arrow_vectors(hashes: list[str], model_id: str, vecs: np.ndarray):
 
 
 def embed_items(store, embedder: Embedder | None = None, *, source: str | None = None,
-                chunk: int = 4096, progress: bool = False) -> dict:
-    """Embed every item text not yet cached for this model. Returns {'embedded': n_new, 'cached': n_already}."""
+                chunk: int = 4096, progress: bool | Callable[[int, int], None] | None = None) -> dict:
+    """Embed every item text not yet cached for this model. Returns {'embedded': n_new, 'cached': n_already}.
+
+    `progress`: a callable gets ``(0, texts to do)`` once the model is loaded, then ``(texts done, texts to do)``
+    after every encoding batch; True shows a bar on stderr; None/False shows nothing."""
     embedder = embedder or Embedder()
     where = "WHERE i.source = ?" if source else ""
     params = [source] if source else []
@@ -246,17 +264,27 @@ def embed_items(store, embedder: Embedder | None = None, *, source: str | None =
             (SELECT content_hash FROM embeddings WHERE model_id = ?)
         GROUP BY i.content_hash ORDER BY i.content_hash""", params + [embedder.model_id])  # fixed batches: same bits
     total = store.scalar(f"SELECT count(DISTINCT content_hash) FROM items i {where}", params) or 0
-    bar = _progress(len(todo), progress)
+    bar = _progress(len(todo), progress is True)
+    done = 0
+
+    def batch_done(n: int) -> None:
+        nonlocal done
+        done += n
+        bar(n)
+        if callable(progress):
+            progress(done, len(todo))
+    if todo and callable(progress):
+        _ = embedder.model          # load it first (seconds), so the batches' rate is the encoding's own
+        progress(0, len(todo))
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]
-        vecs = embedder.encode([t for _, t in part])
+        vecs = embedder.encode([t for _, t in part], on_batch=batch_done)
         table = _arrow_vectors([h for h, _ in part], embedder.model_id, vecs)
         with store.transaction() as con:
             con.register("_new_vectors", table)
             con.execute("INSERT INTO embeddings (content_hash, model_id, vector) "
                         "SELECT content_hash, model_id, vector::FLOAT[] FROM _new_vectors")
             con.unregister("_new_vectors")
-        bar(len(part))
     bar(None)
     return {"embedded": len(todo), "cached": total - len(todo)}
 
@@ -319,9 +347,10 @@ def _progress(total: int, enabled: bool):
     """A tiny rich progress callback: call with a step count, then with None to close."""
     if not enabled or total == 0:
         return lambda n: None
+    from rich.console import Console
     from rich.progress import Progress
 
-    prog = Progress(transient=True)
+    prog = Progress(transient=True, console=Console(stderr=True))   # stderr: stdout may be --json
     prog.start()
     task = prog.add_task("embedding", total=total)
 

@@ -11,7 +11,7 @@ import sys
 
 from tests.conftest import ROOT, ingest_json, run_cli, urr_sample
 
-BATCH_LINE = re.compile(r"embedding: (\d+)/(\d+) texts .*items/s.*elapsed")
+BATCH_LINE = re.compile(r"embedding: (\d+)/(\d+) texts .*texts/s.*elapsed")
 
 
 def _workspace(tmp_path, rows: int = 300):

@@ -77,16 +77,22 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only S
         console.print(f"({tbl.num_rows} rows, {limit} shown; use --limit)")
 
 
-def embed(ctx: typer.Context, source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
-    """Embed all item texts with the [embeddings] model (cached by content hash and model: re-runs are free)."""
+def embed(ctx: typer.Context, source: str = typer.Option(None, help="only this source"),
+          batch_size: int = typer.Option(None, "--batch-size", min=1,
+                                         help="texts per encoding batch (default: [embeddings] batch_size)"),
+          as_json: bool = JSON_OPTION):
+    """Embed all item texts with the [embeddings] model (cached by content hash and model: re-runs are free).
+    Progress (texts done/total, rate, elapsed) goes to stderr after every batch."""
+    from earful.cli.progress import batches
     from earful.embeddings import Embedder, embed_items
 
     st = state(ctx)
     with st.store() as store:
         if source:
             store.source_info(source)
-        res = embed_items(store, Embedder(st.settings().embeddings.batch_size), source=source,
-                          progress=not as_json)
+        embedder = Embedder(batch_size or st.settings().embeddings.batch_size)
+        with batches("embedding", as_json=as_json) as step:
+            res = embed_items(store, embedder, source=source, progress=step)
     emit(res, as_json=as_json)
 
 
