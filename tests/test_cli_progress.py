@@ -99,3 +99,26 @@ def test_llm_log_headers_fit_80_columns(tmp_path):
     assert "hidden at 80 columns" in out                                  # a dropped column is said, not silent
     wide = _header_cells(_log_at(db, 200))
     assert len(wide) == 1 and len(wide[0]) == 9 and "prompt" in wide[0], wide   # a wide terminal shows them all
+
+
+def test_bertopic_backend_tells_its_phases_and_leaves_the_log_as_it_was():
+    import logging
+
+    import numpy as np
+
+    from earful.topics.base import get_backend
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 16)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    docs = [f"the app {w} when I {v}" for w, v in zip(["crashes", "lags", "freezes"] * 80, ["log in", "pay"] * 120)]
+    import bertopic  # noqa: F401  (it sets up its logger on import)
+
+    logger = logging.getLogger("BERTopic")
+    before = (logger.level, list(logger.handlers))
+    seen: list[str] = []
+    be = get_backend("bertopic", seed=1)
+    be.progress = seen.append
+    be.fit(docs, X)
+    assert [s.split()[0] for s in seen] == ["UMAP", "HDBSCAN", "representation"], seen
+    assert (logger.level, list(logger.handlers)) == before and "setLevel" not in vars(logger)

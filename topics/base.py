@@ -9,6 +9,7 @@ backend, so topics keep working (assign, edit, refit matching) without the backe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,10 +43,16 @@ class TopicBackend(ABC):
     """Clusters documents given their (normalised) embeddings. Must be deterministic for a fixed ``seed``."""
 
     name: str = "abstract"
+    progress: Callable[[str], None] | None = None   # set by `topics.fit`: told each phase's name as the fit goes
 
     def __init__(self, seed: int = 42, **params):
         self.seed = seed
         self.params = params
+
+    def phase(self, name: str) -> None:
+        """Say that the fit enters phase `name` (UMAP, HDBSCAN, ...), for the progress shown to the user."""
+        if self.progress is not None:
+            self.progress(name)
 
     @abstractmethod
     def fit(self, docs: list[str], vectors: np.ndarray) -> BackendFit:

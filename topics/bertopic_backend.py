@@ -11,6 +11,8 @@ embeds in a fixed order.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 
 import numpy as np
@@ -72,10 +74,42 @@ class BERTopicBackend(TopicBackend):
 
     def fit(self, docs, vectors):
         model, p = build_bertopic(len(docs), self.seed, **self.params)
-        labels, _ = model.fit_transform(docs, embeddings=np.asarray(vectors, dtype=np.float32))
+        with _phases_from_log(self.phase):
+            labels, _ = model.fit_transform(docs, embeddings=np.asarray(vectors, dtype=np.float32))
         labels = np.asarray(labels, dtype=int)
         keywords = {}
         for t, words in model.get_topics().items():
             if t != -1:
                 keywords[int(t)] = [w for w, _ in words if w]
         return BackendFit(labels=labels, keywords=keywords, info={"params": p})
+
+
+# BERTopic's own log lines (INFO) that start each phase of `fit_transform`, and the phase named to the user.
+_LOG_PHASES = {"Dimensionality - Fitting": "UMAP (reducing dimensions)",
+               "Cluster - Start": "HDBSCAN (clustering)",
+               "Cluster - Completed": "representation (c-TF-IDF, KeyBERT keyphrases, MMR)"}
+
+
+@contextlib.contextmanager
+def _phases_from_log(phase):
+    """While BERTopic fits, turn its INFO log lines into `phase(name)` calls (and print none of them): its
+    ``fit_transform`` runs UMAP, HDBSCAN and the representation models in one call, and says so only in its log."""
+    logger = logging.getLogger("BERTopic")
+
+    class Phases(logging.Handler):
+        def emit(self, record):
+            msg = record.getMessage()
+            for start, name in _LOG_PHASES.items():
+                if msg.startswith(start):
+                    phase(name)
+
+    saved = logger.level, logger.handlers[:]
+    logger.handlers = [Phases()]
+    logger.setLevel(logging.INFO)
+    logger.setLevel = lambda level: None   # fit_transform sets WARNING again (select_backend, verbose=False)
+    try:
+        yield
+    finally:
+        del logger.setLevel                # the class's method again
+        logger.setLevel(saved[0])
+        logger.handlers = saved[1]

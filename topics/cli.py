@@ -48,14 +48,13 @@ def fit(ctx: typer.Context,
             None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
         as_json: bool = JSON_OPTION):
     """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits."""
+    from earful.cli.progress import phases
     from earful.topics.fit import fit_topics
 
     st = state(ctx)
-    with st.store() as store:
-        if not as_json:
-            console.print("fitting topics (UMAP + HDBSCAN; about a minute per 10k items on 2 cores)…")
+    with st.store() as store, phases("topics fit", as_json=as_json) as phase:   # stderr: elapsed per phase
         res = fit_topics(store, source=source, where=where, backend=backend, threshold=threshold,
-                         sample_cap=sample_cap, labeler=_labeler(st, store, llm_labels), progress=not as_json)
+                         sample_cap=sample_cap, labeler=_labeler(st, store, llm_labels), progress=phase)
     emit(res, as_json=as_json)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 
@@ -93,17 +94,27 @@ def drafts_for(store, topics: list[tuple[int, list[str], list[str], int]]) -> li
 def fit_topics(store, *, source: str | None = None, where: str | None = None, backend: str = "bertopic",
                labeler: Labeler | None = None, threshold: float = DEFAULT_THRESHOLD, sample_cap: int | None = None,
                seed: int = 42, match_threshold: float = MATCH_THRESHOLD, backend_params: dict | None = None,
-               progress: bool = False) -> dict:
-    """Fit topics on the selected items and persist them; returns a summary dict (run id, counts, outlier rates)."""
+               progress: bool | Callable[[str], None] = False) -> dict:
+    """Fit topics on the selected items and persist them; returns a summary dict (run id, counts, outlier rates).
+
+    `progress`: a callable is told each phase's name as the fit enters it (embedding, loading vectors, sampling,
+    clustering and the backend's own phases, assigning the rest, naming, saving); True shows the embedding bar."""
     t0 = time.perf_counter()
+    phase = progress if callable(progress) else (lambda name: None)
     wanted = _select(store, source, where)
     embedder = Embedder()   # one model for this fit; recorded with the run, so later edits and assignments match it
     previous_model = M.fitted_embedding_model(store)
-    embed_items(store, embedder, source=source, progress=progress)   # only texts not embedded yet
+    embed_items(store, embedder, source=source,   # only texts not embedded yet
+                progress=_embedding_phases(phase) if callable(progress) else progress)
+    phase(f"loading vectors ({len(wanted)} items)")
     ids, X = item_vectors(store, wanted, model_id=embedder.model_id)
     cap = sample_cap or default_sample_cap()
     fit_idx = _sample(len(ids), cap, seed)
-    res, raw, labs = _cluster(store, ids, X, fit_idx, backend, seed, backend_params)
+    phase(f"sampling: clustering {len(fit_idx)} of {len(ids)} items (cap {cap})")
+    phase(f"clustering ({backend})")
+    res, raw, labs = _cluster(store, ids, X, fit_idx, backend, seed, backend_params, phase)
+    phase(f"assigning the rest ({len(ids) - len(fit_idx)} unsampled items, {int((raw == OUTLIER).sum())} "
+          "outliers) to the nearest topic")
     label_idx, methods = _assign(X, fit_idx, raw, labs, threshold)
     C, scores = _centroids_and_scores(X, label_idx, len(labs))
     same_model = previous_model in (None, embedder.model_id)
@@ -111,7 +122,9 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
     topic_of = np.array([final_id[k] if k >= 0 else OUTLIER for k in label_idx], dtype=np.int32)
     topics = _describe(ids, label_idx, scores, labs, final_id, res.keywords)
     labeler = labeler or get_labeler("keywords")
+    phase(f"naming {len(topics)} topics ({labeler.name})")
     labels = labeler.label(drafts_for(store, topics))
+    phase("saving")
 
     run_id = uuid.uuid4().hex[:12]
     now = M.now()
@@ -136,6 +149,20 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
             "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
 
 
+def _embedding_phases(phase: Callable[[str], None]) -> Callable[[int, int], None]:
+    """Embedding progress as phase lines: how many texts are new, then about every tenth of them."""
+    shown = [-1]
+
+    def step(done: int, total: int) -> None:
+        tenth = 10 * done // max(total, 1)
+        if done == 0:
+            phase(f"embedding {total} new texts")
+        elif tenth > shown[0]:
+            shown[0] = tenth
+            phase(f"embedding: {done}/{total} texts")
+    return step
+
+
 def _select(store, source: str | None, where: str | None) -> list[str]:
     """The selected items' ids; too few to fit topics on is an error that says what to do."""
     wanted = select_items(store, source, where)
@@ -152,11 +179,12 @@ def _sample(n: int, cap: int, seed: int) -> np.ndarray:
 
 
 def _cluster(store, ids: list[str], X: np.ndarray, fit_idx: np.ndarray, backend: str, seed: int,
-             backend_params: dict | None):
+             backend_params: dict | None, phase: Callable[[str], None] | None = None):
     """Run the backend on the sample. Returns (its fit, its label per sampled item, its topic labels sorted); a
     clustering in which every item is an outlier is an error."""
     docs = M.texts_for(store, [ids[i] for i in fit_idx])
     be = get_backend(backend, seed=seed, **(backend_params or {}))
+    be.progress = phase
     res = be.fit(docs, X[fit_idx])
     raw = np.asarray(res.labels, dtype=int)
     labs = sorted(int(t) for t in set(raw.tolist()) if t != OUTLIER)

@@ -19,6 +19,8 @@ class PcaKMeansStandIn(TopicBackend):
 
         k = int(self.params.get("n_topics") or max(2, min(20, len(docs) // 50)))
         n_comp = min(20, vectors.shape[1], max(1, len(docs) - 1))
+        self.phase("PCA (reducing dimensions)")
         reduced = PCA(n_components=n_comp, random_state=self.seed).fit_transform(vectors)
+        self.phase("KMeans (clustering)")
         labels = KMeans(n_clusters=k, random_state=self.seed, n_init=4).fit_predict(reduced)
         return BackendFit(labels=labels.astype(int), keywords=ctfidf_keywords(docs, labels), info={"k": k})
