@@ -93,6 +93,10 @@ def test_top_complaints_since_a_month_is_read_from_the_data(aspected):
     assert a.status == "answered" and a.plan["since"] == f"{year}-03-01"
     want = _sql_top(aspected, lo=a.plan["since"])[:5]
     assert [(r[1], r[2], r[3]) for r in a.tables[0].rows] == [w[:3] for w in want]
+    # the SQL shown with the answer is the ranking it reports: run as shown, it gives the table's numbers
+    assert a.steps and a.steps[0].language == "sql" and a.steps[0].ok
+    shown = sql_rows(aspected, a.steps[0].code)
+    assert [(r[1], r[2], r[4], r[5]) for r in shown] == [(r[1], r[2], r[3], r[5]) for r in a.tables[0].rows]
     assert f"from {a.plan['since']} on" in a.answer
     b = _ask(aspected, "what do users complain about most?")
     assert b.status == "answered" and [r[1] for r in b.tables[0].rows] == [w[0] for w in _sql_top(aspected)[:5]]

@@ -50,21 +50,39 @@ def top_complaints(db_path, since=None, until=None, n: int = 5, source: str | No
         return _top(store, lo, hi, n, source, quotes, praise_quotes)
 
 
-def _top(store, lo, hi, n, source, quotes, praise_quotes) -> list[dict]:
-    _require_aspects(store, source)
+_RANKING = """SELECT aspect_id, any_value(aspect) AS aspect, count(*) FILTER (WHERE polarity = 'negative') AS neg,
+       count(*) FILTER (WHERE polarity = 'positive') AS pos, count(*) AS mentions,
+       count(DISTINCT item_id) FILTER (WHERE polarity = 'negative') AS items_negative
+FROM mention_items WHERE {where} GROUP BY aspect_id HAVING neg > 0
+ORDER BY neg DESC, neg / count(*) DESC, aspect_id LIMIT {limit}"""
+
+
+def _conditions(lo, hi, source) -> tuple[list[str], list]:
     cond, params = ["aspect_id >= 0"], []
     for sql, value in (("created_at >= ?::TIMESTAMPTZ", lo), ("created_at < ?::TIMESTAMPTZ", hi),
                        ("source = ?", source)):
         if value is not None:
             cond.append(sql)
             params.append(value)
+    return cond, params
+
+
+def ranking_sql(since=None, until=None, n: int = 5, source: str | None = None) -> str:
+    """The ranking query `top_complaints` runs, with its values written in: shown with an answer, so each number
+    in it can be traced to the query (the quotes are then the most negative mentions of each ranked aspect)."""
+    from earful.store.sql import quote_literal
+
+    cond, params = _conditions(_bound(since, "since"), _bound(until, "until"), source)
+    it = iter(params)
+    where = " AND ".join(c.replace("?", quote_literal(next(it))) if "?" in c else c for c in cond)
+    return _RANKING.format(where=where, limit=int(n))
+
+
+def _top(store, lo, hi, n, source, quotes, praise_quotes) -> list[dict]:
+    _require_aspects(store, source)
+    cond, params = _conditions(lo, hi, source)
     where = " AND ".join(cond)
-    ranked = store.rows(f"""
-        SELECT aspect_id, any_value(aspect), count(*) FILTER (WHERE polarity = 'negative') AS neg,
-               count(*) FILTER (WHERE polarity = 'positive'), count(*),
-               count(DISTINCT item_id) FILTER (WHERE polarity = 'negative')
-        FROM mention_items WHERE {where} GROUP BY aspect_id HAVING neg > 0
-        ORDER BY neg DESC, neg / count(*) DESC, aspect_id LIMIT ?""", params + [n])
+    ranked = store.rows(_RANKING.format(where=where, limit="?"), params + [n])
     out = []
     for rank, (aid, name, neg, pos, total, items_neg) in enumerate(ranked, 1):
         out.append({"rank": rank, "aspect_id": aid, "aspect": name, "negative": neg, "positive": pos,

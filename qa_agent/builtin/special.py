@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from earful.qa_agent.base import Answer, AskContext, ResultTable
+from earful.qa_agent.base import Answer, AskContext, ResultTable, Step
 from earful.qa_agent.builtin.timeparse import NUMW, time_phrases
 
 COMPLAINTS_MODULE = "earful.topics.complaints"
@@ -112,6 +112,7 @@ def complaints_answer(question: str, card, ctx: AskContext, engine: str) -> Answ
                 return None
             n = 10_000 if req["aspect"] else req["n"]
             rows = mod.top_complaints(store, since=req["since"], until=req["until"], n=n, source=source)
+            sql = mod.ranking_sql(since=req["since"], until=req["until"], n=n, source=source)
     except NotFoundError:
         return None
     period = _period(req)
@@ -126,7 +127,7 @@ def complaints_answer(question: str, card, ctx: AskContext, engine: str) -> Answ
     if not rows:
         return Answer(status="answered", engine=engine, answer=f"No negative mentions of any aspect{period}.",
                       tables=[ResultTable("complaints", _COLS, [])])
-    return _complaints_compose(rows, req, period, ctx)
+    return _complaints_compose(rows, req, period, ctx, sql)
 
 
 _COLS = ["rank", "aspect", "negative mentions", "all mentions", "negative share", "items with a complaint",
@@ -140,7 +141,7 @@ def _period(req) -> str:
     return f" from {lo} on" if lo else f" before {hi}" if hi else ""
 
 
-def _complaints_compose(rows, req, period, ctx) -> Answer:
+def _complaints_compose(rows, req, period, ctx, sql: str) -> Answer:
     from earful.qa_agent.builtin.answer import _bar
 
     table = ResultTable("complaints", _COLS, [[r["rank"], r["aspect"], r["negative"], r["mentions"],
@@ -162,7 +163,7 @@ def _complaints_compose(rows, req, period, ctx) -> Answer:
                  "negative mentions", "aspect", ctx.output_dir)
     ids = list(dict.fromkeys(q["item_id"] for r in rows for q in r["quotes"]))
     return Answer(status="answered", answer=text, engine="builtin", tables=[table, quotes], charts=[chart],
-                  item_ids=ids, conversation_id=ctx.conversation_id,
+                  steps=[Step("sql", sql, True, None)], item_ids=ids, conversation_id=ctx.conversation_id,
                   plan={"kind": "complaints", "since": req["since"], "until": req["until"], "n": req["n"],
                         "aspect": req["aspect"]},
                   notes=["counts are of mentions (sentences and clauses), not reviews"] + [
