@@ -117,5 +117,5 @@ def test_bertopic_backend_tells_its_phases_and_leaves_the_log_as_it_was():
     be = get_backend("bertopic", seed=1)
     be.progress = seen.append
     be.fit(docs, X)
-    assert [s.split()[0] for s in seen] == ["UMAP", "HDBSCAN", "representation"], seen
+    assert [s.split()[0] for s in seen] == ["loading", "UMAP", "HDBSCAN", "representation"], seen
     assert (logger.level, list(logger.handlers)) == before and "setLevel" not in vars(logger)

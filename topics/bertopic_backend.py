@@ -73,6 +73,7 @@ class BERTopicBackend(TopicBackend):
     conformance = {"params": {}, "slow": True}  # tests/test_topics_conformance.py: real UMAP + HDBSCAN, slow lane
 
     def fit(self, docs, vectors):
+        self.phase("loading BERTopic, UMAP, HDBSCAN and the embedding model")
         model, p = build_bertopic(len(docs), self.seed, **self.params)
         with _phases_from_log(self.phase):
             labels, _ = model.fit_transform(docs, embeddings=np.asarray(vectors, dtype=np.float32))
