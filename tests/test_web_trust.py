@@ -280,19 +280,22 @@ def test_concurrent_ask_processes_on_one_conversation_lose_no_turn(hostile_db, t
 
     db = tmp_path / "p.duckdb"
     shutil.copy(hostile_db, db)
-    conv = "conv12345678"
-    argv = [sys.executable, "-c", "from earful.cli import main; main()", "--db", str(db), "ask", "--json",
-            "--conversation", conv]
+    base = [sys.executable, "-c", "from earful.cli import main; main()", "--db", str(db), "ask", "--json"]
+    # the conversation exists first (an unknown --conversation id is an error), then 5 processes follow it up at once
+    first = subprocess.run(base + [QUESTIONS[0]], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    conv = json.loads(first.stdout)["conversation_id"]
+    argv = base + ["--conversation", conv]
     procs = [subprocess.Popen(argv + [QUESTIONS[i % len(QUESTIONS)]], cwd=tmp_path, env=_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(5)]
     outs = [p.communicate(timeout=300) for p in procs]
-    answers = [json.loads(o) for o, _ in outs]
     assert [p.returncode for p in procs] == [0] * 5, [e for _, e in outs]
+    answers = [json.loads(o) for o, _ in outs]
     assert all("not saved" not in " ".join(a["notes"]) for a in answers), [a["notes"] for a in answers]
     turns = sql_rows(db, "SELECT turn, question FROM conversation_turns WHERE conversation_id = ? ORDER BY turn",
                      [conv])
-    assert [t for t, _ in turns] == [1, 2, 3, 4, 5]
-    assert sorted(q for _, q in turns) == sorted(QUESTIONS[i % len(QUESTIONS)] for i in range(5))
+    assert [t for t, _ in turns] == [1, 2, 3, 4, 5, 6]
+    assert sorted(q for _, q in turns[1:]) == sorted(QUESTIONS[i % len(QUESTIONS)] for i in range(5))
 
 
 # --- 1b. the same in a real browser (Debian's Chromium, driven by Playwright) ----------------------------------
