@@ -172,7 +172,7 @@ def test_assign_new_items_and_drift(ws):
 
 
 def test_over_time_trends_and_breakdowns(ws):
-    from earful.topics.timeline import _z_test, breakdown, over_time, trends
+    from earful.topics.timeline import breakdown, over_time, trends, two_proportion_z
 
     _fit(ws)
     rows = over_time(ws, "month", include_outliers=True)
@@ -183,7 +183,7 @@ def test_over_time_trends_and_breakdowns(ws):
         assert abs(sum(r["share"] for r in rs) - 1) < 0.01
     direct = ws.rows("SELECT count(*) FROM topic_items WHERE created_at IS NOT NULL")[0][0]
     assert sum(r["count"] for r in rows) == direct
-    z, p = _z_test(50, 100, 30, 100)
+    z, p = two_proportion_z(50, 100, 30, 100)
     assert round(z, 3) == 2.887 and 0.003 < p < 0.005
     tr = trends(ws, days=365)
     assert tr and all(0 <= r["p_value"] <= 1 and r["trend"] in ("emerging", "fading", "stable") for r in tr)

@@ -35,8 +35,8 @@ def over_time(store, freq: str = "month", *, source: str | None = None, include_
     return store.query(sql, [source] if source else []).to_pylist()
 
 
-def _z_test(a: int, n1: int, b: int, n2: int) -> tuple[float, float]:
-    """Two-proportion z-test: (z, two-sided p)."""
+def two_proportion_z(a: int, n1: int, b: int, n2: int) -> tuple[float, float]:
+    """Pooled two-proportion z-test of a/n1 against b/n2: (z, two-sided p); (0, 1) when either side is empty."""
     if n1 == 0 or n2 == 0:
         return 0.0, 1.0
     p = (a + b) / (n1 + n2)
@@ -72,7 +72,7 @@ def trends(store, *, days: int = 30, source: str | None = None, alpha: float = 0
     for tid, name, a, b in rows:
         if tid == -1:
             continue
-        z, p = _z_test(a, n1, b, n2)
+        z, p = two_proportion_z(a, n1, b, n2)
         sig = p < alpha / k
         out.append({"topic_id": tid, "topic": name, "recent": a, "before": b,
                     "recent_share": round(a / n1, 4) if n1 else 0.0, "before_share": round(b / n2, 4) if n2 else 0.0,

@@ -23,15 +23,11 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def two_proportions(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
-    """Pooled two-proportion z-test of k2/n2 (current) against k1/n1 (previous): (z, two-sided p)."""
-    if n1 <= 0 or n2 <= 0:
-        return 0.0, 1.0
-    p = (k1 + k2) / (n1 + n2)
-    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2)) if 0 < p < 1 else 0.0
-    if se == 0:
-        return 0.0, 1.0
-    z = (k2 / n2 - k1 / n1) / se
-    return z, math.erfc(abs(z) / math.sqrt(2))
+    """Pooled two-proportion z-test of k2/n2 (current) against k1/n1 (previous): (z, two-sided p). The topics
+    stage's test (`earful.topics.timeline.two_proportion_z`), with the report's order of arguments."""
+    from earful.topics.timeline import two_proportion_z
+
+    return two_proportion_z(k2, n2, k1, n1)
 
 
 def welch(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> tuple[float, float]:
