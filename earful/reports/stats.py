@@ -12,14 +12,14 @@ ALPHA = 0.05
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of the proportion k/n; (0, 0) when n is 0."""
+    """95% Wilson score interval of the proportion k/n (the classify stage's `wilson`, clipped to [0, 1]);
+    (0, 0) when n is 0."""
     if n <= 0:
         return 0.0, 0.0
-    p = k / n
-    d = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / d
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, centre - half), min(1.0, centre + half)
+    from earful.classify.evaluate import wilson as interval
+
+    low, high = interval(k, n, z)
+    return max(0.0, float(low)), min(1.0, float(high))
 
 
 def two_proportions(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
