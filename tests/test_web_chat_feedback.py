@@ -8,12 +8,11 @@ Screenshots go to $EARFUL_SCREENSHOTS when that is set (the README's pictures).
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
+from tests import web_pages
 from tests.conftest import run_cli
 from tests.test_web_trust import Server, _browser_parts
 
@@ -47,38 +46,14 @@ def served(tiny_db):
             browser.close()
 
 
-class Chat:
-    """One chat page: its JS exceptions, dialogs, and helpers to ask and read the log."""
-
-    def __init__(self, browser, url: str):
-        self.page = browser.new_page()
-        self.exceptions: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("pageerror", lambda e: self.exceptions.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.goto(url + "/")
-        self.page.wait_for_function("document.getElementById('ws').textContent.length > 0")
-
-    def ask(self, question: str) -> None:
-        self.page.fill("#q", question)
-        self.page.press("#q", "Enter")
-
-    def settled(self, selector: str, timeout: int = 60_000) -> str:
-        """Wait for `selector` in the log and the input to be usable again; the text of the last match."""
-        self.page.wait_for_selector(selector, timeout=timeout)
-        self.page.wait_for_function("!document.getElementById('q').disabled", timeout=timeout)
-        return self.page.locator(selector).last.inner_text()
+class Chat(web_pages.Chat):
+    """One chat page (tests/web_pages.py: its JS exceptions, dialogs, ask and read the log), and whether the input,
+    the Ask button and the working indicator are live."""
 
     def enabled(self) -> dict:
         return self.page.evaluate("({q: !document.getElementById('q').disabled, "
                                   "ask: !document.getElementById('go').disabled, "
                                   "working: !document.getElementById('working').hidden})")
-
-    def screenshot(self, name: str) -> None:
-        where = os.environ.get("EARFUL_SCREENSHOTS")
-        if where:
-            Path(where).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(where) / name))
 
 
 def _fail_with(chat: Chat, **fulfil) -> None:
