@@ -242,9 +242,18 @@ def test_period_options(tmp_path):
     p = resolve(date(2024, 4, 25), date_from="2024-04-01", date_to="2024-04-10")
     assert p.label("previous") == "2024-03-22 to 2024-03-31"
     for bad in ({"since": "7 parsecs"}, {"since": "7d", "date_from": "2024-01-01"},
-                {"date_from": "2024-05-01", "date_to": "2024-04-01"}):
+                {"date_from": "2024-05-01", "date_to": "2024-04-01"}, {"since": "99999999d"}):
         with pytest.raises(InputError):
             resolve(date(2024, 4, 25), **bad)
+
+
+def test_out_naming_an_existing_file_is_a_clear_error(tmp_path):
+    db = _synthetic(tmp_path, plant=False)
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    r = run_cli("report", "--since", "7d", "--out", afile, db=db)
+    assert r.returncode == 2 and "is a file, not a folder" in r.stderr, r.stderr
+    assert afile.read_text() == "keep me"
 
 
 def test_section_builders_are_an_extension_point(tmp_path):

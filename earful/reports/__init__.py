@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from earful.errors import NotFoundError
+from earful.errors import InputError, NotFoundError
 from earful.reports import extra_sections  # noqa: F401  (registers "Top complaints" and "Profiles")
 from earful.reports.model import Finding, Section, Table, check_finding
 from earful.reports.questions import load_questions
@@ -75,6 +75,9 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
     if not Path(db).exists():
         raise NotFoundError(f"no workspace at {db}", hint="run 'earful ingest FILE' first, or pass --db PATH")
     html_path, md_path = out_paths(out)
+    if html_path.parent.exists() and not html_path.parent.is_dir():
+        raise InputError(f"--out {out}: {html_path.parent} is a file, not a folder",
+                         hint="name a folder (report.html and report.md go in it) or a file ending in .html")
     html_path.parent.mkdir(parents=True, exist_ok=True)
     mon_sec, mon_failed, mon_results = monitors_section(db)
     sections, period = data_sections(db, since=since, date_from=date_from, date_to=date_to, source=source)

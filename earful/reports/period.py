@@ -36,6 +36,9 @@ class Period:
                 "days": self.days, "anchor": self.anchor}
 
 
+MAX_DAYS = 36_500   # a century
+
+
 def parse_days(since: str) -> int:
     """'7d' -> 7, '2w' -> 14."""
     m = _SINCE.match(since or "")
@@ -44,6 +47,8 @@ def parse_days(since: str) -> int:
     n = int(m.group(1)) * (7 if m.group(2).lower().startswith("w") else 1)
     if n < 1:
         raise InputError("--since must be at least 1 day")
+    if n > MAX_DAYS:      # two periods of it must stay inside the calendar (date arithmetic overflows past year 9999)
+        raise InputError(f"--since {since} is too long (at most {MAX_DAYS} days)", hint="use --from DATE --to DATE")
     return n
 
 
