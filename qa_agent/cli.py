@@ -48,7 +48,7 @@ def ask_cmd(ctx: typer.Context, question: str = typer.Argument(..., help="a ques
     actx = AskContext(db_path=db, settings=settings, conversation_id=conversation,
                       output_dir=str(Path(db).resolve().parent / "earful-output"))
     ans = ask(question, actx)
-    if save:   # before printing: a question that cannot be a monitor is an error saying why
+    if save is not None:   # before printing: a question that cannot be a monitor (or an empty name) is an error
         from earful.monitors import save as save_monitor
 
         with st.store() as store:

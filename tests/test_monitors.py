@@ -95,6 +95,8 @@ def test_unanswerable_question_is_not_saved(db):
     assert "not answered (declined), so there is nothing to monitor" in r.stderr
     assert sql_rows(db, "SELECT count(*) FROM monitors") == [(0,)]
     assert run_cli("ask", QUESTION, "--save", "bad name!", db=db).returncode == 2
+    empty = run_cli("ask", QUESTION, "--save", "", db=db)     # an empty name is refused, not silently skipped
+    assert empty.returncode == 2 and "not allowed" in empty.stderr, empty.stderr
 
 
 def test_failing_monitor_is_listed_and_report_exits_nonzero(db, tmp_path):
