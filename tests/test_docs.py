@@ -36,3 +36,11 @@ def test_command_has_help_and_is_in_readme(name, cmd):
     assert f"earful {name}" in README or f"earful --db demo.duckdb {name}" in README \
         or any(f"earful {opt} {name}" in README for opt in ("--db W", "--db demo.duckdb")), \
         f"'earful {name}' is not documented in README.md"
+
+
+def test_readme_has_no_repeated_section():
+    """A merge once pasted 230 lines of the README twice (four sections under two headings each)."""
+    import re
+    headings = [line for line in README.splitlines() if re.match(r"#{2,4} ", line)]
+    repeated = sorted({h for h in headings if headings.count(h) > 1})
+    assert not repeated, f"README headings used twice: {repeated}"
