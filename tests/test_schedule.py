@@ -126,3 +126,20 @@ def test_schedule_cli_add_list_remove(db):
     assert bad.returncode == 2 and "'reprot' is not an earful command" in bad.stderr
     assert run_cli("schedule", "remove", "weekly", db=db).returncode == 0
     assert json.loads(run_cli("schedule", "list", "--json", db=db).stdout) == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["report", "--bogus-flag"], "No such option: --bogus-flag"),
+    (["report", "--since"], "'--since' requires an argument"),
+    (["monitors", "rnu"], "No such command 'rnu'"),
+    (["ask"], "Missing argument"),
+    (["report", "--help"], "cannot ask for help"),
+])
+def test_schedule_add_refuses_a_command_line_that_would_not_run(db, args, says):
+    """The arguments are parsed as `earful` would parse them when the schedule is added, not at its first run."""
+    r = run_cli("schedule", "add", "bad", "--cron", "0 9 * * MON", "--", *args, db=db)
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert "unexpected error" not in r.stderr
+    assert json.loads(run_cli("schedule", "list", "--json", db=db).stdout) == []      # nothing was stored
+    ok = run_cli("schedule", "add", "good", "--cron", "0 9 * * MON", "--", "monitors", "run", db=db)
+    assert ok.returncode == 0, ok.stderr

@@ -183,6 +183,34 @@ def monitors_remove(ctx: typer.Context, name: str = typer.Argument(..., help="mo
 
 
 # -- schedules ------------------------------------------------------------------------------------------------------
+def _check_command_line(root, args: list[str]) -> None:
+    """Parse a scheduled command line as `earful` would (without running it), so a misspelt command or option, a
+    missing argument or a bad value is refused when the schedule is added, not at its first run days later."""
+    from earful.errors import InputError
+
+    known = set(root.commands)
+    if args and args[0] not in known:
+        raise InputError(f"'{args[0]}' is not an earful command", hint="commands: " + ", ".join(sorted(known)))
+    if any(a in ("--help", "-h", "--version") for a in args):
+        raise InputError("a scheduled command cannot ask for help or the version",
+                         hint="give the command as it should run, e.g. -- report --since 7d --out reports/")
+    cmd, rest, parent, name = root, list(args), None, "earful"
+    try:
+        while True:
+            ctx = cmd.make_context(name, list(rest), parent=parent)
+            if not hasattr(cmd, "resolve_command"):             # a command, not a group of them
+                return
+            protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
+            name, sub, rest = cmd.resolve_command(ctx, [*protected, *ctx.args])
+            if sub is None:
+                return
+            cmd, parent = sub, ctx
+    except typer.TyperException as e:       # NoSuchOption, MissingParameter, BadParameter, no such command
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        raise InputError(f"the scheduled command 'earful {' '.join(args)}' would not run: {message}",
+                         hint=f"check it with 'earful {' '.join(args[:1])} --help'") from None
+
+
 @schedule_app.command("add")
 def schedule_add(ctx: typer.Context, name: str = typer.Argument(..., help="schedule name"),
                  command: list[str] = typer.Argument(..., metavar="-- COMMAND...",
@@ -198,11 +226,7 @@ def schedule_add(ctx: typer.Context, name: str = typer.Argument(..., help="sched
     from earful.cli import app as root
     from earful.schedule import add
 
-    known = set(typer.main.get_command(root).commands)
-    if command and command[0] not in known:
-        from earful.errors import InputError
-
-        raise InputError(f"'{command[0]}' is not an earful command", hint="commands: " + ", ".join(sorted(known)))
+    _check_command_line(typer.main.get_command(root), list(command))
     with state(ctx).store() as store:
         job = add(store, name, cron, list(command))
     emit(job, as_json=as_json, columns=["name", "cron", "command", "next run (UTC)"],
