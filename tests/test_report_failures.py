@@ -77,3 +77,27 @@ def test_human_summary_lists_failures(db, tmp_path):
     r = run_cli("report", "--questions", qfile, "--out", tmp_path / "r.html", db=db)
     assert r.returncode == 1
     assert "could_not_answer" in r.stdout and "Could not answer" in r.stdout and "[llm]" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["--from", "2024-13-01"], ["--since", "abc"], ["--from", "2024-05-01", "--to",
+                                                                                   "2024-04-01"]])
+def test_rejected_period_writes_no_folder(db, tmp_path, args):
+    """A bad date is refused before anything is written: no empty output folder is left behind."""
+    out = tmp_path / "new-reports"
+    r = run_cli("report", *args, "--out", out, db=db)
+    assert r.returncode == 2, r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--from", "2025-06-01", "--to", "2025-06-30"], "lie outside the data"),
+    (["--from", "2024-03-02", "--to", "2024-03-30"], "starts after the newest item (2024-03-01)"),
+])
+def test_period_outside_the_data_is_warned_about(db, tmp_path, args, says):
+    """A period with no data is not reported as a silent '0 against 0': stderr and the report's header say why."""
+    r = run_cli("report", *args, "--out", tmp_path / "r", db=db)
+    assert r.returncode == 0, r.stderr
+    assert "warning:" in r.stderr and says in r.stderr, r.stderr
+    assert says in (tmp_path / "r" / "report.md").read_text()
+    inside = run_cli("report", "--from", "2024-02-01", "--out", tmp_path / "ok", db=db)
+    assert inside.returncode == 0 and "warning:" not in inside.stderr

@@ -57,6 +57,8 @@ def report(ctx: typer.Context,
     summary = build_report(settings, out, since=since, date_from=date_from, date_to=date_to, source=source,
                            questions=qs, title=title or (q_title if questions else None))
     failed = summary["failed"]
+    if (summary["period"] or {}).get("warning"):
+        console_err.print(f"warning: {summary['period']['warning']}", markup=False, highlight=False, soft_wrap=True)
     undelivered = []
     if deliver:
         from earful.delivery import deliver_report

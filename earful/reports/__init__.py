@@ -60,9 +60,17 @@ def data_sections(db_path: str, *, since: str | None = None, date_from: str | No
         if latest is None and not (date_from or date_to):
             return [], None          # no dates at all: no periods to compare (the questions and monitors remain)
         period = resolve(latest, since, date_from, date_to)
+        earliest = store.scalar("SELECT min(created_at)::DATE FROM items WHERE created_at IS NOT NULL"
+                                + (" AND source = ?" if source else ""), [source] if source else [])
         ctx = ReportContext(store, period, source)
         sections = [s for b in SECTION_BUILDERS if (s := b(ctx)) is not None]
-    return sections, period.to_json() | {"label": period.label(), "previous_label": period.label("previous")}
+    out = period.to_json() | {"label": period.label(), "previous_label": period.label("previous")}
+    if latest is not None and (period.prev_start > latest or period.end <= earliest):
+        out["warning"] = (f"both periods ({period.label('previous')} and {period.label()}) lie outside the data, "
+                          f"which runs from {earliest} to {latest}: every count is 0")
+    elif latest is not None and period.start > latest:
+        out["warning"] = (f"the period {period.label()} starts after the newest item ({latest}): its counts are 0")
+    return sections, out
 
 
 def build_report(settings, out: str | Path, *, since: str | None = None, date_from: str | None = None,
@@ -78,9 +86,9 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
     if html_path.parent.exists() and not html_path.parent.is_dir():
         raise InputError(f"--out {out}: {html_path.parent} is a file, not a folder",
                          hint="name a folder (report.html and report.md go in it) or a file ending in .html")
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    mon_sec, mon_failed, mon_results = monitors_section(db)
     sections, period = data_sections(db, since=since, date_from=date_from, date_to=date_to, source=source)
+    html_path.parent.mkdir(parents=True, exist_ok=True)      # after the period is known: a bad date writes nothing
+    mon_sec, mon_failed, mon_results = monitors_section(db)
     q_sec, q_failed, counts = questions_section(settings, questions or [], str(html_path.parent / "report-files"))
     sections += [s for s in (mon_sec, q_sec) if s is not None]
     failed = q_failed + mon_failed
@@ -92,6 +100,7 @@ def build_report(settings, out: str | Path, *, since: str | None = None, date_fr
             f"period {period['label']} ({period['anchor']}) against the previous {period['days']} days, "
             f"{period['previous_label']}" if period else
             "no item has a date, so nothing is compared between periods (ingest a file with a date column)",
+            *([f"warning: {period['warning']}"] if period and period.get("warning") else []),
             f"generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"]
     if n_q:
         tally = f"{n_q - len(failed)} of {n_q} question{'s' if n_q != 1 else ''} answered"
