@@ -41,9 +41,26 @@ def _remember(settings) -> None:
         remember_secret(secret)
 
 
+class Rejected(RuntimeError):
+    """The target answered and refused (HTTP 4xx other than 408/429): sending the same thing again cannot help."""
+
+
+def permanent(exc: BaseException) -> bool:
+    """A failure that a retry cannot mend: the file system refused (exists, not a folder, no permission), the
+    configuration is missing, the SMTP server refused the login or every recipient, or the webhook rejected it."""
+    import smtplib
+
+    from earful.errors import EarfulError
+
+    return isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError, EarfulError,
+                            smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused,
+                            smtplib.SMTPSenderRefused, Rejected))
+
+
 def with_retries(send, *, retries: int, backoff_s: float, log=None, what: str = "delivery",
                  sleep=time.sleep) -> dict:
-    """Call ``send()`` until it returns, at most 1 + `retries` times, waiting backoff_s, 2*backoff_s, ... between.
+    """Call ``send()`` until it returns, at most 1 + `retries` times, waiting backoff_s, 2*backoff_s, ... between;
+    a failure that cannot be mended by retrying (see `permanent`) stops at once.
 
     Returns {ok, attempts, error, log: [(attempt, status, error)]}; never raises for the send's own failure."""
     attempts = []
@@ -53,6 +70,10 @@ def with_retries(send, *, retries: int, backoff_s: float, log=None, what: str = 
         except Exception as exc:  # noqa: BLE001 - any failure of the target is retried and logged
             err = redact(f"{type(exc).__name__}: {exc}")
             attempts.append((i + 1, "failed", err))
+            if permanent(exc):
+                if log:
+                    log(f"{what}: attempt {i + 1} failed ({err}); not retrying, this cannot succeed as it is")
+                break
             if i < retries:
                 wait = backoff_s * (2 ** i)
                 if log:
@@ -122,7 +143,8 @@ def _post(settings, payload: dict) -> None:
         raise ConfigError("no webhook URL is set", hint="set EARFUL_DELIVERY_WEBHOOK_URL or [delivery] webhook_url")
     r = httpx.post(url, json=payload, timeout=settings.delivery.timeout_s)
     if r.status_code >= 300:
-        raise RuntimeError(f"the webhook answered HTTP {r.status_code}: {r.text[:200]}")
+        cls = Rejected if 400 <= r.status_code < 500 and r.status_code not in (408, 429) else RuntimeError
+        raise cls(f"the webhook answered HTTP {r.status_code}: {r.text[:200]}")
 
 
 def _without_scripts(page: str) -> str:

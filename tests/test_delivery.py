@@ -35,8 +35,8 @@ def fast_retries(monkeypatch):
 class Hook:
     """A webhook receiver: answers `fail_first` requests with HTTP 500, then 200; keeps every JSON body."""
 
-    def __init__(self, fail_first: int):
-        self.fail_first, self.bodies, self.paths = fail_first, [], []
+    def __init__(self, fail_first: int, code: int = 500):
+        self.fail_first, self.bodies, self.paths, self.code = fail_first, [], [], code
         hook = self
 
         class H(BaseHTTPRequestHandler):
@@ -44,10 +44,10 @@ class Hook:
                 n = int(self.headers.get("Content-Length") or 0)
                 hook.bodies.append(json.loads(self.rfile.read(n)))
                 hook.paths.append(self.path)
-                code = 500 if len(hook.bodies) <= hook.fail_first else 200
+                code = hook.code if len(hook.bodies) <= hook.fail_first else 200
                 self.send_response(code)
                 self.end_headers()
-                self.wfile.write(b"boom" if code == 500 else b"ok")
+                self.wfile.write(b"boom" if code != 200 else b"ok")
 
             def log_message(self, *a):
                 pass
@@ -177,3 +177,27 @@ def test_monitor_alerts_go_through_the_same_delivery(db, tmp_path):
     assert out["alerts"] == 1 and out["deliveries"][0]["ok"]
     [alert] = (tmp_path / "alerts").glob("alerts-*.md")
     assert "Monitor 'volume' (How many reviews are there?) is at 60: above its threshold 50" in alert.read_text()
+
+
+@pytest.mark.parametrize("code, tries", [(404, 1), (403, 1), (429, 4), (503, 4)])
+def test_a_webhook_that_refuses_is_not_retried(db, tmp_path, monkeypatch, fast_retries, code, tries):
+    """4xx (other than 408/429) means the request itself is refused: retrying it cannot help; 429 and 5xx can."""
+    hook = Hook(fail_first=99, code=code)
+    monkeypatch.setenv("EARFUL_DELIVERY_WEBHOOK_URL", hook.url)
+    try:
+        r = run_cli("report", "--out", tmp_path / "out", "--deliver", "webhook", db=db)
+    finally:
+        hook.close()
+    assert r.returncode == 1 and len(hook.bodies) == tries, r.stderr
+    assert f"failed after {tries} attempt(s)" in r.stderr
+    assert ("not retrying" in r.stderr) == (tries == 1)
+
+
+def test_folder_delivery_onto_a_file_fails_once_without_retries(db, tmp_path, fast_retries):
+    """A folder target that is a file cannot become a folder by waiting: one attempt, a clear error, report kept."""
+    blocker = tmp_path / "archive"
+    blocker.write_text("not a folder")
+    r = run_cli("report", "--out", tmp_path / "out", "--deliver", f"folder:{blocker}", db=db)
+    assert r.returncode == 1
+    assert "failed after 1 attempt(s)" in r.stderr and "FileExistsError" in r.stderr, r.stderr
+    assert (tmp_path / "out" / "report.html").exists() and blocker.read_text() == "not a folder"
