@@ -45,7 +45,8 @@ body{max-width:none;margin:0;padding:0}
 BODY = """<div id="wrap"><nav id="side" aria-label="conversations">
 <details id="convs" open><summary><b>Conversations</b></summary>
 <p><a id="newlink" href="/">+ New conversation</a></p><ul id="history"></ul></details>
-<p class="earful-meta">views: <a href="/topics">topics</a> · <a href="/labels">label shares</a></p></nav>
+<p class="earful-meta">views: <a href="/topics">topics</a> · <a href="/labels">label shares</a> ·
+ <a href="/profiles">profiles</a></p></nav>
 <main id="main"><h2>Earful</h2><p id="ws"></p><div id="suggest-top"></div><div id="log"></div>
 <form id="ask"><input id="q" autofocus placeholder="Ask anything, e.g. how many reviews mention battery?"
  aria-label="question">

@@ -8,6 +8,7 @@ is a 404 that says what was not found (an HTML page for page URLs, ``{"error"}``
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+from starlette.requests import Request  # at module level: FastAPI resolves route annotations here
 
 SQL_ROW_CAP = 1000      # rows an edited query sends back to the page (the query itself runs to completion)
 
@@ -16,9 +17,21 @@ class RenameBody(BaseModel):
     name: str = Field(..., max_length=200)
 
 
+class MergeBody(BaseModel):
+    """Topics to merge from the topics page: the first id survives (as in ``earful topics merge INTO OTHER...``)."""
+    topic_ids: list[int] = Field(..., max_length=200)
+    name: str | None = Field(None, max_length=200)
+
+
 class SqlBody(BaseModel):
     """An edited query from the page (module level: FastAPI resolves route annotations here)."""
     sql: str = Field(..., max_length=20_000)
+
+
+def _esc(v) -> str:
+    import html
+
+    return html.escape(str(v))
 
 
 def register(app, settings, SafeJSON) -> None:
@@ -121,3 +134,53 @@ def register(app, settings, SafeJSON) -> None:
         from earful.web.views import rename_topic
 
         return rename_topic(settings, topic_id, body.name)
+
+    @app.post("/api/topics/merge")
+    def topics_merge(body: MergeBody):
+        """Merge topics as ``earful topics merge`` does (stored as an override, kept over refits); with `name`, the
+        merged topic is renamed too (a second override)."""
+        from earful.web.views import merge_topics
+
+        return merge_topics(settings, body.topic_ids, body.name)
+
+    def _pair(request) -> list[str]:
+        q = request.query_params
+        pair = [x.strip() for x in (q.get("compare") or "").split(",") if x.strip()]
+        return pair or [x for x in (q.get("a"), q.get("b")) if x]
+
+    def _columns(request) -> dict:
+        q = request.query_params
+        return {k: (q.get(k) or None) for k in ("subject", "score", "category", "labels")}
+
+    @app.get("/profiles", response_class=HTMLResponse)
+    def profiles_page():
+        from earful.web.profiles import list_html
+
+        return list_html(settings)
+
+    @app.get("/profiles/{source}", response_class=HTMLResponse)
+    def profile_page(source: str, request: Request):
+        from earful.errors import EarfulError
+        from earful.web.profiles import profile_html
+        from earful.web.views import view_page
+
+        try:
+            return profile_html(settings, source, compare=_pair(request), **_columns(request))
+        except EarfulError as exc:
+            return HTMLResponse(view_page(f"Profile: {source}", f'<p class="earful-err pf-error">{_esc(exc)}</p>'
+                                                                '<p><a href="/profiles">all sources</a></p>'),
+                                status_code=404 if "no source" in str(exc) else 400)
+
+    @app.get("/api/profiles")
+    def profiles_json():
+        from earful.web.profiles import columns_for
+        from earful.web.views import read_store
+
+        with read_store(settings) as store:
+            return {"sources": [columns_for(store, s) for s in store.sources()]}
+
+    @app.get("/api/profiles/{source}")
+    def profile_json(source: str, request: Request):
+        from earful.web.profiles import profile_json as data
+
+        return data(settings, source, compare=_pair(request), **_columns(request))

@@ -36,7 +36,7 @@ def view_page(title: str, body: str) -> str:
     from earful.web.render import STYLE
 
     nav = ('<nav class="earful-nav"><a href="/">chat</a> · <a href="/topics">topics</a> · '
-           '<a href="/labels">labels</a></nav>')
+           '<a href="/labels">labels</a> · <a href="/profiles">profiles</a></nav>')
     return ('<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><title>{_esc(title)} · Earful</title><style>{STYLE}'
             '.earful-nav{margin:.5em 0 1em;font-size:.9em}.earful-quote{border-left:3px solid #9bd;margin:.4em 0;'
@@ -76,7 +76,9 @@ def topics_html(settings) -> str:
     chart = bar("Topic sizes", [t["name"] for t in topics[:20]], [t["size"] for t in topics[:20]],
                 x_title="topic", y_title="items")
     rows = "".join(
-        f'<tr><td><a href="/topics/{int(t["id"])}">{_esc(t["name"])}</a></td><td>{t["size"]}</td>'
+        f'<tr data-topic="{int(t["id"])}"><td><input type="checkbox" class="earful-pick" value="{int(t["id"])}" '
+        f'data-size="{int(t["size"])}" data-name="{_esc(t["name"])}" aria-label="select {_esc(t["name"])}"></td>'
+        f'<td><a href="/topics/{int(t["id"])}">{_esc(t["name"])}</a></td><td>{t["size"]}</td>'
         f'<td>{_pct(t["share"])}</td><td class="trend-{_esc(t["trend"])}">{_esc(t["trend"])}</td>'
         f'<td>{change(t["id"])}</td>'
         f'<td>{_esc(", ".join(t["keywords"][:6]))}</td>'
@@ -85,11 +87,12 @@ def topics_html(settings) -> str:
     body = (f'<p class="earful-meta">{doc["items"]} items in {len(topics)} topics · outliers '
             f'{_pct(doc["outlier_rate"])} · fitted {_esc(run.get("fitted_at"))} ({_esc(run.get("backend"))}) · trend: '
             'share in the last 30 days against the 30 before, two-proportion z-test, Bonferroni-corrected</p>'
-            + chart_html(chart)
-            + '<div class="earful-scroll"><table class="earful-table"><thead><tr><th>topic</th><th>items</th>'
+            + chart_html(chart) + MERGE_FORM
+            + '<div class="earful-scroll"><table class="earful-table earful-topics"><thead><tr><th></th><th>topic</th>'
+              '<th>items</th>'
               '<th>share</th><th>trend</th><th>30 days before → last 30</th><th>keywords</th><th>example</th>'
               '</tr></thead>'
-            + f"<tbody>{rows}</tbody></table></div>")
+            + f"<tbody>{rows}</tbody></table></div><script>{MERGE_JS}</script>")
     return view_page("Topics", body)
 
 
@@ -177,6 +180,56 @@ def _rename_form(topic_id: int, name: str) -> str:
     return (f'<form id="rename" data-topic="{topic_id}" class="earful-tools"><input name="name" value="{_esc(name)}" '
             'aria-label="topic name" maxlength="200"><button>Rename</button><span id="rename-said" '
             f'class="earful-err" role="status"></span></form><script>{RENAME_JS}</script>')
+
+
+MERGE_FORM = ('<form id="merge" class="earful-tools"><span id="merge-picked" class="earful-meta">select two or more '
+              'topics to merge them</span><label>into <select name="into" aria-label="merge into"></select></label>'
+              '<input name="name" placeholder="new name (optional)" aria-label="merged topic name" maxlength="200">'
+              '<button disabled>Merge</button><span id="merge-said" class="earful-err" role="status"></span></form>')
+
+MERGE_JS = """
+(() => {const f = document.getElementById('merge'), said = document.getElementById('merge-said');
+  const picks = () => [...document.querySelectorAll('input.earful-pick:checked')];
+  const update = () => {const p = picks(), into = f.elements.into, keep = into.value; into.textContent = '';
+    p.slice().sort((a, b) => b.dataset.size - a.dataset.size).forEach(c => {const o = document.createElement('option');
+      o.value = c.value; o.textContent = c.dataset.name + ' (' + c.dataset.size + ')'; into.appendChild(o);});
+    if(p.some(c => c.value === keep)) into.value = keep;
+    f.querySelector('button').disabled = p.length < 2;
+    document.getElementById('merge-picked').textContent = p.length < 2 ? 'select two or more topics to merge them'
+      : p.length + ' topics selected';};
+  document.querySelectorAll('input.earful-pick').forEach(c => c.onchange = update);
+  f.onsubmit = async (e) => {e.preventDefault(); said.textContent = '';
+    const into = +f.elements.into.value, ids = [into, ...picks().map(c => +c.value).filter(v => v !== into)];
+    if(ids.length < 2){said.textContent = 'select two or more topics to merge them'; return;}
+    let r; try {r = await fetch('/api/topics/merge', {method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({topic_ids: ids, name: f.elements.name.value.trim() || null})});}
+    catch (x) {said.textContent = 'could not reach the Earful server: ' + x.message; return;}
+    if(r.ok){location.reload(); return;}
+    let j = null; try {j = await r.json();} catch (x) {}
+    said.textContent = j && j.error ? j.error : 'the merge failed (HTTP ' + r.status + ')';};
+  update();})();
+"""
+
+
+def merge_topics(settings, topic_ids: list[int], name: str | None = None) -> dict:
+    """Merge topics through `earful.topics.edits.edit` (the first id survives; recorded as an override, re-applied
+    after refits, as ``earful topics merge`` does); a non-empty `name` renames the merged topic (a second edit)."""
+    from earful.qa_agent.ask import retry_busy, workspace_lock
+    from earful.store import Store
+    from earful.topics.edits import edit
+
+    ids = [int(t) for t in topic_ids]
+
+    def write():
+        with workspace_lock(settings.db).exclusive(), Store(settings.db) as store:
+            ov = edit(store, "merge", ids)
+            renamed = edit(store, "rename", [ids[0]], name) if (name or "").strip() else None
+            row = store.rows("SELECT name, size FROM topics WHERE topic_id = ?", [ids[0]])[0]
+            return ov, renamed, row
+
+    ov, renamed, (merged_name, size) = retry_busy(write, settings.wait_s)
+    return {"topic_id": ids[0], "merged": [t for t in dict.fromkeys(ids) if t != ids[0]], "name": merged_name,
+            "size": size, "overrides": [ov["seq"]] + ([renamed["seq"]] if renamed else [])}
 
 
 def rename_topic(settings, topic_id: int, name: str) -> dict:
