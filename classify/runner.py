@@ -59,10 +59,12 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
     with store.transaction() as con:
         if not store.rows("SELECT 1 FROM taxonomies WHERE name = ?", [tax.name]):
             save_taxonomy(store, tax, "built-in or file")
-        if redo:  # only the labels of the items this run will label again: other sources keep theirs
+        if redo:  # only the labels of the items this run will label again: other sources keep theirs, and a
+            # label a person set in review ('human') is never relabelled by a model
             scope, params = ("AND item_id IN (SELECT item_id FROM items WHERE source = ?)", [source]) if source \
                 else ("", [])
-            con.execute(f"DELETE FROM classify_labels WHERE taxonomy = ? {scope}", [tax.name, *params])
+            con.execute(f"DELETE FROM classify_labels WHERE taxonomy = ? AND method <> 'human' {scope}",
+                        [tax.name, *params])
     try:
         trained = latest_model(store, tax.name)
     except ModelLoadError as exc:

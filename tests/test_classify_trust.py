@@ -83,6 +83,24 @@ def test_redo_for_one_source_keeps_the_other_sources_labels(two_sources):
     assert store.scalar("SELECT count(clap_category) FROM b") == 40
 
 
+def test_redo_keeps_labels_a_person_set_in_review(two_sources, tmp_path):
+    """`classify review --import` labels are a person's decision: `--redo` relabels the model's labels only."""
+    from earful.classify.review import import_review
+
+    store = two_sources
+    _label(store)
+    items = store.rows("SELECT l.item_id, l.label FROM classify_labels l JOIN items i USING (item_id) "
+                       "WHERE i.source = 'b' ORDER BY 1 LIMIT 3")
+    corrected = {i: next(c for c in CATEGORIES if c != lab) for i, lab in items}      # each differs from the model
+    sheet = tmp_path / "review.csv"
+    sheet.write_text("item_id,label\n" + "".join(f"{i},{lab}\n" for i, lab in corrected.items()))
+    import_review(store, "clap_category", sheet)
+    r = _label(store, redo=True)
+    assert r["labelled"] == 100 - 3
+    kept = dict(store.rows("SELECT item_id, label FROM classify_labels WHERE method = 'human'"))
+    assert kept == corrected
+
+
 # -- 5. stored models load no code -----------------------------------------------------------------------------
 class FileMaker:
     """What an attacker would plant: an object whose loading (pickle's __reduce__, skops's __setstate__) writes a
