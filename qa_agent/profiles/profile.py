@@ -372,7 +372,7 @@ def add_quotes(prof: Profile, store, item_ids: np.ndarray, y: np.ndarray, k: int
         texts = data.texts(store, prof.source, col, wanted)
         for f, cand, side in mine:
             ids = item_ids[cand].tolist()
-            chosen, space = quotes.representatives(store, ids, texts, k=k, side=side)
+            chosen, space = quotes.representatives(store, ids, texts, k=k, side=side, column=col)
             score = dict(zip(ids, y[cand].tolist()))
             f.quotes = [Quote(item_id=i, text=texts.get(i, ""), score=score[i]) for i in chosen]
             f.quote_space = space

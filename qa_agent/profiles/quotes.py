@@ -1,8 +1,10 @@
 """Representative quotes for a strength or weakness: the subject's items nearest the centroid of its items there.
 
-Design decision: the centroid is taken over the subject's items at the node, in the space of the workspace's stored
-embeddings when every candidate has one (`earful.embeddings.item_vectors`, nothing is embedded here), else in a
-TF-IDF space fitted on the candidates' quote texts (deterministic, no model). Quotes come from the items on the
+Design decision: the centroid is taken in the space of the texts that are quoted. When the quotes come from an
+item's `text` and every candidate has a stored embedding of it (`earful.embeddings.item_vectors`, nothing is
+embedded here), that space is the embeddings'; otherwise (no embeddings, or a quote column of its own such as
+WildBench's ``weaknesses`` / ``strengths``, whose stored vectors would be those of the joined text that mixes
+praise and criticism) it is a TF-IDF space fitted on the candidates' quote texts (deterministic, no model). Quotes come from the items on the
 finding's side of the subject's own mean at the node (below it for a weakness, above it for a strength), so a
 weakness is illustrated by the critiques of the responses that made it; the nearest `k` by cosine similarity are
 chosen, ties broken by item id. At most `MAX_CANDIDATES` items (the first by item id) are considered.
@@ -46,17 +48,18 @@ def _tfidf_sims(texts: list[str]) -> np.ndarray:
 
 
 def representatives(store, ids: list[str], texts: dict[str, str], k: int = 3,
-                    side: np.ndarray | None = None) -> tuple[list[str], str]:
-    """The `k` item ids nearest the centroid of `ids` (restricted to `side` where given) and the space used."""
+                    side: np.ndarray | None = None, column: str = "text") -> tuple[list[str], str]:
+    """The `k` item ids nearest the centroid of `ids` (restricted to `side` where given) and the space used.
+    `texts` are the candidates' texts of `column`; stored embeddings are used only when that is the item `text`."""
     order = sorted(range(len(ids)), key=lambda j: ids[j])[:MAX_CANDIDATES]
     ids = [ids[j] for j in order]
     if side is not None:
         side = np.asarray(side, dtype=bool)[order]
     if not ids:
         return [], "none"
-    vecs = _stored_vectors(store, ids)
+    vecs = _stored_vectors(store, ids) if column.lower() == "text" else None
     if vecs is None:
-        sims, space = _tfidf_sims([texts.get(i, "") for i in ids]), "TF-IDF"
+        sims, space = _tfidf_sims([texts.get(i, "") for i in ids]), f"TF-IDF of {column}"
     else:
         vecs = _normalise(np.asarray(vecs, dtype=np.float64))
         sims, space = vecs @ vecs.mean(axis=0), "stored embeddings"
