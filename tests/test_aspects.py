@@ -117,6 +117,31 @@ def test_item_level_aspects_come_from_mentions(ws):
         ws.scalar("SELECT count(*) FROM mentions WHERE aspect_id >= 0")
 
 
+def test_fit_on_a_sample_embeds_only_the_sample_and_assigns_the_rest_by_text(tmp_path):
+    """Fit on samples, apply at scale: only the sampled mentions are embedded (and no general one); every other
+    mention still gets an aspect, from the text classifier trained on the sample's aspects."""
+    from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
+    from earful.topics.aspects import fit_aspects, is_general
+    from earful.topics.mentions import segment
+    from earful.topics.polarity import score_polarity
+
+    with Store(tmp_path / "s.duckdb") as s:
+        ingest_file(s, urr_sample(tmp_path / "s.csv", slice(0, 300)), source="reviews")
+        segment(s)
+        score_polarity(s)                       # the lexicon: no vectors needed
+        res = fit_aspects(s, backend=STANDIN, backend_params={"n_topics": 6}, sample_cap=150)
+        texts = s.rows("SELECT DISTINCT content_hash, text FROM mentions")
+        with_vec = {h for (h,) in s.rows("SELECT content_hash FROM embeddings")}
+        assert res["fitted_on"] == 150 and 0 < res["embedded"] <= 150 and res["by_text"] > 0
+        assert not [t for h, t in texts if h in with_vec and is_general(t)]
+        assert len([h for h, t in texts if h in with_vec]) <= 150 < len([t for h, t in texts if not is_general(t)])
+        assert s.scalar("SELECT count(*) FROM mentions WHERE aspect_id IS NULL") == 0
+        by_text = s.rows("SELECT aspect_id FROM mentions WHERE aspect_method = 'text'")
+        assert len(by_text) == res["by_text"] and all(a >= 0 for (a,) in by_text)
+        assert s.scalar("SELECT count(*) FROM mentions WHERE aspect_id = -2") == res["general"]
+
+
 def test_refit_keeps_ids_and_replays_edits(ws):
     from earful.topics.aspects import edit_aspect
 

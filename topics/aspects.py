@@ -146,14 +146,67 @@ def aspect_keywords(docs: list[str], labels, top_n: int = 10) -> dict[int, list[
 
 
 # -- fitting ----------------------------------------------------------------------------------------------------------
+FIT_MIN = 5000            # below this many mentions to cluster, every one is embedded and clustered
+
+
+def fit_cap(store, source: str | None = None) -> int:
+    """How many mentions to embed and cluster: about as many as there are items (at least `FIT_MIN`, at most
+    `topics.fit.default_sample_cap`), so an aspect fit costs about what a topics fit costs; the rest are assigned
+    to an aspect without a vector (`_text_assign`)."""
+    from earful.topics.fit import default_sample_cap
+
+    n_items = store.scalar("SELECT count(*) FROM items" + (" WHERE source = ?" if source else ""),
+                           [source] if source else [])
+    return int(min(default_sample_cap(), max(FIT_MIN, int(n_items or 0))))
+
+
+def _text_assign(known_texts: list[str], known_labels: np.ndarray, texts: list[str]):
+    """Aspect index and a margin for mentions without a vector: a linear SVM over word and character n-grams
+    (TF-IDF), trained on the embedded mentions' aspects. On the demo it agrees with nearest-centroid assignment of
+    the real vectors for 65% of mentions, and item-level NMI against URR's gold is the same (bench/topics.py).
+    None when the text gives nothing to learn from (the caller embeds those mentions instead)."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    ok = known_labels >= 0
+    y = known_labels[ok]
+    train = [t for t, k in zip(known_texts, ok) if k]
+    if len(set(y.tolist())) < 2:
+        return None
+    try:
+        word = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(train)
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True,
+                               max_features=200_000).fit(train)
+    except ValueError:    # an empty vocabulary
+        return None
+    svm = LinearSVC(C=0.5).fit(hstack([word.transform(train), char.transform(train)]).tocsr(), y)
+    idx, margin = np.empty(len(texts), dtype=int), np.empty(len(texts))
+    for s in range(0, len(texts), 100_000):
+        F = hstack([word.transform(texts[s:s + 100_000]), char.transform(texts[s:s + 100_000])]).tocsr()
+        D = svm.decision_function(F)
+        D = D[:, None] if D.ndim == 1 else D
+        if D.shape[1] == 1:     # two classes: one column, positive means the second
+            D = np.hstack([-D, D])
+        idx[s:s + len(D)] = svm.classes_[D.argmax(axis=1)]
+        margin[s:s + len(D)] = D.max(axis=1)
+    return idx, margin
+
+
 def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-aspects", seed: int = 42,
                 threshold: float = 0.3, match_threshold: float = 0.8, sample_cap: int | None = None,
-                backend_params: dict | None = None, progress: bool = False) -> dict:
-    """Fit aspect topics over the mentions (of `source`) and persist them; returns a summary (counts, rates)."""
+                embed_all: bool = False, backend_params: dict | None = None, progress: bool = False) -> dict:
+    """Fit aspect topics over the mentions (of `source`) and persist them; returns a summary (counts, rates, times).
+
+    Fit on samples, apply at scale: a seeded random sample of `sample_cap` (default `fit_cap`) mentions that say
+    what they are about is embedded and clustered; other mentions with a vector (one-sentence items, earlier runs)
+    go to the nearest aspect centroid, and the rest to the aspect a text classifier trained on the embedded ones
+    gives (``aspect_method`` 'text'), so most mention texts are never embedded. `embed_all` embeds every mention
+    and clusters up to `sample_cap` of them (the slower, vectors-only way)."""
     from earful.embeddings import Embedder
     from earful.topics.base import get_backend
-    from earful.topics.fit import _assign, _centroids_and_scores, _sample, default_sample_cap
-    from earful.topics.mentions import _log_run, embed_mentions, mention_vectors, require_mentions
+    from earful.topics.fit import _assign, _centroids_and_scores, _sample
+    from earful.topics.mentions import _log_run, embed_mentions, require_mentions
     from earful.topics.polarity import score_polarity
 
     t0 = time.perf_counter()
@@ -161,24 +214,47 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     if store.scalar("SELECT count(*) FROM mentions WHERE polarity IS NULL"):
         score_polarity(store, source=source)
     embedder = Embedder()
-    embed_mentions(store, embedder, progress=progress)
     where, params = ("i.source = ?", [source]) if source else ("", [])
-    ids, texts, X = mention_vectors(store, embedder.model_id, where, params)
+    rows = store.rows("SELECT m.mention_id, m.text FROM mentions m JOIN items i USING (item_id) "
+                      f"{'WHERE ' + where if where else ''} ORDER BY m.mention_id", params)
+    ids, texts = [r[0] for r in rows], [r[1] for r in rows]
     general = np.array([is_general(t) for t in texts], dtype=bool)
     keep = np.nonzero(~general)[0]
     if len(keep) < MIN_MENTIONS:
         raise InputError(f"only {len(keep)} mentions say what they are about; aspects need at least {MIN_MENTIONS}",
                          hint="ingest more feedback or drop --source")
-    Xk, docs = X[keep], [texts[i] for i in keep]
-    fit_idx = _sample(len(keep), sample_cap or default_sample_cap(), seed)
-    res = get_backend(backend, seed=seed, **(backend_params or {})).fit([docs[i] for i in fit_idx], Xk[fit_idx])
+    cap = sample_cap or fit_cap(store, source)
+    sample = _sample(len(keep), cap, seed)                     # positions in keep
+    t_embed = time.perf_counter()
+    wanted = None if embed_all or len(sample) == len(keep) else [ids[keep[j]] for j in sample]
+    emb = embed_mentions(store, embedder, progress=progress, mention_ids=wanted)
+    t_embed = time.perf_counter() - t_embed
+    known, Xn = _vectors_of(store, embedder.model_id, where, params, [ids[j] for j in keep])
+    rest = np.setdiff1d(np.arange(len(keep)), known)
+    fit_pos = np.searchsorted(known, sample)                   # the sample, as positions in `known`
+    docs = [texts[i] for i in keep]
+    res = get_backend(backend, seed=seed, **(backend_params or {})).fit([docs[j] for j in sample], Xn[fit_pos])
     raw = np.asarray(res.labels, dtype=int)
     labs = sorted(int(t) for t in set(raw.tolist()) if t != OUTLIER)
     if not labs:
         raise InputError("the clustering found no aspects (every mention is an outlier)",
                          hint="fit on more feedback, or pass a smaller min_cluster_size in backend_params")
-    label_idx, methods = _assign(Xk, fit_idx, raw, labs, threshold)
-    C, scores = _centroids_and_scores(Xk, label_idx, len(labs))
+    known_idx, known_how = _assign(Xn, fit_pos, raw, labs, threshold)
+    C, known_scores = _centroids_and_scores(Xn, known_idx, len(labs))
+    label_idx = np.full(len(keep), OUTLIER, dtype=int)
+    label_idx[known] = known_idx
+    scores = np.full(len(keep), -1.0)                          # cosine to the centroid; -1: no vector
+    scores[known] = known_scores
+    stored = scores.copy()
+    methods = np.full(len(keep), "text", dtype=object)
+    methods[known] = known_how
+    by_text = _text_assign([docs[j] for j in known], known_idx, [docs[j] for j in rest]) if len(rest) else None
+    if len(rest) and by_text is None:                          # nothing to learn from: embed those too
+        return fit_aspects(store, source=source, backend=backend, seed=seed, threshold=threshold,
+                           match_threshold=match_threshold, sample_cap=sample_cap, embed_all=True,
+                           backend_params=backend_params, progress=progress)
+    if by_text is not None:
+        label_idx[rest], stored[rest] = by_text
     final_id, events = _stable_ids(store, C, embedder.model_id, match_threshold)
     own = aspect_keywords(docs, label_idx)
     kw = {k: (clean_keywords(res.keywords.get(lab, [])) or own.get(k, [])) for k, lab in enumerate(labs)}
@@ -186,13 +262,14 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     aspect_of = np.full(len(ids), GENERAL, dtype=np.int32)
     aspect_of[keep] = [final_id[k] if k >= 0 else OUTLIER for k in label_idx]
     score_all = np.zeros(len(ids))
-    score_all[keep] = scores
+    score_all[keep] = stored
     how = np.full(len(ids), "general", dtype=object)
     how[keep] = methods
     now = M.now()
     params_doc = {"backend": backend, "seed": seed, "threshold": threshold, "match_threshold": match_threshold,
                   "embedding_model": embedder.model_id, "mentions": len(ids), "general": int(general.sum()),
-                  "fitted_on": int(len(fit_idx)), "raw_outlier_rate": float((raw == OUTLIER).mean()),
+                  "fitted_on": int(len(sample)), "with_vector": int(len(known)), "by_text": int(len(rest)),
+                  "embedded_now": emb["embedded"], "raw_outlier_rate": float((raw == OUTLIER).mean()),
                   "lineage": _event_counts(events)}
     with store.transaction() as con:
         run_id = _log_run(store, "aspects", source, params_doc, len(ids), 0.0)
@@ -208,9 +285,22 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     n_active = int(store.scalar("SELECT count(*) FROM aspects WHERE status = 'active'"))
     outliers = int((aspect_of == OUTLIER).sum())
     return {"run_id": run_id, "mentions": len(ids), "general": int(general.sum()), "clustered": int(len(keep)),
+            "fitted_on": int(len(sample)), "embedded": emb["embedded"], "by_text": int(len(rest)),
             "aspects": n_active, "outlier_rate_raw": round(params_doc["raw_outlier_rate"], 4),
             "outlier_rate": round(outliers / max(len(keep), 1), 4), "overrides_applied": applied,
-            "lineage": params_doc["lineage"], "seconds": round(seconds, 1)}
+            "lineage": params_doc["lineage"], "embed_seconds": round(t_embed, 1), "seconds": round(seconds, 1)}
+
+
+def _vectors_of(store, model_id: str, where: str, params: list, wanted: list[str]):
+    """(positions in `wanted` (mention ids, sorted) that have a vector, their vectors in that order)."""
+    from earful.topics.mentions import mention_vectors
+
+    vid, _, V = mention_vectors(store, model_id, where, params)
+    pos = {m: k for k, m in enumerate(wanted)}
+    at = np.array([pos.get(m, -1) for m in vid], dtype=int)
+    ok = at >= 0
+    order = np.argsort(at[ok], kind="stable")
+    return at[ok][order], (V[ok][order] if len(V) else np.zeros((0, 0), np.float32))
 
 
 def _stable_ids(store, C: np.ndarray, model_id: str, match_threshold: float):
@@ -292,21 +382,25 @@ def assign_new_mentions(store, threshold: float | None = None) -> dict:
     p = json.loads(last[0][0] or "{}")
     threshold = p.get("threshold", 0.3) if threshold is None else threshold
     embedder = Embedder(model=p.get("embedding_model"))
-    embed_mentions(store, embedder)
-    ids, texts, X = mention_vectors(store, embedder.model_id, "m.aspect_id IS NULL")
-    if not ids:
+    todo = store.rows("SELECT mention_id, text FROM mentions WHERE aspect_id IS NULL ORDER BY mention_id")
+    if not todo:
         return {"assigned": 0, "general": 0, "outliers": 0}
+    gen = [m for m, t in todo if is_general(t)]          # general mentions need no vector
+    embed_mentions(store, embedder, mention_ids=[m for m, t in todo if not is_general(t)])
+    ids, texts, X = mention_vectors(store, embedder.model_id, "m.aspect_id IS NULL")
+    keep = [k for k, t in enumerate(texts) if not is_general(t)]
+    ids, X = [ids[k] for k in keep], X[keep] if len(keep) else X
     tbl = store.query("SELECT aspect_id, centroid FROM aspects WHERE status = 'active' ORDER BY aspect_id")
     aids = tbl.column("aspect_id").to_pylist()
     C = tbl.column("centroid").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(aids), -1)
-    idx, sim = M.nearest(X, C.astype(np.float32), threshold)
-    general = np.array([is_general(t) for t in texts])
-    aspect_of = np.where(general, GENERAL, np.array([aids[k] if k >= 0 else OUTLIER for k in idx]))
-    how = np.where(general, "general", "assigned").tolist()
+    idx, sim = M.nearest(X, C.astype(np.float32), threshold) if ids else (np.zeros(0, int), np.zeros(0))
+    aspect_of = np.concatenate([np.full(len(gen), GENERAL), [aids[k] if k >= 0 else OUTLIER for k in idx]])
+    how = ["general"] * len(gen) + ["assigned"] * len(ids)
     with store.transaction() as con:
-        _write_mention_aspects(con, ids, aspect_of, np.where(general, 0.0, sim), how)
+        _write_mention_aspects(con, gen + ids, aspect_of.astype(np.int32),
+                               np.concatenate([np.zeros(len(gen)), sim]), how)
         update_sizes(store)
-    return {"assigned": int((aspect_of >= 0).sum()), "general": int(general.sum()),
+    return {"assigned": int((aspect_of >= 0).sum()), "general": len(gen),
             "outliers": int((aspect_of == OUTLIER).sum())}
 
 

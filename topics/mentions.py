@@ -182,14 +182,35 @@ def require_mentions(store, source: str | None = None) -> int:
 
 
 # -- mention vectors (the shared embeddings cache, keyed by md5 of the text) -----------------------------------------
-def embed_mentions(store, embedder=None, *, chunk: int = 4096, progress: bool = False) -> dict:
-    """Embed every mention text not yet cached for the embedder's model (one-sentence items are already cached)."""
+def embed_mentions(store, embedder=None, *, chunk: int = 4096, progress: bool = False,
+                   mention_ids: list[str] | None = None, skip_general: bool = True) -> dict:
+    """Embed the mention texts not yet cached for the embedder's model: all of them, or those of `mention_ids`.
+
+    A mention made only of evaluative or generic words ("Love it!!!") is never clustered, so it is not embedded
+    (unless `skip_general` is False); a one-sentence item's mention is its text, already cached by `embed_items`.
+    Each distinct text is embedded once."""
     from earful.embeddings import Embedder, _arrow_vectors, _progress
+    from earful.topics.aspects import is_general
 
     embedder = embedder or Embedder()
-    todo = store.rows("""SELECT content_hash, any_value(text) FROM mentions WHERE content_hash NOT IN
-                         (SELECT content_hash FROM embeddings WHERE model_id = ?)
-                         GROUP BY content_hash ORDER BY content_hash""", [embedder.model_id])
+    sel = ""
+    if mention_ids is not None:
+        import pyarrow as pa
+
+        store.con.register("_want_mentions", pa.table({"mention_id": pa.array(list(mention_ids), pa.string())}))
+        sel = "AND mention_id IN (SELECT mention_id FROM _want_mentions)"
+    try:
+        todo = store.rows(f"""SELECT content_hash, any_value(text) FROM mentions WHERE content_hash NOT IN
+                              (SELECT content_hash FROM embeddings WHERE model_id = ?) {sel}
+                              GROUP BY content_hash ORDER BY content_hash""", [embedder.model_id])
+    finally:
+        if sel:
+            store.con.unregister("_want_mentions")
+    skipped = 0
+    if skip_general:
+        before = len(todo)
+        todo = [(h, t) for h, t in todo if not is_general(t)]
+        skipped = before - len(todo)
     bar = _progress(len(todo), progress)
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]
@@ -201,7 +222,7 @@ def embed_mentions(store, embedder=None, *, chunk: int = 4096, progress: bool = 
             con.unregister("_new_vectors")
         bar(len(part))
     bar(None)
-    return {"embedded": len(todo)}
+    return {"embedded": len(todo), "general_skipped": skipped}
 
 
 def mention_vectors(store, model_id: str, where: str = "", params: list | None = None):

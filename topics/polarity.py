@@ -278,7 +278,7 @@ def score_polarity(store, *, method: str = DEFAULT_METHOD, source: str | None = 
     info: dict = {"method": method, "scored": len(todo)}
     if todo and model.needs_training:
         embedder = Embedder()
-        embed_mentions(store, embedder, progress=progress)
+        embed_mentions(store, embedder, progress=progress, skip_general=False)
         texts, X, y, origin = training_set(store, embedder)
         model.fit(texts, X, y)
         info.update(trained_on=len(y), training=origin)
