@@ -190,10 +190,11 @@ MERGE_FORM = ('<form id="merge" class="earful-tools"><span id="merge-picked" cla
 MERGE_JS = """
 (() => {const f = document.getElementById('merge'), said = document.getElementById('merge-said');
   const picks = () => [...document.querySelectorAll('input.earful-pick:checked')];
-  const update = () => {const p = picks(), into = f.elements.into, keep = into.value; into.textContent = '';
+  let chosen = null; f.elements.into.onchange = () => {chosen = f.elements.into.value;};   // the largest unless chosen
+  const update = () => {const p = picks(), into = f.elements.into; into.textContent = '';
     p.slice().sort((a, b) => b.dataset.size - a.dataset.size).forEach(c => {const o = document.createElement('option');
       o.value = c.value; o.textContent = c.dataset.name + ' (' + c.dataset.size + ')'; into.appendChild(o);});
-    if(p.some(c => c.value === keep)) into.value = keep;
+    if(p.some(c => c.value === chosen)) into.value = chosen;
     f.querySelector('button').disabled = p.length < 2;
     document.getElementById('merge-picked').textContent = p.length < 2 ? 'select two or more topics to merge them'
       : p.length + ' topics selected';};
