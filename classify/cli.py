@@ -76,12 +76,17 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
             target_accuracy: float = typer.Option(None, "--target-accuracy",
                                                    help="cascade: route until the offline part reaches this accuracy"),
             redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's labels first and relabel all"),
+            engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
             as_json: bool = JSON_OPTION):
     """Label every unlabelled item (batch commits: a killed run resumes where it stopped)."""
     from earful.classify.runner import prepare
     from earful.classify.workspace import count_todo, label_items
+    from earful.lake.workspace import on_lake
 
     st = state(ctx)
+    if (out := on_lake(st, "classify", engine, taxonomy=taxonomy, method=method, source=source, redo=redo,
+                       batch_size=batch_size, llm_budget=llm_budget, target_accuracy=target_accuracy)) is not None:
+        return emit(out, as_json=as_json)
     store = st.store()
     tax, clf, version, features, extra_names = prepare(store, taxonomy, method, st.settings(), source=source,
                                                        llm_budget=llm_budget, target_accuracy=target_accuracy,

@@ -26,6 +26,7 @@ def ingest(ctx: typer.Context,
            author: str = typer.Option(None, "--author", help="column holding the author"),
            profile: str = typer.Option(None, "--profile", help="export profile (default: detected)"),
            fmt: str = typer.Option(None, "--format", help="force a loader (csv, json, parquet, xlsx)"),
+           engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
            as_json: bool = JSON_OPTION):
     """Ingest feedback files (CSV/TSV, JSON, JSONL(.gz), Parquet, Excel, folders, globs) into the workspace."""
     from pathlib import Path
@@ -34,23 +35,27 @@ def ingest(ctx: typer.Context,
 
     from earful.ingest.hooks import run_after_ingest
     from earful.ingest.pipeline import expand_paths, ingest_file
+    from earful.lake.workspace import on_lake
 
     st = state(ctx)
     overrides = {"text": text, "time": time, "rating": rating, "id": id, "author": author, "time_format": time_format}
     files = expand_paths(paths, fmt)  # validates every path before anything is written
     big = sum(Path(f).stat().st_size for f, _ in files) > 20_000_000 or len(files) > 3
-    results = []
-    with st.store(create=True) as store, Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                       TimeElapsedColumn(), console=console, transient=True,
-                                       disable=as_json or not big) as bar:
-        task = bar.add_task("ingest", total=len(files))
-        for f, group in files:
-            bar.update(task, description=f"ingest {f.name}")
-            results.append(ingest_file(store, f, source=source or group, overrides=overrides, profile=profile,
-                                       fmt=fmt, max_field_bytes=st.settings().ingest.max_field_bytes))
-            if results[-1]["added"]:
-                results[-1].update(run_after_ingest(store, results[-1]["source"]))
-            bar.advance(task)
+    results = on_lake(st, "ingest", engine, files=files, source=source, overrides=overrides, profile=profile, fmt=fmt,
+                      max_field_bytes=st.settings().ingest.max_field_bytes)
+    if results is None:   # a .duckdb workspace (a lake-backed one was ingested by on_lake)
+        results = []
+        with st.store(create=True) as store, Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                                      TimeElapsedColumn(), console=console, transient=True,
+                                                      disable=as_json or not big) as bar:
+            task = bar.add_task("ingest", total=len(files))
+            for f, group in files:
+                bar.update(task, description=f"ingest {f.name}")
+                results.append(ingest_file(store, f, source=source or group, overrides=overrides, profile=profile,
+                                           fmt=fmt, max_field_bytes=st.settings().ingest.max_field_bytes))
+                if results[-1]["added"]:
+                    results[-1].update(run_after_ingest(store, results[-1]["source"]))
+                bar.advance(task)
     if as_json:
         emit(results if len(results) > 1 else results[0], as_json=True)
         return

@@ -132,9 +132,15 @@ def delete(ctx: typer.Context, topic_id: int = typer.Argument(...), as_json: boo
 
 
 @topics_app.command("assign")
-def assign(ctx: typer.Context, source: str = typer.Option(None, help="only this source"), as_json: bool = JSON_OPTION):
+def assign(ctx: typer.Context, source: str = typer.Option(None, help="only this source"),
+           engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
+           as_json: bool = JSON_OPTION):
     """Assign items that have no topic yet to the existing topics (nearest centroid), without a refit."""
+    from earful.lake.workspace import on_lake
     from earful.topics.assign import assign_new
+
+    if (out := on_lake(state(ctx), "assign", engine, source=source)) is not None:
+        return emit(out, as_json=as_json)
 
     with state(ctx).store() as store:
         emit(assign_new(store, source=source), as_json=as_json)

@@ -80,13 +80,17 @@ def sql(ctx: typer.Context, query: str = typer.Argument(..., help="a read-only S
 def embed(ctx: typer.Context, source: str = typer.Option(None, help="only this source"),
           batch_size: int = typer.Option(None, "--batch-size", min=1,
                                          help="texts per encoding batch (default: [embeddings] batch_size)"),
+          engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
           as_json: bool = JSON_OPTION):
     """Embed all item texts with the [embeddings] model (cached by content hash and model: re-runs are free).
     Progress (texts done/total, rate, elapsed) goes to stderr after every batch."""
     from earful.cli.progress import batches
     from earful.embeddings import Embedder, embed_items
+    from earful.lake.workspace import on_lake
 
     st = state(ctx)
+    if (out := on_lake(st, "embed", engine, source=source, batch_size=batch_size)) is not None:
+        return emit(out, as_json=as_json)
     with st.store() as store:
         if source:
             store.source_info(source)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from earful.errors import InputError
-from earful.lake.layout import Lake, part_value
+from earful.lake.layout import MANIFEST, Lake, part_value
 from earful.store.sql import quote_ident, quote_literal
 
 BIG_TABLES = ("items", "embeddings", "classify_labels", "topic_assignments")
@@ -128,14 +128,17 @@ def is_catalog(path: Path) -> bool:
         con.close()
 
 
-def init_catalog(url: str, catalog: str | Path) -> dict:
-    """Create (or refresh) the catalog database `catalog` over the lake at `url`; returns a summary."""
+def init_catalog(url: str, catalog: str | Path, *, create: bool = False) -> dict:
+    """Create (or refresh) the catalog database `catalog` over the lake at `url`; returns a summary. `create`: start
+    an empty lake at `url` when there is none (then `earful ingest` fills it)."""
     import duckdb
 
     from earful.store import Store
     from earful.store.views import refresh_view
 
-    lake = Lake(url)
+    lake = Lake(url, create=create)
+    if create and not lake.exists(MANIFEST):
+        lake.save_manifest(lake.manifest())
     manifest = lake.manifest()
     catalog = Path(catalog)
     if catalog.exists() and not is_catalog(catalog):

@@ -61,11 +61,13 @@ def _refresh_catalog(ctx: typer.Context, lake) -> str | None:
 
 
 @app.command("init")
-def init_cmd(ctx: typer.Context, url: str = URL, as_json: bool = JSON_OPTION):
+def init_cmd(ctx: typer.Context, url: str = URL,
+             create: bool = typer.Option(False, "--create", help="start an empty lake at URL when there is none"),
+             as_json: bool = JSON_OPTION):
     """Make (or refresh) the --db file a lake-backed workspace: a catalog of views over the lake's datasets."""
     from earful.lake.catalog import init_catalog
 
-    out = init_catalog(url, state(ctx).settings().db)
+    out = init_catalog(url, state(ctx).settings().db, create=create)
     emit(out, as_json=as_json)
 
 

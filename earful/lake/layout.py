@@ -47,7 +47,8 @@ class Lake:
             self.fs.create_dir(self.root, recursive=True)
         elif not self.exists(MANIFEST):
             raise NotFoundError(f"no lake at {self.url} (no {MANIFEST})",
-                                hint="write one with 'earful export --to URL' from a workspace")
+                                hint="write one with 'earful export --to URL' from a workspace, or start an empty one "
+                                      "with 'earful lake init URL --create' (then 'earful ingest FILE')")
 
     @staticmethod
     def _local(path: str) -> str:

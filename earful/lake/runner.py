@@ -57,14 +57,20 @@ def _default_model(model: str | None) -> str:
     return current_model()
 
 
+def _only(source: str | None, alias: str = "") -> str:
+    """`` AND source = '<s>'`` for a job limited to one source (pruned to its item partitions), else nothing."""
+    return "" if source is None else f" AND {alias}source = {quote_literal(source)}"
+
+
 def embed_job(lake: Lake, *, model: str | None = None, redo: bool = False,  # noqa: ARG001 - every job: (lake, ...)
-              batch_size: int = 128) -> Job:
+              batch_size: int = 128, source: str | None = None) -> Job:
     from earful.embeddings import get_embedding_model
 
     model_id = get_embedding_model(_default_model(model)).name
-    todo = "" if redo else (f"WHERE content_hash NOT IN (SELECT content_hash FROM embeddings "
+    todo = "" if redo else (f" AND content_hash NOT IN (SELECT content_hash FROM embeddings "
                             f"WHERE model_id = {quote_literal(model_id)})")
-    sql = f"SELECT content_hash, any_value(text) AS text FROM items {todo} GROUP BY content_hash ORDER BY content_hash"
+    sql = (f"SELECT content_hash, any_value(text) AS text FROM items WHERE true{_only(source)}{todo} "
+           "GROUP BY content_hash ORDER BY content_hash")
 
     def update(m: dict) -> None:
         m["current"]["embeddings"] = sorted(set(m["current"]["embeddings"]) | {model_id})
@@ -73,7 +79,7 @@ def embed_job(lake: Lake, *, model: str | None = None, redo: bool = False,  # no
                info={"model": model_id})
 
 
-def classify_job(lake: Lake, taxonomy: str, *, redo: bool = False) -> Job:
+def classify_job(lake: Lake, taxonomy: str, *, redo: bool = False, source: str | None = None) -> Job:
     rows = sorted((r for r in _meta(lake, "classify_models") if r["taxonomy"] == taxonomy),
                   key=lambda r: r["trained_at"], reverse=True)
     if not rows:
@@ -84,11 +90,11 @@ def classify_job(lake: Lake, taxonomy: str, *, redo: bool = False) -> Job:
     versions = json.loads(row["versions"]) if isinstance(row["versions"], str) else (row["versions"] or {})
     emb_model = versions.get("embedding_model", "all-MiniLM-L6-v2")
     version = row["model_version"]
-    todo = "" if redo else (f"WHERE i.item_id NOT IN (SELECT item_id FROM classify_labels "
+    todo = "" if redo else (f" AND i.item_id NOT IN (SELECT item_id FROM classify_labels "
                             f"WHERE taxonomy = {quote_literal(taxonomy)})")
     sql = (f"SELECT i.item_id, i.text, i.rating, i.created_at, i.author, e.vector FROM items i LEFT JOIN "
            f"(SELECT content_hash, vector FROM embeddings WHERE model_id = {quote_literal(emb_model)}) e "
-           f"ON e.content_hash = i.content_hash {todo} ORDER BY i.item_id")
+           f"ON e.content_hash = i.content_hash WHERE true{_only(source, 'i.')}{todo} ORDER BY i.item_id")
 
     def update(m: dict) -> None:
         cur = m["current"]["labels"]
@@ -100,7 +106,7 @@ def classify_job(lake: Lake, taxonomy: str, *, redo: bool = False) -> Job:
                replace=redo, update=update, info={"taxonomy": taxonomy, "model_version": version})
 
 
-def assign_job(lake: Lake, *, redo: bool = False) -> Job:
+def assign_job(lake: Lake, *, redo: bool = False, source: str | None = None) -> Job:
     runs = sorted(_meta(lake, "topic_runs"), key=lambda r: r["fitted_at"], reverse=True)
     topics = [t for t in _meta(lake, "topics") if t["status"] == "active" and t.get("centroid") is not None]
     if not runs or not topics:
@@ -113,7 +119,8 @@ def assign_job(lake: Lake, *, redo: bool = False) -> Job:
     topics.sort(key=lambda t: t["topic_id"])
     todo = "" if redo else "AND i.item_id NOT IN (SELECT item_id FROM topic_assignments)"
     sql = (f"SELECT i.item_id, e.vector FROM items i JOIN (SELECT content_hash, vector FROM embeddings "
-           f"WHERE model_id = {quote_literal(emb_model)}) e ON e.content_hash = i.content_hash WHERE true {todo} "
+           f"WHERE model_id = {quote_literal(emb_model)}) e ON e.content_hash = i.content_hash "
+           f"WHERE true{_only(source, 'i.')} {todo} "
            "ORDER BY i.item_id")
     run_id = run["run_id"]
 
