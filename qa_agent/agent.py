@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from earful.qa_agent.base import Answer, AskContext, Chart, Engine, ResultTable, Step
+from earful.qa_agent.profiles.tool import ProfileCall
 
 MAX_TABLE_ROWS = 500
 
@@ -52,12 +53,14 @@ class ChartSpec(BaseModel):
 
 
 class Plan(BaseModel):
-    """What the model returns for each attempt."""
+    """What the model returns for each attempt: a program (`code` in sql or python), or a call of Earful's profile
+    tool (language "profile", its arguments in `profile`; no code)."""
     plan: str = ""
-    language: Literal["sql", "python"] = "sql"
-    code: str
+    language: Literal["sql", "python", "profile"] = "sql"
+    code: str = ""
     answer_template: str = ""
     chart: ChartSpec | None = None
+    profile: ProfileCall | None = None
 
 
 class Composed(BaseModel):
@@ -336,13 +339,16 @@ class LLMAgent(Engine):
                 messages = build_repair_messages(messages, reply.text, f"Your reply could not be used: {err}.")
                 continue
             plan: Plan = reply.parsed
-            runner = run_sql if plan.language == "sql" else run_python
-            report_progress("running", plan=plan.plan, language=plan.language, code=plan.code)
-            res = runner(ctx.db_path, plan.code, settings)
+            code = _step_code(plan)
+            report_progress("running", plan=plan.plan, language=plan.language, code=code)
+            if plan.language == "profile":
+                res = _run_profile(ctx.db_path, plan)
+            else:
+                res = (run_sql if plan.language == "sql" else run_python)(ctx.db_path, plan.code, settings)
             if res.notice:
                 notes.append(res.notice)
             finding = finding_for(res)
-            steps.append(Step(language=plan.language, code=plan.code, ok=res.ok,
+            steps.append(Step(language=plan.language, code=code, ok=res.ok,
                               error=res.error if not res.ok else (finding.split(". ")[0] if finding else None)))
             report_progress("result", ok=res.ok, rows=len(res.rows), error=steps[-1].error)
             last = (plan, res)
@@ -363,15 +369,17 @@ class LLMAgent(Engine):
                                      f"{why}"), attempts, mid
         plan, res = good
         tables = res.tables
-        text, item_ids = self._compose(question, ctx, chat, plan, tables, notes)
+        text, item_ids = self._compose(question, ctx, chat, plan, tables, notes, tool=res)
         charts = self._charts(plan, res, ctx)
         return Answer(status="answered", answer=text, engine=self.name, steps=steps, notes=notes,
                       tables=[ResultTable(t["name"], t["columns"], t["rows"][:MAX_TABLE_ROWS]) for t in tables],
                       charts=charts, item_ids=item_ids, plan=plan.model_dump()), attempts, mid
 
-    def _compose(self, question, ctx, chat, plan: Plan, tables, notes) -> tuple[str, list[str]]:
+    def _compose(self, question, ctx, chat, plan: Plan, tables, notes, tool=None) -> tuple[str, list[str]]:
         """The answer text and cited item ids: the model's (composed with send_rows, else its filled template) when
-        it passes `answer_problems`, else Earful's own wording of the result table, marked as such."""
+        it passes `answer_problems`, else Earful's own wording of the result table (a profile's own statement for
+        the profile tool), marked as such. For the profile tool the compose call gets the tool's summary, not its
+        tables (which hold quotes)."""
         from earful.qa_agent.prompts import build_compose_messages
 
         found_ids = item_ids_in(tables)
@@ -383,8 +391,9 @@ class LLMAgent(Engine):
             from earful.qa_agent.ask import report_progress
 
             report_progress("llm", purpose="compose")
-            reply = self._call(ctx, chat, build_compose_messages(question, plan.plan, tables, self._prompts()),
-                               "agent.compose", Composed)
+            summary = getattr(tool, "summary", None) if plan.language == "profile" else None
+            reply = self._call(ctx, chat, build_compose_messages(question, plan.plan, tables, self._prompts(),
+                                                                 summary=summary), "agent.compose", Composed)
             if reply.parsed is not None:
                 ids = [i for i in reply.parsed.item_ids if i in set(found_ids)]
                 dropped = len(reply.parsed.item_ids) - len(ids)
@@ -404,13 +413,16 @@ class LLMAgent(Engine):
             return text, found_ids
         notes.append("the answer is worded by Earful from the result table, not by the model: "
                      + "; ".join(problems + template_problems))
-        return f"{word_from_tables(tables)} {WORDED_BY_EARFUL}", found_ids
+        own = getattr(tool, "statement", "") if plan.language == "profile" else ""
+        return f"{own or word_from_tables(tables)} {WORDED_BY_EARFUL}", found_ids
 
     def _charts(self, plan: Plan, res, ctx) -> list[Chart]:
         from earful import charts as ch
 
         out = []
-        for c in res.charts:
+        if plan.language == "profile":     # the profile's own figures (heatmap, radar): plotly only, no PNG
+            out = [Chart(title=c["title"], plotly=c["plotly"]) for c in res.charts]
+        for c in ([] if plan.language == "profile" else res.charts):
             png = None
             traces = (c.get("plotly") or {}).get("data") or []
             t = traces[0] if traces else {}
@@ -445,6 +457,22 @@ class LLMAgent(Engine):
                 store.con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         except Exception:  # noqa: BLE001 - logging must never turn an answer into an error
             pass
+
+
+def _step_code(plan: Plan) -> str:
+    """What a step shows as its code: the program, or the profile tool's arguments as JSON."""
+    if plan.language == "profile":
+        return json.dumps(plan.profile.model_dump(exclude_defaults=True) if plan.profile else None)
+    return plan.code
+
+
+def _run_profile(db_path, plan: Plan):
+    """Earful's profile tool (`earful.qa_agent.profiles.tool`): arguments, not code, so it runs here, read-only."""
+    from earful.qa_agent.profiles.tool import ToolResult, run_profile_tool
+
+    if plan.profile is None:
+        return ToolResult(ok=False, error="language 'profile' needs the tool's arguments in `profile`")
+    return run_profile_tool(db_path, plan.profile)
 
 
 def _sandbox_name(settings) -> str:

@@ -86,7 +86,7 @@ def test_repair_and_compose_prompts():
     tables = [{"name": "result", "columns": ["n"], "rows": [[i] for i in range(100)]}]
     comp = P.build_compose_messages("q", "count", tables)
     assert "TABLE result (100 rows)" in comp[1][1] and "70 more rows" in comp[1][1]
-    assert P.load_prompts()["version"] == "agent.v2"
+    assert P.load_prompts()["version"] == "agent.v3"
 
 
 def test_number_check_and_template_are_pure():

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT = "agent.v2"
+DEFAULT = "agent.v3"
 
 
 @lru_cache(maxsize=8)
@@ -88,12 +88,14 @@ def render_tables(tables: list[dict], max_rows: int = 30, max_cell: int = 300) -
     return "\n".join(parts)
 
 
-def build_compose_messages(question: str, plan: str, tables: list[dict],
-                           prompts: dict | None = None) -> list[tuple[str, str]]:
-    """Only with ``send_rows`` on: the model writes the final answer from the result tables."""
+def build_compose_messages(question: str, plan: str, tables: list[dict], prompts: dict | None = None,
+                           summary: str | None = None) -> list[tuple[str, str]]:
+    """Only with ``send_rows`` on: the model writes the final answer from the result tables, or, for a tool that
+    gives one (the profile tool), from the tool's `summary` instead of its tables."""
     p = prompts or load_prompts()
+    shown = summary if summary is not None else render_tables(tables)
     return [("system", p["compose_system"].strip()),
-            ("user", _fill(p["compose_user"], question=question, plan=_clip(plan), tables=render_tables(tables)))]
+            ("user", _fill(p["compose_user"], question=question, plan=_clip(plan), tables=shown))]
 
 
 def render_samples(samples: dict[str, list[dict]], max_cell: int = 200) -> str:
