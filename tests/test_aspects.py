@@ -252,3 +252,26 @@ def test_cli_mentions_aspects_and_complaints(base, tmp_path):
     assert "1. " in res.stdout and "negative mentions of" in res.stdout
     bad = run_cli("topics", "complaints", "--since", "March", db=db)
     assert bad.returncode != 0 and "not a date" in (bad.stderr + bad.stdout)
+
+
+@pytest.mark.slow
+def test_demo_step_fits_aspects_so_top_complaints_are_answered(tmp_path):
+    """The topics stage's demo step leaves mentions and aspects behind: "top 5 complaints since March" is answered
+    with aspects ranked by negative mentions (it declined on a fresh demo before)."""
+    from rich.console import Console
+
+    from earful.ingest.pipeline import ingest_file
+    from earful.store import Store
+    from earful.topics import demo
+
+    db = tmp_path / "d.duckdb"
+    console = Console(record=True, width=120)
+    with Store(db) as s:
+        ingest_file(s, urr_sample(tmp_path / "d.csv", slice(0, 300)), source="reviews")
+        demo.aspects(s, console, "reviews", backend=STANDIN, backend_params={"n_topics": 6})
+        assert s.scalar("SELECT count(*) FROM mentions WHERE aspect_id IS NULL") == 0
+    out = console.export_text()
+    assert "top 5 complaints" in out and "1. " in out and "negative mentions of" in out
+    res = run_cli("ask", "What are the top 5 complaints since March?", db=db)
+    assert res.returncode == 0, res.stderr
+    assert "ranked by negative mentions" in res.stdout and "I can't answer" not in res.stdout
