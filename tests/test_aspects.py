@@ -142,6 +142,24 @@ def test_fit_on_a_sample_embeds_only_the_sample_and_assigns_the_rest_by_text(tmp
         assert s.scalar("SELECT count(*) FROM mentions WHERE aspect_id = -2") == res["general"]
 
 
+def test_item_primary_aspect_is_what_it_complains_about(ws):
+    from earful.topics.aspects import item_primary_aspects
+
+    _fit(ws)
+    item = ws.scalar("SELECT item_id FROM mentions GROUP BY item_id HAVING count(*) >= 3 ORDER BY item_id LIMIT 1")
+    a1, a2 = [r[0] for r in ws.rows("SELECT aspect_id FROM aspects WHERE status = 'active' ORDER BY aspect_id "
+                                    "LIMIT 2")]
+    last = ws.scalar("SELECT max(seq) FROM mentions WHERE item_id = ?", [item])
+    ws.con.execute("UPDATE mentions SET aspect_id = ?, polarity = 'positive', polarity_score = 0.8 "
+                   "WHERE item_id = ? AND seq < ?", [a1, item, last])
+    ws.con.execute("UPDATE mentions SET aspect_id = ?, polarity = 'negative', polarity_score = -0.6 "
+                   "WHERE item_id = ? AND seq = ?", [a2, item, last])
+    assert item_primary_aspects(ws)[item] == a2        # one complaint outweighs two praises of another aspect
+    ws.con.execute("UPDATE mentions SET polarity = 'neutral', polarity_score = 0 WHERE item_id = ? AND seq = ?",
+                   [item, last])
+    assert item_primary_aspects(ws)[item] == a1        # no complaint: the aspect of most mentions
+
+
 def test_refit_keeps_ids_and_replays_edits(ws):
     from earful.topics.aspects import edit_aspect
 
