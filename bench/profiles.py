@@ -10,7 +10,8 @@ subjects. The data is written as a Parquet file and ingested with the real pipel
 is that process's, after the ingest (the profile's own peak is reported separately by a second process).
 
 Run: .venv/bin/python bench/profile.py [--cases 8x10000 50x1000000]
-     .venv/bin/python bench/profile.py --wildbench DIR   (the five-group comparison; see `wildbench`)
+     .venv/bin/python bench/profile.py --wildbench DIR   (runs bench/profiles_wildbench.py: the five groups vs
+                                                          WildBench's published per-category scores)
 
 Measured 2026-11-30 on 2 cores shared with other sessions (load average 7-10); "profile s" includes importing
 scikit-learn for the quotes' TF-IDF (a few seconds under load), "stats s" is the in-memory computation alone:
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -114,53 +116,11 @@ def _run(target, *args) -> dict:
     return res
 
 
-def wildbench(workdir: Path, responses_of: str = "gpt-3.5-turbo-0125", chars: int = 600) -> None:
-    """The WildBench comparison: critiques ingested; one response per task (`responses_of`'s, its first `chars`
-    characters: labelling all 8,181 full responses took over 45 minutes on 2 shared cores) labelled with the twelve
-    tags by the offline (self-trained zero-shot) classifier; every critique of a task takes that task's tag (unit
-    column); then the profile over the five published groups prints each model's strongest and weakest group."""
-    import gzip
-    import json
-    import subprocess
-
-    from earful.qa_agent.profiles import build_profile
-    from earful.qa_agent.profiles.wildbench import strongest_and_weakest, taxonomy_yaml
-
-    data = ROOT.parent / "shared" / "datasets" / "wildbench_v2_critiques"
-    workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "wildbench.duckdb"
-    tax = workdir / "wildbench_tasks.yaml"
-    tax.write_text(taxonomy_yaml(), encoding="utf-8")
-
-    def earful(*a):
-        t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-c", "from earful.cli import main; main()", "--db", str(db), *a],
-                           capture_output=True, text=True)
-        if r.returncode:
-            raise SystemExit(r.stderr + r.stdout)
-        print(f"earful {' '.join(a[:4])} ... {time.perf_counter() - t:.0f} s", flush=True)
-
-    if not db.exists():
-        one = workdir / "responses.jsonl"
-        with gzip.open(data / "model_outputs.jsonl.gz", "rt", encoding="utf-8") as f, \
-                open(one, "w", encoding="utf-8") as out:
-            for line in f:
-                r = json.loads(line)
-                if r["model"] == responses_of:
-                    out.write(json.dumps(r | {"model_output": r["model_output"][:chars]}) + "\n")
-        earful("ingest", str(data / "critiques.jsonl"), "--source", "critiques")
-        earful("ingest", str(one), "--source", "outputs", "--text", "model_output")
-        earful("classify", "run", "--taxonomy", str(tax), "--source", "outputs")
-    prof = build_profile(db, "critiques", "model", "score", tree="wildbench", labels="wildbench_tasks",
-                         category_source="outputs", unit_column="session_id")
-    print(f"\n{'model':28} {'overall':>7}  {'weakest group':34} {'strongest group':34}")
-    for r in strongest_and_weakest(prof):
-        weak = "{} ({:.2f})".format(r["weakest"], r["weakest_mean"])
-        strong = "{} ({:.2f})".format(r["strongest"], r["strongest_mean"])
-        print(f"{r['subject']:28} {r['overall']:7.2f}  {weak:34} {strong:34}")
-    for s in prof.subjects:
-        print(prof.statement(s, "weakness"))
-        print(prof.statement(s, "strength"))
+def wildbench(workdir: Path) -> None:
+    """The WildBench comparison moved to `bench/profiles_wildbench.py` (every response labelled, the task's 8
+    responses voting, agreement with hand labels, and WildBench's published per-category scores)."""
+    subprocess.run([sys.executable, str(ROOT / "bench" / "profiles_wildbench.py"), "--workdir", str(workdir)],
+                   check=True)
 
 
 def main() -> None:

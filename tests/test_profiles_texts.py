@@ -91,3 +91,14 @@ def test_quotes_of_the_joined_text_still_use_its_embeddings(ws):
     assert f.quote_space == "stored embeddings"
     joined = {i: t for i, t in sql_rows(ws, "SELECT item_id, text FROM wb WHERE model = 'planted'")}
     assert f.quotes and all(q.text == joined[q.item_id] for q in f.quotes)
+
+
+def test_wildbench_taxonomy_has_response_like_examples_per_tag():
+    from earful.classify.base import parse_taxonomy
+    from earful.qa_agent.profiles.wildbench import TAG_TO_GROUP, taxonomy_yaml
+
+    tax = parse_taxonomy(taxonomy_yaml())
+    assert tax.name == "wildbench_tasks" and sorted(tax.label_names) == sorted(TAG_TO_GROUP)
+    assert all(len(lab.examples) >= 3 and lab.description for lab in tax.labels)
+    plain = parse_taxonomy(taxonomy_yaml("wildbench_plain", examples=False))
+    assert plain.name == "wildbench_plain" and not any(lab.examples for lab in plain.labels)

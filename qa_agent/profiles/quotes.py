@@ -4,10 +4,11 @@ Design decision: the centroid is taken in the space of the texts that are quoted
 item's `text` and every candidate has a stored embedding of it (`earful.embeddings.item_vectors`, nothing is
 embedded here), that space is the embeddings'; otherwise (no embeddings, or a quote column of its own such as
 WildBench's ``weaknesses`` / ``strengths``, whose stored vectors would be those of the joined text that mixes
-praise and criticism) it is a TF-IDF space fitted on the candidates' quote texts (deterministic, no model). Quotes come from the items on the
-finding's side of the subject's own mean at the node (below it for a weakness, above it for a strength), so a
-weakness is illustrated by the critiques of the responses that made it; the nearest `k` by cosine similarity are
-chosen, ties broken by item id. At most `MAX_CANDIDATES` items (the first by item id) are considered.
+praise and criticism) it is a TF-IDF space fitted on the candidates' quote texts (deterministic, no model).
+Quotes come from the items on the finding's side of the subject's own mean at the node (below it for a weakness,
+above it for a strength), so a weakness is illustrated by the critiques of the responses that made it; the nearest
+`k` by cosine similarity are chosen, ties broken by item id. At most `MAX_CANDIDATES` items (the first by item id)
+are considered.
 """
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ def _run(db_path, call: ProfileCall, quotes: int) -> ToolResult:
         tables.append(_table("quotes", ["subject", "category", "finding", "item_id", "score", "text"], quote_rows))
     charts = [{"title": f"profile {c['title']}", "plotly": c["plotly"]} for c in profile_figures(prof)]
     return ToolResult(ok=True, tables=tables, charts=charts, statement=statement,
-                      summary=summary(prof, call, tables[0], statement), profile_json=prof.to_json(),
+                      summary=summary(prof, tables[0], statement), profile_json=prof.to_json(),
                       notice="; ".join(prof.notes) or None)
 
 
@@ -157,7 +157,7 @@ def _answer_tables(prof, call: ProfileCall) -> tuple[list[dict], str]:
     return [_table("overview", ["subject", "category", "items", "mean", "rank"], rows)], statement
 
 
-def summary(prof, call: ProfileCall, first: dict, statement: str, max_rows: int = 30) -> str:
+def summary(prof, first: dict, statement: str, max_rows: int = 30) -> str:
     """What the model may be told of a profile (only with ``[llm] send_rows``): its shape, the statement and the first
     table (aggregates per category), never an item's text."""
     head = (f"Earful's profile tool ran: {prof.measure} by {prof.subject_column} in {prof.source}, "

@@ -1,0 +1,217 @@
+"""Earful's WildBench profile, built offline from the judged responses, against WildBench's published per-category
+scores: each model's weakest and strongest of the five task groups, rank correlations, and how well the offline
+labels agree with a hand-checked sample of tasks.
+
+How the profile is built (all offline, the real CLI): the critiques are ingested (source ``critiques``); every judged
+response (``model_outputs.jsonl.gz``, its first `--chars` characters: MiniLM reads at most 256 tokens anyway, and
+embedding 8,000 texts on 2 shared cores costs ~1 s per text per 1,000 characters) is ingested as source
+``outputs``; ``earful classify run`` labels every response with WildBench's twelve task tags (no gold, no LLM: the
+self-trained zero-shot path), twice: ``wildbench_plain`` reads the tags' descriptions only, ``wildbench_tasks`` also
+response-like examples (`earful.qa_agent.profiles.wildbench.EXAMPLES`); the profile then gives each task the
+label its 8 responses vote for (``--labels wildbench_tasks --category-source outputs --unit-column session_id``,
+majority, ties alphabetical) and scores every model over WildBench's five groups (``--tree wildbench``).
+
+What it is compared with: ``bench/data/wildbench_published.json`` (WB scores per group, from allenai/WildBench at the
+commit the dataset was built from; Phi-3-mini is not in that file). WB score = (mean - 5) * 20, so ranks and
+correlations compare directly with the profile's means. Caveats: WildBench counts a task in every group its primary
+and secondary tags reach, the profile in one; and the labels come from the responses, not the prompts (not shared).
+
+Agreement: ``bench/data/wildbench_hand_labels.json`` holds 40 tasks given a tag by hand (how, it says); the task
+label of each method is compared with it at the tag and at the group level: one response per task (the method of the
+first version of this bench: gpt-3.5's response), the majority of the task's 8 responses (what the profile uses),
+and a probability-weighted vote of the 8.
+
+Run: .venv/bin/python bench/profiles_wildbench.py --workdir DIR [--chars 320]   (re-runs reuse DIR's workspace)
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "datasets" / "wildbench_v2_critiques"
+PUBLISHED = ROOT / "bench" / "data" / "wildbench_published.json"
+HAND = ROOT / "bench" / "data" / "wildbench_hand_labels.json"
+ONE_RESPONSE_OF = "gpt-3.5-turbo-0125"
+
+
+TAXONOMIES = {"wildbench_plain": False, "wildbench_tasks": True}   # name -> with the response-like examples
+
+
+def prepare(workdir: Path, chars: int) -> Path:
+    """The workspace: critiques, every response's first `chars` characters, their labels under each of TAXONOMIES
+    (each step is skipped when its result is there, so a re-run only does what is missing)."""
+    import duckdb
+
+    from earful.qa_agent.profiles.wildbench import taxonomy_yaml
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "w.duckdb"
+
+    def earful(*a):
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-c", "from earful.cli import main; main()", "--db", str(db), *a],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit(r.stderr + r.stdout)
+        print(f"earful {' '.join(a[:3])} ... {time.perf_counter() - t:.0f} s", flush=True)
+
+    def have(sql: str) -> bool:
+        if not db.exists():
+            return False
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return bool(con.execute(sql).fetchone()[0])
+        except duckdb.Error:
+            return False
+        finally:
+            con.close()
+
+    if not have("SELECT count(*) FROM items WHERE source = 'critiques'"):
+        earful("ingest", str(DATA / "critiques.jsonl"), "--source", "critiques")
+    if not have("SELECT count(*) FROM items WHERE source = 'outputs'"):
+        out = workdir / f"outputs{chars}.jsonl"
+        with gzip.open(DATA / "model_outputs.jsonl.gz", "rt", encoding="utf-8") as f, \
+                open(out, "w", encoding="utf-8") as o:
+            for line in f:
+                r = json.loads(line)
+                o.write(json.dumps({"id": f"{r['session_id']}|{r['model']}", "session_id": r["session_id"],
+                                    "model": r["model"], "model_output": r["model_output"][:chars]}) + "\n")
+        earful("ingest", str(out), "--source", "outputs", "--text", "model_output", "--id", "id")
+    earful("embed", "--source", "outputs")
+    for name, examples in TAXONOMIES.items():
+        if not have(f"SELECT count(*) FROM classify_labels WHERE taxonomy = '{name}'"):
+            tax = workdir / f"{name}.yaml"
+            tax.write_text(taxonomy_yaml(name, examples=examples), encoding="utf-8")
+            earful("classify", "run", "--taxonomy", str(tax), "--source", "outputs")
+    return db
+
+
+def task_labels(db: Path, taxonomy: str) -> dict[str, dict[str, str]]:
+    """method -> {session_id: tag}: one response, majority of the 8 (ties alphabetical, as the profile), weighted."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT o.session_id, o.model, l.label, l.probability FROM outputs o JOIN classify_labels l "
+                           "ON l.item_id = o.item_id AND l.taxonomy = ?", [taxonomy]).fetchall()
+    finally:
+        con.close()
+    votes, weights, one = defaultdict(Counter), defaultdict(Counter), {}
+    for sid, model, label, p in rows:
+        votes[sid][label] += 1
+        weights[sid][label] += p
+        if model == ONE_RESPONSE_OF:
+            one[sid] = label
+
+    def top(c: Counter) -> str:
+        return min(c, key=lambda k: (-c[k], k))
+    return {"one response": one, "majority of 8": {s: top(c) for s, c in votes.items()},
+            "weighted vote of 8": {s: top(c) for s, c in weights.items()}}
+
+
+def agreement(methods: dict[str, dict[str, str]]) -> list[dict]:
+    from earful.qa_agent.profiles.wildbench import TAG_TO_GROUP
+
+    hand = json.loads(HAND.read_text(encoding="utf-8"))["tasks"]
+    out = []
+    for name, labels in methods.items():
+        tag = sum(labels.get(t["session_id"]) == t["tag"] for t in hand)
+        grp = sum(TAG_TO_GROUP.get(labels.get(t["session_id"]), "") == TAG_TO_GROUP[t["tag"]] for t in hand)
+        clear = [t for t in hand if not t["ambiguous"]]
+        tag_c = sum(labels.get(t["session_id"]) == t["tag"] for t in clear)
+        out.append({"method": name, "tag": tag, "group": grp, "n": len(hand), "tag_clear": tag_c,
+                    "n_clear": len(clear)})
+    return out
+
+
+def compare(prof) -> dict:
+    """Per model: weakest and strongest group by the profile and by the published scores; Spearman per group (across
+    models) and per model (across groups)."""
+    from scipy.stats import spearmanr
+
+    from earful.qa_agent.profiles.wildbench import strongest_and_weakest
+
+    pub = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    cats = pub["categories"]
+    ours = {r["subject"]: r for r in strongest_and_weakest(prof)}
+    models = [m for m in pub["models"] if m in ours]
+    per_model = []
+    for m in models:
+        p = {c: pub["models"][m][f"WB_score.{c}"] for c in cats}
+        e = {c: ours[m]["means"][c] for c in cats}
+        per_model.append({"model": m, "earful_weakest": min(e, key=e.get), "published_weakest": min(p, key=p.get),
+                          "earful_strongest": max(e, key=e.get), "published_strongest": max(p, key=p.get),
+                          "rho_over_groups": float(spearmanr([e[c] for c in cats], [p[c] for c in cats])[0]),
+                          "earful": e, "published": p})
+    per_cat = {c: float(spearmanr([ours[m]["means"][c] for m in models],
+                                  [pub["models"][m][f"WB_score.{c}"] for m in models])[0]) for c in cats}
+    return {"models": per_model, "rho_per_group": per_cat,
+            "weakest_agree": sum(r["earful_weakest"] == r["published_weakest"] for r in per_model),
+            "strongest_agree": sum(r["earful_strongest"] == r["published_strongest"] for r in per_model),
+            "n_models": len(models)}
+
+
+SHORT = {"Creative Tasks": "Creative", "Planning & Reasoning": "Planning/Reasoning",
+         "Math & Data Analysis": "Math/Data", "Information/Advice seeking": "Info/Advice",
+         "Coding & Debugging": "Coding"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", required=True, type=Path)
+    ap.add_argument("--chars", type=int, default=320, help="characters of each response that are labelled")
+    ap.add_argument("--taxonomy", default="wildbench_tasks", choices=list(TAXONOMIES),
+                    help="whose labels the profile uses")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args()
+    from earful.qa_agent.profiles import build_profile
+
+    db = prepare(args.workdir, args.chars)
+    agree, tasks = [], {}
+    print("\nagreement with the 40 hand-labelled tasks (tag of 12 / group of 5; tag on the unambiguous ones)")
+    for name, examples in TAXONOMIES.items():
+        methods = task_labels(db, name)
+        tasks[name] = Counter(methods["majority of 8"].values())
+        for a in agreement(methods):
+            a["taxonomy"] = name
+            agree.append(a)
+            print(f"  {name} ({'descriptions + examples' if examples else 'descriptions only'}), "
+                  f"{a['method']:20} tag {a['tag']}/{a['n']}  group {a['group']}/{a['n']}  "
+                  f"tag, unambiguous {a['tag_clear']}/{a['n_clear']}")
+    t = tasks[args.taxonomy]
+    print(f"\n{args.taxonomy}: tasks labelled {sum(t.values())}; by tag: "
+          + ", ".join(f"{k} {v}" for k, v in t.most_common()))
+    prof = build_profile(db, "critiques", "model", "score", tree="wildbench", labels=args.taxonomy,
+                         category_source="outputs", unit_column="session_id", quotes=0)
+    comp = compare(prof)
+    print("\nper model: weakest and strongest group, Earful's profile vs WildBench's published WB scores")
+    print(f"  {'model':26} {'Earful weakest':18} {'published weakest':18} {'Earful strongest':18} "
+          f"{'published strongest':19} rho")
+    for r in comp["models"]:
+        print(f"  {r['model']:26} {SHORT[r['earful_weakest']]:18} {SHORT[r['published_weakest']]:18} "
+              f"{SHORT[r['earful_strongest']]:18} {SHORT[r['published_strongest']]:19} {r['rho_over_groups']:+.2f}")
+    print(f"  weakest agrees for {comp['weakest_agree']}/{comp['n_models']} models, strongest for "
+          f"{comp['strongest_agree']}/{comp['n_models']}; rho = Spearman over the 5 groups of one model")
+    print("\nSpearman rank correlation across the models, per group (Earful mean vs published WB score):")
+    print("  " + "; ".join(f"{SHORT[c]} {v:+.2f}" for c, v in comp["rho_per_group"].items()))
+    print("\nmeans per group (Earful, 1-10) | published WB score")
+    for r in comp["models"]:
+        print(f"  {r['model']:26} " + "  ".join(f"{SHORT[c]} {r['earful'][c]:.2f}|{r['published'][c]:.1f}"
+                                                for c in r["earful"]))
+    for s in prof.subjects:
+        print(prof.statement(s, "weakness"))
+        print(prof.statement(s, "strength"))
+    if args.json:
+        args.json.write_text(json.dumps({"agreement": agree, "comparison": comp, "tasks_by_tag": tasks},
+                                        indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
