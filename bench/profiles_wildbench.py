@@ -16,7 +16,7 @@ commit the dataset was built from; Phi-3-mini is not in that file). WB score = (
 correlations compare directly with the profile's means. Caveats: WildBench counts a task in every group its primary
 and secondary tags reach, the profile in one; and the labels come from the responses, not the prompts (not shared).
 
-Agreement: ``bench/data/wildbench_hand_labels.json`` holds 40 tasks given a tag by hand (how, it says); the task
+Agreement: ``bench/data/wildbench_hand_labels.json`` holds 60 tasks given a tag by hand (how, it says); the task
 label of each method is compared with it at the tag and at the group level: one response per task (the method of the
 first version of this bench: gpt-3.5's response), the majority of the task's 8 responses (what the profile uses),
 and a probability-weighted vote of the 8.
@@ -117,17 +117,20 @@ def task_labels(db: Path, taxonomy: str) -> dict[str, dict[str, str]]:
 
 
 def agreement(methods: dict[str, dict[str, str]]) -> list[dict]:
+    """Per method and per hand-labelled set (first 40, held-out 20, all): tasks whose tag / group agree."""
     from earful.qa_agent.profiles.wildbench import TAG_TO_GROUP
 
     hand = json.loads(HAND.read_text(encoding="utf-8"))["tasks"]
     out = []
     for name, labels in methods.items():
-        tag = sum(labels.get(t["session_id"]) == t["tag"] for t in hand)
-        grp = sum(TAG_TO_GROUP.get(labels.get(t["session_id"]), "") == TAG_TO_GROUP[t["tag"]] for t in hand)
-        clear = [t for t in hand if not t["ambiguous"]]
-        tag_c = sum(labels.get(t["session_id"]) == t["tag"] for t in clear)
-        out.append({"method": name, "tag": tag, "group": grp, "n": len(hand), "tag_clear": tag_c,
-                    "n_clear": len(clear)})
+        for part in ("first", "held-out", "all"):
+            tasks = [t for t in hand if part in ("all", t["set"])]
+            clear = [t for t in tasks if not t["ambiguous"]]
+            out.append({"method": name, "set": part, "n": len(tasks), "n_clear": len(clear),
+                        "tag": sum(labels.get(t["session_id"]) == t["tag"] for t in tasks),
+                        "group": sum(TAG_TO_GROUP.get(labels.get(t["session_id"]), "") == TAG_TO_GROUP[t["tag"]]
+                                     for t in tasks),
+                        "tag_clear": sum(labels.get(t["session_id"]) == t["tag"] for t in clear)})
     return out
 
 
@@ -175,7 +178,8 @@ def main() -> None:
 
     db = prepare(args.workdir, args.chars)
     agree, tasks = [], {}
-    print("\nagreement with the 40 hand-labelled tasks (tag of 12 / group of 5; tag on the unambiguous ones)")
+    print("\nagreement with the hand-labelled tasks (tag of 12 / group of 5; tag on the unambiguous ones); sets: the "
+          "first 40, the 20 held out from writing the taxonomy's examples, all 60")
     for name, examples in TAXONOMIES.items():
         methods = task_labels(db, name)
         tasks[name] = Counter(methods["majority of 8"].values())
@@ -183,7 +187,7 @@ def main() -> None:
             a["taxonomy"] = name
             agree.append(a)
             print(f"  {name} ({'descriptions + examples' if examples else 'descriptions only'}), "
-                  f"{a['method']:20} tag {a['tag']}/{a['n']}  group {a['group']}/{a['n']}  "
+                  f"{a['method']:20} {a['set']:8} tag {a['tag']}/{a['n']}  group {a['group']}/{a['n']}  "
                   f"tag, unambiguous {a['tag_clear']}/{a['n_clear']}")
     t = tasks[args.taxonomy]
     print(f"\n{args.taxonomy}: tasks labelled {sum(t.values())}; by tag: "
