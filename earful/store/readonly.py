@@ -5,6 +5,10 @@ EXPLAIN/SHOW-like reads and PIVOT; EXPLAIN ANALYZE runs what it wraps, so that i
 DuckDB itself: the file opened ``read_only``, with
 ``enable_external_access = false`` (no file-reading table functions, COPY, ATTACH, INSTALL/LOAD, httpfs) and
 ``lock_configuration = true`` so the query cannot switch that back on.
+
+Over a lake catalog (`earful lake init`) the connection may read the lake's folder and nothing else, and a query
+must not read every partition: `lake_guard` wants a date / source / item predicate or a LIMIT on the raw tables
+(a source's own view, the rollups and the small tables are fine), and every query has a timeout and a row cap.
 """
 from __future__ import annotations
 
@@ -125,6 +129,85 @@ def _allow_lake(con) -> None:
 
         dirs = ", ".join(quote_literal(str(Path(u).resolve()).rstrip("/") + "/") for u in urls)
         con.execute(f"SET allowed_directories = [{dirs}]")
+
+
+# ---- queries over a lake catalog -------------------------------------------------------------------------------
+LAKE_TIMEOUT_S = 120.0      # a query over a lake catalog stops after this long unless the caller gives a timeout
+LAKE_MAX_ROWS = 100_000     # ... and may return at most this many rows
+NARROWING = {"date", "created_at", "day", "month", "source", "item_id", "content_hash"}
+LAKE_HINT = ("narrow it: WHERE date >= DATE '2024-01-01' (or created_at), WHERE source = 'NAME', or a LIMIT; "
+             "counts by source, day, rating, label and topic are in rollup_items, rollup_labels and rollup_topics")
+
+
+def is_lake_catalog(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                            "AND table_name = '_lake'").fetchall()[0][0])
+
+
+def _walk(node, out: dict, in_where: bool = False) -> None:
+    """Collect from a DuckDB parse tree (json_serialize_sql): table names, CTE names, columns named in WHERE / ON /
+    HAVING clauses, and whether the outermost query has a LIMIT."""
+    if isinstance(node, list):
+        for x in node:
+            _walk(x, out, in_where)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "BASE_TABLE" and node.get("table_name"):
+        out["tables"].add(node["table_name"].lower())
+    if node.get("class") == "COLUMN_REF" and in_where:
+        out["narrowed"] |= {c.lower() for c in node.get("column_names", [])[-1:]} & NARROWING
+    for entry in (node.get("cte_map") or {}).get("map", []) if isinstance(node.get("cte_map"), dict) else []:
+        out["ctes"].add(str(entry.get("key", "")).lower())
+    for key, value in node.items():
+        _walk(value, out, in_where or key in ("where_clause", "condition", "having", "qualify"))
+
+
+def lake_guard(con, statements: list[str]) -> None:
+    """Refuse a statement over a lake catalog's raw tables (its views over the items' Parquet files) that carries no
+    date / source / item predicate and no LIMIT: it would read every partition. A source's own views (``<source>``,
+    ``src_<source>``) are one source's partitions already; the rollups and the small tables are always fine. No-op
+    on a .duckdb workspace."""
+    import json
+
+    if not is_lake_catalog(con):
+        return
+    views = {r[0].lower() for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                              "AND schema_name = 'main'").fetchall()}
+    scoped = {n.lower() for r in con.execute("SELECT name, raw_table FROM sources").fetchall() for n in r if n}
+    raw = {v for v in views if not v.startswith("rollup_")} - scoped
+    for text in statements:
+        words = text.split(None, 2)
+        head = [w.upper() for w in words[:2]]
+        if head[0] in ("DESCRIBE", "SHOW", "PRAGMA") or (head[0] == "EXPLAIN" and "ANALYZE" not in head[1:]):
+            continue   # the schema, or a plan: nothing is read
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [text]).fetchall()[0][0])
+        if tree.get("error"):   # not a plain query (DESCRIBE, PRAGMA, EXPLAIN, PIVOT): checked by its words
+            words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
+            if words & raw and not words & NARROWING and "limit" not in words:
+                raise InputError(f"refused: this query reads the lake's raw table(s) {', '.join(sorted(words & raw))} "
+                                 "whole", hint=LAKE_HINT)
+            continue
+        for st in tree.get("statements", []):
+            out = {"tables": set(), "ctes": set(), "narrowed": set()}
+            _walk(st.get("node"), out)
+            hit = (out["tables"] - out["ctes"]) & raw
+            limited = any(m.get("type") == "LIMIT_MODIFIER" for m in (st.get("node") or {}).get("modifiers", []))
+            if hit and not out["narrowed"] and not limited:
+                raise InputError(f"refused: a query over the lake's raw table(s) {', '.join(sorted(hit))} must carry a "
+                                 "date or source predicate or a LIMIT (it would read every partition)", hint=LAKE_HINT)
+
+
+def _capped(con, text: str, cap: int):
+    """The last statement's rows, at most `cap` of them (the lake's row cap): more is an error, not a cut."""
+    rel = con.sql(text)
+    if rel is None:
+        return None
+    tbl = rel.limit(cap + 1).to_arrow_table()
+    if tbl.num_rows > cap:
+        raise InputError(f"refused: the result has more than {cap:,} rows (the row cap for queries over a lake)",
+                         hint="aggregate it (GROUP BY, count) or add a LIMIT")
+    return tbl
 
 
 class _Shared:
@@ -257,6 +340,14 @@ def run_read_only(path: str, sql: str, limit: int | None = None, *, timeout_s: f
 
     statements = check_sql(sql)
     con = connect_read_only(path, memory_mb=memory_mb, wait_s=wait_s)
+    cap = None
+    try:
+        if is_lake_catalog(con):   # a lake: no query reads every partition; a timeout and a row cap always
+            lake_guard(con, statements)
+            timeout_s, cap = timeout_s or LAKE_TIMEOUT_S, LAKE_MAX_ROWS
+    except BaseException:
+        con.close()
+        raise
     box: dict = {}
     done = threading.Event()  # not Thread.is_alive(): a join() cut short by Ctrl-C can leave that wrong (< 3.13)
 
@@ -266,8 +357,11 @@ def run_read_only(path: str, sql: str, limit: int | None = None, *, timeout_s: f
                 cur = con.execute(text)
                 while cur.fetchmany(10_000):
                     pass
-            rel = con.sql(statements[-1])
-            box["table"] = None if rel is None else rel.to_arrow_table()
+            if cap is not None:
+                box["table"] = _capped(con, statements[-1], cap)
+            else:
+                rel = con.sql(statements[-1])
+                box["table"] = None if rel is None else rel.to_arrow_table()
         except BaseException as exc:  # handed to the watching thread
             box["error"] = exc
         finally:

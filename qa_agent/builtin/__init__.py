@@ -1,6 +1,7 @@
 """The built-in question engine: answers everyday questions with no LLM, or declines saying why.
 
-Pipeline: schema card -> parse (recognisers + grammar -> typed `ir.Plan`) -> `compiler.compile_sql` ->
+Pipeline: schema card -> parse (recognisers + grammar -> typed `ir.Plan`) -> `compiler.compile_sql` (over a rollup
+table when `rollup.rollup_for` finds one that answers the plan on a lake-backed workspace) ->
 `qa_agent.executor.run_sql` -> `answer.compose` (text, table, chart from the result only). Follow-ups ("and for
 games?", "by year instead") edit the typed plan of the previous turn in ``AskContext.history``.
 
@@ -51,9 +52,11 @@ class BuiltinEngine(Engine):
     def _run(self, plan: Plan, ctx: AskContext, understood=()) -> Answer:
         from earful.qa_agent.builtin.answer import compose
         from earful.qa_agent.builtin.compiler import compile_sql
+        from earful.qa_agent.builtin.rollup import rollup_for
         from earful.qa_agent.executor import run_sql
 
-        sql = compile_sql(plan, fast_table(plan, ctx.db_path))
+        rollup = rollup_for(plan, ctx.db_path)   # a lake catalog: a rollup that answers it, not the items
+        sql = compile_sql(plan, rollup=rollup) if rollup else compile_sql(plan, fast_table(plan, ctx.db_path))
         res = run_sql(ctx.db_path, sql, in_process=True)  # our own compiled SQL: escaped literals, read-only
         step = Step("sql", sql, res.ok, res.error)
         if not res.ok:

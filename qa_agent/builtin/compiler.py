@@ -19,11 +19,15 @@ Design decisions:
   ratio or winner is computed by the composer from those two rows (answer.py), not in SQL.
 - Examples return up to `EXAMPLE_POOL` matching items (newest first, then item_id) with ``matches`` (the count of
   all matches); evidence.py ranks them and the composer shows ``plan.limit`` of them.
+- Rollups first (a lake catalog): when rollup.py finds that a rollup answers the plan, the same statement reads a
+  subquery over that rollup (`rollup_from`: the plan's columns by name, each row weighted by ``__n``) and every
+  row count is ``sum(__n)`` (`count_sql`); nothing else in the statement changes, so the answer is the view's.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from earful.errors import InputError
 from earful.qa_agent.builtin.ir import (
@@ -42,6 +46,9 @@ from earful.qa_agent.builtin.ir import (
 )
 from earful.store.sql import quote_ident as qi
 from earful.store.sql import quote_literal
+
+if TYPE_CHECKING:
+    from earful.qa_agent.builtin.rollup import Rollup
 
 EXAMPLE_POOL = 2000          # examples: how many matching items the SQL hands to evidence.rank_examples
 GRAIN_FORMATS = {"year": "%Y", "month": "%Y-%m", "week": "%G-W%V", "day": "%Y-%m-%d"}   # + quarter
@@ -174,15 +181,25 @@ def where_sql(preds) -> str:
 
 
 # ---- measures ---------------------------------------------------------------------------------------------------
-def measure_sql(m: Measure, target=(), exact: bool = False) -> str:
+def count_sql(weight: str | None = None, cond: str | None = None) -> str:
+    """Rows counted (those matching `cond`): ``count(*)``, or over a rollup the sum of its weight column."""
+    filt = f" FILTER (WHERE {cond})" if cond else ""
+    if weight is None:
+        return f"count(*){filt}"
+    return f"CAST(coalesce(sum({qi(weight)}){filt}, 0) AS BIGINT)"
+
+
+def measure_sql(m: Measure, target=(), exact: bool = False, weight: str | None = None) -> str:
     """The aggregate for one measure (count, share's percent, avg, ...), over the rows of the FROM/WHERE;
-    `exact`: unrounded (a HAVING test: an average of 2.99996 is below 3)."""
+    `exact`: unrounded (a HAVING test: an average of 2.99996 is below 3); `weight`: rows are rollup rows."""
     n = m.name
     if n == "count":
-        return "count(*)"
+        return count_sql(weight)
+    if weight is not None and n != "share":
+        raise PlanError(f"the measure {n!r} cannot be read from a rollup")
     if n == "share":
         t = where_sql(target)
-        pct = f"100.0 * count(*) FILTER (WHERE {t}) / nullif(count(*), 0)"
+        pct = f"100.0 * {count_sql(weight, t)} / nullif({count_sql(weight)}, 0)"
         return pct if exact else f"round({pct}, 2)"
     if not m.column:
         raise PlanError(f"the measure {n!r} needs a column")
@@ -200,16 +217,16 @@ def measure_sql(m: Measure, target=(), exact: bool = False) -> str:
     raise PlanError(f"the measure {n!r} is not an aggregate")
 
 
-def _select_list(plan: Plan, sh: Shape, target_sql: str | None = None) -> list[str]:
+def _select_list(plan: Plan, sh: Shape, target_sql: str | None = None, weight: str | None = None) -> list[str]:
     m = plan.measure
-    cols = [f"{measure_sql(m, plan.target)} AS {qi(sh.value)}"]
+    cols = [f"{measure_sql(m, plan.target, weight=weight)} AS {qi(sh.value)}"]
     if m.name == "share":
         t = target_sql or where_sql(plan.target)
-        cols.append(f"count(*) FILTER (WHERE {t}) AS matching")
+        cols.append(f"{count_sql(weight, t)} AS matching")
     if sh.having:
-        cols.append(f"{measure_sql(plan.having.measure, plan.target)} AS {qi(sh.having)}")
+        cols.append(f"{measure_sql(plan.having.measure, plan.target, weight=weight)} AS {qi(sh.having)}")
     if sh.size != sh.value:
-        cols.append(f"count(*) AS {qi(sh.size)}")
+        cols.append(f"{count_sql(weight)} AS {qi(sh.size)}")
     return cols
 
 
@@ -241,24 +258,51 @@ def group_expr(g) -> str:
     return qi(g.name)
 
 
+# ---- rollups ----------------------------------------------------------------------------------------------------
+WEIGHT = "__n"
+ROLLUP_COLUMNS = {"time": "(r.day::TIMESTAMP AT TIME ZONE 'UTC')", "rating": "CAST(r.rating AS {type})",
+                  "label": "r.label", "topic_id": "r.topic_id",
+                  "topic": "CASE WHEN r.topic_id = -1 THEN 'outlier' ELSE tt.name END"}
+
+
+def rollup_from(r: Rollup) -> str:
+    """The FROM of a plan answered from a rollup: the plan's columns over the rollup rows of the view's source (a
+    time column is its UTC day at midnight, a rating the view's type, a topic's name as the view names it)."""
+    cols = []
+    for name, kind, typ in r.columns:
+        if kind not in ROLLUP_COLUMNS or not typ.replace(" ", "").isalpha():
+            raise PlanError(f"cannot read column {name!r} ({kind}, {typ}) from a rollup")
+        cols.append(f"{ROLLUP_COLUMNS[kind].format(type=typ)} AS {qi(name)}")
+    cols.append(f"r.n AS {WEIGHT}")
+    join = " LEFT JOIN topics tt ON tt.topic_id = r.topic_id" if any(k == "topic" for _, k, _ in r.columns) else ""
+    where = f"r.source = {lit(r.source)}" + (f" AND r.taxonomy = {lit(r.taxonomy)}" if r.taxonomy else "")
+    return f"(SELECT {', '.join(cols)} FROM {qi(r.table)} r{join} WHERE {where}) AS rolled"
+
+
 # ---- the statement ----------------------------------------------------------------------------------------------
-def compile_sql(plan: Plan, table: str | None = None) -> str:
-    """The SQL for `plan`, reading `table` instead of the plan's view when given (the same rows; `fast_table`)."""
-    src = qi(table or plan.view)
+def compile_sql(plan: Plan, table: str | None = None, rollup: Rollup | None = None) -> str:
+    """The SQL for `plan`, reading `table` instead of the plan's view when given (the same rows; `fast_table`), or
+    the `rollup` that rollup.rollup_for found answers it (the same numbers; rows weighted)."""
+    src = rollup_from(rollup) if rollup is not None else qi(table or plan.view)
+    weight = WEIGHT if rollup is not None else None
     m = plan.measure
     if m.name not in ("count", "share") and m.spec.needs and not m.column:
         raise PlanError(f"the measure {m.name!r} needs a column")
     if plan.compare is not None:
-        return _compare_sql(plan, src)
+        return _compare_sql(plan, src, weight)
     if m.name == "examples":
+        if weight is not None:
+            raise PlanError("examples cannot be read from a rollup")
         return _examples_sql(plan, src)
     sh = shape(plan)
     if plan.group is None:
         if plan.having is not None or plan.top is not None:
             raise PlanError("having and top-N need a group")
-        return f"SELECT {', '.join(_select_list(plan, sh))} FROM {src}{_where(_base_conds(plan))}"
+        return f"SELECT {', '.join(_select_list(plan, sh, weight=weight))} FROM {src}{_where(_base_conds(plan))}"
     g = plan.group
     if isinstance(g, Column) and g.list_fmt:
+        if weight is not None:
+            raise PlanError("a list column cannot be read from a rollup")
         inner = (f"SELECT *, unnest(list_distinct({list_sql(g.name, g.list_fmt)})) AS __value "
                  f"FROM {src}{_where(_base_conds(plan))}")
         src, gexpr, conds = f"({inner}) AS exploded", "__value", ["__value IS NOT NULL", "__value <> ''"]
@@ -272,10 +316,10 @@ def compile_sql(plan: Plan, table: str | None = None) -> str:
         gexpr, conds = qi(g.name), [pred_sql(p) for p in keep] + [f"{qi(g.name)} IS NOT NULL"]
     else:
         gexpr, conds, counted = group_expr(g), _base_conds(plan), None
-    cols = _select_list(plan, sh)
-    value_expr = measure_sql(m, plan.target)
+    cols = _select_list(plan, sh, weight=weight)
+    value_expr = measure_sql(m, plan.target, weight=weight)
     if counted is not None:
-        value_expr = f"count(*) FILTER (WHERE {counted})"
+        value_expr = count_sql(weight, counted)
         cols[0] = f"{value_expr} AS {qi(sh.value)}"
     sql = f"SELECT {gexpr} AS {qi(sh.group)}, {', '.join(cols)}"
     if sh.all_groups:
@@ -285,7 +329,7 @@ def compile_sql(plan: Plan, table: str | None = None) -> str:
         h = plan.having
         if h.op not in CMP_OPS:
             raise PlanError(f"unknown comparison {h.op!r}")
-        sql += f" HAVING {measure_sql(h.measure, plan.target, exact=True)} {h.op} {lit(h.value)}"
+        sql += f" HAVING {measure_sql(h.measure, plan.target, exact=True, weight=weight)} {h.op} {lit(h.value)}"
     # by position and expression, never by the value's alias: an alias such as "reviews" can also be the view's
     # name, and QUALIFY binds a name to the table first (the whole row, not the count)
     top = plan.top
@@ -303,7 +347,7 @@ def compile_sql(plan: Plan, table: str | None = None) -> str:
     return sql + f" ORDER BY {order}"
 
 
-def _compare_sql(plan: Plan, src: str) -> str:
+def _compare_sql(plan: Plan, src: str, weight: str | None = None) -> str:
     c = plan.compare
     if plan.group is not None or plan.having is not None:
         raise PlanError("a comparison of two sides cannot also be broken down by a group")
@@ -312,7 +356,7 @@ def _compare_sql(plan: Plan, src: str) -> str:
     sh = shape(plan)
     parts = []
     for k, side in enumerate((c.a, c.b), 1):
-        cols = ", ".join(_select_list(plan, sh))
+        cols = ", ".join(_select_list(plan, sh, weight=weight))
         parts.append(f"SELECT {k} AS __k, {lit(side.label)} AS side, {cols} FROM {src}"
                      f"{_where(_base_conds(plan, side.where))}")
     names = ", ".join(qi(n) for n in dict.fromkeys(x for x in (sh.group, sh.value, sh.matching, sh.size) if x))
@@ -357,5 +401,5 @@ def columns_used(plan: Plan) -> set[str]:
     return cols
 
 
-__all__ = ["EMBEDDING_COVERAGE_SQL", "EXAMPLE_POOL", "PlanError", "Shape", "columns_used", "compile_sql", "list_sql",
-           "pred_sql", "shape"]
+__all__ = ["EMBEDDING_COVERAGE_SQL", "EXAMPLE_POOL", "PlanError", "Shape", "columns_used", "compile_sql", "count_sql",
+           "list_sql", "pred_sql", "rollup_from", "shape"]
