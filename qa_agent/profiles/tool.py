@@ -67,11 +67,13 @@ def _table(name: str, columns: list[str], rows: list[list]) -> dict:
     return {"name": name, "columns": columns, "rows": rows}
 
 
-def run_profile_tool(db_path, call: ProfileCall | dict, quotes: int = 3) -> ToolResult:
+def run_profile_tool(db_path, call: ProfileCall | dict | None, quotes: int = 3) -> ToolResult:
     """Build the profile `call` names and return its tables (the first answers `call.question`), charts (heatmap,
     radar) and quotes. Every error becomes a failed result whose message the repair loop can act on."""
     from earful.errors import EarfulError
 
+    if call is None:
+        return ToolResult(ok=False, error="language 'profile' needs the tool's arguments in `profile`")
     try:
         call = call if isinstance(call, ProfileCall) else ProfileCall.model_validate(call)
         return _run(db_path, call, quotes)
