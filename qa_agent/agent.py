@@ -297,15 +297,15 @@ class LLMAgent(Engine):
         self._log_run(ctx, question, ans, attempts, model, (time.perf_counter() - t0) * 1000)
         return ans
 
-    # The store is opened only around writes: the sandboxed child must be able to open the file read-only.
+    # The store is opened only around writes: the sandboxed child must be able to open the file read-only. Nor is it
+    # held across the model's HTTP call (`_StorePerUse`): a slow model kept every other process (the web chat's
+    # pages, `earful ask`) out of the workspace for as long as it took.
     def _call(self, ctx, chat, messages, purpose, schema):
         from earful.llm import call_llm
-        from earful.store import Store
 
-        with Store(ctx.db_path) as store:
-            return call_llm(store, chat, messages, prompt_version=self._prompts()["version"], purpose=purpose,
-                            schema=schema, conversation_id=ctx.conversation_id,
-                            retries=ctx.settings.llm.max_retries)
+        return call_llm(_StorePerUse(ctx.db_path), chat, messages, prompt_version=self._prompts()["version"],
+                        purpose=purpose, schema=schema, conversation_id=ctx.conversation_id,
+                        retries=ctx.settings.llm.max_retries)
 
     def _prompts(self) -> dict:
         from earful.qa_agent.prompts import DEFAULT, load_prompts
@@ -457,6 +457,31 @@ class LLMAgent(Engine):
                 store.con.execute("INSERT INTO agent_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         except Exception:  # noqa: BLE001 - logging must never turn an answer into an error
             pass
+
+
+class _StorePerUse:
+    """What `call_llm` uses of a Store (``table_exists``, ``rows``, ``con.execute``), each opening the workspace for
+    that one use: its cache lookup and its log row, not the model call between them."""
+
+    read_only = False
+
+    def __init__(self, db_path):
+        self.db_path, self.con = db_path, self
+
+    def _use(self, fn):
+        from earful.store import Store
+
+        with Store(self.db_path) as store:
+            return fn(store)
+
+    def table_exists(self, name: str) -> bool:
+        return self._use(lambda s: s.table_exists(name))
+
+    def rows(self, sql: str, params=None) -> list[tuple]:
+        return self._use(lambda s: s.rows(sql, params))
+
+    def execute(self, sql: str, params=None) -> None:
+        self._use(lambda s: s.con.execute(sql, params))
 
 
 def _step_code(plan: Plan) -> str:

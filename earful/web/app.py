@@ -12,7 +12,7 @@ Every JSON this app serves is escaped for HTML (`json_for_html`), like the JSON 
 
 Routes: the page (``/``, ``/c/<conversation id>``), ``/api/ask`` (JSON, or a stream of steps when the request
 accepts ``text/event-stream``; see `earful.web.runs`), ``/api/runs/<id>/cancel``, the conversation list and turns,
-``/api/sql`` (an edited query, read-only as in ``earful sql``), ``/api/suggestions`` and the item pages
+``/api/runs/<id>/events`` (a streamed question again, from ``Last-Event-ID``), ``/api/sql`` (an edited query, read-only as in ``earful sql``), ``/api/suggestions`` and the item pages
 (`earful.web.routes`).
 """
 from __future__ import annotations
@@ -249,14 +249,17 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
         from earful.qa_agent.ask import ask as run_ask
         from earful.qa_agent.base import AskContext
 
+        turns_before = 0
         if body.conversation_id is not None:
             from earful.web.history import conversation
 
-            if conversation(settings.db, body.conversation_id, wait_s=settings.wait_s) is None:
+            conv = conversation(settings.db, body.conversation_id, wait_s=settings.wait_s)
+            if conv is None:
                 return SafeJSON({"error": f"no conversation {body.conversation_id!r} in this workspace: start a "
                                           "new one (leave conversation_id out)"}, status_code=404)
+            turns_before = len(conv["turns"])
         if "text/event-stream" in request.headers.get("accept", ""):
-            run = runs.start(settings, body.question, body.conversation_id)
+            run = runs.start(settings, body.question, body.conversation_id, turns_before)
             return StreamingResponse(run.astream(), media_type="text/event-stream",
                                      headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
         # no output_dir: the page draws charts with plotly.js, so no PNG is rendered (matplotlib costs ~0.1-0.5 s
@@ -273,14 +276,31 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
         stopped = run.cancel()
         return {"run_id": run_id, "stopped": stopped, "outcome": run.outcome}
 
+    @app.get("/api/runs/{run_id}/events")
+    def run_events(run_id: str, request: Request):
+        """A streamed question's events again (a reload, a lost connection): those numbered above the
+        ``Last-Event-ID`` header (or ``?after=N``; default: all of them), then the live ones, to the end."""
+        run = runs.get(run_id)
+        if run is None:
+            return SafeJSON({"error": f"no question {run_id!r} is running on this server (a finished one's answer "
+                                      "is in its conversation)"}, status_code=404)
+        raw = request.headers.get("last-event-id") or request.query_params.get("after") or "-1"
+        try:
+            after = int(raw)
+        except ValueError:
+            return SafeJSON({"error": f"Last-Event-ID must be an event number, not {raw[:40]!r}"}, status_code=400)
+        return StreamingResponse(run.astream(after), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
     @app.get("/api/runs/{run_id}")
     def run_state(run_id: str):
         """Where a streamed question stands: its outcome (None while running) and its worker process."""
         run = runs.get(run_id)
         if run is None:
             return SafeJSON({"error": f"no question {run_id!r} is running on this server"}, status_code=404)
-        return {"run_id": run_id, "conversation_id": run.conversation_id, "outcome": run.outcome,
-                "worker_pid": run.pid, "worker_alive": run.proc.is_alive()}
+        return {"run_id": run_id, "conversation_id": run.conversation_id, "question": run.question,
+                "outcome": run.outcome, "events": len(run.log), "worker_pid": run.pid,
+                "worker_alive": run.proc.is_alive()}
 
     from earful.web.routes import register
 

@@ -239,10 +239,11 @@ function fold(list){     // once answered, the steps stay one click away
   list.replaceWith(d); d.appendChild(list);}
 function parseEvents(buffer, onEvent){
   let at; while((at = buffer.indexOf('\n\n')) >= 0){
-    const block = buffer.slice(0, at); buffer = buffer.slice(at + 2); let kind = 'message', data = '';
+    const block = buffer.slice(0, at); buffer = buffer.slice(at + 2); let kind = 'message', data = '', id = null;
     block.split('\n').forEach(line => {if(line.startsWith('event:')) kind = line.slice(6).trim();
-      else if(line.startsWith('data:')) data += line.slice(5).trim();});
-    if(data) onEvent(kind, JSON.parse(data));}
+      else if(line.startsWith('data:')) data += line.slice(5).trim();
+      else if(line.startsWith('id:')) id = +line.slice(3).trim();});
+    if(data) onEvent(kind, JSON.parse(data), id);}
   return buffer;}
 function settle(answer, html){
   if(answer.conversation_id && answer.conversation_id !== conv){conv = answer.conversation_id;
@@ -252,11 +253,44 @@ $('cancel').onclick = async () => {
   if(!runId) return; $('cancel').disabled = true; $('cancel').textContent = 'cancelling…';
   try {await getJSON('/api/runs/' + encodeURIComponent(runId) + '/cancel', {method: 'POST'});}
   catch (x) {err('could not cancel: ' + reason(x)); $('cancel').disabled = false; $('cancel').textContent = 'Cancel';}};
+// One streamed run as the page follows it: `last` is the number of the last event shown, so a stream read again
+// (after a reload or a lost connection) shows each step once; `end` is answer | cancelled | error once it ended.
+function follower(steps){
+  const run = {last: -1, end: null, failed: null};
+  run.onEvent = (kind, data, id) => {
+    if(id !== null && id <= run.last) return; if(id !== null) run.last = id;
+    if(kind === 'run'){runId = data.run_id; $('cancel').hidden = false; run.isNew = data.new;
+      if(!conv){conv = data.conversation_id;      // a reload from here comes back to this run
+        history.pushState({}, '', '/c/' + encodeURIComponent(conv));}}
+    else if(kind === 'answer'){run.end = kind; fold(steps); settle(data.answer, data.html);}
+    else if(kind === 'cancelled' || kind === 'error'){run.end = kind; steps.classList.add('done');
+      if(run.isNew){conv = null; history.replaceState({}, '', '/');}      // nothing was saved: no conversation yet
+      if(kind === 'error'){run.failed = data.message; err(data.message); return;}
+      $('log').appendChild(el('p', 'earful-cancelled', data.message)); scrollDown();}
+    else step(steps, data);};
+  return run;}
+async function readEvents(r, run){
+  const reader = r.body.getReader(), text = new TextDecoder(); let buffer = '';
+  for(;;){const {value, done} = await reader.read(); if(done) break;
+    buffer = parseEvents(buffer + text.decode(value, {stream: true}), run.onEvent);}}
+// Read a run's events again from the server, after the last one shown (Last-Event-ID), until it ends.
+async function resume(id, run){
+  for(let tries = 0; !run.end && tries < 5; tries++){
+    if(tries) await new Promise(ok => setTimeout(ok, 500 * tries));
+    let r; try {r = await fetch('/api/runs/' + encodeURIComponent(id) + '/events',
+                                {headers: {'Accept': 'text/event-stream', 'Last-Event-ID': String(run.last)}});}
+    catch (x) {continue;}
+    if(r.status === 404) throw new Error('this question is no longer running on the server; if it was answered, ' +
+                                         'the answer is in the conversation (reload the page)');
+    if(!r.ok) throw new Error(await problem(r));
+    try {await readEvents(r, run);} catch (x) {/* lost again: try once more */}}
+  if(!run.end) throw new Error('the connection to the server was lost while answering; reload the page to see ' +
+                               'whether the answer came');}
 $('ask').onsubmit = async (e) => {e.preventDefault();
   const q = $('q').value.trim(); if(!q || $('q').disabled) return;
   $('log').appendChild(el('p', 'earful-q', q)); $('q').value = ''; busy(true); asked.push(q);
-  let failed = null;
   const steps = el('ol', 'earful-steps'); steps.setAttribute('aria-live', 'polite');
+  const run = follower(steps);
   try {
     let r;
     try {r = await fetch('/api/ask', {method: 'POST', headers: {'Content-Type': 'application/json',
@@ -270,24 +304,26 @@ $('ask').onsubmit = async (e) => {e.preventDefault();
         throw new Error('the server sent a reply this page cannot read (HTTP ' + r.status + ')');
       settle(j.answer, j.html); return;}
     $('log').appendChild(steps);
-    const reader = r.body.getReader(), text = new TextDecoder(); let buffer = '', end = null;
-    const onEvent = (kind, data) => {
-      if(kind === 'run'){runId = data.run_id; $('cancel').hidden = false;}
-      else if(kind === 'answer'){end = kind; fold(steps); settle(data.answer, data.html);}
-      else if(kind === 'cancelled'){end = kind; steps.classList.add('done');
-        $('log').appendChild(el('p', 'earful-cancelled', data.message)); scrollDown();}
-      else if(kind === 'error'){end = kind; steps.classList.add('done'); failed = data.message; err(data.message);}
-      else step(steps, data);};
-    try {for(;;){const {value, done} = await reader.read(); if(done) break;
-      buffer = parseEvents(buffer + text.decode(value, {stream: true}), onEvent);}}
-    catch (x) {if(!end) throw new Error('the connection to the server was lost while answering: ' + reason(x));}
-    if(!end) throw new Error('the connection to the server ended before the answer came; ask again');
-  } catch (x) {failed = reason(x); err(failed);}
-  finally {runId = null; busy(false); if(failed && !$('q').value) $('q').value = q;}   // a failed question is kept
+    try {await readEvents(r, run);}
+    catch (x) {if(!run.end && !runId) throw new Error('the connection to the server was lost while answering: ' +
+                                                      reason(x));}
+    if(!run.end && runId) await resume(runId, run);          // the stream broke off: read the rest again
+    if(!run.end) throw new Error('the connection to the server ended before the answer came; ask again');
+  } catch (x) {if(!run.failed){run.failed = reason(x); err(run.failed);}}
+  finally {runId = null; busy(false); if(run.failed && !$('q').value) $('q').value = q;}   // a failed question is kept
 };
+// After a reload: a question of this conversation still running on the server is followed again, steps first.
+async function follow(running){
+  $('log').appendChild(el('p', 'earful-q', running.question)); busy(true);
+  const steps = el('ol', 'earful-steps'); steps.setAttribute('aria-live', 'polite'); $('log').appendChild(steps);
+  const run = follower(steps); runId = running.run_id; $('cancel').hidden = false;
+  try {await resume(running.run_id, run);}
+  catch (x) {if(!run.failed){run.failed = reason(x); err(run.failed);}}
+  finally {runId = null; busy(false);}}
 window.addEventListener('popstate', () => location.reload());
 loadHistory();
-if(conv) getJSON('/api/conversations/' + encodeURIComponent(conv)).then(showConversation)
+if(conv) getJSON('/api/conversations/' + encodeURIComponent(conv))
+  .then(data => {showConversation(data); if(data.running) return follow(data.running);})
   .catch(x => err('could not load this conversation: ' + reason(x)));
 else suggest($('suggest-top'));
 """

@@ -42,7 +42,8 @@ def register(app, settings, SafeJSON) -> None:
         from earful.web.history import conversation
         from earful.web.page import not_found_page, page
 
-        if conversation(settings.db, conversation_id, wait_s=settings.wait_s) is None:
+        if conversation(settings.db, conversation_id, wait_s=settings.wait_s) is None and \
+                app.state.runs.running_for(conversation_id) is None:      # a new conversation's first question
             return HTMLResponse(not_found_page(f"There is no conversation {conversation_id!r} in this workspace "
                                                f"({settings.db})."), status_code=404)
         return page(conversation_id)
@@ -58,9 +59,17 @@ def register(app, settings, SafeJSON) -> None:
         from earful.web.history import conversation
         from earful.web.render import answer_html
 
+        run = app.state.runs.running_for(conversation_id)     # first: a run that ends meanwhile is still streamed
         conv = conversation(settings.db, conversation_id, wait_s=settings.wait_s)
-        if conv is None:
+        if conv is None and run is None:
             return SafeJSON({"error": f"no conversation {conversation_id!r} in this workspace"}, status_code=404)
+        if conv is None:                                      # its first question is still running
+            conv = {"conversation_id": conversation_id, "title": run.question, "created_at": None,
+                    "updated_at": None, "turns": []}
+        conv["running"] = None
+        if run is not None:      # the run's own turn (saved just before it ends) comes with its stream, not twice
+            conv["turns"] = conv["turns"][:run.turns_before]
+            conv["running"] = {"run_id": run.id, "question": run.question}
         for t in conv["turns"]:
             t["html"] = answer_html(t["answer"], item_link="/items/")
         return conv

@@ -7,8 +7,11 @@ its descendants (the sandbox's process groups; bubblewrap also dies with its par
 connection is dropped and no further request is made. Once the answer exists and the turn is being saved, a cancel
 waits for the save instead (a half-written turn would be rolled back, but the answer is already paid for).
 
-Events (dicts) flow worker -> pipe -> a pump thread -> the run's queue, so a slow or vanished client never blocks
-the worker. Kinds: ``run`` (first: run_id, conversation_id), the progress events of `earful.qa_agent.ask`
+Events (dicts) flow worker -> pipe -> a pump thread -> the run's log, so a slow or vanished client never blocks
+the worker. The log is kept with the run (by run id, until `Runs.keep_s` after it ends), numbered from 0: a stream
+sends each event with its number as the SSE ``id``, and a client that lost its stream (a reload, a dropped
+connection) reads it again from ``GET /api/runs/<id>/events`` after the ``Last-Event-ID`` it saw: the steps so far,
+then live, in order and once each. Kinds: ``run`` (first: run_id, conversation_id), the progress events of `earful.qa_agent.ask`
 (``engine``, ``declined``, ``llm``, ``unusable``, ``running``, ``result``, ``saving``), then exactly one of
 ``answer`` (answer JSON and its HTML), ``cancelled`` or ``error`` (a readable message).
 """
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import signal
 import threading
 import time
@@ -24,7 +26,6 @@ import uuid
 
 from earful.errors import EarfulError
 
-END = None                      # queue sentinel: no more events
 MAX_RUNS = max(4, (os.cpu_count() or 2))     # worker processes at once; more wait for a 503's retry
 _CTX = None
 _CTX_LOCK = threading.Lock()
@@ -132,14 +133,19 @@ class RunsBusy(EarfulError):
 
 
 class Run:
-    """One question running in a worker process; `events` is read by the streaming response."""
+    """One question running in a worker process; `log` holds its events in order (read by any number of streams).
 
-    def __init__(self, settings, question: str, conversation_id: str, new: bool):
+    `turns_before` is how many turns its conversation had when it started: until the run ends, the conversation is
+    shown with those turns and this run's stream (its turn, once saved, comes with the stream's answer)."""
+
+    def __init__(self, settings, question: str, conversation_id: str, new: bool, turns_before: int = 0):
         self.id = uuid.uuid4().hex[:12]
         self.conversation_id = conversation_id
         self.new = new
         self.question = question
-        self.events: queue.Queue = queue.Queue()
+        self.turns_before = turns_before
+        self.log: list[dict] = []                    # append-only; an event's index is its SSE id
+        self._log_lock = threading.Lock()
         self.cancelled = False
         self.saving = False                          # the answer exists and its turn is being written
         self.finished = threading.Event()
@@ -152,8 +158,13 @@ class Run:
         self.proc.start()
         send.close()
         self.pid = self.proc.pid
-        self.events.put({"kind": "run", "run_id": self.id, "conversation_id": conversation_id, "new": new})
+        self._put({"kind": "run", "run_id": self.id, "conversation_id": conversation_id, "new": new,
+                   "question": question})
         threading.Thread(target=self._pump, args=(recv,), name=f"earful-pump-{self.id}", daemon=True).start()
+
+    def _put(self, event: dict) -> None:
+        with self._log_lock:
+            self.log.append(event)
 
     def _pump(self, conn) -> None:
         last = None
@@ -169,22 +180,21 @@ class Run:
                 from earful.web.render import answer_html
 
                 event["html"] = answer_html(event["answer"], item_link="/items/")
-            self.events.put(event)
+            self._put(event)
         conn.close()
         self.proc.join()
         if last not in ("answer", "error"):
             if self.cancelled:
                 last = "cancelled"
-                self.events.put({"kind": "cancelled", "message": "cancelled: the question was stopped on the "
+                self._put({"kind": "cancelled", "message": "cancelled: the question was stopped on the "
                                                                   "server; nothing was saved"})
             else:
                 last = "error"
-                self.events.put({"kind": "error", "message": f"the worker answering this question stopped "
+                self._put({"kind": "error", "message": f"the worker answering this question stopped "
                                                              f"unexpectedly (exit code {self.proc.exitcode}); the "
                                                              "terminal running `earful serve` may say why"})
         self.outcome = last
         self.ended_at = time.monotonic()
-        self.events.put(END)
         self.finished.set()
 
     def cancel(self, wait_s: float = 10.0) -> bool:
@@ -203,29 +213,33 @@ class Run:
             self.finished.wait(wait_s)
         return True
 
-    async def astream(self, keepalive_s: float = 10.0):
-        """The events as server-sent-event text, ending after the last one; a comment line keeps idle links open.
+    async def astream(self, after: int = -1, keepalive_s: float = 10.0):
+        """The events numbered above `after` as server-sent-event text (``id``, ``event``, ``data``), then the live
+        ones, ending after the last; a comment line keeps idle links open.
 
-        Polls the queue without holding a worker thread, so many open streams cost the server nothing."""
+        Polls the log without holding a worker thread, so many open streams cost the server nothing."""
         import asyncio
 
         from earful.web.render import json_for_html
 
-        idle = 0.0
+        idle, sent = 0.0, max(-1, after)
         while True:
-            try:
-                event = self.events.get_nowait()
-            except queue.Empty:
-                await asyncio.sleep(0.05)
-                idle += 0.05
-                if idle >= keepalive_s:
-                    idle = 0.0
-                    yield ": still working\n\n"
+            done = self.finished.is_set()            # read before the log: the last event is in it once this is set
+            with self._log_lock:
+                new = self.log[sent + 1:]
+            for event in new:
+                sent += 1
+                yield f"id: {sent}\nevent: {event['kind']}\ndata: {json_for_html(event)}\n\n"
+            if new:
+                idle = 0.0
                 continue
-            idle = 0.0
-            if event is END:
+            if done:
                 return
-            yield f"event: {event['kind']}\ndata: {json_for_html(event)}\n\n"
+            await asyncio.sleep(0.05)
+            idle += 0.05
+            if idle >= keepalive_s:
+                idle = 0.0
+                yield ": still working\n\n"
 
 
 class Runs:
@@ -237,7 +251,7 @@ class Runs:
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
 
-    def start(self, settings, question: str, conversation_id: str | None) -> Run:
+    def start(self, settings, question: str, conversation_id: str | None, turns_before: int = 0) -> Run:
         with self._lock:
             now = time.monotonic()
             for rid, r in list(self._runs.items()):
@@ -248,13 +262,19 @@ class Runs:
                 raise RunsBusy(f"{busy} questions are running on this server (at most {self.limit} at once); "
                                "ask again when one finishes")
             new = conversation_id is None
-            run = Run(settings, question, conversation_id or uuid.uuid4().hex[:12], new)
+            run = Run(settings, question, conversation_id or uuid.uuid4().hex[:12], new, turns_before)
             self._runs[run.id] = run
             return run
 
     def get(self, run_id: str) -> Run | None:
         with self._lock:
             return self._runs.get(run_id)
+
+    def running_for(self, conversation_id: str) -> Run | None:
+        """The newest run of this conversation that has not ended (None when none: its answer is in the history)."""
+        with self._lock:
+            live = [r for r in self._runs.values() if r.conversation_id == conversation_id and not r.finished.is_set()]
+        return live[-1] if live else None
 
     def cancel_all(self) -> None:
         with self._lock:
