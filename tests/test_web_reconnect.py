@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from tests.test_web_stream import UNMAPPED, llm_env, plan, wait_until
 from tests.fake_openai import FakeOpenAIServer
+from tests.test_web_stream import UNMAPPED, llm_env, plan, wait_until
 from tests.test_web_trust import Server
 from tests.web_pages import Chat, browser_for, tiny_workspace
 

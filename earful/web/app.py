@@ -11,8 +11,9 @@ header against the names the server is bound to (a DNS-rebinding page at ``evil.
 Every JSON this app serves is escaped for HTML (`json_for_html`), like the JSON inside its pages.
 
 Routes: the page (``/``, ``/c/<conversation id>``), ``/api/ask`` (JSON, or a stream of steps when the request
-accepts ``text/event-stream``; see `earful.web.runs`), ``/api/runs/<id>/cancel``, the conversation list and turns,
-``/api/runs/<id>/events`` (a streamed question again, from ``Last-Event-ID``), ``/api/sql`` (an edited query, read-only as in ``earful sql``), ``/api/suggestions`` and the item pages
+accepts ``text/event-stream``; see `earful.web.runs`), ``/api/runs/<id>/cancel``, ``/api/runs/<id>/events`` (a
+streamed question again, from ``Last-Event-ID``), the conversation list and turns, ``/api/sql`` (an edited query,
+read-only as in ``earful sql``), ``/api/suggestions``, the item pages, the views and the profile pages
 (`earful.web.routes`).
 """
 from __future__ import annotations

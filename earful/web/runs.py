@@ -11,9 +11,9 @@ Events (dicts) flow worker -> pipe -> a pump thread -> the run's log, so a slow 
 the worker. The log is kept with the run (by run id, until `Runs.keep_s` after it ends), numbered from 0: a stream
 sends each event with its number as the SSE ``id``, and a client that lost its stream (a reload, a dropped
 connection) reads it again from ``GET /api/runs/<id>/events`` after the ``Last-Event-ID`` it saw: the steps so far,
-then live, in order and once each. Kinds: ``run`` (first: run_id, conversation_id), the progress events of `earful.qa_agent.ask`
-(``engine``, ``declined``, ``llm``, ``unusable``, ``running``, ``result``, ``saving``), then exactly one of
-``answer`` (answer JSON and its HTML), ``cancelled`` or ``error`` (a readable message).
+then live, in order and once each. Kinds: ``run`` (first: run_id, conversation_id, question), the progress events
+of `earful.qa_agent.ask` (``engine``, ``declined``, ``llm``, ``unusable``, ``running``, ``result``, ``saving``),
+then exactly one of ``answer`` (answer JSON and its HTML), ``cancelled`` or ``error`` (a readable message).
 """
 from __future__ import annotations
 
