@@ -93,6 +93,8 @@ def test_the_profile_page_shows_the_profile_codes_numbers(client, db):
     # the heatmap: one row per subject, one column per category, the profile's means
     heat = next(f for f in _figures(page.text) if f["data"][0]["type"] == "heatmap")["data"][0]
     assert heat["y"] == want["subjects"] and heat["x"] == list(CATEGORIES)
+    # a colour scale plotly.js knows (the profile code names plotly.py's 'RdYlGn'): red is low, green is high
+    assert heat["colorscale"][0] == [0.0, "rgb(165,0,38)"] and heat["colorscale"][-1] == [1.0, "rgb(0,104,55)"]
     node = {(r["subject"], r["node"]): r for r in want["nodes"]}
     for si, s in enumerate(heat["y"]):
         for ci, c in enumerate(heat["x"]):
@@ -110,7 +112,9 @@ def test_the_profile_page_shows_the_profile_codes_numbers(client, db):
     assert 2 <= len(ids) <= 3 and set(ids) <= beta_math
     assert {q["item_id"] for q in weak[0]["quotes"]} == set(ids)
     assert HOSTILE not in page.text
-    assert "alpha: no significant weakness" in text and "gamma: no significant strength" in text
+    assert "beta: no significant strength" in text
+    assert ("no significant weakness or strength (no category departs from its overall standing after Holm "
+            "correction at 0.05, categories with at least 20 items): alpha, gamma") in text
 
 
 def test_two_chosen_subjects_are_compared(client, db):

@@ -6,7 +6,8 @@ subject x category heatmap, each subject's overall score with its 95% interval, 
 weaknesses with quotes linking to ``/items/<id>``, and the comparison of two chosen subjects.
 
 Design decision: every number comes from the profile code (`earful.qa_agent.profiles.build_profile`, the same
-``Profile`` that ``earful profile`` prints and writes as HTML, and its `heatmap_figure`); this module only finds
+``Profile`` that ``earful profile`` prints and writes as HTML, and its `heatmap_figure`, whose colour scale `heatmap`
+spells out for plotly.js); this module only finds
 the columns to profile (by the names the built-in engine's profile questions look for) and lays the page out. The
 profile is built with every subject reported, so the heatmap shows them all, and the chosen pair is compared with
 ``Profile.compare``. Built profiles are kept for a few page loads, keyed by the workspace file's size and mtime.
@@ -172,6 +173,31 @@ def _item_link(item_id) -> str:
     return f'<a class="earful-item" href="/items/{_esc(quote(str(item_id), safe=""))}">{_esc(item_id)}</a>'
 
 
+def heatmap(prof) -> dict:
+    """`earful.qa_agent.profiles.html.heatmap_figure`, adapted for plotly.js: its colour scale is named as plotly.py
+    names it ('RdYlGn', which plotly.js does not know and draws in its default reds), so it is spelt out here, red
+    for low and green for high (reversed when lower is better); the first subject is on top; smaller margins."""
+    import copy
+
+    from plotly.colors import diverging
+
+    from earful.qa_agent.profiles.html import heatmap_figure
+
+    fig = copy.deepcopy(heatmap_figure(prof))
+    trace = fig["data"][0]
+    name = trace.get("colorscale")
+    if isinstance(name, str):
+        base = name.removesuffix("_r")
+        colors = getattr(diverging, base, None)
+        if colors:
+            colors = colors[::-1] if name.endswith("_r") else colors
+            trace["colorscale"] = [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
+    layout = fig["layout"]
+    layout["yaxis"] = {**layout.get("yaxis", {}), "autorange": "reversed"}
+    layout["margin"] = {"l": 40, "r": 16, "t": 48, "b": 40}     # the axes' automargin makes room for the labels
+    return fig
+
+
 def _overall(prof) -> str:
     """Each subject's overall score with its 95% interval and rank: a chart with error bars and a table."""
     from earful.web.render import chart_html
@@ -194,8 +220,12 @@ def _overall(prof) -> str:
 
 
 def _findings(prof) -> str:
-    parts = ["<h3>Strengths and weaknesses</h3>"]
+    """Each subject's significant weaknesses and strengths with quotes; the subjects with none, named in one line."""
+    parts, quiet = ["<h3>Strengths and weaknesses</h3>"], []
     for name in prof.subjects:
+        if not prof.weaknesses(name) and not prof.strengths(name):
+            quiet.append(name)
+            continue
         parts.append(f'<section class="pf-subject" data-subject="{_esc(name)}"><h4>{_esc(name)}</h4>')
         for kind in ("weakness", "strength"):
             found = prof.weaknesses(name) if kind == "weakness" else prof.strengths(name)
@@ -215,6 +245,11 @@ def _findings(prof) -> str:
                          '<th>n</th><th>mean [95%]</th><th>others</th><th>effect</th><th>p (adj.)</th><th>quotes</th>'
                          f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
         parts.append("</section>")
+    if quiet:
+        p = prof.params
+        parts.append(f'<p class="pf-none earful-meta">no significant weakness or strength (no category departs from '
+                     f'its overall standing after {_esc(p["correction"].title())} correction at {p["alpha"]:g}, '
+                     f'categories with at least {p["min_items"]} items): {_esc(", ".join(quiet))}</p>')
     return "".join(parts)
 
 
@@ -245,7 +280,6 @@ def _comparison(comp) -> str:
 def profile_html(settings, source: str, subject: str | None = None, score: str | None = None,
                  category: str | None = None, labels: str | None = None, compare: list[str] | None = None) -> str:
     """One source's profile page (see the module doc); a readable message where a column is missing."""
-    from earful.qa_agent.profiles.html import heatmap_figure
     from earful.web.render import chart_html
     from earful.web.views import view_page
 
@@ -266,8 +300,7 @@ def profile_html(settings, source: str, subject: str | None = None, score: str |
     if found["hint"]:
         parts.append(f'<p class="earful-note pf-hint">{_esc(found["hint"])}</p>')
     else:
-        parts.append('<h3>Subject x category</h3><div class="pf-heatmap">'
-                     + chart_html({"plotly": heatmap_figure(prof)}) + "</div>")
+        parts.append('<div class="pf-heatmap">' + chart_html({"plotly": heatmap(prof)}) + "</div>")
     parts.append(_overall(prof))
     if not found["hint"]:
         parts.append(_findings(prof))
