@@ -144,6 +144,10 @@ def test_the_list_and_sources_without_a_subject_or_categories_say_how_to_get_one
     nosubject = client.get("/profiles/notes")
     assert nosubject.status_code == 200 and "--subject-column COLUMN" in _text(nosubject.text)
     assert "Plotly.newPlot" not in nosubject.text
+    assert '<form id="columns"' in nosubject.text and "<option>rating</option>" in nosubject.text
+    chosen = client.get("/profiles/notes", params={"subject": "id", "score": "rating"})   # columns named by hand
+    assert chosen.status_code == 200 and "needs categories, and notes has no category" in _text(chosen.text)
+    assert "score (rating) of 10 id values" in _text(chosen.text)
     unknown = client.get("/profiles/nosuch")
     assert unknown.status_code == 404 and "no source named 'nosuch'" in _text(unknown.text)
     badcol = client.get("/profiles/crit", params={"subject": "zzz"})

@@ -253,6 +253,24 @@ def _findings(prof) -> str:
     return "".join(parts)
 
 
+def _columns_form(source: str, found: dict) -> str:
+    """Choose the columns to profile (a GET form): subject, score, and a category column or a taxonomy's labels."""
+    chosen = found.get("chosen") or {}
+    cols = [c for c in found["columns"] if c != "item_id"]
+
+    def select(name: str, options: list[str], current, blank: str | None = None) -> str:
+        opts = ([f'<option value="">{_esc(blank)}</option>'] if blank is not None else []) + [
+            f'<option{" selected" if o == current else ""}>{_esc(o)}</option>' for o in options]
+        return f'<label>{name} <select name="{name}">{"".join(opts)}</select></label>'
+
+    return (f'<form id="columns" class="earful-tools" method="get" action="/profiles/{_esc(quote(source, safe=""))}">'
+            + select("subject", cols, chosen.get("subject") or found["subject"], "(detected)")
+            + select("score", cols, chosen.get("score") or found["score"], "(detected)")
+            + select("category", cols, chosen.get("category"), "(detected)")
+            + (select("labels", found["labels"], chosen.get("labels"), "(none)") if found["labels"] else "")
+            + "<button>Profile</button></form>")
+
+
 def _compare_form(prof, source: str, params: dict, pair: list[str]) -> str:
     def select(name: str, chosen: str | None) -> str:
         opts = "".join(f'<option{" selected" if s == chosen else ""}>{_esc(s)}</option>' for s in prof.all_subjects)
@@ -287,7 +305,7 @@ def profile_html(settings, source: str, subject: str | None = None, score: str |
     title = f"Profile: {source}"
     if prof is None:
         return view_page(title, f'<p class="earful-note pf-hint">{_esc(found["hint"])}</p>'
-                                '<p><a href="/profiles">all sources</a></p>')
+                                + _columns_form(source, found) + '<p><a href="/profiles">all sources</a></p>')
     chosen = found["chosen"]
     params = {"subject": chosen["subject"], "score": chosen["score"], "category": chosen["category"],
               "labels": chosen["labels"]}
@@ -296,6 +314,7 @@ def profile_html(settings, source: str, subject: str | None = None, score: str |
              f'{len(prof.all_subjects)} {_esc(chosen["subject"])} values over {len(prof.tree) - 1} categories'
              f'{" (" + _esc(what) + ")" if what else ""}; {prof.params["n_items"]} items; interval: '
              f'{_esc(prof.interval)} · <a href="/profiles">all sources</a></p>']
+    parts.append(_columns_form(source, found))
     parts += [f'<p class="earful-note">note: {_esc(n)}</p>' for n in prof.notes]
     if found["hint"]:
         parts.append(f'<p class="earful-note pf-hint">{_esc(found["hint"])}</p>')
