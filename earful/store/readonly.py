@@ -116,19 +116,37 @@ CONFIG = {"enable_external_access": False, "autoinstall_known_extensions": False
 _OPEN_CONFIG = {k: v for k, v in CONFIG.items() if k != "enable_external_access"}
 
 
-def _allow_lake(con) -> None:
-    """Allow reads under the local lake folder of a lake catalog (`earful.lake.catalog`: a ``_lake`` table)."""
+def _lake_dirs(con) -> list[str]:
+    """The local lake folders a lake catalog (`earful.lake.catalog`: a ``_lake`` table) reads; [] for a workspace.
+    Only a folder that is a lake (it holds the manifest): a catalog file naming "/" gets no access at all."""
     if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
                        "AND table_name = '_lake'").fetchall()[0][0]:
-        return
-    # only a folder that is a lake (it holds the manifest): a catalog file naming "/" gets no access at all
-    urls = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall()
+        return []
+    return [str(Path(r[0]).resolve()).rstrip("/") + "/" for r in con.execute("SELECT url FROM _lake").fetchall()
             if r[0] and "://" not in r[0] and (Path(r[0]) / "_lake.json").is_file()]
-    if urls:
+
+
+def _allow_lake(con) -> None:
+    """Allow reads under the local lake folder of a lake catalog, and nowhere else."""
+    dirs = _lake_dirs(con)
+    if dirs:
         from earful.store.sql import quote_literal
 
-        dirs = ", ".join(quote_literal(str(Path(u).resolve()).rstrip("/") + "/") for u in urls)
-        con.execute(f"SET allowed_directories = [{dirs}]")
+        con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in dirs)}]")
+
+
+def lake_access(path: str, statements: list[str] | None = None, wait_s: float | None = None) -> list[str]:
+    """For the agent's sandbox: the lake folders the database at `path` reads ([] for a .duckdb workspace), after
+    `lake_guard` has checked `statements` (SQL the sandbox is about to run) over a lake catalog. A file that another
+    process is writing is waited for up to `wait_s` (then `earful.store.WorkspaceBusyError`)."""
+    con = connect_read_only(path, wait_s=wait_s)
+    try:
+        dirs = _lake_dirs(con)
+        if dirs and statements:
+            lake_guard(con, statements)
+        return dirs
+    finally:
+        con.close()
 
 
 # ---- queries over a lake catalog -------------------------------------------------------------------------------
@@ -185,7 +203,7 @@ def lake_guard(con, statements: list[str]) -> None:
         if tree.get("error"):   # not a plain query (DESCRIBE, PRAGMA, EXPLAIN, PIVOT): checked by its words
             words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)}
             if words & raw and not words & NARROWING and "limit" not in words:
-                raise InputError(f"refused: this query reads the lake's raw table(s) {', '.join(sorted(words & raw))} "
+                raise InputError(f"refused: this query reads the raw lake table(s) {', '.join(sorted(words & raw))} "
                                  "whole", hint=LAKE_HINT)
             continue
         for st in tree.get("statements", []):
@@ -194,7 +212,7 @@ def lake_guard(con, statements: list[str]) -> None:
             hit = (out["tables"] - out["ctes"]) & raw
             limited = any(m.get("type") == "LIMIT_MODIFIER" for m in (st.get("node") or {}).get("modifiers", []))
             if hit and not out["narrowed"] and not limited:
-                raise InputError(f"refused: a query over the lake's raw table(s) {', '.join(sorted(hit))} must carry a "
+                raise InputError(f"refused: a query over the raw lake table(s) {', '.join(sorted(hit))} must carry a "
                                  "date or source predicate or a LIMIT (it would read every partition)", hint=LAKE_HINT)
 
 

@@ -100,8 +100,12 @@ def run_sql(db_path: str, sql: str, settings=None, max_rows: int = 10_000, in_pr
         return ExecResult(ok=False, error=str(exc))
     if in_process:
         return _run_in_process(db_path, sql, max_rows)
+    try:   # a lake catalog: the query must not read every partition; the sandbox may read the lake's folder
+        lake_dirs = _lake_dirs(db_path, settings, statements)
+    except EarfulError as exc:
+        return ExecResult(ok=False, error=str(exc))
     mode = sandbox_mode(settings)
-    job = {"kind": "sql", "statements": statements, "max_rows": max_rows}
+    job = {"kind": "sql", "statements": statements, "max_rows": max_rows, "lake_dirs": lake_dirs}
     return _finish(_run_waiting(db_path, job, settings, mode), mode)
 
 
@@ -137,8 +141,20 @@ def run_python(db_path: str, code: str, settings=None, max_rows: int = 10_000) -
         compile(code, "<generated>", "exec")
     except SyntaxError as exc:
         return ExecResult(ok=False, error=f"SyntaxError: {exc.msg} (line {exc.lineno})")
-    job = {"kind": "python", "code": code, "max_rows": max_rows}
+    job = {"kind": "python", "code": code, "max_rows": max_rows, "lake_dirs": _lake_dirs(db_path, settings)}
     return _finish(_run_waiting(db_path, job, settings, mode), mode)
+
+
+def _lake_dirs(db_path, settings, statements=None) -> list[str]:
+    """The lake folders a lake catalog's views read (checking `statements` first: `earful.store.readonly.lake_guard`);
+    [] for a .duckdb workspace, or for a file being written (the sandbox's own wait then says it is busy)."""
+    from earful.store import WorkspaceBusyError
+    from earful.store.readonly import lake_access
+
+    try:
+        return lake_access(str(db_path), statements, getattr(settings, "wait_s", None) if settings else None)
+    except WorkspaceBusyError:
+        return []
 
 
 def _run_waiting(db_path, job: dict, settings, mode: str):

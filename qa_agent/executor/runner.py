@@ -101,20 +101,28 @@ def _figure(fig):
     return {"title": title or "chart", "plotly": data}
 
 
-def connect(db, memory_mb):
+def connect(db, memory_mb, lake_dirs=()):
+    """`db` read-only, no external access; a lake catalog's `lake_dirs` (its lake folders) readable, nothing else."""
     import duckdb
 
-    con = duckdb.connect(db, read_only=True, config={
-        "enable_external_access": False, "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False, "threads": 2, "memory_limit": f"{max(64, memory_mb // 2)}MB"})
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "threads": 2,
+              "memory_limit": f"{max(64, memory_mb // 2)}MB"}
+    if not lake_dirs:
+        config["enable_external_access"] = False
+    con = duckdb.connect(db, read_only=True, config=config)
+    if lake_dirs:   # DuckDB takes allowed_directories only while external access is on: set it, then turn it off
+        con.execute("SET allowed_directories = ?", [[str(d) for d in lake_dirs]])
+        con.execute("SET enable_external_access = false")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET lock_configuration = true")
+    if con.execute("SELECT current_setting('enable_external_access')").fetchall()[0][0]:
+        raise RuntimeError("the sandbox's connection allows external access; refusing to run")
     return con
 
 
 def run(job):
     max_rows = int(job.get("max_rows", 10000))
-    con = connect(job["db"], int(job.get("memory_mb", 1024)))
+    con = connect(job["db"], int(job.get("memory_mb", 1024)), job.get("lake_dirs") or ())
     if job["kind"] == "sql":
         stmts = job["statements"]
         for s in stmts[:-1]:

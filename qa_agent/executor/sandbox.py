@@ -167,7 +167,7 @@ def _site_packages() -> str:
     return sysconfig.get_paths()["purelib"]
 
 
-def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
+def _bwrap_cmd(db: Path, python: str, lake_dirs: list[str] = ()) -> tuple[list[str], str]:
     inside_db = f"/workspace/{db.name}"
     cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/workspace"]
@@ -179,6 +179,8 @@ def _bwrap_cmd(db: Path, python: str) -> tuple[list[str], str]:
     wal = db.with_name(db.name + ".wal")
     if wal.exists():
         cmd += ["--ro-bind", str(wal), inside_db + ".wal"]
+    for d in lake_dirs:   # a lake catalog's views read its lake's Parquet files: that folder, read-only, same path
+        cmd += ["--ro-bind", d.rstrip("/"), d.rstrip("/")]
     cmd += ["--chdir", "/tmp", "--clearenv"]
     for k, v in {**CHILD_ENV, "HOME": "/tmp"}.items():
         cmd += ["--setenv", k, v]
@@ -334,8 +336,9 @@ def run_job(db_path: str | os.PathLike, job: dict, limits: Limits, mode: str) ->
     db = Path(db_path).resolve()
     python = os.path.join(sys.prefix, "bin", "python")
     tmp = None
+    lake_dirs = list(job.get("lake_dirs") or [])
     if mode == "bwrap":
-        cmd, inside = _bwrap_cmd(db, python)
+        cmd, inside = _bwrap_cmd(db, python, lake_dirs)
         py_runner = cmd
         env = dict(CHILD_ENV)     # bwrap's own init (pid 1 inside) keeps this environment: never Earful's
     else:
