@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import duckdb
 import numpy as np
 import pytest
 from test_lake import TAXONOMY, build_workspace, lake_rows, stage_results
@@ -121,3 +122,40 @@ def test_an_actor_pool_of_two_gives_the_same_labels(engines, tmp_path):
     got = stage_results(path)["labels"]   # asserts no duplicate item ids
     local = engines["local"]["results"]["labels"]
     assert {k: v[0] for k, v in got.items()} == {k: v[0] for k, v in local.items()}
+
+
+def test_the_workspace_commands_run_on_ray_through_a_catalog(engines, tmp_path):
+    """`earful ingest` / `embed` / `classify run` / `topics assign --engine ray|local` with --db CATALOG (the commands'
+    one call, `earful.lake.workspace.on_lake`): eight new reviews ingested into two copies of the processed lake,
+    then each model stage run on each engine through the catalog; both catalogs then hold the same labels, topic ids
+    and rollups, and each stage did exactly the new items."""
+    from conftest import urr_sample
+
+    from earful.cli.common import State
+    from earful.lake.catalog import init_catalog
+    from earful.lake.workspace import on_lake
+
+    new = urr_sample(tmp_path / "new.csv", slice(N_ROWS, N_ROWS + 8))
+    catalogs = {}
+    for engine in ("local", "ray"):
+        shutil.copytree(engines["local"]["path"], tmp_path / engine)
+        db = tmp_path / f"{engine}.duckdb"
+        init_catalog(str(tmp_path / engine), db)
+        st = State(db=str(db))
+        assert on_lake(st, "ingest", None, files=[(new, None)], source="urr")[0]["added"] == 8
+        runs = [on_lake(st, "embed", engine), on_lake(st, "classify", engine, taxonomy=TAXONOMY),
+                on_lake(st, "assign", engine)]
+        assert [r["engine"] for r in runs] == [engine] * 3 and [r["rows"] for r in runs] == [8, 8, 8]
+        catalogs[engine] = db
+    def rows(engine: str, sql: str) -> list[tuple]:
+        con = duckdb.connect(str(catalogs[engine]), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    for sql, n in (("SELECT item_id, label FROM classify_labels ORDER BY 1", N_ROWS + 8),
+                   ("SELECT item_id, topic_id FROM topic_assignments ORDER BY 1", N_ROWS + 8),
+                   ("SELECT source, day, taxonomy, label, n FROM rollup_labels ORDER BY ALL", 1)):
+        got = rows("ray", sql)
+        assert got == rows("local", sql) and len(got) >= n, sql
