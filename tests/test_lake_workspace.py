@@ -167,3 +167,24 @@ def test_engine_ray_without_ray_says_the_pip_line(processed, tmp_path, monkeypat
     assert res.returncode == 3, res.stderr
     assert "install it with: pip install 'earful[ray]'" in res.stderr
     assert not (lake / "embeddings").exists()
+
+
+def test_a_workspace_being_written_is_still_waited_for_then_called_busy(tmp_path):
+    """The lake check that every command now makes first (is --db a catalog?) must not turn another process's write
+    lock into a crash: the command waits (--wait) and says the workspace is busy, as before."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws.duckdb"
+    cli_json(ws, "ingest", str(urr_sample(tmp_path / "a.csv", slice(0, 5))))
+    code = f"import duckdb, time; c = duckdb.connect({str(ws)!r}); print('held', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for args in (("embed",), ("topics", "assign"), ("ingest", str(tmp_path / "a.csv"))):
+            res = run_cli("--wait", "1", *args, db=ws)
+            assert res.returncode == 75, res.stderr
+            assert f"workspace {ws} is busy" in res.stderr and "waited 1 s" in res.stderr
+    finally:
+        holder.kill()
+        holder.wait()

@@ -25,9 +25,12 @@ def catalog_lake(db: str | Path) -> Lake | None:
     from earful.lake.catalog import is_catalog
 
     db = Path(db)
-    if not db.exists() or not is_catalog(db):
-        return None
-    con = duckdb.connect(str(db), read_only=True)
+    try:
+        if not db.exists() or not is_catalog(db):
+            return None
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.IOException:   # held by a writer: a catalog is written only by `lake init`, so this is a workspace
+        return None              # whose command waits for it as usual (--wait)
     try:
         url = con.execute("SELECT url FROM _lake").fetchall()
     finally:
