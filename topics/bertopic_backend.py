@@ -4,10 +4,13 @@ Design decision: BERTopic is given the precomputed embeddings (never re-embeds t
 SentenceTransformer (plain ``BERTopic()`` reaches for a hub and fails offline); topic words come from
 KeyBERTInspired then MaximalMarginalRelevance, both using that local model. Cluster sizes scale with the corpus
 (`scaled_params`: at least ~0.3*sqrt(n) items, never below BERTopic's own default of 10), so 500 and 500,000
-documents both give a readable number of topics. A fit is deterministic for the same vectors in the same order
-(fixed seeds; UMAP with a seed runs single-threaded); vectors that differ in the last float bit (the same text
-embedded in a different batch) can still change the clustering, which is why `earful.embeddings.embed_items`
-embeds in a fixed order.
+documents both give a readable number of topics. A fit is deterministic for the same vectors in the same order and
+the same ``seed`` (UMAP with a seed runs single-threaded; HDBSCAN has no randomness; BERTopic samples representative
+documents with a fixed seed); vectors that differ in the last float bit (the same text embedded in a different batch)
+can still change the clustering, which is why `earful.embeddings.embed_items` embeds in a fixed order. For the same
+reason KeyBERTInspired embeds its candidate words in sorted order (`SortedKeyBERTInspired`): BERTopic's own order
+is a ``set``'s, which changes with each process's string hash seed, and so did the word vectors' last bits and,
+on near ties, a topic's keywords and name.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ def build_bertopic(n: int, seed: int = 42, **overrides):
     bertopic = require("bertopic", purpose="topic modelling")
     umap = require("umap", "umap-learn", purpose="topic modelling")
     hdbscan = require("hdbscan", purpose="topic modelling")
-    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+    from bertopic.representation import MaximalMarginalRelevance
 
     from earful.embeddings import load_model
     from earful.topics.keywords import count_vectorizer
@@ -61,11 +64,32 @@ def build_bertopic(n: int, seed: int = 42, **overrides):
         hdbscan_model=hdbscan.HDBSCAN(min_cluster_size=p["min_cluster_size"], min_samples=p["min_samples"],
                                       metric="euclidean", cluster_selection_method="eom", prediction_data=False),
         vectorizer_model=count_vectorizer(min_df=p["min_df"]),
-        representation_model=[KeyBERTInspired(top_n_words=10, random_state=seed),
+        representation_model=[sorted_keybert()(top_n_words=10, random_state=seed),
                                MaximalMarginalRelevance(diversity=0.3, top_n_words=10)],
         calculate_probabilities=False,
         verbose=False,
     ), p
+
+
+def sorted_keybert():
+    """BERTopic's KeyBERTInspired, with its candidate words embedded in sorted order rather than a set's order (which
+    follows PYTHONHASHSEED): the same words then get the same vectors, bit for bit, in every process."""
+    from bertopic.representation import KeyBERTInspired
+
+    class SortedKeyBERTInspired(KeyBERTInspired):
+        def _extract_embeddings(self, topic_model, topics, representative_docs, repr_doc_indices,
+                                repr_embeddings=None):
+            if repr_embeddings is None:
+                repr_embeddings = topic_model._extract_embeddings(representative_docs, method="document",
+                                                                  verbose=False)
+            topic_embeddings = [np.mean(repr_embeddings[i[0]: i[-1] + 1], axis=0) for i in repr_doc_indices]
+            vocab = sorted({word for words in topics.values() for word in words})
+            word_embeddings = topic_model._extract_embeddings(vocab, method="document", verbose=False)
+            from sklearn.metrics.pairwise import cosine_similarity
+
+            return cosine_similarity(topic_embeddings, word_embeddings), vocab
+
+    return SortedKeyBERTInspired
 
 
 class BERTopicBackend(TopicBackend):

@@ -46,6 +46,7 @@ def fit(ctx: typer.Context,
             None, help="cluster at most this many items, assign the rest (default: by memory)"),
         llm_labels: bool = typer.Option(
             None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
+        seed: int = typer.Option(42, help="random seed: the same workspace and seed give the same topics"),
         as_json: bool = JSON_OPTION):
     """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits."""
     from earful.cli.progress import phases
@@ -54,7 +55,8 @@ def fit(ctx: typer.Context,
     st = state(ctx)
     with st.store() as store, phases("topics fit", as_json=as_json) as phase:   # stderr: elapsed per phase
         res = fit_topics(store, source=source, where=where, backend=backend, threshold=threshold,
-                         sample_cap=sample_cap, labeler=_labeler(st, store, llm_labels), progress=phase)
+                         sample_cap=sample_cap, seed=seed, labeler=_labeler(st, store, llm_labels),
+                         progress=phase)
     emit(res, as_json=as_json)
 
 

@@ -5,6 +5,10 @@ Design decision: a fit never invents ids blindly. New centroids are matched one-
 matched / split / merged / new / gone, then the stored human overrides are re-applied. Items outside the fitted
 sample, and outliers close enough to a topic (BERTopic's ``reduce_outliers(strategy="embeddings")`` rule:
 cosine similarity to the topic embedding >= threshold), are assigned to their nearest centroid.
+
+A fit is deterministic for a given workspace and `seed` (default `SEED`; ``earful topics fit --seed N``): items are
+read in item-id order, the sample is drawn with the seed from a cap that does not depend on free memory, the backend
+is seeded, and ties (representative items) break by item id. Only the run id and timestamps differ between runs.
 """
 from __future__ import annotations
 
@@ -24,18 +28,23 @@ from earful.topics.base import OUTLIER, Labeler, TopicDraft, get_backend, get_la
 DEFAULT_THRESHOLD = 0.3      # outlier reassignment: min cosine similarity to the nearest topic centroid
 MATCH_THRESHOLD = 0.8        # refit id matching: min cosine similarity between old and new centroids
 MIN_ITEMS = 20
+SAMPLE_CAP = 50_000          # default sample cap on a machine with >= 10 GB (see default_sample_cap)
+SEED = 42                    # default seed: the same workspace and seed give the same topics
 
 
 def default_sample_cap() -> int:
-    """How many items to cluster directly; the rest are assigned by nearest centroid. ~100 KB per item for UMAP's
-    kNN graph and HDBSCAN, at most 100k (so a 1M workspace fits on a 24 GB machine)."""
+    """How many items to cluster directly; the rest are assigned by nearest centroid: 50,000, fewer on a machine
+    with under ~10 GB of memory (~100 KB per item for UMAP's kNN graph and HDBSCAN; never under 20,000).
+
+    Read from the machine's total memory, never its free memory (as it once was): free memory changes from run to
+    run, and with it the sample, so the same workspace and seed gave other topics."""
     try:
         import os
 
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        avail = 8 << 30
-    return int(max(20_000, min(100_000, avail // 2 // 100_000)))
+        total = 16 << 30
+    return int(max(20_000, min(SAMPLE_CAP, total // 2 // 100_000)))
 
 
 def select_items(store, source: str | None = None, where: str | None = None) -> list[str]:
@@ -93,7 +102,7 @@ def drafts_for(store, topics: list[tuple[int, list[str], list[str], int]]) -> li
 
 def fit_topics(store, *, source: str | None = None, where: str | None = None, backend: str = "bertopic",
                labeler: Labeler | None = None, threshold: float = DEFAULT_THRESHOLD, sample_cap: int | None = None,
-               seed: int = 42, match_threshold: float = MATCH_THRESHOLD, backend_params: dict | None = None,
+               seed: int = SEED, match_threshold: float = MATCH_THRESHOLD, backend_params: dict | None = None,
                progress: bool | Callable[[str], None] = False) -> dict:
     """Fit topics on the selected items and persist them; returns a summary dict (run id, counts, outlier rates).
 
@@ -250,7 +259,7 @@ def _describe(ids: list[str], label_idx: np.ndarray, scores: np.ndarray, labs: l
     topics = []
     for k, lab in enumerate(labs):
         members = np.nonzero(label_idx == k)[0]
-        reps = members[np.argsort(-scores[members])][:M.N_REPRESENTATIVE]
+        reps = members[np.argsort(-scores[members], kind="stable")][:M.N_REPRESENTATIVE]
         topics.append((final_id[k], keywords.get(lab, []), [ids[i] for i in reps], int(sizes[k])))
     return topics
 

@@ -133,7 +133,7 @@ def refresh_topics(store, topic_ids: list[int] | None = None) -> None:
         mids, X = item_vectors(store, members, model_id=model_id)
         c = normalise(X.mean(axis=0, keepdims=True))[0]
         sims = X @ c
-        order = np.argsort(-sims)[:N_REPRESENTATIVE]
+        order = np.argsort(-sims, kind="stable")[:N_REPRESENTATIVE]   # ties: by item id
         import pyarrow as pa
 
         store.con.register("_scores", pa.table({"item_id": pa.array(mids, pa.string()),
