@@ -8,9 +8,10 @@ secondary tags and counts it in every group they reach; a profile puts each task
 the one label the classify stage gives it), so its group scores are computed over fewer, disjoint tasks.
 
 The shared critiques carry no tags (they live with the prompts, which are not shared), so they reach the tree
-through the classify stage: `TAXONOMY_YAML` is the twelve tags as a taxonomy whose descriptions the offline
-zero-shot classifier reads; labelled from the judged responses (``model_outputs.jsonl.gz`` ingested as a source) and
-made one per task with ``--unit-column session_id`` (the majority over the task's 8 responses).
+through the classify stage: `taxonomy_yaml()` is the twelve tags as a taxonomy whose descriptions and examples the
+offline zero-shot classifier reads; every judged response is labelled (``model_outputs.jsonl.gz`` ingested as a
+source) and a task takes the majority of its 8 responses' labels (``--unit-column session_id``). How well that agrees
+with hand labels, and with WildBench's published scores, is measured by ``bench/profiles_wildbench.py``.
 """
 from __future__ import annotations
 
