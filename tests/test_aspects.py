@@ -122,6 +122,7 @@ def test_fit_on_a_sample_embeds_only_the_sample_and_assigns_the_rest_by_text(tmp
     mention still gets an aspect, from the text classifier trained on the sample's aspects."""
     from earful.ingest.pipeline import ingest_file
     from earful.store import Store
+    from earful.topics.aspect_assign import GENERAL_SAMPLE
     from earful.topics.aspects import fit_aspects, is_general
     from earful.topics.mentions import segment
     from earful.topics.polarity import score_polarity
@@ -134,11 +135,13 @@ def test_fit_on_a_sample_embeds_only_the_sample_and_assigns_the_rest_by_text(tmp
         texts = s.rows("SELECT DISTINCT content_hash, text FROM mentions")
         with_vec = {h for (h,) in s.rows("SELECT content_hash FROM embeddings")}
         assert res["fitted_on"] == 150 and 0 < res["embedded"] <= 150 and res["by_text"] > 0
-        assert not [t for h, t in texts if h in with_vec and is_general(t)]
-        assert len([h for h, t in texts if h in with_vec]) <= 150 < len([t for h, t in texts if not is_general(t)])
+        specific = [h for h, t in texts if not is_general(t)]
+        assert len([h for h in specific if h in with_vec]) <= 150 < len(specific)
+        # general mentions: only the sample that locates them (to fold praise-only aspects), never all
+        assert len([h for h, t in texts if h in with_vec and is_general(t)]) <= GENERAL_SAMPLE
         assert s.scalar("SELECT count(*) FROM mentions WHERE aspect_id IS NULL") == 0
         by_text = s.rows("SELECT aspect_id FROM mentions WHERE aspect_method = 'text'")
-        assert len(by_text) == res["by_text"] and all(a >= 0 for (a,) in by_text)
+        assert 0 < len(by_text) <= res["by_text"] and all(a >= 0 for (a,) in by_text)   # some folded: generic
         assert s.scalar("SELECT count(*) FROM mentions WHERE aspect_id = -2") == res["general"]
 
 
@@ -158,6 +161,33 @@ def test_item_primary_aspect_is_what_it_complains_about(ws):
     ws.con.execute("UPDATE mentions SET polarity = 'neutral', polarity_score = 0 WHERE item_id = ? AND seq = ?",
                    [item, last])
     assert item_primary_aspects(ws)[item] == a1        # no complaint: the aspect of most mentions
+
+
+def test_an_aspect_that_is_only_praise_is_folded_into_general(ws):
+    """An aspect whose centroid sits with the general mentions ("Loved it Dude", "Excellent app No issues") is praise,
+    not an aspect: `generic_aspects` finds it, and a fit turns its mentions general."""
+    import numpy as np
+
+    from earful.embeddings import Embedder
+    from earful.topics.aspect_assign import generic_aspects
+    from earful.topics.aspects import is_general
+    from earful.topics.mentions import embed_mentions, mention_vectors
+
+    general = [m for m, t in ws.rows("SELECT mention_id, text FROM mentions ORDER BY mention_id") if is_general(t)]
+    emb = Embedder()
+    embed_mentions(ws, emb, mention_ids=general, skip_general=False)
+    _, texts, V = mention_vectors(ws, emb.model_id)
+    g = V[[is_general(t) for t in texts]].mean(axis=0)
+    g /= np.linalg.norm(g)
+    other = np.random.default_rng(0).normal(size=g.shape)
+    other -= (other @ g) * g
+    C = np.stack([other / np.linalg.norm(other), g]).astype(np.float32)
+    assert generic_aspects(ws, emb, C, general) == [1]
+    assert generic_aspects(ws, emb, C[:1], general) == []          # nothing like praise: nothing folded
+    assert generic_aspects(ws, emb, C[1:], general) == []          # never every aspect
+    res = _fit(ws)
+    folded = ws.rows("SELECT DISTINCT aspect_id FROM mentions WHERE aspect_method = 'generic'")
+    assert folded in ([], [(-2,)]) and res["mentions"] == res["general"] + res["clustered"]
 
 
 def test_refit_keeps_ids_and_replays_edits(ws):

@@ -25,6 +25,7 @@ from earful.topics import model as M
 from earful.topics.base import OUTLIER, BackendFit, TopicBackend
 
 GENERAL = -2              # a mention with nothing but evaluative or generic words
+_FOLDED = -3              # (inside a fit) a mention of an aspect folded into general as praise
 STOPWORDS_FILE = Path(__file__).parent / "aspect_stopwords.txt"
 MIN_MENTIONS = 20
 _TOKEN = re.compile(r"[a-z][a-z']*[a-z]")
@@ -152,7 +153,7 @@ FIT_MIN = 5000            # below this many mentions to cluster, every one is em
 def fit_cap(store, source: str | None = None) -> int:
     """How many mentions to embed and cluster: about as many as there are items (at least `FIT_MIN`, at most
     `topics.fit.default_sample_cap`), so an aspect fit costs about what a topics fit costs; the rest are assigned
-    to an aspect without a vector (`_text_assign`)."""
+    to an aspect without a vector (`topics.aspect_assign.text_assign`)."""
     from earful.topics.fit import default_sample_cap
 
     n_items = store.scalar("SELECT count(*) FROM items" + (" WHERE source = ?" if source else ""),
@@ -160,50 +161,21 @@ def fit_cap(store, source: str | None = None) -> int:
     return int(min(default_sample_cap(), max(FIT_MIN, int(n_items or 0))))
 
 
-def _text_assign(known_texts: list[str], known_labels: np.ndarray, texts: list[str]):
-    """Aspect index and a margin for mentions without a vector: a linear SVM over word and character n-grams
-    (TF-IDF), trained on the embedded mentions' aspects. On the demo it agrees with nearest-centroid assignment of
-    the real vectors for 65% of mentions, and item-level NMI against URR's gold is the same (bench/topics.py).
-    None when the text gives nothing to learn from (the caller embeds those mentions instead)."""
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.svm import LinearSVC
-
-    ok = known_labels >= 0
-    y = known_labels[ok]
-    train = [t for t, k in zip(known_texts, ok) if k]
-    if len(set(y.tolist())) < 2:
-        return None
-    try:
-        word = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(train)
-        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True,
-                               max_features=200_000).fit(train)
-    except ValueError:    # an empty vocabulary
-        return None
-    svm = LinearSVC(C=0.5).fit(hstack([word.transform(train), char.transform(train)]).tocsr(), y)
-    idx, margin = np.empty(len(texts), dtype=int), np.empty(len(texts))
-    for s in range(0, len(texts), 100_000):
-        F = hstack([word.transform(texts[s:s + 100_000]), char.transform(texts[s:s + 100_000])]).tocsr()
-        D = svm.decision_function(F)
-        D = D[:, None] if D.ndim == 1 else D
-        if D.shape[1] == 1:     # two classes: one column, positive means the second
-            D = np.hstack([-D, D])
-        idx[s:s + len(D)] = svm.classes_[D.argmax(axis=1)]
-        margin[s:s + len(D)] = D.max(axis=1)
-    return idx, margin
-
-
 def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-aspects", seed: int = 42,
                 threshold: float = 0.3, match_threshold: float = 0.8, sample_cap: int | None = None,
-                embed_all: bool = False, backend_params: dict | None = None, progress: bool = False) -> dict:
+                embed_all: bool = False, fold_generic: bool = True, backend_params: dict | None = None,
+                progress: bool = False) -> dict:
     """Fit aspect topics over the mentions (of `source`) and persist them; returns a summary (counts, rates, times).
 
     Fit on samples, apply at scale: a seeded random sample of `sample_cap` (default `fit_cap`) mentions that say
     what they are about is embedded and clustered; other mentions with a vector (one-sentence items, earlier runs)
     go to the nearest aspect centroid, and the rest to the aspect a text classifier trained on the embedded ones
     gives (``aspect_method`` 'text'), so most mention texts are never embedded. `embed_all` embeds every mention
-    and clusters up to `sample_cap` of them (the slower, vectors-only way)."""
+    and clusters up to `sample_cap` of them (the slower, vectors-only way). With `fold_generic`, an aspect whose
+    centroid is as close to general mentions as `aspect_assign.generic_aspects` says is praise, not an aspect: its
+    mentions become general (``aspect_method`` 'generic')."""
     from earful.embeddings import Embedder
+    from earful.topics.aspect_assign import generic_aspects, text_assign
     from earful.topics.base import get_backend
     from earful.topics.fit import _assign, _centroids_and_scores, _sample
     from earful.topics.mentions import _log_run, embed_mentions, require_mentions
@@ -248,19 +220,28 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     stored = scores.copy()
     methods = np.full(len(keep), "text", dtype=object)
     methods[known] = known_how
-    by_text = _text_assign([docs[j] for j in known], known_idx, [docs[j] for j in rest]) if len(rest) else None
+    by_text = text_assign([docs[j] for j in known], known_idx, [docs[j] for j in rest]) if len(rest) else None
     if len(rest) and by_text is None:                          # nothing to learn from: embed those too
         return fit_aspects(store, source=source, backend=backend, seed=seed, threshold=threshold,
                            match_threshold=match_threshold, sample_cap=sample_cap, embed_all=True,
                            backend_params=backend_params, progress=progress)
     if by_text is not None:
         label_idx[rest], stored[rest] = by_text
+    generic = (generic_aspects(store, embedder, C, [ids[i] for i in np.nonzero(general)[0]], seed)
+               if fold_generic else [])
+    if generic:                                                # praise clusters: their mentions are general
+        kept = [k for k in range(len(labs)) if k not in generic]
+        remap = np.full(len(labs), _FOLDED, dtype=int)
+        remap[kept] = np.arange(len(kept))
+        label_idx = np.where(label_idx >= 0, remap[np.maximum(label_idx, 0)], label_idx)
+        methods[label_idx == _FOLDED] = "generic"
+        labs, C = [labs[k] for k in kept], C[kept]
     final_id, events = _stable_ids(store, C, embedder.model_id, match_threshold)
-    own = aspect_keywords(docs, label_idx)
+    own = aspect_keywords(docs, np.where(label_idx == _FOLDED, OUTLIER, label_idx))
     kw = {k: (clean_keywords(res.keywords.get(lab, [])) or own.get(k, [])) for k, lab in enumerate(labs)}
 
     aspect_of = np.full(len(ids), GENERAL, dtype=np.int32)
-    aspect_of[keep] = [final_id[k] if k >= 0 else OUTLIER for k in label_idx]
+    aspect_of[keep] = [final_id[k] if k >= 0 else GENERAL if k == _FOLDED else OUTLIER for k in label_idx]
     score_all = np.zeros(len(ids))
     score_all[keep] = stored
     how = np.full(len(ids), "general", dtype=object)
@@ -269,7 +250,8 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     params_doc = {"backend": backend, "seed": seed, "threshold": threshold, "match_threshold": match_threshold,
                   "embedding_model": embedder.model_id, "mentions": len(ids), "general": int(general.sum()),
                   "fitted_on": int(len(sample)), "with_vector": int(len(known)), "by_text": int(len(rest)),
-                  "embedded_now": emb["embedded"], "raw_outlier_rate": float((raw == OUTLIER).mean()),
+                  "embedded_now": emb["embedded"], "generic_folded": len(generic),
+                  "raw_outlier_rate": float((raw == OUTLIER).mean()),
                   "lineage": _event_counts(events)}
     with store.transaction() as con:
         run_id = _log_run(store, "aspects", source, params_doc, len(ids), 0.0)
@@ -284,7 +266,8 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
         con.execute("UPDATE mention_runs SET seconds = ? WHERE run_id = ?", [seconds, run_id])
     n_active = int(store.scalar("SELECT count(*) FROM aspects WHERE status = 'active'"))
     outliers = int((aspect_of == OUTLIER).sum())
-    return {"run_id": run_id, "mentions": len(ids), "general": int(general.sum()), "clustered": int(len(keep)),
+    return {"run_id": run_id, "mentions": len(ids), "general": int((aspect_of == GENERAL).sum()),
+            "clustered": int((aspect_of != GENERAL).sum()), "generic_folded": len(generic),
             "fitted_on": int(len(sample)), "embedded": emb["embedded"], "by_text": int(len(rest)),
             "aspects": n_active, "outlier_rate_raw": round(params_doc["raw_outlier_rate"], 4),
             "outlier_rate": round(outliers / max(len(keep), 1), 4), "overrides_applied": applied,
