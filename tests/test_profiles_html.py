@@ -94,3 +94,41 @@ def test_html_renders_in_chromium(ws):
             assert errors == [] and dialogs == []
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("content, says", [("[1, 2, 3]", "a list holds 1, not a category name"),
+                                           ('{"Alpha": {}, "Beta": {}}', "no item's category names a node")])
+def test_a_tree_that_matches_nothing_is_an_error_not_an_empty_profile(ws, content, says):
+    """A tree whose nodes no item reaches used to give exit 0 and a page of nothing (found by a black-box probe)."""
+    tree = ws["dir"] / f"bad{len(content)}.json"
+    tree.write_text(content, encoding="utf-8")
+    page = ws["dir"] / f"bad{len(content)}.html"
+    r = run_cli("profile", "--source", "wb", "--subject-column", "model", "--score-column", "score", "--tree", tree,
+                "--category-column", "category", "--html", page, db=ws["db"])
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert not page.exists()
+
+
+def test_html_to_a_path_that_cannot_be_written_is_a_clear_error(ws):
+    blocker = ws["dir"] / "a-file"
+    blocker.write_text("x")
+    r = _profile_cli(ws, "--html", blocker / "sub" / "p.html")
+    assert r.returncode == 2 and "cannot write there" in r.stderr, r.stderr
+    assert "unexpected error" not in r.stderr and blocker.read_text() == "x"
+
+
+def test_heatmap_colour_scale_is_spelt_out_for_plotlyjs():
+    """plotly.js does not know plotly.py's 'RdYlGn' and drew the heatmap in its default reds."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from earful.qa_agent.profiles.html import heatmap_figure
+    from earful.qa_agent.profiles.tree import tree_from_spec
+
+    tree = tree_from_spec({"A": {}, "B": {}})
+    for better, first in ((True, "rgb(165,0,38)"), (False, "rgb(0,104,55)")):
+        prof = SimpleNamespace(tree=tree, subjects=["s"], all_subjects=["s"], n=np.ones((1, 3)),
+                               mean=np.full((1, 3), 5.0), params={"higher_is_better": better}, measure="score")
+        scale = heatmap_figure(prof)["data"][0]["colorscale"]
+        assert isinstance(scale, list) and scale[0] == [0.0, first] and scale[-1][0] == 1.0

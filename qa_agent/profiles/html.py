@@ -27,6 +27,16 @@ def _fmt(x, d: int = 2) -> str:
     return "" if x is None else f"{x:.{d}f}"
 
 
+def _red_to_green(reverse: bool = False) -> list:
+    """RdYlGn spelt out as [position, colour] pairs: plotly.js does not know plotly.py's scale names and would draw
+    'RdYlGn' in its default reds. Red for low, green for high (reversed when lower is better)."""
+    from plotly.colors import diverging
+
+    colors = list(diverging.RdYlGn)
+    colors = colors[::-1] if reverse else colors
+    return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
+
+
 def heatmap_figure(prof: Profile) -> dict:
     """Subjects x categories (every node below the root), coloured by the mean, the count in the hover."""
     nodes = list(range(1, len(prof.tree)))
@@ -37,7 +47,7 @@ def heatmap_figure(prof: Profile) -> dict:
         z.append([None if prof.n[s, v] == 0 else round(float(prof.mean[s, v]), 3) for v in nodes])
         text.append([f"n={int(prof.n[s, v])}" for v in nodes])
     return {"data": [{"type": "heatmap", "z": z, "x": labels, "y": list(prof.subjects), "text": text,
-                      "colorscale": "RdYlGn" if prof.params["higher_is_better"] else "RdYlGn_r",
+                      "colorscale": _red_to_green(reverse=not prof.params["higher_is_better"]),
                       "hovertemplate": "%{y}<br>%{x}<br>mean %{z:.2f}, %{text}<extra></extra>"}],
             "layout": {"title": {"text": f"{prof.measure} by subject and category"}, "template": "plotly_white",
                        "height": 180 + 28 * len(prof.subjects), "margin": {"l": 200, "b": 160},
@@ -163,6 +173,13 @@ def profile_html(prof: Profile, title: str | None = None) -> str:
 def write_html(prof: Profile, path, title: str | None = None) -> str:
     from pathlib import Path
 
+    from earful.errors import InputError
+
     p = Path(path)
-    p.write_text(profile_html(prof, title), encoding="utf-8")
+    page = profile_html(prof, title)
+    try:
+        p.write_text(page, encoding="utf-8")
+    except OSError as exc:          # a missing or non-folder parent, no permission, a folder at that path
+        raise InputError(f"--html {path}: cannot write there ({exc.strerror or type(exc).__name__})",
+                         hint="name a file in an existing folder you can write to") from None
     return str(p)

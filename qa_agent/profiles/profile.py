@@ -238,6 +238,13 @@ def node_index(tree: Tree, category: np.ndarray) -> tuple[np.ndarray, list[str]]
         else:
             mapped[k] = idx
     notes = [f"{n} items in no category: {why}" for why, n in sorted(problems.items(), key=lambda kv: -kv[1])[:10]]
+    if len(values) and not mapped.any():
+        examples = ", ".join(repr(str(v)) for v in values[:3])
+        raise InputError(f"no item's category names a node of the tree {tree.origin or ''}: the categories are "
+                         f"{examples}{', ...' if len(values) > 3 else ''}; the tree's top nodes are "
+                         f"{', '.join(repr(tree.nodes[i].name) for i in tree.top[:5])}",
+                         hint="give a tree whose nodes are these categories (by name or path), or another "
+                              "--category-column")
     return mapped[inverse], notes
 
 

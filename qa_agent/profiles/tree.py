@@ -139,8 +139,12 @@ def _walk(nodes: list[Node], parent: int, spec, where: str) -> None:
         for x in spec:
             if isinstance(x, dict):
                 _walk(nodes, parent, x, where)
-            else:
+            elif isinstance(x, str) and x.strip():
                 _add(nodes, parent, x)
+            else:
+                raise InputError(f"{where}: under '{nodes[parent].label}' a list holds {x!r}, not a category name",
+                                 hint="list entries are category names (text) or mappings; see Feedbacker's "
+                                      "cata_tree.json: nested dicts, {} leaves")
         return
     if not isinstance(spec, dict):
         raise InputError(f"{where}: under '{nodes[parent].label}' expected a mapping or list, got "
