@@ -107,13 +107,47 @@ def test_stale_rollups_are_not_used(pair, tmp_path):
     assert "rollup_" not in got.steps[0].code
 
 
+def test_a_share_among_partly_labelled_items_reads_the_view(pair, tmp_path):
+    """Eight reviews ingested into the lake after the labels and topics were applied: a share of a label is of all
+    the reviews (the label rollup counts only labelled items, so it is not used), while counts by label still come
+    from the rollup and equal the view's."""
+    import shutil
+
+    from conftest import urr_sample
+
+    from earful.lake.catalog import init_catalog
+    from earful.lake.ingest import ingest_files
+    from earful.lake.layout import Lake
+    from earful.store.readonly import run_read_only
+
+    lake = tmp_path / "lake"
+    shutil.copytree(pair[1].parent / "lake", lake)
+    new = urr_sample(tmp_path / "new.csv", slice(60, 68))
+    assert ingest_files(Lake(str(lake)), files=[(new, None)], source="urr")[0]["added"] == 8
+    catalog = tmp_path / "lake.duckdb"
+    init_catalog(str(lake), catalog)
+    k = run_read_only(str(catalog), "SELECT count(*) FROM urr WHERE ardoc = 'FEATURE_REQUEST'").to_pylist()[0]
+    got = _ask("What share of reviews have ardoc FEATURE_REQUEST?", catalog)
+    assert f"({list(k.values())[0]} of 68)" in got.answer, got.answer
+    assert "rollup_" not in got.steps[0].code
+    by_label = _ask("reviews by ardoc", catalog)
+    assert 'FROM "rollup_labels"' in by_label.steps[0].code
+    want = run_read_only(str(catalog), "SELECT ardoc, count(*) FROM urr WHERE ardoc IS NOT NULL GROUP BY 1 "
+                                       "ORDER BY 2 DESC, 1").to_pylist()
+    assert by_label.tables[0].rows == [list(r.values()) for r in want]
+
+
 # -- the guard on raw queries over a lake ------------------------------------------------------------------------
-REFUSED = ["SELECT count(*) FROM items",
+REFUSED = ["SELECT avg(rating) FROM items",
+           "SELECT count(*) FROM items WHERE text ILIKE '%a%'",
+           "SELECT count(item_id) FROM items",
            "SELECT * FROM embeddings",
            "WITH t AS (SELECT * FROM items) SELECT count(*) FROM t",
            "SELECT label, count(*) FROM classify_labels GROUP BY 1",
            "SELECT count(*) FROM (SELECT * FROM items LIMIT 5) x JOIN topic_assignments USING (item_id)"]
 ALLOWED = ["SELECT count(*) FROM items WHERE source = 'urr'",
+           "SELECT count(*) FROM items",                                     # partition keys only: file metadata
+           "SELECT source, date, count(*) FROM items GROUP BY ALL",
            "SELECT count(*) FROM items WHERE date >= DATE '2014-01-01'",
            "SELECT count(*) FROM items i JOIN classify_labels l USING (item_id) WHERE i.created_at < '2015-01-01'",
            "SELECT * FROM items LIMIT 3",
@@ -143,7 +177,7 @@ def test_a_narrowed_query_over_a_lake_runs(pair, sql):
 
 
 def test_the_cli_says_how_to_narrow(pair):
-    res = run_cli("sql", "SELECT count(*) FROM items", db=pair[1])
+    res = run_cli("sql", "SELECT avg(rating) FROM items", db=pair[1])
     assert res.returncode == 2 and "WHERE date >= DATE" in res.stderr and "LIMIT" in res.stderr
     res = run_cli("sql", "SELECT count(*) AS n FROM items WHERE source = 'urr'", "--json", db=pair[1])
     assert res.returncode == 0, res.stderr

@@ -153,6 +153,7 @@ def lake_access(path: str, statements: list[str] | None = None, wait_s: float | 
 LAKE_TIMEOUT_S = 120.0      # a query over a lake catalog stops after this long unless the caller gives a timeout
 LAKE_MAX_ROWS = 100_000     # ... and may return at most this many rows
 NARROWING = {"date", "created_at", "day", "month", "source", "item_id", "content_hash"}
+PARTITION_KEYS = {"source", "date"}   # a query that reads only these (and counts) is answered from file metadata
 LAKE_HINT = ("narrow it: WHERE date >= DATE '2024-01-01' (or created_at), WHERE source = 'NAME', or a LIMIT; "
              "counts by source, day, rating, label and topic are in rollup_items, rollup_labels and rollup_topics")
 
@@ -173,8 +174,13 @@ def _walk(node, out: dict, in_where: bool = False) -> None:
         return
     if node.get("type") == "BASE_TABLE" and node.get("table_name"):
         out["tables"].add(node["table_name"].lower())
-    if node.get("class") == "COLUMN_REF" and in_where:
-        out["narrowed"] |= {c.lower() for c in node.get("column_names", [])[-1:]} & NARROWING
+    if node.get("class") == "COLUMN_REF":
+        name = {c.lower() for c in node.get("column_names", [])[-1:]}
+        out["columns"] |= name
+        if in_where:
+            out["narrowed"] |= name & NARROWING
+    if node.get("class") == "STAR" or node.get("type") == "STAR":
+        out["columns"].add("*")
     for entry in (node.get("cte_map") or {}).get("map", []) if isinstance(node.get("cte_map"), dict) else []:
         out["ctes"].add(str(entry.get("key", "")).lower())
     for key, value in node.items():
@@ -183,7 +189,8 @@ def _walk(node, out: dict, in_where: bool = False) -> None:
 
 def lake_guard(con, statements: list[str]) -> None:
     """Refuse a statement over a lake catalog's raw tables (its views over the items' Parquet files) that carries no
-    date / source / item predicate and no LIMIT: it would read every partition. A source's own views (``<source>``,
+    date / source / item predicate and no LIMIT and reads a data column: it would read every partition (``count(*)``
+    by source or date reads only the files' metadata, and runs). A source's own views (``<source>``,
     ``src_<source>``) are one source's partitions already; the rollups and the small tables are always fine. No-op
     on a .duckdb workspace."""
     import json
@@ -207,11 +214,12 @@ def lake_guard(con, statements: list[str]) -> None:
                                  "whole", hint=LAKE_HINT)
             continue
         for st in tree.get("statements", []):
-            out = {"tables": set(), "ctes": set(), "narrowed": set()}
+            out = {"tables": set(), "ctes": set(), "narrowed": set(), "columns": set()}
             _walk(st.get("node"), out)
             hit = (out["tables"] - out["ctes"]) & raw
             limited = any(m.get("type") == "LIMIT_MODIFIER" for m in (st.get("node") or {}).get("modifiers", []))
-            if hit and not out["narrowed"] and not limited:
+            keys_only = out["columns"] <= PARTITION_KEYS   # count(*), by source / date: no data column is read
+            if hit and not out["narrowed"] and not limited and not keys_only:
                 raise InputError(f"refused: a query over the raw lake table(s) {', '.join(sorted(hit))} must carry a "
                                  "date or source predicate or a LIMIT (it would read every partition)", hint=LAKE_HINT)
 

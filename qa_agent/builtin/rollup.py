@@ -62,6 +62,9 @@ def rollup_for(plan: Plan, db_path: str) -> Rollup | None:
     table = next((t for t, has in TABLES.items() if wanted <= has and t in info["rollups"]), None)
     if table is None:
         return None
+    shares = plan.measure.name == "share" or (plan.having is not None and plan.having.measure.name == "share")
+    if shares and table != "rollup_items":
+        return None   # a share's total counts every row, and the label / topic rollups only labelled / assigned items
     return Rollup(table=table, source=info["source"], taxonomy=next(iter(taxonomies), None),
                   columns=tuple(sorted((c, k[0], info["types"][c.lower()]) for c, k in kinds.items())))
 
