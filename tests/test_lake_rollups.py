@@ -197,3 +197,21 @@ def test_queries_over_a_lake_have_a_row_cap_and_a_timeout(pair, monkeypatch):
     with pytest.raises(ExecutionError, match="query stopped after 0.5 s"):
         readonly.run_read_only(catalog, "SELECT count(*) FROM items i, range(2000000000) r WHERE i.source = 'urr' "
                                         "AND hash(r.range, i.item_id) % 7 = 3")
+
+
+def test_a_catalog_whose_lake_is_gone_says_so(pair, tmp_path):
+    """The lake folder moved away: `sql` and `ask` say the lake is gone and how to point the catalog at it again
+    (was DuckDB's "file system operations are disabled by configuration", and a traceback from ask)."""
+    import shutil
+
+    from earful.lake.catalog import init_catalog
+
+    lake = tmp_path / "lake"
+    shutil.copytree(pair[1].parent / "lake", lake)
+    init_catalog(str(lake), tmp_path / "lake.duckdb")
+    lake.rename(tmp_path / "moved")
+    for args in (("sql", "SELECT count(*) FROM urr"), ("ask", "How many reviews are there?")):
+        res = run_cli(*args, db=tmp_path / "lake.duckdb")
+        assert res.returncode == 2, res.stderr
+        assert f"the lake this workspace reads is gone: {lake} does not exist" in res.stderr
+        assert "lake init URL" in res.stderr and "Traceback" not in res.stderr

@@ -127,8 +127,16 @@ def _lake_dirs(con) -> list[str]:
 
 
 def _allow_lake(con) -> None:
-    """Allow reads under the local lake folder of a lake catalog, and nowhere else."""
+    """Allow reads under the local lake folder of a lake catalog, and nowhere else; a catalog whose lake folder is
+    gone is a clear error, not DuckDB's "file system operations are disabled" on the first view read."""
     dirs = _lake_dirs(con)
+    if not dirs and is_lake_catalog(con):
+        gone = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall()
+                if r[0] and "://" not in r[0] and not Path(r[0]).exists()]
+        if gone:
+            raise NotFoundError(f"the lake this workspace reads is gone: {gone[0]} does not exist",
+                                hint="put the lake folder back, or make the catalog again with 'earful --db "
+                                     "CATALOG lake init URL' for the lake's new place")
     if dirs:
         from earful.store.sql import quote_literal
 
