@@ -213,5 +213,5 @@ def test_a_catalog_whose_lake_is_gone_says_so(pair, tmp_path):
     for args in (("sql", "SELECT count(*) FROM urr"), ("ask", "How many reviews are there?")):
         res = run_cli(*args, db=tmp_path / "lake.duckdb")
         assert res.returncode == 2, res.stderr
-        assert f"the lake this workspace reads is gone: {lake} does not exist" in res.stderr
-        assert "lake init URL" in res.stderr and "Traceback" not in res.stderr
+        assert f"the lake at {lake} that {tmp_path / 'lake.duckdb'} reads is gone" in res.stderr
+        assert "lake init FOLDER" in res.stderr and "Traceback" not in res.stderr

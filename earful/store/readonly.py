@@ -126,17 +126,25 @@ def _lake_dirs(con) -> list[str]:
             if r[0] and "://" not in r[0] and (Path(r[0]) / "_lake.json").is_file()]
 
 
-def _allow_lake(con) -> None:
+def check_lake(con, db) -> None:
+    """A lake catalog (`db`, opened as `con`) whose local lake folder is gone is a clear error saying how to point it
+    at the lake again, not DuckDB's "file system operations are disabled" (or "no files found") on the first read."""
+    if not is_lake_catalog(con):
+        return
+    gone = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall()
+            if r[0] and "://" not in r[0] and not Path(r[0]).exists()]
+    if gone:
+        raise NotFoundError(f"the lake at {gone[0]} that {db} reads is gone (no such folder)",
+                            hint=f"put the folder back, or point the catalog at the lake's new place with "
+                                 f"'earful --db {db} lake init FOLDER'")
+
+
+def _allow_lake(con, db) -> None:
     """Allow reads under the local lake folder of a lake catalog, and nowhere else; a catalog whose lake folder is
     gone is a clear error, not DuckDB's "file system operations are disabled" on the first view read."""
     dirs = _lake_dirs(con)
-    if not dirs and is_lake_catalog(con):
-        gone = [r[0] for r in con.execute("SELECT url FROM _lake").fetchall()
-                if r[0] and "://" not in r[0] and not Path(r[0]).exists()]
-        if gone:
-            raise NotFoundError(f"the lake this workspace reads is gone: {gone[0]} does not exist",
-                                hint="put the lake folder back, or make the catalog again with 'earful --db "
-                                     "CATALOG lake init URL' for the lake's new place")
+    if not dirs:
+        check_lake(con, db)
     if dirs:
         from earful.store.sql import quote_literal
 
@@ -259,7 +267,7 @@ def _open_base(path: str, memory_mb: int | None):
     con = duckdb.connect(path, read_only=True, config=_OPEN_CONFIG)
     try:
         if not con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
-            _allow_lake(con)   # a lake catalog's views read its lake's Parquet files: that folder only
+            _allow_lake(con, path)   # a lake catalog's views read its lake's Parquet files: that folder only
             con.execute("SET enable_external_access = false")
             con.execute("SET GLOBAL TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")  # local: cursors of this base inherit it
