@@ -36,7 +36,7 @@ def text_assign(known_texts: list[str], known_labels: np.ndarray, texts: list[st
                                max_features=200_000).fit(train)
     except ValueError:    # an empty vocabulary
         return None
-    svm = LinearSVC(C=0.5).fit(hstack([word.transform(train), char.transform(train)]).tocsr(), y)
+    svm = LinearSVC(C=0.5, random_state=0).fit(hstack([word.transform(train), char.transform(train)]).tocsr(), y)
     idx, margin = np.empty(len(texts), dtype=int), np.empty(len(texts))
     for s in range(0, len(texts), 100_000):
         F = hstack([word.transform(texts[s:s + 100_000]), char.transform(texts[s:s + 100_000])]).tocsr()
