@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.earful-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-fast lint install sandbox browser clean lab
+.PHONY: demo test test-fast lint install sandbox browser clean lab readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ browser:
 
 demo: $(STAMP) sandbox
 	$(BIN)/python -m earful.demo
+
+# the README's marked console blocks rewritten from real runs (docs/readme_outputs.py): a fresh demo workspace first
+# (minutes), then each block's commands; `make test` checks the cheap blocks and the demo blocks' recorded inputs
+README_DEMO := $(VENV)/readme/demo.duckdb
+readme: $(STAMP)
+	rm -rf $(VENV)/readme && mkdir -p $(VENV)/readme
+	EARFUL_DEMO_DB=$(README_DEMO) $(BIN)/python -m earful.demo
+	$(BIN)/python docs/readme_outputs.py --tier all --demo-db $(README_DEMO)
 
 # JupyterLab (installed by the set-up above, with a kernel in .venv) on the bundled notebooks; they use demo.duckdb
 # when `make demo` has made it, else build a small sample workspace of their own. LAB_ARGS passes options
