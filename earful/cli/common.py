@@ -52,7 +52,16 @@ class State:
         db = self.settings().db
         if not create and not Path(db).exists():
             raise missing_workspace(db)
-        return Store(db, read_only=read_only)
+        store = Store(db, read_only=read_only)
+        if not read_only:   # (a read-only store checks this where it opens the file)
+            from earful.store.readonly import check_lake
+
+            try:
+                check_lake(store.con, db)
+            except BaseException:
+                store.close()
+                raise
+        return store
 
 
 def missing_workspace(db) -> Exception:

@@ -44,11 +44,38 @@ class Lake:
         if "://" not in self.url:
             self.url = self.root   # a relative folder is stored (catalog, manifest) as the absolute one
         if create:
-            self.fs.create_dir(self.root, recursive=True)
+            self._prepare()
         elif not self.exists(MANIFEST):
             raise NotFoundError(f"no lake at {self.url} (no {MANIFEST})",
                                 hint="write one with 'earful export --to URL' from a workspace, or start an empty one "
                                       "with 'earful lake init URL --create' (then 'earful ingest FILE')")
+
+    def _prepare(self) -> None:
+        """Make the folder a lake can be written to, or say why not: a file, a folder that holds other things (not a
+        lake: no manifest), a folder that cannot be created or written. Nothing is written before these checks."""
+        import pyarrow.fs as pafs
+
+        hint = "pick a new or empty folder, or an existing Earful lake (a folder with _lake.json)"
+        try:
+            kind = self.fs.get_file_info(self.root).type
+            if kind == pafs.FileType.File:
+                raise InputError(f"{self.url} is a file, not a folder: a lake is a folder; nothing was written",
+                                 hint=hint)
+            if kind == pafs.FileType.Directory and not self.exists(MANIFEST):
+                inside = self.fs.get_file_info(pafs.FileSelector(self.root, recursive=False))
+                if inside:
+                    names = ", ".join(sorted(i.base_name for i in inside)[:3]) + (", ..." if len(inside) > 3 else "")
+                    raise InputError(f"{self.url} is not empty ({names}) and is not an Earful lake (no {MANIFEST}); "
+                                     "nothing was written", hint=hint)
+            self.fs.create_dir(self.root, recursive=True)
+            probe = self.path(f".earful-write-check-{uuid.uuid4().hex[:8]}")
+            with self.fs.open_output_stream(probe) as f:
+                f.write(b"")
+            self.fs.delete_file(probe)
+        except OSError as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            raise InputError(f"cannot write the lake at {self.url}: {reason}; nothing was written",
+                             hint="pick a folder you can write to") from exc
 
     @staticmethod
     def _local(path: str) -> str:
@@ -85,6 +112,17 @@ class Lake:
         sel = pafs.FileSelector(self.path(*parts), recursive=True)
         return sorted(i.path for i in self.fs.get_file_info(sel)
                       if i.type == pafs.FileType.File and i.path.endswith(".parquet"))
+
+    def sizes(self, *parts: str) -> dict[str, int]:
+        """{path relative to the root: size in bytes} of every ``.parquet`` file under a folder (one listing)."""
+        import pyarrow.fs as pafs
+
+        if not self.exists(*parts):
+            return {}
+        sel = pafs.FileSelector(self.path(*parts), recursive=True)
+        cut = len(self.root) + 1
+        return {i.path[cut:]: i.size for i in self.fs.get_file_info(sel)
+                if i.type == pafs.FileType.File and i.path.endswith(".parquet")}
 
     def has_data(self, *parts: str) -> bool:
         return bool(self.files(*parts))
