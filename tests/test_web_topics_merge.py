@@ -99,13 +99,15 @@ def test_merge_errors_are_readable_and_change_nothing(db):
         # what a cross-site form can send without a CORS preflight: not JSON, so refused
         form = client.post("/api/topics/merge", content=json.dumps({"topic_ids": [a, b]}),
                            headers={"content-type": "text/plain"})
+        bad_ids = client.post("/api/topics/merge", json={"topic_ids": ["x", "y"]})
         ok = client.post("/api/topics/merge", json={"topic_ids": [a, b]})
         again = client.post("/api/topics/merge", json={"topic_ids": [a, b]})      # b is merged already
     assert one.status_code == 400 and "merge needs at least two different topic ids" in one.json()["error"]
     assert same.status_code == 400 and "at least two different" in same.json()["error"]
     assert unknown.status_code == 400 and "no topic 77" in unknown.json()["error"]
     assert empty.status_code == 400 and "merge needs a topic id" in empty.json()["error"]
-    assert form.status_code == 422
+    assert form.status_code == 422 and "/api/topics/merge needs a JSON body" in form.json()["error"]
+    assert bad_ids.status_code == 422 and "topic_ids" in bad_ids.json()["error"]
     assert ok.status_code == 200 and again.status_code == 400 and f"topic {b} is merged, not active" in \
         again.json()["error"]
     assert sql_rows(db, "SELECT op, topic_ids FROM topic_overrides") == [("merge", [a, b])]

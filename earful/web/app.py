@@ -212,6 +212,26 @@ def create_app(settings, *, host: str = "127.0.0.1", token: str | None = None, e
         return SafeJSON({"error": f"{detail} ({request.method} {request.url.path})"}, status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
 
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_body(request: Request, exc: RequestValidationError):
+        """A body that is not what the route takes: a readable ``error`` like every other failure, with FastAPI's
+        ``detail`` kept beside it (the chat page reads a question's ``msg`` from there)."""
+        from typing import get_args
+
+        from fastapi.encoders import jsonable_encoder
+        from pydantic_core.core_schema import ErrorType
+
+        errors = exc.errors()
+        if len(errors) == 1 and errors[0].get("type") not in get_args(ErrorType):    # written for people: as is
+            return SafeJSON({"error": errors[0].get("msg", ""), "detail": jsonable_encoder(errors)}, status_code=422)
+        said = "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', '')}"
+                         for e in errors[:5])
+        want = "a JSON body" if any(e.get("type") == "model_attributes_type" for e in errors) else "a valid request"
+        return SafeJSON({"error": f"{request.url.path} needs {want}: {said}", "detail": jsonable_encoder(errors)},
+                        status_code=422)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):
         return SafeJSON({"error": f"unexpected error: {type(exc).__name__}: {exc} (please report it)"},
