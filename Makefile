@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.earful-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-fast lint install sandbox browser clean lab readme
+.PHONY: demo test test-fast test-ray lint install sandbox browser clean lab readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ test: lint sandbox browser
 # the fast lane spreads over the 2 cores (pytest-xdist); the full suite stays in one process, as CI runs it
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" -n 2
+
+# the lake's Ray tests (a one-node cluster per session, ~3-7 min on 2 cores): not in `make test`, which CI runs within
+# its budget; this installs the ray extra (~12 s) and runs them
+test-ray: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[ray]'
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_lake_ray.py
 
 clean:
 	rm -rf $(VENV) demo.duckdb earful-output
