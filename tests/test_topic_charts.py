@@ -151,3 +151,35 @@ def test_the_page_draws_in_chromium_with_the_network_cut_off(db, tmp_path):
     assert errors == [] and requests == []
     assert [d[0] for d in drawn] == [f"{pid}-plot" for pid in PAGE_IDS]
     assert all(d[1] > 0 and d[2] > 300 for d in drawn)
+
+
+def test_the_chat_servers_topic_pictures_page_draws_the_four_in_chromium(db):
+    """The chat's topics view links to the same four pictures as `topics charts --html`, drawn by the locally
+    served plotly.js with no console errors (the chat had only the sizes chart and the trends table)."""
+    from tests.test_web_trust import Server
+    from tests.web_pages import Chat, browser_for
+
+    with Server(db) as srv, browser_for() as browser:
+        listing = Chat(browser, srv.url, "/topics", wait=False)
+        listing.page.click('a[href="/topics/pictures"]')
+        listing.page.wait_for_function("document.querySelectorAll('.earful-picture .js-plotly-plot').length == 4",
+                                       timeout=60_000)
+        titles = listing.page.locator(".earful-picture h3").all_inner_texts()
+        drawn = listing.page.evaluate("[...document.querySelectorAll('.earful-picture .js-plotly-plot')].map(d => "
+                                      "d.querySelectorAll('.trace, .barlayer .point, .scatterlayer .point').length)")
+        problems = listing.problems()
+    assert titles == ["Intertopic distance map", "Topic keywords", "Topic hierarchy", "Topics over time"]
+    assert all(n > 0 for n in drawn) and problems == []
+
+
+def test_the_topic_pictures_page_without_topics_says_what_to_run(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from earful.config import load_settings
+    from earful.web.app import create_app
+    from tests.web_pages import tiny_workspace
+
+    settings = load_settings(overrides={"db": str(tiny_workspace(tmp_path))}, environ={})
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        page = c.get("/topics/pictures")
+    assert page.status_code == 200 and "no topics fitted yet" in page.text and "earful topics fit" in page.text

@@ -120,6 +120,12 @@ def register(app, settings, SafeJSON) -> None:
 
         return topics_html(settings)
 
+    @app.get("/topics/pictures", response_class=HTMLResponse)
+    def topic_pictures_page():
+        from earful.web.views import topic_pictures_html
+
+        return topic_pictures_html(settings)
+
     @app.get("/topics/{topic_id}", response_class=HTMLResponse)
     def topic_page(topic_id: str):
         from earful.web.page import not_found_page

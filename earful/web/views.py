@@ -84,7 +84,9 @@ def topics_html(settings) -> str:
         f'<td>{_esc(", ".join(t["keywords"][:6]))}</td>'
         f'<td>{_esc(t["examples"][0]["text"]) if t["examples"] else ""}</td></tr>' for t in topics)
     run = doc["run"]
-    body = (f'<p class="earful-meta">{doc["items"]} items in {len(topics)} topics · outliers '
+    body = ('<p class="earful-meta"><a href="/topics/pictures">pictures: intertopic map, keywords, hierarchy, '
+            'over time</a></p>'
+            f'<p class="earful-meta">{doc["items"]} items in {len(topics)} topics · outliers '
             f'{_pct(doc["outlier_rate"])} · fitted {_esc(run.get("fitted_at"))} ({_esc(run.get("backend"))}) · trend: '
             'share in the last 30 days against the 30 before, two-proportion z-test, Bonferroni-corrected</p>'
             + chart_html(chart) + MERGE_FORM
@@ -94,6 +96,25 @@ def topics_html(settings) -> str:
               '</tr></thead>'
             + f"<tbody>{rows}</tbody></table></div><script>{MERGE_JS}</script>")
     return view_page("Topics", body)
+
+
+def topic_pictures_html(settings) -> str:
+    """BERTopic's four pictures (intertopic distance map, keyword bars, hierarchy dendrogram, topics over time) from
+    `earful.topics.pictures`, the same figures as `earful topics charts --html`, drawn by the served plotly.js."""
+    from earful.errors import NotFoundError
+    from earful.topics.pictures import slug, topic_figures
+    from earful.web.render import chart_html
+
+    with read_store(settings) as store:
+        try:
+            figs = topic_figures(store)
+        except NotFoundError as exc:
+            return view_page("Topic pictures", f'<p class="earful-note">{_esc(exc)}</p>')
+    links = " · ".join(f'<a href="#{_esc(slug(f["title"]))}">{_esc(f["title"])}</a>' for f in figs)
+    body = (f'<p class="earful-meta"><a href="/topics">topic list</a> · {links}</p>'
+            + "".join(f'<section id="{_esc(slug(f["title"]))}" class="earful-picture"><h3>{_esc(f["title"])}</h3>'
+                      + chart_html({"plotly": f["plotly"]}) + "</section>" for f in figs))
+    return view_page("Topic pictures", body)
 
 
 def topic_html(settings, topic_id: int, quotes: int = 10) -> str | None:
