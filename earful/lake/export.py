@@ -73,7 +73,7 @@ def _fingerprints(store, ds: Dataset) -> dict[tuple, tuple[int, str]]:
     return {tuple(r[:n]): (r[n], f"{r[n]}:{r[n + 1]}:{r[n + 2]}") for r in store.rows(sql, ds.params)}
 
 
-def _sync(store, lake: Lake, ds: Dataset, state: dict, listing: dict[str, int], tag: str) -> dict:
+def _sync(store, lake: Lake, ds: Dataset, state: dict, listing: dict[str, dict[str, int]], tag: str) -> dict:
     """Write the partitions of `ds` that changed, remove the ones this export wrote that the workspace no longer
     has; update `state` (rel folder -> {fp, files}); returns counts and the partition keys written or removed."""
     recorded = state["partitions"]
@@ -84,7 +84,7 @@ def _sync(store, lake: Lake, ds: Dataset, state: dict, listing: dict[str, int], 
         folder_of[key] = full[len(lake.root) + 1:]
 
     def files(rel: str) -> dict[str, int]:
-        return {p[len(rel) + 1:]: size for p, size in listing.items() if p.startswith(rel + "/")}
+        return listing.get(rel, {})
 
     changed = [k for k in fps if (rec := recorded.get(folder_of[k])) is None or rec["fp"] != fps[k][1]
                or rec["files"] != files(folder_of[k])]
@@ -96,11 +96,9 @@ def _sync(store, lake: Lake, ds: Dataset, state: dict, listing: dict[str, int], 
                f"ORDER BY {ds.order}")
         _write(store, writer, sql, [f"__k{i}" for i in range(len(ds.keys))], [*ds.params, wanted], ds.fixed,
                {f"__k{i}": n for i, (n, _) in enumerate(ds.keys)})
-        written = lake.sizes(ds.scope(lake))
+        written = _by_folder(lake.sizes(ds.scope(lake)))
         for k in changed:
-            rel = folder_of[k]
-            recorded[rel] = {"fp": fps[k][1], "files": {p[len(rel) + 1:]: s for p, s in written.items()
-                                                        if p.startswith(rel + "/")}}
+            recorded[folder_of[k]] = {"fp": fps[k][1], "files": written.get(folder_of[k], {})}
     live = set(folder_of.values())
     removed = []
     for rel in [r for r in recorded if r.startswith(ds.scope(lake) + "/") and r not in live]:
@@ -111,6 +109,15 @@ def _sync(store, lake: Lake, ds: Dataset, state: dict, listing: dict[str, int], 
     return {"rows": sum(n for n, _ in fps.values()), "partitions": len(fps), "written": len(changed),
             "rows_written": writer.rows, "removed": removed,
             "keys": [{**ds.fixed, **{n: v for (n, _), v in zip(ds.keys, k, strict=True)}} for k in changed]}
+
+
+def _by_folder(sizes: dict[str, int]) -> dict[str, dict[str, int]]:
+    """{folder: {file name: size}} of a `Lake.sizes` listing."""
+    out: dict[str, dict[str, int]] = {}
+    for path, size in sizes.items():
+        folder, name = path.rsplit("/", 1)
+        out.setdefault(folder, {})[name] = size
+    return out
 
 
 def _datasets(store, names: list[str]) -> list[Dataset]:
@@ -163,13 +170,14 @@ def _month_inputs(store, names: list[str]) -> dict[tuple, str]:
     return {k: "|".join(v) for k, v in out.items()}
 
 
-def _rollup_files(lake: Lake, listing: dict[str, int], source: str, month: str | None) -> dict[str, int]:
+def _rollup_files(lake: Lake, listing: dict[str, dict[str, int]], source: str, month: str | None) -> dict[str, int]:
+    """{path: size} of the files of every rollup's partition for (source, month); `listing` is `_by_folder`'s."""
     from earful.lake.catalog import ROLLUPS
 
     out = {}
     for name in ROLLUPS:
         rel = lake.partition(f"rollups/{name}", {"source": source, "month": month})[len(lake.root) + 1:]
-        out.update({p: s for p, s in listing.items() if p.startswith(rel + "/")})
+        out.update({f"{rel}/{n}": size for n, size in listing.get(rel, {}).items()})
     return out
 
 
@@ -221,7 +229,7 @@ def export(store, url: str, *, sources: list[str] | None = None) -> dict:
     item_keys: list[dict] = []
     removed: list[str] = []
     for ds in _datasets(store, names):
-        listing = listings.setdefault(ds.name, lake.sizes(ds.name))
+        listing = listings.setdefault(ds.name, _by_folder(lake.sizes(ds.name)))
         res = _sync(store, lake, ds, state, listing, tag)
         agg = results.setdefault(ds.name, {"rows": 0, "partitions": 0, "written": 0, "rows_written": 0})
         for k in agg:
@@ -250,7 +258,7 @@ def export(store, url: str, *, sources: list[str] | None = None) -> dict:
     manifest["sources"] = sorted(set(manifest.get("sources", [])) | set(names))
     # the rollups of the (source, month) pairs whose counted rows changed, or whose rollup files are not ours
     months = _month_inputs(store, names)
-    roll_listing = lake.sizes("rollups")
+    roll_listing = _by_folder(lake.sizes("rollups"))
     touched = rollups.months(item_keys)
     for (s, m), fp in months.items():
         rec = state["rollups"].get(f"{s}/{m}")
@@ -268,7 +276,7 @@ def export(store, url: str, *, sources: list[str] | None = None) -> dict:
         manifest["exported_at"] = datetime.now(UTC).isoformat()
     out["rollup_partitions"] = rollups.rebuild(lake, touched, manifest) if touched else 0
     if touched:
-        roll_listing = lake.sizes("rollups")
+        roll_listing = _by_folder(lake.sizes("rollups"))
         for s, m in touched:
             if (s, m) in months:
                 state["rollups"][f"{s}/{m}"] = {"fp": months[(s, m)],
