@@ -43,7 +43,10 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
     nested dict, a built-in name such as ``"wildbench"``, or a JSON/YAML file, Feedbacker's ``cata_tree.json``
     included) through `category_column` (a column of the source, or
     of `category_source`) or `labels` (a classify taxonomy's labels); with a `unit_column` every item of one unit
-    takes the unit's majority category. With no tree, the category values are the tree. `subjects` chooses which
+    takes the unit's majority category. With no tree, the category values are the tree. ``tree="topics"`` is
+    the workspace's fitted topics grouped under their topic-hierarchy clusters, each item placed by its topic
+    assignment (see `topictree`); ``tree="auto"`` is that when no category option is given, and an error naming
+    the three ways to give categories when no topics are fitted. `subjects` chooses which
     subjects are reported and compared (all are used for the statistics). Quotes come from `weakness_column` /
     `strength_column`, by default the ``weaknesses`` / ``strengths`` columns when the source has them (WildBench),
     else ``text``.
@@ -56,13 +59,22 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
         if "=" not in label_share:
             raise InputError(f"--label-share '{label_share}' must be COLUMN=VALUE", hint="e.g. feedback_type=bug")
         label_share = tuple(x.strip() for x in label_share.split("=", 1))
-    if isinstance(tree, str) and tree in BUILTIN_TREES:
+    by_topics = isinstance(tree, str) and tree in ("topics", "auto")
+    if by_topics and (category_column is not None or labels is not None or category_source is not None):
+        if tree == "topics":
+            raise InputError("--tree topics places items by their topic assignment; it takes no --category-column, "
+                             "--labels or --category-source",
+                             hint="drop those options, or give a --tree FILE instead")
+        by_topics, tree = False, None   # "auto" with a category option: that option decides
+    if by_topics:
+        pass
+    elif isinstance(tree, str) and tree in BUILTIN_TREES:
         tree = BUILTIN_TREES[tree]()
     elif isinstance(tree, dict):
         tree = tree_from_spec(tree)
     elif tree is not None and not isinstance(tree, Tree):
         tree = load_tree(tree)
-    if tree is not None and category_column is None and labels is None:
+    if tree is not None and not by_topics and category_column is None and labels is None:
         raise InputError("a tree needs a way for items to reach its nodes",
                          hint="add --category-column COL (values name the nodes) or --labels TAXONOMY")
     own = not hasattr(db_path, "query")
@@ -70,7 +82,15 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
     try:
         items = data.load_items(store, source, subject_column, score_column, label_share, category_column, labels,
                                 unit_column, category_source, None)
-        if category_column is None and labels is None:   # no categories: one node, the overall standing only
+        if by_topics:   # --tree topics, or "auto" (the CLI's default): the fitted topics under their groups
+            from earful.qa_agent.profiles import topictree
+
+            auto = tree == "auto"
+            tree, items.category, topic_notes = topictree.topic_categories(store, source, items.item_id)
+            items.notes = items.notes + topic_notes + (
+                ["categories: the fitted topics (the default when no --tree, --category-column or --labels is "
+                 "given)"] if auto else [])
+        elif category_column is None and labels is None:   # no categories: one node, the overall standing only
             import numpy as np
 
             tree = tree_from_values(["(uncategorised)"])
@@ -81,6 +101,8 @@ def build_profile(db_path, source: str, subject_column: str, score_column: str |
                                    higher_is_better=higher_is_better, proportion=label_share is not None or None,
                                    source=source, subject_column=subject_column, measure=measure, notes=items.notes,
                                    unit=items.unit)
+        if by_topics:   # the topic notes already say why items are in no category
+            prof.notes = [n for n in prof.notes if not n.endswith("in no category: missing")]
         if quotes:
             cols = {c.lower() for c in data.columns_of(store, source)}
             w = weakness_column or ("weaknesses" if "weaknesses" in cols else "text")

@@ -29,7 +29,10 @@ def profile_cmd(ctx: typer.Context,
                                                 help="instead of a score: the share of COLUMN=VALUE, e.g. "
                                                      "'feedback_type=bug report'"),
                 tree: str = typer.Option(None, "--tree", help="category tree: JSON/YAML file (Feedbacker's "
-                                                              "cata_tree.json accepted), or 'wildbench'"),
+                                                              "cata_tree.json accepted), 'wildbench', or 'topics' "
+                                                              "(the fitted topics under their topic-hierarchy "
+                                                              "groups, items placed by their topic; the default "
+                                                              "when no --category-column or --labels is given)"),
                 category_column: str = typer.Option(None, "--category-column",
                                                     help="column whose values name the categories (the tree "
                                                          "itself when no --tree)"),
@@ -59,10 +62,13 @@ def profile_cmd(ctx: typer.Context,
                 html: str = typer.Option(None, "--html", help="write a self-contained HTML page here"),
                 as_json: bool = typer.Option(False, "--json", help="print machine-readable JSON")):
     """Profile subjects over a category tree: score per category with intervals and ranks, significant
-    strengths and weaknesses with quotes, and where the subjects differ most."""
+    strengths and weaknesses with quotes, and where the subjects differ most. With no --tree, --category-column or
+    --labels the categories are the fitted topics (--tree topics; 'earful topics fit' first)."""
     from earful.qa_agent.profiles import build_profile
 
     db = ctx.find_root().obj.settings().db
+    if tree is None and category_column is None and labels is None:
+        tree = "auto"   # the fitted topics; with none fitted, an error naming the three ways to give categories
     prof = build_profile(db, source, subject_column, score_column, label_share=label_share, tree=tree,
                          category_column=category_column, labels=labels, unit_column=unit_column,
                          category_source=category_source, subjects=_split(subjects), min_items=min_items,
