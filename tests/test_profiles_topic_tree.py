@@ -153,6 +153,21 @@ def test_cli_tree_topics_and_the_default_use_the_topics(db):
     assert "'topics'" in helped.stdout
 
 
+def test_the_agent_tool_profiles_over_the_topics(db):
+    from earful.qa_agent.profiles.tool import run_profile_tool
+
+    worst = sql_rows(db, f"SELECT topic_id FROM ({REVIEWS}) GROUP BY 1 ORDER BY avg(rating), 1 LIMIT 1")[0][0]
+    name = sql_rows(db, "SELECT name FROM topics WHERE topic_id = ?", [worst])[0][0]
+    res = run_profile_tool(db, {"source": "reviews", "subject_column": "app", "score_column": "rating",
+                                "tree": "topics", "question": "weakest_subject", "category": name}, quotes=0)
+    assert res.ok, res.error
+    means = dict(sql_rows(db, f"SELECT app, avg(rating) FROM ({REVIEWS}) WHERE topic_id = ? GROUP BY 1", [worst]))
+    lowest = {a for a, m in means.items() if m == min(means.values())}   # ties at the lowest mean
+    assert res.rows[0][0].split(" / ")[-1] == name and res.rows[0][1] in lowest
+    assert len(res.rows) == len(means)
+    assert res.profile_json["params"]["tree"].startswith("topics")
+
+
 def test_no_topics_fitted_is_a_clear_error_naming_the_three_ways(tmp_path):
     from earful.errors import NotFoundError
     from earful.notebook.sample import sample_workspace

@@ -35,7 +35,8 @@ class ProfileCall(BaseModel):
     category: str | None = Field(None, description="for weakest_subject/strongest_subject: the category")
     category_column: str | None = None
     labels: str | None = Field(None, description="a classify taxonomy whose labels are the categories")
-    tree: Literal["wildbench"] | None = Field(None, description="a built-in tree")
+    tree: Literal["wildbench", "topics"] | None = Field(
+        None, description="a built-in tree; 'topics': the fitted topics under their hierarchy groups")
     unit_column: str | None = None
     category_source: str | None = None
 
