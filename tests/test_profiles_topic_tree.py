@@ -168,6 +168,20 @@ def test_the_agent_tool_profiles_over_the_topics(db):
     assert res.profile_json["params"]["tree"].startswith("topics")
 
 
+def test_the_cli_comparison_of_many_subjects_names_the_lowest_and_highest(db, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "220")                            # rich's width in the subprocess: no wrapping
+    res = run_cli("profile", "--source", "reviews", "--subject-column", "app", "--score-column", "rating", "--tree",
+                  "topics", "--quotes", "0", db=db)
+    assert res.returncode == 0, res.stderr
+    table = res.stdout[res.stdout.index("where they differ most"):]
+    flat = " ".join(table.split())
+    assert "lowest (mean)" in flat and "highest (mean)" in flat     # 36 subjects: not 36 empty mean columns
+    low = sql_rows(db, "SELECT app, avg(rating) FROM reviews GROUP BY 1 ORDER BY 2, 1 LIMIT 1")[0]
+    high = sql_rows(db, "SELECT app, avg(rating) FROM reviews GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")[0]
+    row = next(ln for ln in table.splitlines() if "(all)" in ln)
+    assert f"{low[0]} ({low[1]:.2f})" in row and f"({high[1]:.2f})" in row
+
+
 def test_no_topics_fitted_is_a_clear_error_naming_the_three_ways(tmp_path):
     from earful.errors import NotFoundError
     from earful.notebook.sample import sample_workspace

@@ -140,7 +140,23 @@ def _print(prof) -> None:
                               highlight=False)
     if prof.comparison:
         comp = prof.comparison
-        rows = [[r["node"], *[_f(r["means"][s]) for s in comp.subjects], _f(r["difference"]), _f(r["effect"]),
-                 _f(r["p_adj"], 3), "yes" if r["significant"] else ""] for r in comp.rows[:10]]
-        con.print(_table(["category", *comp.subjects, "difference", comp.effect_name, "p adj", "significant"], rows,
+        if len(comp.subjects) <= MAX_MEAN_COLUMNS:
+            rows = [[r["node"], *[_f(r["means"][s]) for s in comp.subjects], _f(r["difference"]), _f(r["effect"]),
+                     _f(r["p_adj"], 3), "yes" if r["significant"] else ""] for r in comp.rows[:10]]
+            head = ["category", *comp.subjects]
+        else:   # a column per subject is unreadable: the lowest and the highest subject instead
+            rows = [[r["node"], *_ends(r["means"]), _f(r["difference"]), _f(r["effect"]), _f(r["p_adj"], 3),
+                     "yes" if r["significant"] else ""] for r in comp.rows[:10]]
+            head = ["category", "lowest (mean)", "highest (mean)"]
+        con.print(_table([*head, "difference", comp.effect_name, "p adj", "significant"], rows,
                          title=f"where they differ most ({comp.test})"))
+
+
+MAX_MEAN_COLUMNS = 6   # a comparison of more subjects shows the lowest and highest one per category
+
+
+def _ends(means: dict) -> list[str]:
+    have = sorted(((m, s) for s, m in means.items() if m is not None), key=lambda x: (x[0], x[1]))
+    if not have:
+        return ["", ""]
+    return [f"{have[0][1]} ({have[0][0]:.2f})", f"{have[-1][1]} ({have[-1][0]:.2f})"]
