@@ -51,7 +51,11 @@ TIMEOUT_S = 900
 DEMO_INPUTS = ["examples/data/urr_app_reviews.csv", "constraints.txt", "earful/demo.py", "earful/embeddings.py",
                "earful/embedding_parts.py", "topics/fit.py", "topics/bertopic_backend.py", "topics/keywords.py",
                "topics/labels.py", "topics/model.py", "topics/base.py", "topics/edits.py", "topics/report.py",
-               "topics/timeline.py", "topics/assign.py", "topics/cli.py", "docs/readme_outputs.py"]
+               "topics/timeline.py", "topics/assign.py", "topics/cli.py", "docs/readme_outputs.py",
+               # the demo's aspects and the top-complaints answer
+               "topics/demo.py", "topics/mentions.py", "topics/polarity.py", "topics/polarity_lexicon.txt",
+               "topics/aspects.py", "topics/aspect_assign.py", "topics/aspect_stopwords.txt", "topics/complaints.py",
+               "qa_agent/builtin/special.py"]
 # progress lines (earful.cli.progress, plain form on stderr): never part of a block
 PROGRESS = re.compile(r"^[a-z][a-z ]*: (\[ *\d+\.\ds\] |\d+/\d+ .*elapsed$|\d+ \S+ to do \(ready after )")
 CONVERSATION_OUT = re.compile(r"^conversation ([0-9a-f]{12})\b")
