@@ -75,7 +75,8 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
             llm_budget: int = typer.Option(None, "--llm-budget", help="cascade: at most this many items to the LLM"),
             target_accuracy: float = typer.Option(None, "--target-accuracy",
                                                    help="cascade: route until the offline part reaches this accuracy"),
-            redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's labels first and relabel all"),
+            redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's model labels and relabel "
+                                                       "(labels set in review are kept)"),
             engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
             as_json: bool = JSON_OPTION):
     """Label every unlabelled item (batch commits: a killed run resumes where it stopped)."""
