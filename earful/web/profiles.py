@@ -174,24 +174,13 @@ def _item_link(item_id) -> str:
 
 
 def heatmap(prof) -> dict:
-    """`earful.qa_agent.profiles.html.heatmap_figure`, adapted for plotly.js: its colour scale is named as plotly.py
-    names it ('RdYlGn', which plotly.js does not know and draws in its default reds), so it is spelt out here, red
-    for low and green for high (reversed when lower is better); the first subject is on top; smaller margins."""
+    """`earful.qa_agent.profiles.html.heatmap_figure` (its colour scale already spelt out for plotly.js), with the
+    first subject on top and smaller margins."""
     import copy
-
-    from plotly.colors import diverging
 
     from earful.qa_agent.profiles.html import heatmap_figure
 
     fig = copy.deepcopy(heatmap_figure(prof))
-    trace = fig["data"][0]
-    name = trace.get("colorscale")
-    if isinstance(name, str):
-        base = name.removesuffix("_r")
-        colors = getattr(diverging, base, None)
-        if colors:
-            colors = colors[::-1] if name.endswith("_r") else colors
-            trace["colorscale"] = [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
     layout = fig["layout"]
     layout["yaxis"] = {**layout.get("yaxis", {}), "autorange": "reversed"}
     layout["margin"] = {"l": 40, "r": 16, "t": 48, "b": 40}     # the axes' automargin makes room for the labels
