@@ -55,13 +55,12 @@ def data_sections(db_path: str, *, since: str | None = None, date_from: str | No
     with Store(db_path, read_only=True) as store:
         if source:
             store.source_info(source)        # NotFoundError naming the known sources
-        latest = store.scalar("SELECT max(created_at)::DATE FROM items WHERE created_at IS NOT NULL"
-                              + (" AND source = ?" if source else ""), [source] if source else [])
+        ((earliest, latest),) = store.rows("SELECT min(created_at)::DATE, max(created_at)::DATE FROM items "
+                                           "WHERE created_at IS NOT NULL" + (" AND source = ?" if source else ""),
+                                           [source] if source else [])
         if latest is None and not (date_from or date_to):
             return [], None          # no dates at all: no periods to compare (the questions and monitors remain)
         period = resolve(latest, since, date_from, date_to)
-        earliest = store.scalar("SELECT min(created_at)::DATE FROM items WHERE created_at IS NOT NULL"
-                                + (" AND source = ?" if source else ""), [source] if source else [])
         ctx = ReportContext(store, period, source)
         sections = [s for b in SECTION_BUILDERS if (s := b(ctx)) is not None]
     out = period.to_json() | {"label": period.label(), "previous_label": period.label("previous")}
