@@ -42,6 +42,19 @@ def build_workspace(folder: Path, rows: int = N_ROWS) -> Path:
     return db
 
 
+def workspace_and_catalog(root: Path, rows: int = 60) -> tuple[Path, Path]:
+    """(a processed .duckdb workspace of `rows` items, the catalog over its exported lake), both under `root`."""
+    from earful.lake.catalog import init_catalog
+    from earful.lake.export import export
+    from earful.store import Store
+
+    db = build_workspace(root / "ws", rows=rows)
+    with Store(db, read_only=True) as s:
+        export(s, str(root / "lake"))
+    init_catalog(str(root / "lake"), root / "lake.duckdb")
+    return db, root / "lake.duckdb"
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     return build_workspace(tmp_path_factory.mktemp("lake_ws"))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_lake import build_workspace
+from test_lake import workspace_and_catalog
 
 from earful.config import load_settings
 from earful.qa_agent.agent import LLMAgent
@@ -23,16 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory) -> tuple[Path, Path]:
-    from earful.lake.catalog import init_catalog
-    from earful.lake.export import export
-    from earful.store import Store
-
-    root = tmp_path_factory.mktemp("lake_agent")
-    db = build_workspace(root / "ws", rows=60)
-    with Store(db, read_only=True) as s:
-        export(s, str(root / "lake"))
-    init_catalog(str(root / "lake"), root / "lake.duckdb")
-    return db, root / "lake.duckdb"
+    return workspace_and_catalog(tmp_path_factory.mktemp("lake_agent"))
 
 
 def plan(code: str, template: str, language: str = "sql") -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from test_lake import build_workspace
+from test_lake import workspace_and_catalog
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -22,16 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory) -> tuple[Path, Path]:
     """(the .duckdb workspace, the catalog over its exported lake)."""
-    from earful.lake.catalog import init_catalog
-    from earful.lake.export import export
-    from earful.store import Store
-
-    root = tmp_path_factory.mktemp("lake_rollups")
-    db = build_workspace(root / "ws", rows=60)
-    with Store(db, read_only=True) as s:
-        export(s, str(root / "lake"))
-    init_catalog(str(root / "lake"), root / "lake.duckdb")
-    return db, root / "lake.duckdb"
+    return workspace_and_catalog(tmp_path_factory.mktemp("lake_rollups"))
 
 
 # question -> the rollup that answers it
