@@ -52,6 +52,8 @@ class LLMSettings(_Section):
     timeout_s: float = 60.0
     max_retries: int = 3
     concurrency: int = 4
+    requests_per_s: float | None = Field(None, gt=0, description="at most this many calls a second per process or Ray "
+                                                                 "actor (`classify run --method llm` on a lake)")
     send_rows: bool = Field(False, description="allow sample rows of your data in prompts")
 
 
