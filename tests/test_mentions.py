@@ -23,8 +23,12 @@ CORPUS = [
     ("Fine but", ["Fine but"]),                                         # no clause of two words after "but"
     ("But why?", ["But why?"]),
     ("Is it free? Yes.", ["Is it free?", "Yes."]),
-    ("!!! \U0001F44D", []),                                             # no letter, no mention
+    ("!!! \U0001F44D", ["!!! \U0001F44D"]),                           # no letter: the whole text is the mention
+    (" \U0001F621\U0001F621 ", ["\U0001F621\U0001F621"]),
+    ("?!?!... --- !!! ;;", ["?!?!... --- !!! ;;"]),
+    ("Great app. \U0001F44D\U0001F44D", ["Great app."]),                # within a text with words, still dropped
     ("", []),
+    (" \n\t ", []),
     ("  Spaces around.  ", ["Spaces around."]),
     ("\u201cGreat\u201d said he. Then it broke.", ["\u201cGreat\u201d said he.", "Then it broke."]),
 ]

@@ -90,9 +90,12 @@ def _cuts(text: str, s: int, e: int) -> list[int]:
 
 def split(text: str) -> list[Span]:
     """Mention spans of one text, in order: its sentences, each cut into clauses at contrastive conjunctions when
-    every part keeps at least `MIN_WORDS` words. Parts without a letter or digit ("!!!", an emoji) are dropped."""
+    every part keeps at least `MIN_WORDS` words. Parts without a letter or digit ("!!!", an emoji) are dropped, except
+    that a text with no such part but something other than white space ("😡", "👍👍", "?!") is one mention, so every
+    non-blank item has a mention (an emoji carries polarity; such a mention is general, never an aspect)."""
     out: list[Span] = []
-    for s, e in sentences(text or ""):
+    text = text or ""
+    for s, e in sentences(text):
         bounds = [s]
         for c in _cuts(text, s, e):
             if _words(text[bounds[-1]:c]) >= MIN_WORDS and _words(text[c:e]) >= MIN_WORDS:
@@ -101,6 +104,9 @@ def split(text: str) -> list[Span]:
         parts = [_trimmed(text, a, b) for a, b in zip(bounds, bounds[1:])]
         kind = "sentence" if len(parts) == 1 else "clause"
         out.extend(Span(a, b, kind) for a, b in parts if b > a and _WORD.search(text[a:b]))
+    if not out and text.strip():
+        start = len(text) - len(text.lstrip())
+        out.append(Span(start, len(text.rstrip()), "sentence"))
     return out
 
 
