@@ -305,6 +305,31 @@ def test_unknown_engine_and_missing_models_say_what_to_do(lake_copy):
     assert "earful export" in str(e.value)
 
 
+def test_a_ray_address_that_answers_nothing_fails_fast_with_what_to_do(lake_copy, tmp_path):
+    """``RAY_ADDRESS`` naming a port where no cluster listens: `embed --engine ray` exits with an EarfulError that
+    names the address and says what to do (Ray's own client retries the GCS for minutes; the subprocess's timeout
+    turns such a hang into a failure here)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'earful[ray]'")
+    from conftest import ROOT, free_port
+
+    from earful.lake.catalog import init_catalog
+
+    shutil.rmtree(lake_copy / "embeddings")   # work to do: with nothing to do no cluster is needed
+    db = tmp_path / "lake.duckdb"
+    init_catalog(str(lake_copy), db)
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "RAY_ADDRESS": address}
+    res = subprocess.run([sys.executable, "-c", "from earful.cli import main; main()", "--db", str(db), "embed",
+                          "--engine", "ray"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert f"no Ray cluster answers at RAY_ADDRESS={address}" in res.stderr
+    assert "ray start --head" in res.stderr and "Traceback" not in res.stderr
+
+
 # -- the question engine on a lake-backed workspace ---------------------------------------------------------------
 DEV_DATA = [("reviews", "clap_app_reviews/reviews.csv", "review"),
             ("critiques", "wildbench_v2_critiques/critiques.jsonl", "weaknesses"),

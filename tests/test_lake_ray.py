@@ -39,29 +39,41 @@ def ray_cluster():
     ray.shutdown()
 
 
+# (name, batch size, actors): embed with one actor, so the batches are the local run's and the vectors the same bits;
+# classify and assign with a pool of two (two blocks of 4 batches: each actor gets one), labels and topics the same
+STAGES = (("embed", BATCH, 1), ("classify", BATCH // 2, 2), ("assign", BATCH // 2, 2))
+
+
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory, ray_cluster):
-    """One exported lake, copied twice; every stage run with --redo on each copy, local and ray, same batch size."""
-    from earful.lake import runner
+def exported(tmp_path_factory):
+    """A processed workspace of N_ROWS reviews, exported once (tests copy it before changing it)."""
     from earful.lake.export import export
-    from earful.lake.layout import Lake
     from earful.store import Store
 
     root = tmp_path_factory.mktemp("lake_ray")
     db = build_workspace(root / "ws", rows=N_ROWS)
     with Store(db, read_only=True) as s:
         export(s, str(root / "exported"))
-    out = {}
+    return root / "exported"
+
+
+@pytest.fixture(scope="module")
+def engines(exported, ray_cluster):
+    """The exported lake, copied twice; every stage run with --redo on each copy, local and ray, same batch sizes."""
+    from earful.lake import runner
+    from earful.lake.layout import Lake
+
+    root = exported.parent
+    out = {"exported": exported}
+    jobs = {"embed": lambda lk: runner.embed_job(lk, redo=True),
+            "classify": lambda lk: runner.classify_job(lk, TAXONOMY, redo=True),
+            "assign": lambda lk: runner.assign_job(lk, redo=True)}
     for engine in ("local", "ray"):
         path = root / engine
-        shutil.copytree(root / "exported", path)
+        shutil.copytree(exported, path)
         lake = Lake(str(path))
-        summaries = {}
-        for name, job in (("embed", runner.embed_job(lake, redo=True)),
-                          ("classify", runner.classify_job(lake, TAXONOMY, redo=True)),
-                          ("assign", runner.assign_job(lake, redo=True))):
-            # one actor: batches of BATCH rows in the staged order, the boundaries the local run has
-            summaries[name] = runner.run(lake, job, engine=engine, batch_size=BATCH, concurrency=1)
+        summaries = {name: runner.run(lake, jobs[name](lake), engine=engine, batch_size=batch, concurrency=actors)
+                     for name, batch, actors in STAGES}
         out[engine] = {"path": path, "summaries": summaries, "results": stage_results(path)}
     return out
 
@@ -108,20 +120,11 @@ def test_rollups_ray_equal_local(engines, rollup):
     assert got == lake_rows(engines["local"]["path"], sql) and len(got) > 0
 
 
-def test_an_actor_pool_of_two_gives_the_same_labels(engines, tmp_path):
-    """Two actors share the batches (each loads the model once); the labels are the same set, no duplicates."""
-    from earful.lake import runner
-    from earful.lake.layout import Lake
-
-    path = tmp_path / "pool"
-    shutil.copytree(engines["ray"]["path"], path)
-    lake = Lake(str(path))
-    out = runner.run(lake, runner.classify_job(lake, TAXONOMY, redo=True), engine="ray", batch_size=8,
-                     concurrency=2)
-    assert out["actors"] == 2 and out["rows"] == N_ROWS
-    got = stage_results(path)["labels"]   # asserts no duplicate item ids
-    local = engines["local"]["results"]["labels"]
-    assert {k: v[0] for k, v in got.items()} == {k: v[0] for k, v in local.items()}
+def test_an_actor_pool_of_two_shares_the_batches(engines):
+    """classify and assign ran on two actors (each loads its model once): the same labels and topics as local, no
+    duplicates (`stage_results` asserts that)."""
+    s = engines["ray"]["summaries"]
+    assert s["classify"]["actors"] == s["assign"]["actors"] == 2 and s["embed"]["actors"] == 1
 
 
 def test_the_workspace_commands_run_on_ray_through_a_catalog(engines, tmp_path):
@@ -159,3 +162,42 @@ def test_the_workspace_commands_run_on_ray_through_a_catalog(engines, tmp_path):
                    ("SELECT source, day, taxonomy, label, n FROM rollup_labels ORDER BY ALL", 1)):
         got = rows("ray", sql)
         assert got == rows("local", sql) and len(got) >= n, sql
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.usefixtures("ray_cluster")
+def test_llm_labels_on_ray_equal_local_come_from_the_cache_on_a_rerun_within_the_rate_limit(exported, tmp_path,
+                                                                                           monkeypatch):
+    """`classify run --method llm` on a pool of two actors (one call in flight each, `RPS` calls a second each)
+    against a scripted OpenAI-compatible server: the labels equal the local run's; a rerun is answered from the lake's
+    call log (the server sees no request); no one-second window saw more than 2 x (RPS + 1) requests; and a secret in
+    the driver's environment (set after the cluster started: the workers do not know it) never reaches the server."""
+    from fake_openai import FakeOpenAIServer
+    from test_lake_llm import SECRET_ENV, Scripted, labelled, most_in_a_window, run_llm
+
+    from earful.classify.base import Taxonomy
+    from earful.lake.layout import Lake
+    from earful.lake.llm import _taxonomy_spec
+
+    rps = 10.0
+    classes = sorted(Taxonomy.model_validate_json(_taxonomy_spec(Lake(str(exported)), TAXONOMY)).label_names)
+    texts = [r[0] for r in lake_rows(exported, "SELECT text FROM items ORDER BY length(text) DESC")]
+    canary = " ".join(texts[0].split()[1:4])
+    monkeypatch.setenv(SECRET_ENV, canary)
+    got = {}
+    for engine in ("local", "ray"):
+        path = tmp_path / engine
+        shutil.copytree(exported, path)
+        script = Scripted(classes)
+        with FakeOpenAIServer(reply=script) as server:
+            first = run_llm(path, server, engine, concurrency=2, batch_size=8, requests_per_s=rps)
+            times = list(script.times)
+            second = run_llm(path, server, engine, concurrency=2, batch_size=8, requests_per_s=rps)
+            raw = "\n".join(server.raw)
+        assert first["requests"] > 0 and first["engine"] == engine
+        assert second["requests"] == 0 and second["side_cached"] == N_ROWS, engine
+        assert canary not in raw and "[REDACTED]" in raw, engine
+        got[engine] = (labelled(path), first["requests"])
+    assert first["actors"] == 2
+    assert most_in_a_window(times) <= 2 * (rps + 1), sorted(round(t - times[0], 3) for t in times)
+    assert got["ray"] == got["local"] and len(got["ray"][0]) == N_ROWS

@@ -255,6 +255,8 @@ def export(store, url: str, *, sources: list[str] | None = None) -> dict:
         cur["topics"] = [r for r in cur["topics"] if r in runs] + [r for r in runs if r not in cur["topics"]]
         out["topic_assignments"] = results["topics"]["rows"]
     out["meta"], meta_written = _meta(store, lake, state)
+    out["llm_calls"], calls_written = _calls(store, lake, state)
+    meta_written += calls_written
     manifest["sources"] = sorted(set(manifest.get("sources", [])) | set(names))
     # the rollups of the (source, month) pairs whose counted rows changed, or whose rollup files are not ours
     months = _month_inputs(store, names)
@@ -319,3 +321,28 @@ def _meta(store, lake: Lake, state: dict) -> tuple[dict, int]:
             written += 1
         meta[table] = n
     return meta, written
+
+
+CALLS_FILE = "llm_calls/origin=workspace/part-0.parquet"
+CACHEABLE = "outcome = 'ok' AND NOT cached AND purpose LIKE 'classify:%'"
+
+
+def _calls(store, lake: Lake, state: dict) -> tuple[int, int]:
+    """The workspace's paid-for classification calls to ``llm_calls/origin=workspace/`` (the lake's LLM stage reads
+    them as its cache: `earful.lake.llm`), rewritten only when they changed; returns (rows, files written)."""
+    if not store.table_exists("llm_calls"):
+        return 0, 0
+    n, x, s = store.rows(f"SELECT count(*), bit_xor(hash(t))::VARCHAR, sum(hash(t)::HUGEINT)::VARCHAR "
+                         f"FROM (SELECT * FROM llm_calls WHERE {CACHEABLE}) t")[0]
+    if not n and CALLS_FILE not in state["partitions"]:
+        return 0, 0
+    fp = f"{n}:{x}:{s}"
+    rec = state["partitions"].get(CALLS_FILE)
+    size = lake.sizes("llm_calls").get(CALLS_FILE)
+    if rec is not None and rec["fp"] == fp and rec["files"] == {CALLS_FILE: size}:
+        return n, 0
+    lake.write_table(store.query(f"SELECT * FROM llm_calls WHERE {CACHEABLE} ORDER BY created_at"),
+                     *CALLS_FILE.split("/"))
+    state["partitions"][CALLS_FILE] = {"fp": fp, "files": {CALLS_FILE: lake.sizes("llm_calls").get(CALLS_FILE)}}
+    return n, 1
+

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from earful.errors import InputError, NotFoundError
+from earful.errors import EarfulError, InputError, NotFoundError
 from earful.lake.catalog import connect_lake
 from earful.lake.layout import Lake, PartitionWriter, part_value
 from earful.lake.stages import ClassifyStage, EmbedStage, TopicAssignStage
@@ -40,6 +40,11 @@ class Job:
     rolls_up: bool = True              # whether the run changes a rollup (labels, topics) or not (embeddings)
     update: Callable[[dict], None] = field(default=lambda m: None)   # manifest change once the run is written
     info: dict = field(default_factory=dict)
+    # run on the driver over each input batch before the stage sees it (redaction: `earful.lake.llm.redactor`)
+    prepare: Callable | None = None
+    # (folder, column prefix): output rows whose prefixed columns are set go, prefix removed, to this append-only
+    # folder instead of `output` (an LLM stage's call-log rows: `earful.lake.llm`)
+    side: tuple[str, str] | None = None
 
 
 # -- the jobs ---------------------------------------------------------------------------------------------------
@@ -194,14 +199,44 @@ def _run_local(con, lake: Lake, job: Job, batch_size: int, progress) -> dict:
     stage = job.stage(**job.kwargs)
     load_s = time.perf_counter() - t0
     writer = PartitionWriter(lake, job.output, replace=job.replace)
+    side = _SideWriter(lake, job.side)
     batches = 0
     reader = con.sql(job.input_sql).to_arrow_reader(batch_size)
     for batch in rebatch(reader, batch_size):
-        writer.write(stage(batch), {})
+        if job.prepare is not None:
+            batch = job.prepare(batch)
+        writer.write(side.take(stage(batch)), {})
         batches += 1
         if progress:
             progress(batch.num_rows)
-    return {"rows": writer.rows, "batches": batches, "model_load_s": round(load_s, 3)}
+    return {"rows": writer.rows, "batches": batches, "model_load_s": round(load_s, 3), **side.summary()}
+
+
+class _SideWriter:
+    """Splits a stage's side rows (`Job.side`) off its output and appends them to their folder."""
+
+    def __init__(self, lake: Lake, side: tuple[str, str] | None):
+        self.side = side
+        self.writer = PartitionWriter(lake, side[0], replace=False) if side else None
+        self.cached = 0
+
+    def take(self, table):
+        """`table`'s main rows; its side rows are written."""
+        if self.side is None:
+            return table
+        from earful.lake.llm import split_side
+
+        main, rows = split_side(table, self.side[1])
+        if rows is not None and rows.num_rows:
+            self.writer.write(rows, {})
+            if "cached" in rows.column_names:
+                import pyarrow.compute as pc
+
+                self.cached += int(pc.sum(pc.cast(rows.column("cached"), "int64")).as_py() or 0)
+        return main
+
+    def summary(self) -> dict:
+        return {} if self.side is None else {"side_rows": self.writer.rows, "side_cached": self.cached}
 
 
 # -- Ray ----------------------------------------------------------------------------------------------------------
@@ -222,12 +257,53 @@ def ensure_ray(num_cpus: int | None = None, attempts: int = 3):
     address = os.environ.get("RAY_ADDRESS") or None
     kwargs = {"include_dashboard": False, "log_to_driver": False, "runtime_env": {"env_vars": OFFLINE_ENV}}
     if address is not None:
-        ray.init(address=address, **kwargs)
+        check_address(address)
+        try:
+            ray.init(address=address, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError or a bare Exception
+            ray.shutdown()
+            raise RayUnreachableError(f"cannot connect to the Ray cluster at RAY_ADDRESS={address}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                                      hint=_ADDRESS_HINT) from exc
         return ray
     for key, value in LOCAL_CLUSTER_ENV.items():
         os.environ.setdefault(key, value)
     start_local_cluster(ray, attempts=attempts, num_cpus=num_cpus, **kwargs)
     return ray
+
+
+_ADDRESS_HINT = ("start the cluster (ray start --head) or fix RAY_ADDRESS (host:port of its GCS, default port "
+                 "6379, or ray://host:10001); unset RAY_ADDRESS to run on a one-node cluster started here")
+CONNECT_TIMEOUT_S = 5.0
+
+
+class RayUnreachableError(EarfulError):
+    """RAY_ADDRESS names a cluster that does not answer (Ray itself would retry for minutes)."""
+
+
+def check_address(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast when RAY_ADDRESS's host:port does not accept a TCP connection within `timeout_s`: Ray's own
+    client keeps retrying the GCS for minutes before it gives up. ``auto`` / ``local`` (found on this machine by
+    Ray) are left to Ray."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return
+    parts = urlsplit(address if "://" in address else f"gcs://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise RayUnreachableError(f"RAY_ADDRESS={address} is not host:port", hint=_ADDRESS_HINT) from exc
+    if not host:
+        raise RayUnreachableError(f"RAY_ADDRESS={address} is not host:port", hint=_ADDRESS_HINT)
+    port = port or (10001 if parts.scheme == "ray" else 6379)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise RayUnreachableError(f"no Ray cluster answers at RAY_ADDRESS={address} ({host}:{port}: {reason}, "
+                                  f"waited at most {timeout_s:g} s)", hint=_ADDRESS_HINT) from exc
 
 
 def start_local_cluster(ray, *, attempts: int = 3, **kwargs) -> None:
@@ -241,8 +317,6 @@ def start_local_cluster(ray, *, attempts: int = 3, **kwargs) -> None:
         except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for a node that did not start
             ray.shutdown()
             if attempt == attempts or "timed out during startup" not in str(exc):
-                from earful.errors import EarfulError
-
                 raise EarfulError(f"the local Ray cluster did not start ({attempt} attempt(s)): {exc}",
                                   hint="retry when the machine is less busy, or point RAY_ADDRESS at a running "
                                        "cluster") from exc
@@ -264,7 +338,7 @@ def _stage_input(con, lake: Lake, job: Job, batch_size: int, tag: str) -> str:
                 writer.close()
             writer = pq.ParquetWriter(f"{folder}/input-{n_file:05d}.parquet", table.schema, filesystem=lake.fs)
             n_file, in_file = n_file + 1, 0
-        writer.write_table(table, row_group_size=batch_size)
+        writer.write_table(job.prepare(table) if job.prepare is not None else table, row_group_size=batch_size)
         in_file += table.num_rows
     if writer is not None:
         writer.close()
@@ -277,17 +351,37 @@ def _run_ray(con, lake: Lake, job: Job, batch_size: int, concurrency: int) -> di
     staging = _stage_input(con, lake, job, batch_size, tag)
     try:
         rows = con.execute(f"SELECT count(*) FROM ({job.input_sql})").fetchall()[0][0]
-        actors = max(1, int(concurrency))
+        block = batch_size * 4
+        # no more actors than blocks: an actor with no block to work on would only load its model
+        actors = max(1, min(int(concurrency), -(-rows // block)))
         ds = ray.data.read_parquet(lake.path("_staging", tag), filesystem=lake.fs)
         # blocks of whole batches (a streaming split, order kept): small inputs still reach every actor, and a
         # batch never straddles two blocks, so the batch boundaries are the local engine's
-        ds = ds.repartition(target_num_rows_per_block=batch_size * 4)
+        ds = ds.repartition(target_num_rows_per_block=block)
         out = ds.map_batches(job.stage, fn_constructor_kwargs=job.kwargs, batch_size=batch_size,
                              batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
+        if job.side is not None:   # the workers write main and side rows together; the driver splits them
+            out.write_parquet(lake.path("_staging", tag + "-out"), filesystem=lake.fs)
+            return {"rows": rows, "actors": actors, **_split_ray_output(lake, job, tag)}
         if job.replace:
             lake.delete(job.output)
         lake.fs.create_dir(lake.path(job.output), recursive=True)
         out.write_parquet(lake.path(job.output), filesystem=lake.fs)
     finally:
         lake.fs.delete_dir(staging)
+        lake.delete("_staging", tag + "-out")
     return {"rows": rows, "actors": actors}
+
+
+def _split_ray_output(lake: Lake, job: Job, tag: str) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = PartitionWriter(lake, job.output, replace=job.replace)
+    side = _SideWriter(lake, job.side)
+    for path in lake.files("_staging", tag + "-out"):
+        for batch in pq.ParquetFile(lake.fs.open_input_file(path)).iter_batches(65_536):
+            writer.write(side.take(pa.Table.from_batches([batch])), {})
+    if job.replace and not writer.rows:
+        lake.delete(job.output)
+    return side.summary()

@@ -43,6 +43,47 @@ def _now(n: int):
     return pa.array([datetime.now(UTC)] * n, pa.timestamp("us", tz="UTC"))
 
 
+def vectors_or_embed(batch, texts: list[str], embedder) -> np.ndarray:
+    """The batch's ``vector`` column as a matrix, the rows without one (or every row, without the column) embedded."""
+    import pyarrow.compute as pc
+
+    if "vector" not in batch.column_names:
+        return embedder.encode(texts)
+    col = batch.column("vector")
+    missing = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
+    if not missing.any():
+        return vectors_of(col)
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    have = np.nonzero(~missing)[0]
+    if len(have):
+        out[have] = vectors_of(col.take(have))
+    idx = np.nonzero(missing)[0]
+    out[idx] = embedder.encode([texts[k] for k in idx])
+    return out
+
+
+def label_table(item_ids, proba: np.ndarray, classes: list[str], multi: bool, method: str,
+                reasons: list | None = None):
+    """Label rows as ``classify_labels`` from a classifier's (n, classes) distribution: the top label, and for a
+    multi-label taxonomy every label within half of the top probability."""
+    import pyarrow as pa
+
+    n = len(proba)
+    top = proba.argmax(axis=1) if n else np.zeros(0, dtype=int)
+    labels = [classes[j] for j in top]
+    many = [[classes[k] for k in np.nonzero(proba[r] >= 0.5 * proba[r, j])[0]] if multi else [classes[j]]
+            for r, j in enumerate(top)]
+    return pa.table({
+        "item_id": item_ids,
+        "label": pa.array(labels, pa.string()),
+        "labels": pa.array(many, pa.list_(pa.string())),
+        "probability": pa.array([float(proba[r, j]) for r, j in enumerate(top)], pa.float64()),
+        "method": pa.array([method] * n, pa.string()),
+        "reason": pa.array(reasons if reasons is not None else [None] * n, pa.string()),
+        "labelled_at": _now(n),
+    })
+
+
 class EmbedStage:
     """(content_hash, text) -> (content_hash, vector) with one embedding model, L2-normalised float32."""
 
@@ -100,27 +141,9 @@ class ClassifyStage:
             self._model = self.embedder.model
 
     def _vectors(self, batch, texts: list[str]) -> np.ndarray | None:
-        if self.embedder is None:
-            return None
-        import pyarrow.compute as pc
-
-        if "vector" not in batch.column_names:
-            return self.embedder.encode(texts)
-        col = batch.column("vector")
-        missing = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
-        if not missing.any():
-            return vectors_of(col)
-        out = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
-        have = np.nonzero(~missing)[0]
-        if len(have):
-            out[have] = vectors_of(col.take(have))
-        idx = np.nonzero(missing)[0]
-        out[idx] = self.embedder.encode([texts[k] for k in idx])
-        return out
+        return None if self.embedder is None else vectors_or_embed(batch, texts, self.embedder)
 
     def __call__(self, batch):
-        import pyarrow as pa
-
         from earful.classify.base import Inputs
 
         texts = batch.column("text").to_pylist()
@@ -131,21 +154,7 @@ class ClassifyStage:
             cols = {f: batch.column(f.lower()).to_pylist() for f in self.features}
             extra = one_hot_extra(cols, self.extra_names)[0]
         proba = self.clf.predict_proba(Inputs(texts, self._vectors(batch, texts), extra))
-        classes = self.clf.classes_
-        top = proba.argmax(axis=1) if len(texts) else np.zeros(0, dtype=int)
-        labels = [classes[j] for j in top]
-        multi = [[classes[k] for k in np.nonzero(proba[r] >= 0.5 * proba[r, j])[0]] if self.multi else [classes[j]]
-                 for r, j in enumerate(top)]
-        n = len(texts)
-        return pa.table({
-            "item_id": batch.column("item_id"),
-            "label": pa.array(labels, pa.string()),
-            "labels": pa.array(multi, pa.list_(pa.string())),
-            "probability": pa.array([float(proba[r, j]) for r, j in enumerate(top)], pa.float64()),
-            "method": pa.array([self.label_method] * n, pa.string()),
-            "reason": pa.array([None] * n, pa.string()),
-            "labelled_at": _now(n),
-        })
+        return label_table(batch.column("item_id"), proba, self.clf.classes_, self.multi, self.label_method)
 
 
 class TopicAssignStage:

@@ -61,6 +61,8 @@ def on_lake(st, command: str, engine: str | None, **options):
         _check_source(lake, options.get("source"))
     if engine == "ray":
         ray_module()   # the exact pip install line when Ray is missing, before any work
+    if command == "classify":
+        options["settings"] = st.settings()
     out = COMMANDS[command](lake, engine, **options)
     from earful.lake.catalog import init_catalog
 
@@ -94,16 +96,39 @@ def _embed(lake: Lake, engine: str, *, source: str | None = None, batch_size: in
 
 
 def _classify(lake: Lake, engine: str, *, taxonomy: str, method: str = "offline", source: str | None = None,
-              redo: bool = False, batch_size: int | None = None, llm_budget=None, target_accuracy=None) -> dict:
+              redo: bool = False, batch_size: int | None = None, llm_budget=None, target_accuracy=None,
+              settings=None) -> dict:
     from earful.lake.runner import classify_job
 
+    if method == "llm" and llm_budget is None and target_accuracy is None:
+        return _classify_llm(lake, engine, taxonomy=taxonomy, source=source, redo=redo, batch_size=batch_size,
+                             settings=settings)
     if method != "offline" or llm_budget is not None or target_accuracy is not None:
-        raise InputError(f"classify run --method {method} calls an LLM; a lake applies only offline models",
+        raise InputError(f"classify run --method {method} with a budget or target accuracy (the cascade) needs the "
+                         "workspace's gold-label routing; a lake applies offline models and --method llm",
                          hint=f"run 'earful --db WORKSPACE.duckdb classify run -t {taxonomy} --method {method}' in a "
-                              "workspace and 'earful export --to LAKE' again, or run here without --method/"
-                              "--llm-budget/--target-accuracy")
+                              "workspace and 'earful export --to LAKE' again, or run here with --method llm (every "
+                              "item to the LLM) or --method offline")
     return _stage(lambda lk: classify_job(lk, taxonomy, redo=redo, source=source))(lake, engine,
                                                                                   batch_size=batch_size)
+
+
+def _classify_llm(lake: Lake, engine: str, *, taxonomy: str, source: str | None, redo: bool,
+                  batch_size: int | None, settings) -> dict:
+    """`--method llm`: every item still to do to the configured LLM, through the lake's call log (its cache); on
+    Ray an actor pool of ``[llm] concurrency`` actors, one call in flight each, ``[llm] requests_per_s`` each."""
+    from earful.lake import runner
+    from earful.lake.llm import llm_job
+
+    if settings is None:
+        from earful.config import load_settings
+
+        settings = load_settings()
+    job = llm_job(lake, taxonomy, settings, redo=redo, source=source, engine=engine)
+    out = runner.run(lake, job, engine=engine, batch_size=batch_size or 32,
+                     concurrency=max(1, int(settings.llm.concurrency)))
+    out["lake"] = lake.url
+    return out
 
 
 def _assign(lake: Lake, engine: str, *, source: str | None = None, **_) -> dict:
