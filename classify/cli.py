@@ -1,7 +1,8 @@
 """`earful classify ...`: taxonomies, train, run, eval, shares, review.
 
 Design decision: the commands are thin: each resolves the store and taxonomy, calls one function in
-`classify.workspace` / `classify.evaluate`, and prints through `emit` (a table, or JSON with --json).
+`classify.workspace` / `classify.evaluate`, and prints through `emit` (a table, or JSON with --json). ``--field COL``
+(or ``-t TAX@COL``) labels the text column COL of the --source instead of the item text, under the name TAX@COL.
 """
 from __future__ import annotations
 
@@ -18,10 +19,35 @@ app = typer.Typer(help="Label feedback with taxonomies: train, run, evaluate, sh
 TAX = typer.Option(..., "--taxonomy", "-t", help="taxonomy name (built-in, in the workspace) or a YAML file")
 SOURCE = typer.Option(None, "--source", help="only this source")
 FEATURE = typer.Option(None, "--feature", help="numeric/categorical metadata column to use, e.g. rating (repeatable)")
+FIELD = typer.Option(None, "--field", help="label this text column of the --source (e.g. weaknesses) instead of the "
+                                           "item text; labels are stored as TAXONOMY@FIELD (-t TAXONOMY@FIELD too)")
 
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="classify")
+
+
+def _target(store, taxonomy: str, source: str | None, field: str | None):
+    """(taxonomy, text field or None): ``-t TAX@COL`` is ``-t TAX --field COL``; the field must be a text column of
+    --source, else an InputError (exit 2) naming the source's text columns, before anything is written."""
+    if "@" in taxonomy:
+        taxonomy, _, col = taxonomy.partition("@")
+        if field is not None and field.lower() != col.lower():
+            raise InputError(f"-t {taxonomy}@{col} and --field {field} name two fields", hint="give one of them")
+        field = col
+    if field is None:
+        return taxonomy, None
+    from earful.embeddings import text_field
+
+    return taxonomy, text_field(store, source, field)
+
+
+def _not_on_lake(st, wants_field: bool) -> None:
+    from earful.lake.workspace import catalog_lake
+
+    if wants_field and catalog_lake(st.settings().db) is not None:
+        raise InputError("--field works on a .duckdb workspace, not on a lake-backed one",
+                         hint="run it on the workspace the lake was exported from")
 
 
 def _progress(total: int, label: str):
@@ -56,15 +82,17 @@ def train_cmd(ctx: typer.Context, taxonomy: str = TAX,
               method: str = typer.Option(
                   "joint", "--method",
                   help="offline classifier: joint (best measured), tfidf, char_tfidf, embedding, stacked"),
-              feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
-    """Train an offline classifier on the taxonomy's gold labels (declare them with --gold-column)."""
-    from earful.classify.workspace import import_gold_column, train
+              feature: list[str] = FEATURE, field: str = FIELD, as_json: bool = JSON_OPTION):
+    """Train an offline classifier on the taxonomy's gold labels (declare them with --gold-column); with --field, on
+    that text column's texts (stored as TAXONOMY@FIELD)."""
+    from earful.classify.workspace import field_name, import_gold_column, train
 
     store = state(ctx).store()
+    taxonomy, tf = _target(store, taxonomy, source, field)
     if gold_column:
-        import_gold_column(store, taxonomy, gold_column, source)
-    with console.status(f"training {method} on '{taxonomy}' gold labels"):
-        r = train(store, taxonomy, method, list(feature or []))
+        import_gold_column(store, taxonomy, gold_column, source, field=tf)
+    with console.status(f"training {method} on '{field_name(taxonomy, tf)}' gold labels"):
+        r = train(store, taxonomy, method, list(feature or []), field=tf)
     emit(r, as_json=as_json)
 
 
@@ -78,26 +106,29 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
             redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's model labels and relabel "
                                                        "(labels set in review are kept)"),
             engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
-            as_json: bool = JSON_OPTION):
-    """Label every unlabelled item (batch commits: a killed run resumes where it stopped)."""
+            field: str = FIELD, as_json: bool = JSON_OPTION):
+    """Label every unlabelled item (batch commits: a killed run resumes where it stopped). With --field, the text
+    column FIELD of --source (items without a text there are skipped), stored as TAXONOMY@FIELD."""
     from earful.classify.runner import prepare
     from earful.classify.workspace import count_todo, label_items
     from earful.lake.workspace import on_lake
 
     st = state(ctx)
+    _not_on_lake(st, field is not None or "@" in taxonomy)
     if (out := on_lake(st, "classify", engine, taxonomy=taxonomy, method=method, source=source, redo=redo,
                        batch_size=batch_size, llm_budget=llm_budget, target_accuracy=target_accuracy)) is not None:
         return emit(out, as_json=as_json)
     store = st.store()
+    taxonomy, tf = _target(store, taxonomy, source, field)
     tax, clf, version, features, extra_names = prepare(store, taxonomy, method, st.settings(), source=source,
                                                        llm_budget=llm_budget, target_accuracy=target_accuracy,
-                                                       redo=redo)
-    todo = count_todo(store, tax.name, source)
+                                                       redo=redo, field=tf)
+    todo = count_todo(store, tax.name, source, tf)
     prog, step = _progress(todo, f"classify {tax.name}")
     with prog:
         r = label_items(store, tax, clf, method=getattr(clf, "name", method), version=version, source=source,
                         batch_size=batch_size, features=features, extra_names=extra_names, llm_budget=llm_budget,
-                        progress=step)
+                        progress=step, field=tf)
     counts = store.rows("SELECT label, count(*) FROM classify_labels WHERE taxonomy = ? GROUP BY 1 ORDER BY 2 DESC",
                         [tax.name])
     out = {"taxonomy": tax.name, "method": clf.name, "model_version": version, **r,
@@ -106,7 +137,8 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
         print_json(out)
         return
     console.print(f"labelled {r['labelled']} item(s) with '{tax.name}' by {clf.name} ({version})"
-                  + (f"; {r['sent_to_llm']} sent to the LLM" if method != "offline" else ""))
+                  + (f"; {r['sent_to_llm']} sent to the LLM" if method != "offline" else "")
+                  + (f"; {r['skipped']} item(s) with no {tf.column} text skipped" if tf is not None else ""))
     if r.get("routing"):
         console.print(r["routing"]["reason"], highlight=False)
     console.print(rich_table(["label", "items"], [[k, v] for k, v in counts]))
@@ -118,22 +150,24 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
              source: str = SOURCE, folds: int = typer.Option(5, "--folds"),
              methods: str = typer.Option(None, "--methods", help="comma-separated; default: every offline method; "
                                          "llm and cascade are measured with the configured LLM"),
-             feature: list[str] = FEATURE, as_json: bool = JSON_OPTION):
+             feature: list[str] = FEATURE, field: str = FIELD, as_json: bool = JSON_OPTION):
     """Stratified k-fold evaluation of classifiers on gold labels; stores the run (shares use it for the labels of
-    the same method, LLM and cascade included)."""
+    the same method, LLM and cascade included). With --field, on that text column's texts (as TAXONOMY@FIELD)."""
     from earful.classify.base import classifier_names, load_taxonomy
     from earful.classify.evaluate import cross_validate, store_eval
     from earful.classify.runner import eval_factory
-    from earful.classify.workspace import gold, import_gold_column, inputs_for
+    from earful.classify.workspace import field_name, gold, import_gold_column, inputs_for
 
     st = state(ctx)
     store = st.store()
+    taxonomy, tf = _target(store, taxonomy, source, field)
     if gold_column:
-        import_gold_column(store, taxonomy, gold_column, source)
+        import_gold_column(store, taxonomy, gold_column, source, field=tf)
     tax = load_taxonomy(taxonomy, store)
-    pairs = gold(store, tax.name)
+    name = field_name(tax.name, tf)
+    pairs = gold(store, name)
     if len(pairs) < 10:
-        raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold labels; evaluation needs at least 10",
+        raise InputError(f"taxonomy '{name}' has {len(pairs)} gold labels; evaluation needs at least 10",
                          hint="pass --gold-column COL")
     names = ([{"llm": "fewshot_llm"}.get(m.strip(), m.strip()) for m in methods.split(",")] if methods
              else classifier_names(offline_only=True))
@@ -146,18 +180,18 @@ def eval_cmd(ctx: typer.Context, taxonomy: str = TAX,
                          hint="choose from: llm, " + ", ".join(n for n in known if not n.startswith("_")))
 
     embed = any(getattr(CLASSIFIERS[m], "uses_vectors", True) for m in names if m in CLASSIFIERS)
-    inputs = inputs_for(store, [p[0] for p in pairs], list(feature or []), embed=embed)
+    inputs = inputs_for(store, [p[0] for p in pairs], list(feature or []), embed=embed, field=tf)
     prog, step = _progress(len(names) * folds, "evaluating")
     with prog:
         res = cross_validate(tax, inputs, [p[1] for p in pairs], names, folds=folds, progress=step,
                              make=eval_factory(store, st.settings()))
-    eval_id = store_eval(store, tax.name, gold_column, res)
+    eval_id = store_eval(store, name, gold_column, res)
     if as_json:
-        print_json({"eval_id": eval_id, "taxonomy": tax.name, "methods": res})
+        print_json({"eval_id": eval_id, "taxonomy": name, "methods": res})
         return
     console.print(rich_table(["method", "accuracy", "macro_f1"],
                              [[m, f"{r['accuracy']:.3f}", f"{r['macro_f1']:.3f}"] for m, r in res.items()],
-                             title=f"{tax.name}: {len(pairs)} gold items, {folds}-fold stratified (eval {eval_id})"))
+                             title=f"{name}: {len(pairs)} gold items, {folds}-fold stratified (eval {eval_id})"))
     best = max(res, key=lambda m: res[m]["macro_f1"])
     r = res[best]
     console.print(rich_table(["label", "precision", "recall", "f1", "support"],

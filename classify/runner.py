@@ -2,13 +2,14 @@
 
 Design decision: `offline` never needs anything but the workspace: with a trained model it uses it, otherwise it
 learns one without gold (`selftrained`: zero-shot from the label descriptions picks the items it is surest of, and a
-`joint` model learns from those), so a ready-made taxonomy works on day one.
+`joint` model learns from those), so a ready-made taxonomy works on day one. Over a text field (``--field``) every
+piece of it is kept under ``TAX@COL`` and reads that field's texts (see `classify.workspace`).
 """
 from __future__ import annotations
 
 from earful.classify.base import load_taxonomy, make_classifier
 from earful.classify.models import ModelLoadError
-from earful.classify.workspace import count_todo, gold, inputs_for, latest_model, save_taxonomy, self_train
+from earful.classify.workspace import count_todo, for_field, gold, inputs_for, latest_model, save_taxonomy, self_train
 from earful.errors import ConfigError, InputError
 
 
@@ -53,12 +54,14 @@ def eval_factory(store, settings=None, chat_model=None):
 
 
 def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, llm_budget=None,
-            target_accuracy=None, redo=False, chat_model=None):
-    """(taxonomy, classifier, model_version, features, extra_names) ready for `label_items`."""
-    tax = load_taxonomy(taxonomy, store)
+            target_accuracy=None, redo=False, chat_model=None, field=None):
+    """(taxonomy, classifier, model_version, features, extra_names) ready for `label_items`. With a text `field`
+    the taxonomy returned is named ``TAX@COL`` (what the labels are stored under); the classifier sees the plain one."""
+    base = load_taxonomy(taxonomy, store)
+    tax = for_field(base, field)
     with store.transaction() as con:
-        if not store.rows("SELECT 1 FROM taxonomies WHERE name = ?", [tax.name]):
-            save_taxonomy(store, tax, "built-in or file")
+        if not store.rows("SELECT 1 FROM taxonomies WHERE name = ?", [base.name]):
+            save_taxonomy(store, base, "built-in or file")
         if redo:  # only the labels of the items this run will label again: other sources keep theirs, and a
             # label a person set in review ('human') is never relabelled by a model
             scope, params = ("AND item_id IN (SELECT item_id FROM items WHERE source = ?)", [source]) if source \
@@ -71,7 +74,7 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
         if exc.method != "selftrained":
             raise
         trained = None  # a no-gold model that cannot be loaded safely (e.g. an old pickle) is simply learnt again
-    if trained and trained[0].name == "selftrained" and trained[0].taxonomy != tax:
+    if trained and trained[0].name == "selftrained" and trained[0].taxonomy != base:
         trained = None  # learnt from an earlier version of the label descriptions: learn again
     if method == "offline":
         if trained:
@@ -80,7 +83,7 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
         if not any(lab.description or lab.examples for lab in tax.labels):
             raise InputError(f"taxonomy '{tax.name}' has no trained model and no label descriptions for zero-shot",
                              hint=f"run 'earful classify train --taxonomy {tax.name} --gold-column COL' first")
-        clf, version = self_train(store, tax, source)
+        clf, version = self_train(store, base, source, field)
         return tax, clf, version, [], None
     if method not in ("llm", "cascade"):
         raise InputError(f"unknown --method '{method}'", hint="use offline, llm or cascade")
@@ -89,18 +92,18 @@ def prepare(store, taxonomy: str, method: str, settings=None, *, source=None, ll
     features = trained[2] if trained else []
     extra_names = trained[3] if trained else None
     if method == "llm":
-        clf = make_classifier("fewshot_llm", tax, chat_model=chat, store=store)
+        clf = make_classifier("fewshot_llm", base, chat_model=chat, store=store)
         if pairs:
-            clf.fit(inputs_for(store, [p[0] for p in pairs]), [p[1] for p in pairs])
+            clf.fit(inputs_for(store, [p[0] for p in pairs], field=field), [p[1] for p in pairs])
         return tax, clf, f"fewshot_llm-{clf.prompt_version}", [], None
     if len(pairs) < 10:
         raise InputError("the cascade chooses its threshold on gold labels, and this taxonomy has fewer than 10",
                          hint="declare gold with 'earful classify train --gold-column COL' or use --method llm")
-    todo = max(1, count_todo(store, tax.name, source))
+    todo = max(1, count_todo(store, tax.name, source, field))
     fraction = None if target_accuracy else min(1.0, (llm_budget if llm_budget is not None else
                                                       todo * DEFAULT_LLM_SHARE) / todo)
-    offline = make_classifier(trained[0].name if trained else "tfidf", tax)
-    clf = make_classifier("cascade", tax, offline=offline, chat_model=chat, store=store,
+    offline = make_classifier(trained[0].name if trained else "tfidf", base)
+    clf = make_classifier("cascade", base, offline=offline, chat_model=chat, store=store,
                           budget_fraction=fraction, target_accuracy=target_accuracy)
-    clf.fit(inputs_for(store, [p[0] for p in pairs], features, extra_names), [p[1] for p in pairs])
+    clf.fit(inputs_for(store, [p[0] for p in pairs], features, extra_names, field=field), [p[1] for p in pairs])
     return tax, clf, f"cascade-{offline.name}-t{clf.threshold_:.3f}", features, extra_names

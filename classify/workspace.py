@@ -4,6 +4,11 @@ Design decision: `label_items` labels only items with no label yet for the taxon
 run killed half-way keeps every finished batch and the next run picks up where it stopped. Inputs are assembled from
 the store: texts from `items`, vectors of the configured embedding model from the embeddings cache, metadata columns
 from the source's raw table.
+
+A taxonomy can label one text field of a source instead of the item text (``--source S --field weaknesses``): its
+texts and their cached vectors come from that column of S's view, and everything stored (gold, models, labels, runs,
+evals) is kept under the name ``TAX@COL`` (`field_name`), so the labels of one taxonomy over the joined text and over
+each field live side by side. Classifiers themselves see the plain taxonomy (its labels and descriptions).
 """
 from __future__ import annotations
 
@@ -17,6 +22,24 @@ import numpy as np
 from earful.classify.base import Classifier, Inputs, Taxonomy, load_taxonomy, make_classifier, taxonomy_from_labels
 from earful.errors import InputError, NotFoundError
 from earful.store.views import quote_ident
+
+
+def field_name(taxonomy: str, field=None) -> str:
+    """The name `taxonomy`'s labels over the text field `field` are stored under: ``TAX@COL`` (TAX without one)."""
+    return taxonomy if field is None else f"{taxonomy}@{field.column}"
+
+
+def for_field(tax: Taxonomy, field=None) -> Taxonomy:
+    """`tax` under its stored name for `field` (`field_name`); the labels are the same. Only for storing labels."""
+    return tax if field is None else tax.model_copy(update={"name": field_name(tax.name, field)})
+
+
+def _has_field(field, alias: str = "i") -> str:
+    """SQL condition over items alias `alias`: the item's `field` has a text ('' without a field)."""
+    if field is None:
+        return ""
+    return (f"AND {alias}.item_id IN (SELECT v.item_id FROM {quote_ident(field.source)} v "
+            f"WHERE {field.present('v')})")
 
 
 def save_taxonomy(store, tax: Taxonomy, origin: str) -> None:
@@ -40,12 +63,13 @@ def _sources_with_column(store, column: str, source: str | None) -> list[tuple[s
     return found
 
 
-def import_gold_column(store, taxonomy: str, column: str, source: str | None = None) -> Taxonomy:
-    """Declare `column` as gold labels of `taxonomy` (created from its distinct values when it does not exist)."""
+def import_gold_column(store, taxonomy: str, column: str, source: str | None = None, field=None) -> Taxonomy:
+    """Declare `column` as gold labels of `taxonomy` (created from its distinct values when it does not exist); with
+    a text `field`, of the items that have a text there, stored under ``TAX@COL``."""
     found = _sources_with_column(store, column, source)
     union = " UNION ALL ".join(
-        f"SELECT item_id, trim(CAST({quote_ident(col)} AS VARCHAR)) AS label FROM {quote_ident(raw)} "
-        f"WHERE {quote_ident(col)} IS NOT NULL AND trim(CAST({quote_ident(col)} AS VARCHAR)) <> ''"
+        f"SELECT item_id, trim(CAST({quote_ident(col)} AS VARCHAR)) AS label FROM {quote_ident(raw)} i "
+        f"WHERE {quote_ident(col)} IS NOT NULL AND trim(CAST({quote_ident(col)} AS VARCHAR)) <> '' {_has_field(field)}"
         for _, raw, col in found)
     values = [r[0] for r in store.rows(f"SELECT DISTINCT label FROM ({union})")]
     try:
@@ -59,7 +83,8 @@ def import_gold_column(store, taxonomy: str, column: str, source: str | None = N
     with store.transaction() as con:
         save_taxonomy(store, tax, f"gold column {column}")
         con.execute(f"""INSERT OR REPLACE INTO classify_gold (item_id, taxonomy, label, origin)
-                        SELECT item_id, ?, label, ? FROM ({union})""", [tax.name, f"column:{column}"])
+                        SELECT item_id, ?, label, ? FROM ({union})""",
+                    [field_name(tax.name, field), f"column:{column}"])
     return tax
 
 
@@ -102,22 +127,30 @@ def feature_columns(store, item_ids: list[str], features: list[str]) -> dict[str
 
 
 def inputs_for(store, item_ids: list[str], features: list[str] | None = None, extra_names: list[str] | None = None,
-               embed: bool = True) -> Inputs:
-    """Inputs for these items in this order: texts, cached vectors of one model (embedding the missing), metadata."""
+               embed: bool = True, field=None) -> Inputs:
+    """Inputs for these items in this order: texts (of the text `field`, when given), cached vectors of one model
+    (embedding the missing; a field's vectors are cached like item texts'), metadata."""
     import pyarrow as pa
 
-    from earful.embeddings import Embedder, item_vectors
+    from earful.embeddings import Embedder, embed_field, field_texts, field_vectors, item_vectors
 
-    store.con.register("_clf_ids", pa.table({"item_id": item_ids, "pos": list(range(len(item_ids)))}))
-    try:
-        texts = [r[0] for r in store.rows("SELECT i.text FROM _clf_ids w JOIN items i ON i.item_id = w.item_id "
-                                          "ORDER BY w.pos")]
-    finally:
-        store.con.unregister("_clf_ids")
+    if field is not None:
+        texts = [t or "" for t in field_texts(store, field, list(item_ids))]
+    else:
+        store.con.register("_clf_ids", pa.table({"item_id": item_ids, "pos": list(range(len(item_ids)))}))
+        try:
+            texts = [r[0] for r in store.rows("SELECT i.text FROM _clf_ids w JOIN items i ON i.item_id = w.item_id "
+                                              "ORDER BY w.pos")]
+        finally:
+            store.con.unregister("_clf_ids")
     vectors = None
     if embed:
         emb = Embedder()   # one model for the stored vectors and the ones embedded now
-        ids, mat = item_vectors(store, item_ids, model_id=emb.model_id)
+        if field is None:
+            ids, mat = item_vectors(store, item_ids, model_id=emb.model_id)
+        else:
+            embed_field(store, field, emb, item_ids=item_ids)
+            ids, mat = field_vectors(store, field, item_ids, model_id=emb.model_id)
         pos = {i: k for k, i in enumerate(ids)}
         missing = [k for k, i in enumerate(item_ids) if i not in pos]
         vectors = np.zeros((len(item_ids), mat.shape[1] if len(ids) else emb.dim), dtype=np.float32)
@@ -135,12 +168,14 @@ def inputs_for(store, item_ids: list[str], features: list[str] | None = None, ex
     return Inputs(texts, vectors, extra)
 
 
-def train(store, taxonomy: str, method: str = "joint", features: list[str] | None = None) -> dict:
-    """Fit `method` on all gold labels of `taxonomy` and store it; returns {model_version, n_train, ...}."""
+def train(store, taxonomy: str, method: str = "joint", features: list[str] | None = None, field=None) -> dict:
+    """Fit `method` on all gold labels of `taxonomy` (over the text `field`: ``TAX@COL``'s, on that field's texts)
+    and store it; returns {model_version, n_train, ...}."""
     tax = load_taxonomy(taxonomy, store)
-    pairs = gold(store, tax.name)
+    name = field_name(tax.name, field)
+    pairs = gold(store, name)
     if len(pairs) < 10:
-        raise InputError(f"taxonomy '{tax.name}' has {len(pairs)} gold label(s); training needs at least 10",
+        raise InputError(f"taxonomy '{name}' has {len(pairs)} gold label(s); training needs at least 10",
                          hint="declare a gold column with --gold-column COL, or import a reviewed CSV")
     ids, y = [p[0] for p in pairs], [p[1] for p in pairs]
     clf = make_classifier(method, tax)
@@ -149,16 +184,16 @@ def train(store, taxonomy: str, method: str = "joint", features: list[str] | Non
         from earful.classify.offline import one_hot_extra
 
         extra_names = one_hot_extra(feature_columns(store, ids, features))[1]
-    inputs = inputs_for(store, ids, features, extra_names, embed=clf.uses_vectors)
     if not clf.offline:
         raise InputError(f"'{method}' is not an offline method; train one of the offline methods")
+    inputs = inputs_for(store, ids, features, extra_names, embed=clf.uses_vectors, field=field)
     clf.fit(inputs, y)
-    version = _save_model(store, tax, method, clf, features or [], extra_names, len(ids))
-    return {"taxonomy": tax.name, "method": method, "model_version": version, "n_train": len(ids),
+    version = _save_model(store, name, method, clf, features or [], extra_names, len(ids))
+    return {"taxonomy": name, "method": method, "model_version": version, "n_train": len(ids),
             "labels": len(clf.classes_), "features": features or []}
 
 
-def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: list[str], extra_names, n_train: int):
+def _save_model(store, name: str, method: str, clf: Classifier, features: list[str], extra_names, n_train: int):
     from earful.classify.models import FORMAT, dump_model, library_versions
 
     blob = dump_model({"classifier": clf, "features": features, "extra_names": extra_names})
@@ -166,7 +201,7 @@ def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: li
     with store.transaction() as con:
         con.execute("INSERT OR REPLACE INTO classify_models (model_version, taxonomy, method, features, n_train, "
                     "trained_at, blob, format, versions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [version, tax.name, method, json.dumps(features), n_train, datetime.now(UTC), blob,
+                    [version, name, method, json.dumps(features), n_train, datetime.now(UTC), blob,
                      FORMAT, json.dumps(library_versions())])
     return version
 
@@ -174,16 +209,22 @@ def _save_model(store, tax: Taxonomy, method: str, clf: Classifier, features: li
 SELF_TRAIN_POOL = 50_000  # items a no-gold model is fitted on: bounds fit time and memory on big workspaces
 
 
-def self_train(store, tax: Taxonomy, source: str | None = None) -> tuple[Classifier, str]:
+def self_train(store, tax: Taxonomy, source: str | None = None, field=None) -> tuple[Classifier, str]:
     """Fit and store the no-gold `selftrained` model of `tax` on up to SELF_TRAIN_POOL items (of `source`, if
-    given; a fixed, content-ordered sample when there are more), and return (classifier, model_version)."""
-    where, params = ("WHERE source = ?", [source]) if source else ("", [])
-    ids = [r[0] for r in store.rows(f"SELECT item_id FROM items {where} ORDER BY content_hash, item_id LIMIT ?",
-                                    [*params, SELF_TRAIN_POOL])]
+    given; a fixed, content-ordered sample when there are more; over the text `field`: its texts, stored under
+    ``TAX@COL``), and return (classifier, model_version)."""
+    if field is not None:
+        ids = [r[0] for r in store.rows(f"SELECT v.item_id FROM {quote_ident(field.source)} v WHERE "
+                                        f"{field.present('v')} ORDER BY md5({field.sql('v')}), v.item_id LIMIT ?",
+                                        [SELF_TRAIN_POOL])]
+    else:
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        ids = [r[0] for r in store.rows(f"SELECT item_id FROM items {where} ORDER BY content_hash, item_id LIMIT ?",
+                                        [*params, SELF_TRAIN_POOL])]
     if not ids:
         raise InputError("there are no items to label", hint="ingest some feedback first: earful ingest FILE")
-    clf = make_classifier("selftrained", tax).fit(inputs_for(store, ids))
-    return clf, _save_model(store, tax, "selftrained", clf, [], None, clf.n_pseudo_)
+    clf = make_classifier("selftrained", tax).fit(inputs_for(store, ids, field=field))
+    return clf, _save_model(store, field_name(tax.name, field), "selftrained", clf, [], None, clf.n_pseudo_)
 
 
 def latest_model(store, taxonomy: str):
@@ -202,16 +243,16 @@ def latest_model(store, taxonomy: str):
     return data["classifier"], version, data["features"], data["extra_names"]
 
 
-def todo_ids(store, taxonomy: str, source: str | None, limit: int) -> list[str]:
-    where = "AND i.source = ?" if source else ""
+def todo_ids(store, taxonomy: str, source: str | None, limit: int, field=None) -> list[str]:
+    where = ("AND i.source = ?" if source else "") + _has_field(field)
     params = [taxonomy] + ([source] if source else []) + [limit]
     return [r[0] for r in store.rows(
         f"SELECT i.item_id FROM items i WHERE NOT EXISTS (SELECT 1 FROM classify_labels l WHERE l.item_id = "
         f"i.item_id AND l.taxonomy = ?) {where} ORDER BY i.item_id LIMIT ?", params)]
 
 
-def count_todo(store, taxonomy: str, source: str | None) -> int:
-    where = "AND i.source = ?" if source else ""
+def count_todo(store, taxonomy: str, source: str | None, field=None) -> int:
+    where = ("AND i.source = ?" if source else "") + _has_field(field)
     return store.scalar(f"SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM classify_labels l WHERE "
                         f"l.item_id = i.item_id AND l.taxonomy = ?) {where}", [taxonomy] + ([source] if source else []))
 
@@ -243,16 +284,19 @@ def write_labels(store, taxonomy: Taxonomy, ids: list[str], proba: np.ndarray, c
 
 def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, version: str | None,
                 source: str | None = None, batch_size: int = 1000, features: list[str] | None = None,
-                extra_names: list[str] | None = None, llm_budget: int | None = None, progress=None) -> dict:
-    """Label every item with no label for `taxonomy`; one committed transaction per batch (resumable)."""
+                extra_names: list[str] | None = None, llm_budget: int | None = None, progress=None,
+                field=None) -> dict:
+    """Label every item with no label for `taxonomy`; one committed transaction per batch (resumable). With a text
+    `field` (`taxonomy` then named ``TAX@COL``: `for_field`), from that field's texts; items without one are
+    skipped and counted."""
     done = routed = 0
     if llm_budget is not None and hasattr(clf, "budget_left_"):
         clf.budget_left_ = llm_budget
     while True:
-        ids = todo_ids(store, taxonomy.name, source, batch_size)
+        ids = todo_ids(store, taxonomy.name, source, batch_size, field)
         if not ids:
             break
-        inputs = inputs_for(store, ids, features, extra_names, embed=getattr(clf, "uses_vectors", True))
+        inputs = inputs_for(store, ids, features, extra_names, embed=getattr(clf, "uses_vectors", True), field=field)
         proba = clf.predict_proba(inputs)
         methods = [method] * len(ids)
         mask = getattr(clf, "routed_", None)
@@ -274,4 +318,8 @@ def label_items(store, taxonomy: Taxonomy, clf: Classifier, *, method: str, vers
     out = {"labelled": done, "sent_to_llm": routed}
     if routing is not None:
         out["routing"] = routing
+    if field is not None:
+        out["field"] = field.column
+        out["skipped"] = int(store.scalar(f"SELECT count(*) FROM {quote_ident(field.source)} v "
+                                          f"WHERE NOT {field.present('v')}") or 0)
     return out

@@ -264,6 +264,13 @@ def embed_items(store, embedder: Embedder | None = None, *, source: str | None =
             (SELECT content_hash FROM embeddings WHERE model_id = ?)
         GROUP BY i.content_hash ORDER BY i.content_hash""", params + [embedder.model_id])  # fixed batches: same bits
     total = store.scalar(f"SELECT count(DISTINCT content_hash) FROM items i {where}", params) or 0
+    _encode_and_store(store, embedder, todo, progress, chunk)
+    return {"embedded": len(todo), "cached": total - len(todo)}
+
+
+def _encode_and_store(store, embedder: Embedder, todo: list[tuple[str, str]],
+                      progress: bool | Callable[[int, int], None] | None, chunk: int = 4096) -> None:
+    """Encode the (content_hash, text) pairs in `todo` and store their vectors under the embedder's model id."""
     bar = _progress(len(todo), progress is True)
     done = 0
 
@@ -286,7 +293,6 @@ def embed_items(store, embedder: Embedder | None = None, *, source: str | None =
                         "SELECT content_hash, model_id, vector::FLOAT[] FROM _new_vectors")
             con.unregister("_new_vectors")
     bar(None)
-    return {"embedded": len(todo), "cached": total - len(todo)}
 
 
 def item_vectors(store, item_ids: Iterable[str] | None = None, *, source: str | None = None,
@@ -314,6 +320,121 @@ def item_vectors(store, item_ids: Iterable[str] | None = None, *, source: str | 
         return [], np.zeros((0, _known_dim(store, model_id)), dtype=np.float32)
     flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
     return ids, flat.reshape(len(ids), -1).astype(np.float32, copy=False)
+
+
+# -- text fields: one text column of a source's view, embedded and cached like item texts --------------------------
+@dataclass(frozen=True)
+class TextField:
+    """A text column of one source's view (WildBench's ``weaknesses``), analysed instead of the joined item text.
+    Its texts' vectors are cached like item texts', keyed by ``md5(text)`` and the model id."""
+
+    source: str
+    column: str          # as the view spells it
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.column}"
+
+    def sql(self, alias: str = "v") -> str:
+        from earful.store.sql import quote_ident
+
+        return f"{alias}.{quote_ident(self.column)}"
+
+    def present(self, alias: str = "v") -> str:
+        """SQL condition: the field has a text (not NULL, not blank)."""
+        return f"({self.sql(alias)} IS NOT NULL AND trim({self.sql(alias)}) <> '')"
+
+
+_MACHINE_COLUMNS = {"item_id", "source", "external_id", "content_hash", "batch_id"}
+
+
+def text_columns(store, source: str) -> list[str]:
+    """The text (VARCHAR) columns of `source`'s view that hold the feedback's own columns (not derived ones such as
+    ``topic`` or a taxonomy's label), in view order; ``text`` is the joined item text."""
+    from earful.store.sql import quote_ident
+    from earful.store.views import raw_columns
+
+    info = store.source_info(source)           # NotFoundError with the known sources
+    own = {c.lower() for c in raw_columns(store.con, info["raw_table"])} | {"text"}
+    if info.get("text_column"):
+        own.add(str(info["text_column"]).lower())
+    return [name for name, kind, *_ in store.rows(f"DESCRIBE {quote_ident(source)}")
+            if kind == "VARCHAR" and name.lower() in own and name.lower() not in _MACHINE_COLUMNS]
+
+
+def text_field(store, source: str | None, column: str) -> TextField:
+    """The text field `column` of `source`, or an InputError (exit 2) that names the source's text columns."""
+    if not source:
+        raise InputError(f"--field {column} needs --source: a field is a column of one source's view",
+                         hint=f"e.g. --source SOURCE --field {column}")
+    texts = text_columns(store, source)
+    for c in texts:
+        if c.lower() == column.lower():
+            return TextField(source, c)
+    from earful.store.sql import quote_ident
+
+    kinds = dict((r[0].lower(), r[1]) for r in store.rows(f"DESCRIBE {quote_ident(source)}"))
+    what = f"is not a text column ({kinds[column.lower()]})" if column.lower() in kinds else "is not a column"
+    raise InputError(f"'{column}' {what} of the source '{source}'",
+                     hint="its text columns: " + (", ".join(texts) or "none"))
+
+
+def field_items(store, field: TextField, item_ids: Iterable[str] | None = None) -> list[str]:
+    """The ids of the items (of `item_ids`, when given) whose field has a text, in item-id order."""
+    return _field_query(store, field, "v.item_id", item_ids, tail="ORDER BY v.item_id").column(0).to_pylist()
+
+
+def field_texts(store, field: TextField, item_ids: list[str]) -> list[str | None]:
+    """The field's texts in the order of `item_ids` (None where an item has none)."""
+    tbl = _field_query(store, field, f"v.item_id, {field.sql()}", item_ids, present=False)
+    got = dict(zip(tbl.column(0).to_pylist(), tbl.column(1).to_pylist()))
+    return [got.get(i) for i in item_ids]
+
+
+def _field_query(store, field: TextField, select: str, item_ids: Iterable[str] | None, *, present: bool = True,
+                 join: str = "", tail: str = "", params: list | None = None):
+    """An arrow table of `select` over the field's source view (alias v), limited to `item_ids` and (`present`)
+    to items whose field has a text."""
+    from earful.store.sql import quote_ident
+
+    where = [field.present()] if present else ["true"]
+    if item_ids is not None:
+        import pyarrow as pa
+
+        store.con.register("_field_ids", pa.table({"item_id": pa.array(list(item_ids), pa.string())}))
+        where.append("v.item_id IN (SELECT item_id FROM _field_ids)")
+    try:
+        return store.query(f"SELECT {select} FROM {quote_ident(field.source)} v {join} WHERE {' AND '.join(where)} "
+                           f"{tail}", params or [])
+    finally:
+        if item_ids is not None:
+            store.con.unregister("_field_ids")
+
+
+def embed_field(store, field: TextField, embedder: Embedder | None = None, *, item_ids: Iterable[str] | None = None,
+                chunk: int = 4096, progress: bool | Callable[[int, int], None] | None = None) -> dict:
+    """Embed the field's texts (of `item_ids`, when given) not yet cached for this model, like `embed_items`."""
+    embedder = embedder or Embedder()
+    tbl = _field_query(store, field, f"md5({field.sql()}) AS h, any_value({field.sql()}) AS t", item_ids,
+                       tail="GROUP BY h ORDER BY h")
+    cached = {r[0] for r in store.rows("SELECT content_hash FROM embeddings WHERE model_id = ? AND content_hash IN "
+                                       "(SELECT unnest(?::VARCHAR[]))", [embedder.model_id, tbl.column(0).to_pylist()])}
+    todo = [(h, t) for h, t in zip(tbl.column(0).to_pylist(), tbl.column(1).to_pylist()) if h not in cached]
+    _encode_and_store(store, embedder, todo, progress, chunk)
+    return {"embedded": len(todo), "cached": len(cached)}
+
+
+def field_vectors(store, field: TextField, item_ids: Iterable[str] | None = None, *,
+                  model_id: str | None = None) -> tuple[list[str], np.ndarray]:
+    """(item_ids, matrix) of the field's cached vectors of one model, by item id, like `item_vectors`; items with no
+    field text or no cached vector are left out."""
+    model_id = model_id or get_embedding_model().name
+    tbl = _field_query(store, field, "v.item_id, e.vector", item_ids, params=[model_id], tail="ORDER BY v.item_id",
+                       join=f"JOIN embeddings e ON e.content_hash = md5({field.sql()}) AND e.model_id = ?")
+    got = tbl.column("item_id").to_pylist()
+    if not got:
+        return [], np.zeros((0, _known_dim(store, model_id)), dtype=np.float32)
+    flat = tbl.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return got, flat.reshape(len(got), -1).astype(np.float32, copy=False)
 
 
 def _known_dim(store, model_id: str) -> int:

@@ -2,7 +2,8 @@
 
 Design decision: assignment is nearest stored centroid with the same similarity threshold the fit used for outlier
 reduction, so an item gets the topic a refit would most likely give it; `drift` compares the outlier share among
-these new items with the fit's own to tell when a refit is due.
+these new items with the fit's own to tell when a refit is due. Topics fitted over a text field (``--field``) assign
+by that field's vectors, and only items of the fit's source whose field has a text (the rest are counted as skipped).
 """
 from __future__ import annotations
 
@@ -28,20 +29,30 @@ def assign_new(store, *, source: str | None = None, batch: int = 50_000) -> dict
     """Assign every item that has no topic yet (embedding it first when needed). Returns counts."""
     import numpy as np
 
-    from earful.embeddings import embed_items, item_vectors
+    from earful.embeddings import embed_field, embed_items, field_items
     from earful.topics import model as M
 
     run = _last_run(store)
     threshold = float(json.loads(run["params"] or "{}").get("threshold", 0.3))
-    M.require_fitted_model(store)   # centroids of one model, vectors of the same
-    embed_items(store, source=source)
+    model_id = M.require_fitted_model(store)   # centroids of one model, vectors of the same
+    field = M.run_field(store)
     sql = ("SELECT i.item_id FROM items i LEFT JOIN topic_assignments a USING (item_id) WHERE a.item_id IS NULL"
-           + (" AND i.source = ?" if source else "") + " ORDER BY i.item_id")
-    todo = [r[0] for r in store.rows(sql, [source] if source else [])]
+           + (" AND i.source = ?" if source or field else "") + " ORDER BY i.item_id")
+    skipped = 0
+    if field is None:
+        embed_items(store, source=source)
+        todo = [r[0] for r in store.rows(sql, [source] if source else [])]
+    elif source and source != field.source:   # the topics are about a column of another source: nothing to assign
+        todo = []
+    else:
+        unassigned = [r[0] for r in store.rows(sql, [field.source])]
+        todo = field_items(store, field, unassigned)
+        skipped = len(unassigned) - len(todo)
+        embed_field(store, field, item_ids=todo)
     tids, C = M.centroids(store)
     assigned = outliers = 0
     for s in range(0, len(todo), batch):
-        ids, X = item_vectors(store, todo[s:s + batch])
+        ids, X = M.vectors_for(store, todo[s:s + batch], model_id=model_id, field=field)
         idx, sim = M.nearest(X, C, threshold)
         topic = np.array([tids[k] if k >= 0 else -1 for k in idx], dtype=np.int32)
         with store.transaction() as con:
@@ -50,7 +61,10 @@ def assign_new(store, *, source: str | None = None, batch: int = 50_000) -> dict
         outliers += int((topic < 0).sum())
     if todo:
         M.update_sizes(store)
-    return {"new_items": len(todo), "assigned": assigned, "outliers": outliers, "threshold": threshold}
+    out = {"new_items": len(todo), "assigned": assigned, "outliers": outliers, "threshold": threshold}
+    if field is not None:
+        out.update(field=field.column, source=field.source, skipped=skipped)
+    return out
 
 
 def drift(store) -> dict:

@@ -47,8 +47,12 @@ def fit(ctx: typer.Context,
         llm_labels: bool = typer.Option(
             None, "--llm-labels/--no-llm", help="LLM-written names (default: when configured)"),
         seed: int = typer.Option(42, help="random seed: the same workspace and seed give the same topics"),
+        field: str = typer.Option(None, "--field",
+                                  help="fit on this text column of the --source's view (e.g. weaknesses) instead of "
+                                       "the item text; assign, list and show then use it too"),
         as_json: bool = JSON_OPTION):
-    """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits."""
+    """Fit topics (BERTopic over the stored embeddings), keep ids stable against earlier fits, re-apply edits.
+    With --field, over one text column of the source (items without a text there are skipped)."""
     from earful.cli.progress import phases
     from earful.topics.fit import fit_topics
 
@@ -56,7 +60,7 @@ def fit(ctx: typer.Context,
     with st.store() as store, phases("topics fit", as_json=as_json) as phase:   # stderr: elapsed per phase
         res = fit_topics(store, source=source, where=where, backend=backend, threshold=threshold,
                          sample_cap=sample_cap, seed=seed, labeler=_labeler(st, store, llm_labels),
-                         progress=phase)
+                         field=field, progress=phase)
     emit(res, as_json=as_json)
 
 
@@ -70,10 +74,24 @@ def list_(ctx: typer.Context, examples: int = typer.Option(3, help="example quot
 
     with state(ctx).store(read_only=True) as store:
         doc = topic_list(store, days=days, n_examples=examples)
+        doc["field"] = _field_doc(store)
     rows = [[t["id"], t["name"], t["size"], f"{t['share']:.1%}", ARROWS[t["trend"]],
              "\n".join(f"({e['item_id']}) {e['text'][:80]}" for e in t["examples"])] for t in doc["topics"]]
     emit(doc, as_json=as_json, columns=["id", "name", "size", "share", "trend", "examples"], rows=rows,
-         title=f"{len(rows)} topics over {doc['items']} items, outlier rate {doc['outlier_rate']:.1%}")
+         title=f"{len(rows)} topics over {doc['items']} items{_field_words(doc['field'])}, "
+               f"outlier rate {doc['outlier_rate']:.1%}")
+
+
+def _field_doc(store) -> dict | None:
+    """{source, column} of the text field the topics were fitted over (``fit --field``), None for the item text."""
+    from earful.topics.model import run_field
+
+    f = run_field(store)
+    return None if f is None else {"source": f.source, "column": f.column}
+
+
+def _field_words(field: dict | None) -> str:
+    return f" (their {field['column']} texts, source {field['source']})" if field else ""
 
 
 @topics_app.command("show")
@@ -83,12 +101,15 @@ def show(ctx: typer.Context, topic_id: int = typer.Argument(..., help="topic id"
 
     with state(ctx).store(read_only=True) as store:
         d = topic_detail(store, topic_id)
+        d["field"] = _field_doc(store)
     if as_json:
         emit(d, as_json=True)
         return
     console.print(f"[bold]{d['id']}: {escape(d['name'])}[/] ({d['status']}, {d['size']} items, "
                   f"label by {d['label_source']})")
     console.print(d["description"] or "")
+    if d["field"]:
+        console.print(f"text field: {d['field']['column']} (source {d['field']['source']})", highlight=False)
     console.print("keywords: " + ", ".join(d["keywords"]))
     for e in d["examples"]:
         console.print(f"  ({e['item_id']}) {e['text']}", highlight=False, markup=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from earful.embeddings import item_vectors
 from earful.errors import InputError
 from earful.topics import model as M
 from earful.topics.base import Labeler, get_labeler
@@ -77,7 +76,7 @@ def _split(store, ov: dict, labeler: Labeler | None) -> bool:
                                         [tid])]
     if len(members) < 2 * parts:
         raise InputError(f"topic {tid} has {len(members)} items, too few to split into {parts}")
-    mids, X = item_vectors(store, members, model_id=M.require_fitted_model(store))
+    mids, X = M.vectors_for(store, members, model_id=M.require_fitted_model(store))   # the fit's text field's
     labels = KMeans(n_clusters=parts, random_state=42, n_init=4).fit_predict(X)
     order = [int(k) for k in np.argsort(-np.bincount(labels, minlength=parts), kind="stable")]  # biggest part first
     result = list(ov.get("result_ids") or [])

@@ -9,6 +9,11 @@ cosine similarity to the topic embedding >= threshold), are assigned to their ne
 A fit is deterministic for a given workspace and `seed` (default `SEED`; ``earful topics fit --seed N``): items are
 read in item-id order, the sample is drawn with the seed from a cap that does not depend on free memory, the backend
 is seeded, and ties (representative items) break by item id. Only the run id and timestamps differ between runs.
+
+With ``field`` (``--source S --field weaknesses``) the fit is over that text column of S's view instead of the item
+text: items whose field is blank are skipped (and counted), and the field is recorded with the run, so naming,
+quotes, edits and later assignments read the same texts. Topics fitted over another field (or over the item text)
+are not matched by id: they are about other texts.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from earful.embeddings import Embedder, embed_items, item_vectors
+from earful.embeddings import Embedder, TextField, embed_field, embed_items, field_items, text_field
 from earful.errors import InputError
 from earful.store import quote_ident
 from earful.topics import model as M
@@ -95,51 +100,56 @@ def match_topics(new_C: np.ndarray, prev_ids: list[int], prev_C: np.ndarray, thr
     return assigned, events
 
 
-def drafts_for(store, topics: list[tuple[int, list[str], list[str], int]]) -> list[TopicDraft]:
-    return [TopicDraft(topic_id=t, keywords=kw, examples=M.texts_for(store, reps), size=size)
+def drafts_for(store, topics: list[tuple[int, list[str], list[str], int]], field=M.CURRENT) -> list[TopicDraft]:
+    return [TopicDraft(topic_id=t, keywords=kw, examples=M.texts_for(store, reps, field=field), size=size)
             for t, kw, reps, size in topics]
 
 
 def fit_topics(store, *, source: str | None = None, where: str | None = None, backend: str = "bertopic",
                labeler: Labeler | None = None, threshold: float = DEFAULT_THRESHOLD, sample_cap: int | None = None,
                seed: int = SEED, match_threshold: float = MATCH_THRESHOLD, backend_params: dict | None = None,
-               progress: bool | Callable[[str], None] = False) -> dict:
+               field: str | None = None, progress: bool | Callable[[str], None] = False) -> dict:
     """Fit topics on the selected items and persist them; returns a summary dict (run id, counts, outlier rates).
 
     `progress`: a callable is told each phase's name as the fit enters it (embedding, loading vectors, sampling,
-    clustering and the backend's own phases, assigning the rest, naming, saving); True shows the embedding bar."""
+    clustering and the backend's own phases, assigning the rest, naming, saving); True shows the embedding bar.
+    `field`: a text column of `source`'s view to fit on instead of the item text (see the module docstring)."""
     t0 = time.perf_counter()
     phase = progress if callable(progress) else (lambda name: None)
-    wanted = _select(store, source, where)
+    tf = text_field(store, source, field) if field is not None else None   # first: a bad field changes nothing
+    wanted, skipped = _select(store, source, where, tf)
     embedder = Embedder()   # one model for this fit; recorded with the run, so later edits and assignments match it
-    previous_model = M.fitted_embedding_model(store)
-    embed_items(store, embedder, source=source,   # only texts not embedded yet
-                progress=_embedding_phases(phase) if callable(progress) else progress)
+    previous_model, previous_field = M.fitted_embedding_model(store), M.run_field(store)
+    show = _embedding_phases(phase) if callable(progress) else progress
+    if tf is None:
+        embed_items(store, embedder, source=source, progress=show)   # only texts not embedded yet
+    else:
+        embed_field(store, tf, embedder, item_ids=wanted, progress=show)
     phase(f"loading vectors ({len(wanted)} items)")
-    ids, X = item_vectors(store, wanted, model_id=embedder.model_id)
+    ids, X = M.vectors_for(store, wanted, model_id=embedder.model_id, field=tf)
     cap = sample_cap or default_sample_cap()
     fit_idx = _sample(len(ids), cap, seed)
     phase(f"sampling: clustering {len(fit_idx)} of {len(ids)} items (cap {cap})")
     phase(f"clustering ({backend})")
-    res, raw, labs = _cluster(store, ids, X, fit_idx, backend, seed, backend_params, phase)
+    res, raw, labs = _cluster(store, ids, X, fit_idx, backend, seed, backend_params, phase, tf)
     phase(f"assigning the rest ({len(ids) - len(fit_idx)} unsampled items, {int((raw == OUTLIER).sum())} "
           "outliers) to the nearest topic")
     label_idx, methods = _assign(X, fit_idx, raw, labs, threshold)
     C, scores = _centroids_and_scores(X, label_idx, len(labs))
-    same_model = previous_model in (None, embedder.model_id)
+    same_model = previous_model in (None, embedder.model_id) and previous_field == tf   # same vectors' space
     final_id, events = _stable_ids(store, C, same_model, match_threshold)
     topic_of = np.array([final_id[k] if k >= 0 else OUTLIER for k in label_idx], dtype=np.int32)
     topics = _describe(ids, label_idx, scores, labs, final_id, res.keywords)
     labeler = labeler or get_labeler("keywords")
     phase(f"naming {len(topics)} topics ({labeler.name})")
-    labels = labeler.label(drafts_for(store, topics))
+    labels = labeler.label(drafts_for(store, topics, field=tf))
     phase("saving")
 
     run_id = uuid.uuid4().hex[:12]
     now = M.now()
     raw_rate = float((raw == OUTLIER).mean())
     params = {"threshold": threshold, "sample_cap": cap, "seed": seed, "match_threshold": match_threshold,
-              "embedding_model": embedder.model_id,
+              "embedding_model": embedder.model_id, **({"field": tf.column} if tf else {}),
               **{k: v for k, v in res.info.items() if isinstance(v, (int, float, str, dict))}}
     with store.transaction() as con:
         _write_topics(con, topics, labels, labeler.name, C, run_id, now)
@@ -151,11 +161,15 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
                      len(labs), raw_rate, float((topic_of == OUTLIER).mean()), None, now])
         applied, rate, seconds = _settle(store, con, labeler, run_id, t0)
     store.refresh_views()
-    return {"run_id": run_id, "backend": backend, "items": len(ids), "fitted_on": int(len(fit_idx)),
-            "topics": int(store.scalar("SELECT count(*) FROM topics WHERE status = 'active'")),
-            "outlier_rate_raw": round(raw_rate, 4), "outlier_rate": round(rate, 4),
-            "overrides_applied": applied, "lineage": _event_counts(events),
-            "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
+    out = {"run_id": run_id, "backend": backend, "items": len(ids), "fitted_on": int(len(fit_idx)),
+           "topics": int(store.scalar("SELECT count(*) FROM topics WHERE status = 'active'")),
+           "outlier_rate_raw": round(raw_rate, 4), "outlier_rate": round(rate, 4),
+           "overrides_applied": applied, "lineage": _event_counts(events),
+           "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
+    if tf is not None:
+        out.update(field=tf.column, source=tf.source, skipped=skipped,
+                   skipped_note=f"{skipped} selected items have no {tf.column} text and are not assigned")
+    return out
 
 
 def _embedding_phases(phase: Callable[[str], None]) -> Callable[[int, int], None]:
@@ -172,13 +186,20 @@ def _embedding_phases(phase: Callable[[str], None]) -> Callable[[int, int], None
     return step
 
 
-def _select(store, source: str | None, where: str | None) -> list[str]:
-    """The selected items' ids; too few to fit topics on is an error that says what to do."""
+def _select(store, source: str | None, where: str | None, field: TextField | None = None) -> tuple[list[str], int]:
+    """(The selected items' ids, how many selected items were skipped for a blank `field`); too few to fit topics on
+    is an error that says what to do."""
     wanted = select_items(store, source, where)
+    skipped = 0
+    if field is not None:
+        n = len(wanted)
+        wanted = field_items(store, field, wanted)
+        skipped = n - len(wanted)
     if len(wanted) < MIN_ITEMS:
-        raise InputError(f"only {len(wanted)} items selected; topics need at least {MIN_ITEMS}",
+        what = f" with a {field.column} text" if field is not None else ""
+        raise InputError(f"only {len(wanted)} items{what} selected; topics need at least {MIN_ITEMS}",
                          hint="ingest more feedback or loosen --source/--where")
-    return wanted
+    return wanted, skipped
 
 
 def _sample(n: int, cap: int, seed: int) -> np.ndarray:
@@ -188,10 +209,11 @@ def _sample(n: int, cap: int, seed: int) -> np.ndarray:
 
 
 def _cluster(store, ids: list[str], X: np.ndarray, fit_idx: np.ndarray, backend: str, seed: int,
-             backend_params: dict | None, phase: Callable[[str], None] | None = None):
-    """Run the backend on the sample. Returns (its fit, its label per sampled item, its topic labels sorted); a
-    clustering in which every item is an outlier is an error."""
-    docs = M.texts_for(store, [ids[i] for i in fit_idx])
+             backend_params: dict | None, phase: Callable[[str], None] | None = None,
+             field: TextField | None = None):
+    """Run the backend on the sample (texts of `field`, else the item texts). Returns (its fit, its label per sampled
+    item, its topic labels sorted); a clustering in which every item is an outlier is an error."""
+    docs = M.texts_for(store, [ids[i] for i in fit_idx], field=field)
     be = get_backend(backend, seed=seed, **(backend_params or {}))
     be.progress = phase
     res = be.fit(docs, X[fit_idx])

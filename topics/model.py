@@ -3,6 +3,10 @@
 Design decision: every operation that changes membership (fit, edit, assign) ends by calling `refresh_topics`, which
 recomputes sizes, centroids, member scores and representative items from the assignments, so the topic table is
 always derived from `topic_assignments` and never drifts from it.
+
+A fit may be over one text field of a source (``earful topics fit --source S --field weaknesses``): the run records
+it in ``topic_runs.params`` (``field``), and `texts_for` / `vectors_for` read that field's texts and vectors for as
+long as that run is the latest, so names, quotes, edits and assignments all use the same texts.
 """
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from earful.embeddings import DIM, MODEL_ID, get_embedding_model, item_vectors
+from earful.embeddings import DIM, MODEL_ID, TextField, field_texts, field_vectors, get_embedding_model, item_vectors
 from earful.errors import InputError, NotFoundError
 
 N_REPRESENTATIVE = 5
+CURRENT = "current"    # `texts_for` / `vectors_for`: the text field of the latest fit (None: the item text)
 
 
 def now():
@@ -130,7 +135,7 @@ def refresh_topics(store, topic_ids: list[int] | None = None) -> None:
         if not members:
             store.con.execute("UPDATE topics SET size = 0, representative_ids = [] WHERE topic_id = ?", [tid])
             continue
-        mids, X = item_vectors(store, members, model_id=model_id)
+        mids, X = vectors_for(store, members, model_id=model_id)
         c = normalise(X.mean(axis=0, keepdims=True))[0]
         sims = X @ c
         order = np.argsort(-sims, kind="stable")[:N_REPRESENTATIVE]   # ties: by item id
@@ -156,9 +161,34 @@ def outlier_rate(store) -> float:
     return float(store.scalar("SELECT count(*) FROM topic_assignments WHERE topic_id = -1") or 0) / n if n else 0.0
 
 
-def texts_for(store, item_ids: list[str]) -> list[str]:
-    """Texts in the order of `item_ids`."""
+def run_field(store) -> TextField | None:
+    """The text field the latest fit was over (``topics fit --field``), or None when it was over the item text."""
+    if not store.table_exists("topic_runs"):
+        return None
+    rows = store.rows("SELECT source, params FROM topic_runs ORDER BY fitted_at DESC LIMIT 1")
+    column = json.loads(rows[0][1] or "{}").get("field") if rows else None
+    return TextField(rows[0][0], column) if column and rows[0][0] else None
+
+
+def _field(store, field) -> TextField | None:
+    return run_field(store) if field == CURRENT else field
+
+
+def vectors_for(store, item_ids: list[str], model_id: str | None = None, field=CURRENT):
+    """(item ids, vectors) of the texts topics are about: `field`'s (default: the latest fit's) or the items'."""
+    tf = _field(store, field)
+    if tf is None:
+        return item_vectors(store, item_ids, model_id=model_id)
+    return field_vectors(store, tf, item_ids, model_id=model_id)
+
+
+def texts_for(store, item_ids: list[str], field=CURRENT) -> list[str]:
+    """Texts in the order of `item_ids`: of `field` (default: the latest fit's text field), else the item text."""
     import pyarrow as pa
+
+    tf = _field(store, field)
+    if tf is not None:
+        return [t or "" for t in field_texts(store, tf, list(item_ids))]
 
     store.con.register("_want", pa.table({"item_id": pa.array(item_ids, pa.string()),
                                           "pos": pa.array(np.arange(len(item_ids)))}))

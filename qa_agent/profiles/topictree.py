@@ -7,7 +7,9 @@ hierarchy is a binary agglomerative tree, too deep to read, so it is cut: starti
 largest distance is split again until there are about ``1.3 * sqrt(topics)`` groups (2 to 10); a group is named by
 the hierarchy's stored name (its two largest topics' names joined), and a group of one topic is that topic under the
 root. Outlier items (topic -1) and items with no assignment are in no category: they count in ``(all)`` only and
-the profile's notes say how many.
+the profile's notes say how many. Topics fitted over one text field (``earful topics fit --source S --field
+weaknesses``: WildBench's weakness topics) are read the same way; the tree's origin names the field, and items with
+no text in that field (never assigned) are counted apart from items ingested after the fit.
 """
 from __future__ import annotations
 
@@ -41,6 +43,17 @@ def topics_fitted(store, source: str) -> int:
 
     return int(store.scalar(f"SELECT count(*) FROM topic_assignments a WHERE a.item_id IN "
                             f"(SELECT item_id FROM {quote_ident(source)})") or 0)
+
+
+def fitted_field(store) -> tuple[str, str] | None:
+    """(source, column) of the text field the latest topic fit was over (``topics fit --field``), else None."""
+    import json
+
+    if not store.table_exists("topic_runs"):
+        return None
+    rows = store.rows("SELECT source, params FROM topic_runs ORDER BY fitted_at DESC LIMIT 1")
+    column = json.loads(rows[0][1] or "{}").get("field") if rows else None
+    return (rows[0][0], column) if column and rows[0][0] else None
 
 
 def n_groups(n_topics: int) -> int:
@@ -107,7 +120,9 @@ def topic_tree(store) -> tuple[Tree, dict[int, str]]:
                           description="topics: " + "; ".join(name[t] for t in sorted(grp, key=lambda t: -size[t])))
         for t in sorted(grp, key=lambda t: (-size[t], t)):
             _add(nodes, parent, leaf[t], description=keywords[t])
-    return Tree(nodes, origin="topics (fitted topics under their topic-hierarchy groups)"), leaf
+    field = fitted_field(store)
+    over = f" over the {field[1]} texts of {field[0]}" if field else ""
+    return Tree(nodes, origin=f"topics (fitted topics{over} under their topic-hierarchy groups)"), leaf
 
 
 def topic_categories(store, source: str, item_ids) -> tuple[Tree, np.ndarray, list[str]]:
@@ -125,11 +140,22 @@ def topic_categories(store, source: str, item_ids) -> tuple[Tree, np.ndarray, li
     unassigned = sum(1 for i in ids if i not in assigned)
     stale = sum(1 for i in ids if i in assigned and assigned[i] != -1 and assigned[i] not in leaf)
     notes = []
+    field = fitted_field(store)
+    if field and field[0] == source and unassigned:   # items with no text in the field were never assigned
+        from earful.store.sql import quote_ident
+
+        col = quote_ident(field[1])
+        blank = int(store.scalar(f"SELECT count(*) FROM {quote_ident(source)} WHERE item_id IN (SELECT unnest(?)) "
+                                 f"AND ({col} IS NULL OR trim({col}) = '')", [ids]) or 0)
+        unassigned -= blank
+        if blank:
+            notes.append(f"{blank} items have no {field[1]} text (the topics are over {field[1]}): in no category, "
+                         f"counted in (all) only")
     if outliers:
         notes.append(f"{outliers} items are topic outliers (topic -1): in no category, counted in (all) only")
     if unassigned:
         notes.append(f"{unassigned} items have no topic assignment (fitted after the topics?): in no category, "
-                     f"counted in (all) only; 'earful topics fit --source {source}' assigns them")
+                     f"counted in (all) only; 'earful topics assign --source {source}' assigns them")
     if stale:
         notes.append(f"{stale} items are assigned to a topic that is no longer active: in no category")
     return tree, category, notes
