@@ -97,13 +97,19 @@ def wildbench_tree() -> Tree:
     return tree_from_spec(GROUPS, origin="WildBench task groups")
 
 
-def taxonomy_yaml(name: str = "wildbench_tasks", examples: bool = True) -> str:
+def taxonomy_yaml(name: str = "wildbench_tasks", examples: bool = True, groups: bool = False) -> str:
     """The twelve tags as a classify taxonomy (YAML), with the response-like `EXAMPLES`, for `earful classify run
-    --taxonomy FILE`."""
+    --taxonomy FILE`; with `groups`, the five groups instead (each described by its tags' descriptions and examples),
+    so items are labelled with a top-level node directly."""
     import yaml
 
-    labels = [{"name": tag, "description": desc, "examples": EXAMPLES.get(tag, []) if examples else []}
-              for tags in GROUPS.values() for tag, desc in tags.items()]
+    if groups:
+        labels = [{"name": group, "description": "; ".join(tags.values()),
+                   "examples": [e for tag in tags for e in EXAMPLES.get(tag, [])] if examples else []}
+                  for group, tags in GROUPS.items()]
+    else:
+        labels = [{"name": tag, "description": desc, "examples": EXAMPLES.get(tag, []) if examples else []}
+                  for tags in GROUPS.values() for tag, desc in tags.items()]
     return yaml.safe_dump({"name": name, "description": "WildBench task tags (what the user asked for)",
                            "labels": labels}, sort_keys=False, allow_unicode=True)
 
