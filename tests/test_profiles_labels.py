@@ -164,7 +164,7 @@ def test_wildbench_tasks_labelled_from_responses_and_critiques(tmp_path):
     assert r["units"] == 60
     tags = sum(got[t] == want[t] for t in want)
     groups = sum(TAG_TO_GROUP[got[t]] == TAG_TO_GROUP[want[t]] for t in want)
-    assert tags >= 25 and groups >= 38, (tags, groups)
+    assert tags >= 30 and groups >= 42, (tags, groups)   # measured 35 / 49
 
 
 def test_wildbench_taxonomy_of_the_five_groups():

@@ -9,9 +9,11 @@ the one label the classify stage gives it), so its group scores are computed ove
 
 The shared critiques carry no tags (they live with the prompts, which are not shared), so they reach the tree
 through the classify stage: `taxonomy_yaml()` is the twelve tags as a taxonomy whose descriptions and examples the
-offline zero-shot classifier reads; every judged response is labelled (``model_outputs.jsonl.gz`` ingested as a
-source) and a task takes the majority of its 8 responses' labels (``--unit-column session_id``). How well that agrees
-with hand labels, and with WildBench's published scores, is measured by ``bench/profiles_wildbench.py``.
+offline classifiers read. Best measured: each task labelled once from its 8 responses and 8 critiques together
+(`earful.classify.unit_text.label_units(store, taxonomy_yaml(...), "outputs", "session_id", with_sources=
+["critiques"])`, every item of the task gets the label, then ``--labels ... --unit-column session_id``); labelling
+each response (``earful classify run``) and letting the 8 vote agrees far less with hand labels. How well each
+agrees with hand labels, and with WildBench's published scores, is measured by ``bench/profiles_wildbench.py``.
 """
 from __future__ import annotations
 
