@@ -22,7 +22,36 @@ LEXICON_CORPUS = [
     ("The widget shows the time", "neutral"),
     ("not bad", "positive"),
     ("Way too many ads", "negative"),
+    # failures of expectation: no evaluative word, a marker before a verb of function ([failure], [functions])
+    ("notifications never arrive.", "negative"),
+    ("It won't open", "negative"),
+    ("stopped syncing after the update", "negative"),
+    ("I can't log in since Tuesday", "negative"),
+    ("no longer loads my files", "negative"),
+    ("the page never loads", "negative"),
+    ("sync is not working", "negative"),
+    ("never fails to load", "positive"),          # a verb marker after a negator is no failure
+    ("It shows the weather", "neutral"),          # a verb of function without a marker says nothing
+    ("Never had a problem", "positive"),
+    # emoji and emoticons: an item of nothing else is one mention (topics.mentions.split)
+    ("\U0001F621", "negative"),
+    ("\U0001F44E\U0001F3FB", "negative"),
+    ("\U0001F44D\U0001F44D", "positive"),
+    ("\u2764\ufe0f", "positive"),
+    ("Thanks :)", "positive"),
+    ("?!?!... --- !!! ;;", "neutral"),
 ]
+
+
+def test_contrastive_item_scores_each_clause():
+    """Probe A29: the clause after "although ..." is a complaint without any evaluative word."""
+    from earful.topics.mentions import split
+    from earful.topics.polarity import LexiconPolarity
+
+    text = "Although the interface is clean, notifications never arrive."
+    parts = [text[s.start:s.end] for s in split(text)]
+    assert parts == ["Although the interface is clean", "notifications never arrive."]
+    assert LexiconPolarity().predict(parts, None) == ["positive", "negative"]
 
 
 @pytest.mark.parametrize("text,expected", LEXICON_CORPUS)

@@ -5,17 +5,20 @@ Design decision: three offline methods share one small interface (`PolarityMetho
 (P(positive) - P(negative)) as columns of ``mentions``:
 - ``lexicon`` (the default: within 0.002 macro-F1 of the best in bench/topics.py, and it needs no vectors, so
   scoring a million mentions costs no embedding): a hand-written word list (`polarity_lexicon.txt`: scores,
-  negators, boosters; VADER's recipe);
+  negators, boosters; VADER's recipe), emoji and emoticons, and one rule for failures of expectation, which hold
+  no evaluative word ("notifications never arrive", "won't open", "stopped syncing": a failure marker before a verb
+  of function, both lists in the data file; `failure_rules`);
 - ``selftrained``: logistic regression on the MiniLM vectors of one-mention items, labelled by their star rating
   (1-2 negative, 3 neutral, 4-5 positive). A one-sentence review is the only place where the rating is the
   sentence's own polarity. A workspace without enough rated one-mention items trains on the bundled URR reviews
   (MIT licence) instead;
 - ``hybrid``: the lexicon decides whether a mention judges at all, that regression (negative vs positive, with the
   lexicon's features added to the vector) decides which way.
-Measured (2026-11-30, bench/topics.py; trained on URR's 3,311 one-mention reviews): macro-F1 on Tizard's
-hand-labelled forum sentences (3 classes) hybrid 0.447, lexicon 0.445, selftrained 0.301, majority class 0.305;
-complaint detection on CLAP's hand-labelled reviews (a review with a negative mention vs category BUG/PERFORMANCE/
-ENERGY/USABILITY/SECURITY) hybrid 0.849, lexicon 0.848, selftrained 0.736, the review's own rating <= 2 0.734.
+Measured (2026-12-01, bench/topics.py --polarity-only; trained on URR's 3,313 one-mention reviews): macro-F1 on
+Tizard's hand-labelled forum sentences (3 classes) hybrid 0.456, lexicon 0.454 (0.447 and 0.445 before the failure
+rule), selftrained 0.301, majority class 0.305; complaint detection on CLAP's hand-labelled reviews (a review with a
+negative mention vs category BUG/PERFORMANCE/ENERGY/USABILITY/SECURITY) hybrid 0.849, lexicon 0.849 (0.849 and
+0.848 before), selftrained 0.736, the review's own rating <= 2 0.734.
 With an LLM configured, `llm_refine` re-labels the mentions with the weakest offline evidence (|score| lowest
 first, at most a budget) through `earful.llm.call_llm` (logged and cached in the store; prompt
 `prompts/polarity_v1.yaml`, built by the pure `build_messages`). The classify cascade, which also checks the LLM on
@@ -37,7 +40,8 @@ LEXICON_FILE = Path(__file__).parent / "polarity_lexicon.txt"
 BUNDLED = Path(__file__).resolve().parent.parent / "examples" / "data" / "urr_app_reviews.csv"
 MIN_PER_CLASS = 30          # rated one-mention items per class needed to self-train on the workspace itself
 TRAIN_CAP = 6000            # training mentions at most (balanced by class weights, not by dropping)
-_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[:;]-?[()dp]|[\u2600-\u27bf\u2b00-\u2bff\U0001f300-\U0001faff]")
+# words, emoticons ":)" and emoji ("😡", "👍": each one token; a skin tone or variation selector is no token)
 _THRESHOLD = 0.05           # VADER's: a compound score within +-0.05 is neutral
 
 
@@ -68,10 +72,58 @@ def lexicon() -> tuple[dict[str, float], set[str], dict[str, float], set[str]]:
     return words, negators, boosters, fixed
 
 
+def _forms(verb: str) -> set[str]:
+    """A regular verb's forms: "arrive" -> arrive, arrives, arrived, arriving; "notify" -> notifies, notified."""
+    if verb.endswith("e"):
+        return {verb, verb + "s", verb + "d", verb[:-1] + "ing"}
+    if len(verb) > 2 and verb.endswith("y") and verb[-2] not in "aeiou":
+        return {verb, verb[:-1] + "ies", verb[:-1] + "ied", verb + "ing"}
+    if verb.endswith(("s", "sh", "ch", "x", "z")):
+        return {verb, verb + "es", verb + "ed", verb + "ing"}
+    return {verb, verb + "s", verb + "ed", verb + "ing"}
+
+
+@lru_cache(maxsize=1)
+def failure_rules() -> tuple[float, frozenset[str], frozenset[str], frozenset[str]]:
+    """(score, markers, verb markers, verbs of function) of the lexicon's [failure] and [functions] sections: a
+    failure of expectation ("notifications never arrive", "won't open", "stopped syncing") has no evaluative word."""
+    score, markers, verbs, functions = -1.8, set(), set(), set()
+    section = None
+    for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif line and section == "failure":
+            key, *rest = line.split()
+            if key == "score":
+                score = float(rest[0])
+            elif key == "markers":
+                markers.update(rest)
+            elif key == "verbs":
+                verbs.update(f for v in rest for f in _forms(v))
+        elif line and section == "functions":
+            functions.update(f for v in line.split() for f in _forms(v))
+    return score, frozenset(markers | verbs), frozenset(verbs), frozenset(functions)
+
+
+def _failed(toks: list[str], k: int, words: dict, negators: set) -> bool:
+    """Whether the verb of function at `k` follows a failure marker (at most 3 words back, no evaluative word
+    between; a verb marker with a negator before it does not count: "never fails to load", "doesn't stop working")."""
+    _, markers, verbs, _ = failure_rules()
+    for j in range(k - 1, max(-1, k - 4), -1):
+        if toks[j] in markers:
+            return not (toks[j] in verbs and j > 0 and toks[j - 1] in negators)
+        if toks[j] in words:
+            return False
+    return False
+
+
 def lexicon_features(text: str) -> np.ndarray:
     """[compound score in -1..1, positive mass, negative mass, negations seen] of one text (VADER's recipe: a
-    negator within the three words before a word flips and damps its score, a booster scales the next word)."""
+    negator within the three words before a word flips and damps its score, a booster scales the next word). A verb
+    of function after a failure marker scores as a complaint (`failure_rules`: "notifications never arrive")."""
     words, negators, boosters, fixed = lexicon()
+    fail_score, _, _, functions = failure_rules()
     toks = _TOKEN.findall(text.lower().replace("\u2019", "'"))
     pos = neg = 0.0
     negations = 0
@@ -79,6 +131,9 @@ def lexicon_features(text: str) -> np.ndarray:
         s = words.get(t)
         if t in negators:
             negations += 1
+        if t in functions and _failed(toks, k, words, negators):
+            neg -= fail_score
+            continue
         if s is None:
             continue
         before = toks[max(0, k - 3):k]
