@@ -20,7 +20,8 @@ pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install '
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 N_ROWS = 48
-BATCH = 16
+N_NEW = 40      # ingested through the catalog: two blocks of 4 batches of BATCH (32 + 8 rows)
+BATCH = 8
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +40,6 @@ def ray_cluster():
     ray.shutdown()
 
 
-# (name, batch size, actors): embed with one actor, so the batches are the local run's and the vectors the same bits;
-# classify and assign with a pool of two (two blocks of 4 batches: each actor gets one), labels and topics the same
-STAGES = (("embed", BATCH, 1), ("classify", BATCH // 2, 2), ("assign", BATCH // 2, 2))
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """A processed workspace of N_ROWS reviews, exported once (tests copy it before changing it)."""
@@ -58,38 +54,63 @@ def exported(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def engines(exported, ray_cluster):
-    """The exported lake, copied twice; every stage run with --redo on each copy, local and ray, same batch sizes."""
-    from earful.lake import runner
-    from earful.lake.layout import Lake
+def engines(exported, ray_cluster, tmp_path_factory):
+    """The workspace commands on each engine through a catalog (`earful.lake.workspace.on_lake`, the one call of
+    `earful ingest` / `embed` / `classify run` / `topics assign --engine E` with --db CATALOG): N_NEW new reviews
+    ingested into a copy of the exported lake, then each model stage run on the new items. Batches of BATCH rows,
+    blocks of 4 batches: embed and classify get two blocks, one per actor of the pool of two; the batch boundaries
+    are the local run's. Three Ray runs in all (each starts its actors, the cost of this file)."""
+    from conftest import urr_sample
 
-    root = exported.parent
-    out = {"exported": exported}
-    jobs = {"embed": lambda lk: runner.embed_job(lk, redo=True),
-            "classify": lambda lk: runner.classify_job(lk, TAXONOMY, redo=True),
-            "assign": lambda lk: runner.assign_job(lk, redo=True)}
+    from earful.cli.common import State
+    from earful.lake.catalog import init_catalog
+    from earful.lake.workspace import on_lake
+
+    root = tmp_path_factory.mktemp("lake_ray_engines")
+    new = urr_sample(root / "new.csv", slice(N_ROWS, N_ROWS + N_NEW))
+    out = {}
     for engine in ("local", "ray"):
-        path = root / engine
+        path, db = root / engine, root / f"{engine}.duckdb"
         shutil.copytree(exported, path)
-        lake = Lake(str(path))
-        summaries = {name: runner.run(lake, jobs[name](lake), engine=engine, batch_size=batch, concurrency=actors)
-                     for name, batch, actors in STAGES}
-        out[engine] = {"path": path, "summaries": summaries, "results": stage_results(path)}
+        init_catalog(str(path), db)
+        st = State(db=str(db))
+        added = on_lake(st, "ingest", None, files=[(new, None)], source="urr")[0]["added"]
+        summaries = {"embed": on_lake(st, "embed", engine, batch_size=BATCH),
+                     "classify": on_lake(st, "classify", engine, taxonomy=TAXONOMY, batch_size=BATCH),
+                     "assign": on_lake(st, "assign", engine)}
+        out[engine] = {"path": path, "catalog": db, "added": added, "summaries": summaries,
+                       "results": stage_results(path)}
     return out
 
 
-def test_every_stage_ran_on_both_engines(engines):
+def catalog_rows(db, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_stage_ran_on_both_engines_on_exactly_the_new_items(engines):
     for engine in ("local", "ray"):
         s = engines[engine]["summaries"]
+        assert engines[engine]["added"] == N_NEW
         assert {k: v["engine"] for k, v in s.items()} == dict.fromkeys(s, engine)
-        assert s["classify"]["rows"] == s["assign"]["rows"] == N_ROWS
+        assert {k: v["rows"] for k, v in s.items()} == dict.fromkeys(s, N_NEW)
     ray_files = list((engines["ray"]["path"] / "labels").rglob("*.parquet"))
-    assert ray_files and not any(p.name.startswith("part-") for p in ray_files)   # written by Ray's workers
+    assert any(not p.name.startswith("part-") for p in ray_files)   # written by Ray's workers
+
+
+def test_an_actor_pool_of_two_shares_the_blocks(engines):
+    """embed and classify ran on two actors (each loads its model once); `stage_results` asserted no duplicates."""
+    s = engines["ray"]["summaries"]
+    assert s["embed"]["actors"] == s["classify"]["actors"] == 2 and s["assign"]["actors"] == 1
 
 
 def test_embed_ray_equals_local(engines):
     local, remote = engines["local"]["results"]["vectors"], engines["ray"]["results"]["vectors"]
-    assert set(remote) == set(local) and len(local) > 0
+    hashes = lake_rows(engines["local"]["path"], "SELECT count(DISTINCT content_hash) FROM items")[0][0]
+    assert set(remote) == set(local) and len(local) == hashes
     for h, v in local.items():
         np.testing.assert_allclose(remote[h], v, atol=1e-5, rtol=0)
     same = sum(np.array_equal(remote[h], v) for h, v in local.items())
@@ -99,7 +120,7 @@ def test_embed_ray_equals_local(engines):
 
 def test_classify_ray_equals_local(engines):
     local, remote = engines["local"]["results"]["labels"], engines["ray"]["results"]["labels"]
-    assert set(remote) == set(local) and len(local) == N_ROWS
+    assert set(remote) == set(local) and len(local) == N_ROWS + N_NEW
     assert {k: (v[0], v[1], v[3]) for k, v in remote.items()} == {k: (v[0], v[1], v[3]) for k, v in local.items()}
     for k, v in local.items():
         assert remote[k][2] == pytest.approx(v[2], abs=1e-9)
@@ -107,7 +128,7 @@ def test_classify_ray_equals_local(engines):
 
 def test_assign_ray_equals_local(engines):
     local, remote = engines["local"]["results"]["topics"], engines["ray"]["results"]["topics"]
-    assert set(remote) == set(local) and len(local) == N_ROWS
+    assert set(remote) == set(local) and len(local) == N_ROWS + N_NEW
     assert {k: t for k, (t, _) in remote.items()} == {k: t for k, (t, _) in local.items()}
     for k, (_, score) in local.items():
         assert remote[k][1] == pytest.approx(score, abs=1e-5)
@@ -120,48 +141,13 @@ def test_rollups_ray_equal_local(engines, rollup):
     assert got == lake_rows(engines["local"]["path"], sql) and len(got) > 0
 
 
-def test_an_actor_pool_of_two_shares_the_batches(engines):
-    """classify and assign ran on two actors (each loads its model once): the same labels and topics as local, no
-    duplicates (`stage_results` asserts that)."""
-    s = engines["ray"]["summaries"]
-    assert s["classify"]["actors"] == s["assign"]["actors"] == 2 and s["embed"]["actors"] == 1
-
-
-def test_the_workspace_commands_run_on_ray_through_a_catalog(engines, tmp_path):
-    """`earful ingest` / `embed` / `classify run` / `topics assign --engine ray|local` with --db CATALOG (the commands'
-    one call, `earful.lake.workspace.on_lake`): eight new reviews ingested into two copies of the processed lake,
-    then each model stage run on each engine through the catalog; both catalogs then hold the same labels, topic ids
-    and rollups, and each stage did exactly the new items."""
-    from conftest import urr_sample
-
-    from earful.cli.common import State
-    from earful.lake.catalog import init_catalog
-    from earful.lake.workspace import on_lake
-
-    new = urr_sample(tmp_path / "new.csv", slice(N_ROWS, N_ROWS + 8))
-    catalogs = {}
-    for engine in ("local", "ray"):
-        shutil.copytree(engines["local"]["path"], tmp_path / engine)
-        db = tmp_path / f"{engine}.duckdb"
-        init_catalog(str(tmp_path / engine), db)
-        st = State(db=str(db))
-        assert on_lake(st, "ingest", None, files=[(new, None)], source="urr")[0]["added"] == 8
-        runs = [on_lake(st, "embed", engine), on_lake(st, "classify", engine, taxonomy=TAXONOMY),
-                on_lake(st, "assign", engine)]
-        assert [r["engine"] for r in runs] == [engine] * 3 and [r["rows"] for r in runs] == [8, 8, 8]
-        catalogs[engine] = db
-    def rows(engine: str, sql: str) -> list[tuple]:
-        con = duckdb.connect(str(catalogs[engine]), read_only=True)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
-
-    for sql, n in (("SELECT item_id, label FROM classify_labels ORDER BY 1", N_ROWS + 8),
-                   ("SELECT item_id, topic_id FROM topic_assignments ORDER BY 1", N_ROWS + 8),
+def test_the_catalogs_answer_alike(engines):
+    """Both catalogs (refreshed by each command) hold the same labels, topic ids and rollups."""
+    for sql, n in (("SELECT item_id, label FROM classify_labels ORDER BY 1", N_ROWS + N_NEW),
+                   ("SELECT item_id, topic_id FROM topic_assignments ORDER BY 1", N_ROWS + N_NEW),
                    ("SELECT source, day, taxonomy, label, n FROM rollup_labels ORDER BY ALL", 1)):
-        got = rows("ray", sql)
-        assert got == rows("local", sql) and len(got) >= n, sql
+        got = catalog_rows(engines["ray"]["catalog"], sql)
+        assert got == catalog_rows(engines["local"]["catalog"], sql) and len(got) >= n, sql
 
 
 @pytest.mark.timeout(600)
@@ -192,7 +178,7 @@ def test_llm_labels_on_ray_equal_local_come_from_the_cache_on_a_rerun_within_the
         with FakeOpenAIServer(reply=script) as server:
             first = run_llm(path, server, engine, concurrency=2, batch_size=8, requests_per_s=rps)
             times = list(script.times)
-            second = run_llm(path, server, engine, concurrency=2, batch_size=8, requests_per_s=rps)
+            second = run_llm(path, server, engine, concurrency=1, batch_size=8, requests_per_s=rps)
             raw = "\n".join(server.raw)
         assert first["requests"] > 0 and first["engine"] == engine
         assert second["requests"] == 0 and second["side_cached"] == N_ROWS, engine
