@@ -30,6 +30,7 @@ from earful.store.sql import quote_literal
 SIDE_PREFIX = "llm_"
 CALLS = "llm_calls"
 LAKE_ORIGIN = f"{CALLS}/origin=lake"
+ACTOR_CPUS = 0.25           # an LLM actor waits on the network: four share a core (the pool's size bounds the calls)
 METHOD = "llm"                 # the method a workspace's `classify run --method llm` writes on its labels
 CACHE_COLUMNS = ("cache_key", "model", "prompt_version", "response", "input_tokens", "output_tokens")
 
@@ -242,6 +243,6 @@ def llm_job(lake: Lake, taxonomy: str, settings, *, redo: bool = False, source: 
               # one call in flight per actor on Ray (the pool's size bounds concurrency); [llm] concurrency here
               "threads": 1 if engine == "ray" else max(1, int(llm.concurrency))}
     return Job(LLMLabelStage, kwargs, sql, f"labels/taxonomy={part_value(taxonomy)}/model={part_value(version)}",
-               replace=redo, update=update, prepare=redactor(), side=(LAKE_ORIGIN, SIDE_PREFIX),
+               replace=redo, update=update, prepare=redactor(), side=(LAKE_ORIGIN, SIDE_PREFIX), num_cpus=ACTOR_CPUS,
                info={"taxonomy": taxonomy, "model_version": version, "llm": llm.model,
                      "requests_per_s": llm.requests_per_s})

@@ -45,6 +45,7 @@ class Job:
     # (folder, column prefix): output rows whose prefixed columns are set go, prefix removed, to this append-only
     # folder instead of `output` (an LLM stage's call-log rows: `earful.lake.llm`)
     side: tuple[str, str] | None = None
+    num_cpus: float = 1.0              # each Ray actor's CPU reservation (an LLM actor mostly waits on the network)
 
 
 # -- the jobs ---------------------------------------------------------------------------------------------------
@@ -359,7 +360,8 @@ def _run_ray(con, lake: Lake, job: Job, batch_size: int, concurrency: int) -> di
         # batch never straddles two blocks, so the batch boundaries are the local engine's
         ds = ds.repartition(target_num_rows_per_block=block)
         out = ds.map_batches(job.stage, fn_constructor_kwargs=job.kwargs, batch_size=batch_size,
-                             batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1)
+                             batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors),
+                             num_cpus=job.num_cpus)
         if job.side is not None:   # the workers write main and side rows together; the driver splits them
             out.write_parquet(lake.path("_staging", tag + "-out"), filesystem=lake.fs)
             return {"rows": rows, "actors": actors, **_split_ray_output(lake, job, tag)}
