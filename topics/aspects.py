@@ -163,8 +163,8 @@ def fit_cap(store, source: str | None = None) -> int:
 
 def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-aspects", seed: int = 42,
                 threshold: float = 0.3, match_threshold: float = 0.8, sample_cap: int | None = None,
-                embed_all: bool = False, fold_generic: bool = True, mask_subjects: bool = False,
-                backend_params: dict | None = None, progress: bool = False) -> dict:
+                embed_all: bool = False, fold_generic: bool = True, backend_params: dict | None = None,
+                progress: bool = False) -> dict:
     """Fit aspect topics over the mentions (of `source`) and persist them; returns a summary (counts, rates, times).
 
     Fit on samples, apply at scale: a seeded random sample of `sample_cap` (default `fit_cap`) mentions that say
@@ -173,11 +173,9 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     gives (``aspect_method`` 'text'), so most mention texts are never embedded. `embed_all` embeds every mention
     and clusters up to `sample_cap` of them (the slower, vectors-only way). With `fold_generic`, an aspect whose
     centroid is as close to general mentions as `aspect_assign.generic_aspects` says is praise, not an aspect: its
-    mentions become general (``aspect_method`` 'generic'). With `mask_subjects`, the words concentrated in one
-    subject (`aspect_assign.subject_words`: app or product names and their jargon) are masked in the mention texts
-    that are embedded, clustered and named (measured in bench/topics.py)."""
+    mentions become general (``aspect_method`` 'generic')."""
     from earful.embeddings import Embedder
-    from earful.topics.aspect_assign import generic_aspects, mask_words, subject_words, text_assign, text_vectors
+    from earful.topics.aspect_assign import generic_aspects, text_assign
     from earful.topics.base import get_backend
     from earful.topics.fit import _assign, _centroids_and_scores, _sample
     from earful.topics.mentions import _log_run, embed_mentions, require_mentions
@@ -200,19 +198,13 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     cap = sample_cap or fit_cap(store, source)
     sample = _sample(len(keep), cap, seed)                     # positions in keep
     t_embed = time.perf_counter()
-    docs = [texts[i] for i in keep]
-    masked = subject_words(store, source) if mask_subjects else frozenset()
-    if masked:                                                 # the masked texts' vectors, not the mentions'
-        docs = [mask_words(d, masked) for d in docs]
-        known, Xn, n_new = text_vectors(store, embedder, docs, None if embed_all else sample)
-        emb = {"embedded": n_new}
-    else:
-        wanted = None if embed_all or len(sample) == len(keep) else [ids[keep[j]] for j in sample]
-        emb = embed_mentions(store, embedder, progress=progress, mention_ids=wanted)
-        known, Xn = _vectors_of(store, embedder.model_id, where, params, [ids[j] for j in keep])
+    wanted = None if embed_all or len(sample) == len(keep) else [ids[keep[j]] for j in sample]
+    emb = embed_mentions(store, embedder, progress=progress, mention_ids=wanted)
     t_embed = time.perf_counter() - t_embed
+    known, Xn = _vectors_of(store, embedder.model_id, where, params, [ids[j] for j in keep])
     rest = np.setdiff1d(np.arange(len(keep)), known)
     fit_pos = np.searchsorted(known, sample)                   # the sample, as positions in `known`
+    docs = [texts[i] for i in keep]
     res = get_backend(backend, seed=seed, **(backend_params or {})).fit([docs[j] for j in sample], Xn[fit_pos])
     raw = np.asarray(res.labels, dtype=int)
     labs = sorted(int(t) for t in set(raw.tolist()) if t != OUTLIER)
@@ -232,8 +224,7 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     if len(rest) and by_text is None:                          # nothing to learn from: embed those too
         return fit_aspects(store, source=source, backend=backend, seed=seed, threshold=threshold,
                            match_threshold=match_threshold, sample_cap=sample_cap, embed_all=True,
-                           fold_generic=fold_generic, mask_subjects=mask_subjects, backend_params=backend_params,
-                           progress=progress)
+                           backend_params=backend_params, progress=progress)
     if by_text is not None:
         label_idx[rest], stored[rest] = by_text
     generic = (generic_aspects(store, embedder, C, [ids[i] for i in np.nonzero(general)[0]], seed)
@@ -260,7 +251,6 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
                   "embedding_model": embedder.model_id, "mentions": len(ids), "general": int(general.sum()),
                   "fitted_on": int(len(sample)), "with_vector": int(len(known)), "by_text": int(len(rest)),
                   "embedded_now": emb["embedded"], "generic_folded": len(generic),
-                  "masked_subject_words": sorted(masked),
                   "raw_outlier_rate": float((raw == OUTLIER).mean()),
                   "lineage": _event_counts(events)}
     with store.transaction() as con:
@@ -379,18 +369,10 @@ def assign_new_mentions(store, threshold: float | None = None) -> dict:
     if not todo:
         return {"assigned": 0, "general": 0, "outliers": 0}
     gen = [m for m, t in todo if is_general(t)]          # general mentions need no vector
-    masked = frozenset(p.get("masked_subject_words") or [])
-    if masked:                                           # fitted on masked texts: assign by the masked texts too
-        from earful.topics.aspect_assign import mask_words, text_vectors
-
-        spec = [(m, t) for m, t in todo if not is_general(t)]
-        pos, X, _ = text_vectors(store, embedder, [mask_words(t, masked) for _, t in spec])
-        ids = [spec[k][0] for k in pos]
-    else:
-        embed_mentions(store, embedder, mention_ids=[m for m, t in todo if not is_general(t)])
-        ids, texts, X = mention_vectors(store, embedder.model_id, "m.aspect_id IS NULL")
-        keep = [k for k, t in enumerate(texts) if not is_general(t)]
-        ids, X = [ids[k] for k in keep], X[keep] if len(keep) else X
+    embed_mentions(store, embedder, mention_ids=[m for m, t in todo if not is_general(t)])
+    ids, texts, X = mention_vectors(store, embedder.model_id, "m.aspect_id IS NULL")
+    keep = [k for k, t in enumerate(texts) if not is_general(t)]
+    ids, X = [ids[k] for k in keep], X[keep] if len(keep) else X
     tbl = store.query("SELECT aspect_id, centroid FROM aspects WHERE status = 'active' ORDER BY aspect_id")
     aids = tbl.column("aspect_id").to_pylist()
     C = tbl.column("centroid").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(aids), -1)
