@@ -131,20 +131,6 @@ class LLMLabelStage:
         return pa.concat_tables([labels, calls], promote_options="default")
 
 
-def split_side(table, prefix: str = SIDE_PREFIX):
-    """(main rows without the side columns, side rows with the prefix taken off) of a stage's output table."""
-    import pyarrow.compute as pc
-
-    side_cols = [c for c in table.column_names if c.startswith(prefix)]
-    if not side_cols:
-        return table, None
-    main_cols = [c for c in table.column_names if not c.startswith(prefix)]
-    is_side = pc.fill_null(pc.is_valid(table.column(side_cols[0])), False)
-    main = table.filter(pc.invert(is_side)).select(main_cols)
-    side = table.filter(is_side).select(side_cols)
-    return main, side.rename_columns([c[len(prefix):] for c in side_cols])
-
-
 # -- the job ------------------------------------------------------------------------------------------------------
 def _taxonomy_spec(lake: Lake, name: str) -> str:
     from earful.classify.base import load_taxonomy

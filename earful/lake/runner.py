@@ -6,7 +6,9 @@ query's batches go through one stage instance in this process. On Ray the driver
 the same order) to ``_staging/<run>/``, and ``ray.data.read_parquet(...).map_batches(Stage, batch_format="pyarrow",
 compute=ActorPoolStrategy(size=N))`` runs an actor pool (each actor loads the model once) whose workers write the
 output partition themselves; workers never open a ``.duckdb`` file. Both then update the manifest and rebuild the
-rollups of the (source, month) partitions the run touched.
+rollups of the (source, month) partitions the run touched. A job may also name a driver-side `prepare` (run on each
+input batch before it is staged or handed to the stage: redaction) and a `side` folder for rows a stage emits besides
+its output (an LLM stage's call-log rows, `earful.lake.llm`), split off by `split_side`.
 """
 from __future__ import annotations
 
@@ -213,6 +215,20 @@ def _run_local(con, lake: Lake, job: Job, batch_size: int, progress) -> dict:
     return {"rows": writer.rows, "batches": batches, "model_load_s": round(load_s, 3), **side.summary()}
 
 
+def split_side(table, prefix: str):
+    """(main rows without the side columns, side rows with the prefix taken off) of a stage's output table."""
+    import pyarrow.compute as pc
+
+    side_cols = [c for c in table.column_names if c.startswith(prefix)]
+    if not side_cols:
+        return table, None
+    main_cols = [c for c in table.column_names if not c.startswith(prefix)]
+    is_side = pc.fill_null(pc.is_valid(table.column(side_cols[0])), False)
+    main = table.filter(pc.invert(is_side)).select(main_cols)
+    side = table.filter(is_side).select(side_cols)
+    return main, side.rename_columns([c[len(prefix):] for c in side_cols])
+
+
 class _SideWriter:
     """Splits a stage's side rows (`Job.side`) off its output and appends them to their folder."""
 
@@ -225,8 +241,6 @@ class _SideWriter:
         """`table`'s main rows; its side rows are written."""
         if self.side is None:
             return table
-        from earful.lake.llm import split_side
-
         main, rows = split_side(table, self.side[1])
         if rows is not None and rows.num_rows:
             self.writer.write(rows, {})
