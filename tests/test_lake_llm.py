@@ -119,7 +119,7 @@ def monkeypatch_module():
 
 def test_local_labels_are_the_replies(local, world):
     got = labelled(local["path"])
-    assert len(got) == N_ROWS and {m for _, m in got.values()} == {"llm"}
+    assert len(got) == N_ROWS and {m for _, m in got.values()} == {"fewshot_llm"}   # as a workspace writes
     # each label is what the scripted model answered for that item's prompt: every answered label is used
     answered = {local["script"].label_of(b) for b in local["bodies"]}
     assert {lab for lab, _ in got.values()} == answered and len(answered) > 1
@@ -163,12 +163,13 @@ def test_classify_run_llm_through_a_catalog(world, tmp_path, monkeypatch):
     with FakeOpenAIServer(reply=script) as server:
         monkeypatch.setenv("EARFUL_LLM", "openai-compatible:fake")
         monkeypatch.setenv("EARFUL_LLM_BASE_URL", server.url)
-        res = run_cli("classify", "run", "-t", TAXONOMY, "--method", "llm", "--redo", "--engine", "local", "--json",
-                      db=db)
+        res = run_cli("classify", "run", "-t", TAXONOMY, "--method", "llm", "--redo", "--engine", "local",
+                      "--llm-budget", "5", "--json", db=db)
         assert res.returncode == 0, res.stderr
         assert len(server.bodies) > 0
     out = json.loads(res.stdout)
     assert out["engine"] == "local" and out["model_version"].startswith("fewshot_llm") and out["rows"] == N_ROWS
+    assert any("--method llm sent every item" in w for w in out["warnings"])   # the budget steers the cascade
     assert len(labelled(path)) == N_ROWS
 
 
@@ -196,6 +197,7 @@ def test_calls_paid_for_in_the_workspace_are_not_paid_again_on_the_lake(world, t
         out = run_llm(tmp_path / "lake", server, "local")
     assert out["requests"] == 0 and out["side_cached"] == N_ROWS
     with Store(ws, read_only=True) as s:
-        ws_labels = dict(s.rows("SELECT item_id, label FROM classify_labels WHERE taxonomy = ?", [TAXONOMY]))
-    assert {k: lab for k, (lab, _) in labelled(tmp_path / "lake").items()} == ws_labels
+        ws_labels = {r[0]: (r[1], r[2]) for r in s.rows("SELECT item_id, label, method FROM classify_labels "
+                                                         "WHERE taxonomy = ?", [TAXONOMY])}
+    assert labelled(tmp_path / "lake") == ws_labels   # the same labels, written by the same method
 

@@ -31,7 +31,7 @@ SIDE_PREFIX = "llm_"
 CALLS = "llm_calls"
 LAKE_ORIGIN = f"{CALLS}/origin=lake"
 ACTOR_CPUS = 0.25           # an LLM actor waits on the network: four share a core (the pool's size bounds the calls)
-METHOD = "llm"                 # the method a workspace's `classify run --method llm` writes on its labels
+METHOD = "fewshot_llm"         # the method a workspace's `classify run --method llm` writes on its labels
 CACHE_COLUMNS = ("cache_key", "model", "prompt_version", "response", "input_tokens", "output_tokens")
 
 
@@ -50,7 +50,8 @@ def cached_calls(lake_url: str, model: str, prompt_version: str):
 
 
 class LLMLabelStage:
-    """(item_id, text, [vector]) -> label rows as ``classify_labels`` (method ``llm``) plus this batch's call-log rows.
+    """(item_id, text, [vector]) -> label rows as ``classify_labels`` (method ``fewshot_llm``, as in a workspace) plus
+    this batch's call-log rows.
 
     The constructor builds the chat model from plain ``[llm]`` settings (a worker does not read the driver's
     ``earful.toml``), sets its rate limit, loads the cache and the few-shot examples; ``__call__`` is pure apart from

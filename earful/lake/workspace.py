@@ -100,9 +100,13 @@ def _classify(lake: Lake, engine: str, *, taxonomy: str, method: str = "offline"
               settings=None) -> dict:
     from earful.lake.runner import classify_job
 
-    if method == "llm" and llm_budget is None and target_accuracy is None:
-        return _classify_llm(lake, engine, taxonomy=taxonomy, source=source, redo=redo, batch_size=batch_size,
-                             settings=settings)
+    if method == "llm":
+        out = _classify_llm(lake, engine, taxonomy=taxonomy, source=source, redo=redo, batch_size=batch_size,
+                            settings=settings)
+        if llm_budget is not None or target_accuracy is not None:   # as in a workspace: they steer the cascade only
+            out.setdefault("warnings", []).append("--llm-budget and --target-accuracy steer the cascade; "
+                                                  "--method llm sent every item to the LLM")
+        return out
     if method != "offline" or llm_budget is not None or target_accuracy is not None:
         raise InputError(f"classify run --method {method} with a budget or target accuracy (the cascade) needs the "
                          "workspace's gold-label routing; a lake applies offline models and --method llm",
