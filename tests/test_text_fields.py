@@ -178,6 +178,25 @@ def test_a_refit_over_the_field_keeps_a_rename_and_new_items_are_assigned_by_the
     assert out["field"] == "weaknesses" and out["new_items"] == 0 and out["skipped"] == 3
 
 
+def test_a_fit_over_another_field_starts_new_topics_and_says_so(db):
+    first = _fit(db)
+    old = {t for (t,) in _sql(db, "SELECT topic_id FROM topics WHERE status = 'active'")}
+    _ok("topics", "rename", str(min(old)), "Flaws we care about", db=db)
+    other = _json("topics", "fit", "--source", "wildbench", "--field", "model", "--backend", STANDIN, db=db)
+    assert other["field"] == "model" and other["overrides_applied"] == 0
+    assert "fitted over the weaknesses texts of wildbench and these over the model texts" in other["note"]
+    assert other["lineage"] == {"new": other["topics"]} and len(old) == first["topics"]
+    assert {st for (st,) in _sql(db, "SELECT DISTINCT status FROM topics WHERE topic_id IN (SELECT unnest(?))",
+                                 [sorted(old)])} == {"gone"}
+    new = {t for (t,) in _sql(db, "SELECT topic_id FROM topics WHERE status = 'active'")}
+    assert not new & old and "Flaws we care about" not in {n for (n,) in _sql(db, "SELECT name FROM topics "
+                                                                                  "WHERE status = 'active'")}
+    doc = _json("topics", "list", db=db)
+    assert doc["field"] == {"source": "wildbench", "column": "model"}
+    models = {m.lower() for (m,) in _sql(db, "SELECT DISTINCT model FROM wildbench")}
+    assert all(e["text"].lower() in models for t in doc["topics"] for e in t["examples"])
+
+
 def _counts(db) -> dict:
     tables = [t for (t,) in _sql(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
                                      "AND table_type = 'BASE TABLE'")]

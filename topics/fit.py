@@ -167,9 +167,17 @@ def fit_topics(store, *, source: str | None = None, where: str | None = None, ba
            "overrides_applied": applied, "lineage": _event_counts(events),
            "label_fallbacks": getattr(labels, "fallbacks", 0), "seconds": round(seconds, 1)}
     if tf is not None:
-        out.update(field=tf.column, source=tf.source, skipped=skipped,
-                   skipped_note=f"{skipped} selected items have no {tf.column} text and are not assigned")
+        out.update(field=tf.column, source=tf.source, skipped=skipped)
+        if skipped:
+            out["skipped_note"] = f"{skipped} selected items have no {tf.column} text and are not assigned"
+    if previous_model is not None and previous_field != tf:
+        out["note"] = (f"the earlier topics were fitted over {_texts(previous_field)} and these over {_texts(tf)}: "
+                       "they were not matched, so the earlier topics are gone and their edits do not apply")
     return out
+
+
+def _texts(field: TextField | None) -> str:
+    return "the item texts" if field is None else f"the {field.column} texts of {field.source}"
 
 
 def _embedding_phases(phase: Callable[[str], None]) -> Callable[[int, int], None]:
