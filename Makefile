@@ -11,10 +11,10 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: demo test test-fast test-ray lint install sandbox browser clean lab readme
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebook]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebook,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -68,10 +68,9 @@ test: lint sandbox browser
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile
 
-# the lake's Ray tests (a one-node cluster per session, ~3-7 min on 2 cores): not in `make test`, which CI runs within
-# its budget; this installs the ray extra (~12 s) and runs them
+# the lake's Ray tests alone (a one-node cluster per session, ~3 min on 2 cores); `make test` runs them too, as the
+# ray extra is part of the set-up above
 test-ray: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[ray]'
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_lake_ray.py
 
 clean:

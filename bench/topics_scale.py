@@ -39,7 +39,7 @@ def _real(seed_db: Path):
     from earful.store import Store
 
     with Store(seed_db) as s:
-        if "urr" not in s.sources():
+        if not s.scalar("SELECT count(*) FROM items"):    # a workspace of the same reviews (the demo's) is fine too
             ingest_file(s, REVIEWS, source="urr")
         embed_items(s)
         ids, X = item_vectors(s)

@@ -106,15 +106,25 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
             redo: bool = typer.Option(False, "--redo", help="forget this taxonomy's model labels and relabel "
                                                        "(labels set in review are kept)"),
             engine: str = typer.Option(None, "--engine", help="on a lake-backed workspace: local or ray"),
-            field: str = FIELD, as_json: bool = JSON_OPTION):
+            field: str = FIELD,
+            unit_column: str = typer.Option(
+                None, "--unit-column", help="label each unit (e.g. session_id) once from all its items' texts "
+                "together, offline, and give every item of the unit that label (needs --source)"),
+            unit_text: list[str] = typer.Option(
+                None, "--unit-text", help="with --unit-column: another source whose texts, joined on the unit "
+                "column, describe the unit too, e.g. the judge's critiques (repeatable)"),
+            as_json: bool = JSON_OPTION):
     """Label every unlabelled item (batch commits: a killed run resumes where it stopped). With --field, the text
-    column FIELD of --source (items without a text there are skipped), stored as TAXONOMY@FIELD."""
+    column FIELD of --source (items without a text there are skipped), stored as TAXONOMY@FIELD. With --unit-column,
+    each unit is labelled once from all its texts (classify.unit_text) and every item of it gets the unit's label."""
     from earful.classify.runner import prepare
     from earful.classify.workspace import count_todo, label_items
     from earful.lake.workspace import on_lake
 
     st = state(ctx)
-    _not_on_lake(st, field is not None or "@" in taxonomy)
+    _not_on_lake(st, field is not None or "@" in taxonomy or unit_column is not None)
+    if unit_column is not None or unit_text:
+        return _run_units(st, taxonomy, source, unit_column, list(unit_text or []), method, field, as_json)
     if (out := on_lake(st, "classify", engine, taxonomy=taxonomy, method=method, source=source, redo=redo,
                        batch_size=batch_size, llm_budget=llm_budget, target_accuracy=target_accuracy)) is not None:
         return emit(out, as_json=as_json)
@@ -142,6 +152,30 @@ def run_cmd(ctx: typer.Context, taxonomy: str = TAX,
     if r.get("routing"):
         console.print(r["routing"]["reason"], highlight=False)
     console.print(rich_table(["label", "items"], [[k, v] for k, v in counts]))
+
+
+def _run_units(st, taxonomy, source, unit_column, unit_text, method, field, as_json):
+    from earful.classify.unit_text import METHOD, label_units
+
+    if unit_column is None:
+        raise InputError("--unit-text needs --unit-column",
+                         hint="name the column that groups items into units, e.g. --unit-column session_id")
+    if not source:
+        raise InputError("--unit-column needs --source",
+                         hint="name the source whose items the units group, e.g. --source outputs")
+    if method != "offline" or field is not None or "@" in taxonomy:
+        raise InputError(f"--unit-column labels units offline from all their texts ({METHOD}); it does not combine "
+                         "with --method llm/cascade or --field", hint="drop --method/--field, or drop --unit-column")
+    store = st.store()
+    with console.status(f"labelling the units of '{source}' by {unit_column}"):
+        r = label_units(store, taxonomy, source, unit_column, with_sources=unit_text)
+    if as_json:
+        print_json(r)
+        return
+    console.print(f"labelled {r['units']} unit(s) ({r['items']} item(s)) of '{source}' by {unit_column} with "
+                  f"'{r['taxonomy']}' by {r['method']} ({r['model_version']})"
+                  + (f"; {r['kept_human']} label(s) set in review kept" if r["kept_human"] else ""))
+    console.print(rich_table(["label", "units"], sorted(r["by_label"].items(), key=lambda kv: -kv[1])))
 
 
 @app.command("eval")

@@ -186,3 +186,27 @@ def test_wildbench_taxonomy_of_the_five_groups():
 def test_agent_prompt_names_the_topics_tree():
     text = (files("earful.qa_agent.prompts") / "agent.v3.yaml").read_text(encoding="utf-8")
     assert '"tree": "topics"' in text
+
+
+def test_classify_run_labels_units_from_the_cli(units_ws, tmp_path):
+    """`earful classify run --unit-column --unit-text`: the same unit labels through the real CLI; misuse exits 2."""
+    from tests.conftest import run_cli, sql_rows
+
+    db, truth = units_ws
+    tax = tmp_path / "kinds.yaml"
+    tax.write_text(TAX, encoding="utf-8")
+    res = run_cli("classify", "run", "-t", str(tax), "--source", "answers", "--unit-column", "unit",
+                  "--unit-text", "critiques", "--json", db=db)
+    assert res.returncode == 0, res.stderr + res.stdout
+    out = json.loads(res.stdout)
+    assert out["units"] == 30 and out["items"] == 180 and out["method"] == "unit_selftrained"
+    got = dict(sql_rows(db, "SELECT v.unit, any_value(l.label) FROM answers v JOIN classify_labels l "
+                            "ON l.item_id = v.item_id AND l.taxonomy = 'kinds' GROUP BY 1 "
+                            "HAVING count(DISTINCT l.label) = 1"))
+    assert len(got) == 30 and sum(got[u] == truth[u] for u in truth) >= 27   # one label per unit, mostly right
+    for args, msg in ((["--unit-text", "critiques", "--source", "answers"], "needs --unit-column"),
+                      (["--unit-column", "unit"], "needs --source"),
+                      (["--unit-column", "unit", "--source", "answers", "--method", "llm"], "does not combine"),
+                      (["--unit-column", "task", "--source", "answers"], "no unit column 'task'")):
+        bad = run_cli("classify", "run", "-t", str(tax), *args, db=db)
+        assert bad.returncode == 2 and msg in bad.stderr + bad.stdout, (args, bad.stderr + bad.stdout)
