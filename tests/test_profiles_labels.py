@@ -210,3 +210,13 @@ def test_classify_run_labels_units_from_the_cli(units_ws, tmp_path):
                       (["--unit-column", "task", "--source", "answers"], "no unit column 'task'")):
         bad = run_cli("classify", "run", "-t", str(tax), *args, db=db)
         assert bad.returncode == 2 and msg in bad.stderr + bad.stdout, (args, bad.stderr + bad.stdout)
+
+
+def test_the_shipped_wildbench_taxonomy_file_is_the_code_s():
+    """examples/taxonomies/wildbench_tasks.yaml (what the README's profile uses) says what taxonomy_yaml says."""
+    import yaml
+
+    from earful.qa_agent.profiles.wildbench import taxonomy_yaml
+
+    shipped = Path(__file__).resolve().parent.parent / "examples" / "taxonomies" / "wildbench_tasks.yaml"
+    assert yaml.safe_load(shipped.read_text(encoding="utf-8")) == yaml.safe_load(taxonomy_yaml("wildbench_tasks"))
