@@ -201,3 +201,27 @@ def test_calls_paid_for_in_the_workspace_are_not_paid_again_on_the_lake(world, t
                                                          "WHERE taxonomy = ?", [TAXONOMY])}
     assert labelled(tmp_path / "lake") == ws_labels   # the same labels, written by the same method
 
+
+
+def test_a_taxonomy_file_labels_under_its_own_name(world, tmp_path, monkeypatch):
+    """`classify run -t FILE.yaml --method llm` on a lake stores the labels under the file's `name:` (as a workspace
+    does), not under the file's path (probe D03 found them under '/tmp/.../probe_problem.yaml')."""
+    from conftest import run_cli
+
+    from earful.lake.catalog import init_catalog
+
+    path = tmp_path / "lake"
+    shutil.copytree(world["lake"], path)
+    db = tmp_path / "lake.duckdb"
+    init_catalog(str(path), db)
+    tax = tmp_path / "my_problem.yaml"
+    tax.write_text("name: probe_problem\nlabels:\n  - name: problem\n    description: something does not work\n"
+                   "  - name: other\n    description: anything else\n", encoding="utf-8")
+    with FakeOpenAIServer(reply=Scripted(["problem", "other"])) as server:
+        monkeypatch.setenv("EARFUL_LLM", "openai-compatible:fake")
+        monkeypatch.setenv("EARFUL_LLM_BASE_URL", server.url)
+        res = run_cli("classify", "run", "-t", str(tax), "--method", "llm", "--json", db=db)
+        assert res.returncode == 0, res.stderr
+    rows = lake_rows(path, "SELECT taxonomy, count(*) FROM classify_labels WHERE method = 'fewshot_llm' GROUP BY 1")
+    assert rows == [("probe_problem", N_ROWS)]
+    assert [p.name for p in (path / "labels").iterdir() if "problem" in p.name] == ["taxonomy=probe_problem"]

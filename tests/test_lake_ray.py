@@ -166,7 +166,7 @@ def test_llm_labels_on_ray_equal_local_come_from_the_cache_on_a_rerun_within_the
     from earful.lake.llm import _taxonomy_spec
 
     rps = 10.0
-    classes = sorted(Taxonomy.model_validate_json(_taxonomy_spec(Lake(str(exported)), TAXONOMY)).label_names)
+    classes = sorted(Taxonomy.model_validate_json(_taxonomy_spec(Lake(str(exported)), TAXONOMY)[1]).label_names)
     texts = [r[0] for r in lake_rows(exported, "SELECT text FROM items ORDER BY length(text) DESC")]
     canary = " ".join(texts[0].split()[1:4])
     monkeypatch.setenv(SECRET_ENV, canary)

@@ -133,14 +133,17 @@ class LLMLabelStage:
 
 
 # -- the job ------------------------------------------------------------------------------------------------------
-def _taxonomy_spec(lake: Lake, name: str) -> str:
+def _taxonomy_spec(lake: Lake, name: str) -> tuple[str, str]:
+    """(the taxonomy's name, its spec): one the lake's workspace stored, else a built-in or a YAML file, named by the
+    file's ``name:`` as in a workspace (labels are stored under that name, never under the file's path)."""
     from earful.classify.base import load_taxonomy
     from earful.lake.runner import _meta
 
     for row in _meta(lake, "taxonomies"):
         if row["name"] == name:
-            return row["spec"]
-    return load_taxonomy(name).model_dump_json()    # a built-in taxonomy, or a YAML file
+            return name, row["spec"]
+    tax = load_taxonomy(name)    # a built-in taxonomy, or a YAML file
+    return tax.name, tax.model_dump_json()
 
 
 def _examples(lake: Lake, con, taxonomy: str, embedding_model: str) -> tuple[list, list | None]:
@@ -201,7 +204,7 @@ def llm_job(lake: Lake, taxonomy: str, settings, *, redo: bool = False, source: 
     from earful.llm import get_chat_model
 
     get_chat_model(settings)   # a missing key or package is said here, once, not by every worker
-    spec = _taxonomy_spec(lake, taxonomy)
+    taxonomy, spec = _taxonomy_spec(lake, taxonomy)
     emb_model = _default_model(None)
     version = f"fewshot_llm-{load_prompt(prompt)['version']}"
     con = connect_lake(lake)
