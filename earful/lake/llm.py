@@ -194,7 +194,7 @@ def llm_job(lake: Lake, taxonomy: str, settings, *, redo: bool = False, source: 
     """The `earful.lake.runner.Job` that labels the items still to do for `taxonomy` with the configured LLM."""
     from earful.classify.llm import load_prompt
     from earful.lake.catalog import connect_lake
-    from earful.lake.runner import Job, _default_model, _only
+    from earful.lake.runner import Job, _default_model, _only, label_versions, labels_todo
     from earful.llm import llm_enabled
     from earful.llm.redact import redact, secret_pattern
 
@@ -216,16 +216,12 @@ def llm_job(lake: Lake, taxonomy: str, settings, *, redo: bool = False, source: 
         con.close()
     pattern = secret_pattern(settings)
     examples = [(redact(_spaced(t), pattern=pattern), lab) for t, lab in examples]
-    todo = "" if redo else (f" AND i.item_id NOT IN (SELECT item_id FROM classify_labels "
-                            f"WHERE taxonomy = {quote_literal(taxonomy)})")
+    todo = labels_todo(taxonomy, redo)
     # only what the prompt needs: never author, rating or the source's raw columns
     sql = (f"SELECT i.item_id, i.text, e.vector FROM items i LEFT JOIN "
            f"(SELECT content_hash, vector FROM embeddings WHERE model_id = {quote_literal(emb_model)}) e "
            f"ON e.content_hash = i.content_hash WHERE true{_only(source, 'i.')}{todo} ORDER BY i.item_id")
-
-    def update(m: dict) -> None:
-        cur = m["current"]["labels"]
-        cur[taxonomy] = [version] if redo else [*[v for v in cur.get(taxonomy, []) if v != version], version]
+    update = label_versions(taxonomy, version, redo)
     llm = settings.llm
     kwargs = {"taxonomy_spec": spec, "llm": llm.model_dump(), "examples": examples, "example_vectors": vectors,
               "embedding_model": emb_model, "model_version": version, "lake_url": lake.url,

@@ -70,6 +70,20 @@ def _only(source: str | None, alias: str = "") -> str:
     return "" if source is None else f" AND {alias}source = {quote_literal(source)}"
 
 
+def labels_todo(taxonomy: str, redo: bool) -> str:
+    """The predicate of a labelling job's items still to do: those with no label of `taxonomy` (all with `redo`)."""
+    return "" if redo else (f" AND i.item_id NOT IN (SELECT item_id FROM classify_labels "
+                            f"WHERE taxonomy = {quote_literal(taxonomy)})")
+
+
+def label_versions(taxonomy: str, version: str, redo: bool) -> Callable[[dict], None]:
+    """A labelling job's manifest update: `version` becomes the taxonomy's newest (its only one with `redo`)."""
+    def update(m: dict) -> None:
+        cur = m["current"]["labels"]
+        cur[taxonomy] = [version] if redo else [*[v for v in cur.get(taxonomy, []) if v != version], version]
+    return update
+
+
 def embed_job(lake: Lake, *, model: str | None = None, redo: bool = False,  # noqa: ARG001 - every job: (lake, ...)
               batch_size: int = 128, source: str | None = None) -> Job:
     from earful.embeddings import get_embedding_model
@@ -98,15 +112,11 @@ def classify_job(lake: Lake, taxonomy: str, *, redo: bool = False, source: str |
     versions = json.loads(row["versions"]) if isinstance(row["versions"], str) else (row["versions"] or {})
     emb_model = versions.get("embedding_model", "all-MiniLM-L6-v2")
     version = row["model_version"]
-    todo = "" if redo else (f" AND i.item_id NOT IN (SELECT item_id FROM classify_labels "
-                            f"WHERE taxonomy = {quote_literal(taxonomy)})")
+    todo = labels_todo(taxonomy, redo)
     sql = (f"SELECT i.item_id, i.text, i.rating, i.created_at, i.author, e.vector FROM items i LEFT JOIN "
            f"(SELECT content_hash, vector FROM embeddings WHERE model_id = {quote_literal(emb_model)}) e "
            f"ON e.content_hash = i.content_hash WHERE true{_only(source, 'i.')}{todo} ORDER BY i.item_id")
-
-    def update(m: dict) -> None:
-        cur = m["current"]["labels"]
-        cur[taxonomy] = [version] if redo else [*[v for v in cur.get(taxonomy, []) if v != version], version]
+    update = label_versions(taxonomy, version, redo)
     kwargs = {"blob": bytes(row["blob"]), "fmt": row.get("format"), "versions": row["versions"],
               "taxonomy": taxonomy, "method": row["method"], "model_version": version,
               "embedding_model": emb_model}
