@@ -1,5 +1,5 @@
 """`--engine ray` equals `--engine local` (#18): the same stage classes over the same lake, on a one-node Ray cluster
-started once per session (``ray.init(num_cpus=3, include_dashboard=False)``: with 2 CPUs two 1-CPU actors took every
+started once for this file (``ray.init(num_cpus=3, include_dashboard=False)``: with 2 CPUs two 1-CPU actors took every
 slot and the read never ran). For each stage: the same id set, no duplicates, embeddings allclose 1e-5 (and bitwise
 where the batch boundaries match), labels and topic ids exactly equal, and the rollups the runs rebuilt equal.
 Every test has a timeout, so a hung cluster fails instead of stalling the suite.
@@ -24,10 +24,11 @@ N_NEW = 40      # ingested through the catalog: two blocks of 4 batches of BATCH
 BATCH = 8
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
     """``ray.init(num_cpus=3, include_dashboard=False)``, retried: on a loaded machine a node can miss Ray's fixed
-    15 s wait for its dashboard agent, and the next attempt (warm imports) makes it."""
+    15 s wait for its dashboard agent, and the next attempt (warm imports) makes it. Module scope: the cluster is shut
+    down when this file's tests end, not left on the cores (and 1.5 GB) while its xdist worker runs other files."""
     from earful.lake.runner import LOCAL_CLUSTER_ENV, OFFLINE_ENV, start_local_cluster
 
     for key, value in LOCAL_CLUSTER_ENV.items():
