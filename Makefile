@@ -60,7 +60,7 @@ lint: $(STAMP)
 	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml
 
 # the suite spreads over the 2 cores (pytest-xdist), one test file per worker at a time (--dist loadfile keeps each
-# file's module fixtures, e.g. a fitted demo workspace, built once): ~15 min here against ~25 in one process
+# file's module fixtures, e.g. a fitted demo workspace, built once): ~21 min of tests here (1,303, Ray's included)
 test: lint sandbox browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
@@ -68,7 +68,7 @@ test: lint sandbox browser
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile
 
-# the lake's Ray tests alone (a one-node cluster per session, ~3 min on 2 cores); `make test` runs them too, as the
+# the lake's Ray tests alone (a one-node cluster for the file, ~3-5 min on 2 cores); `make test` runs them too, as the
 # ray extra is part of the set-up above
 test-ray: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_lake_ray.py
