@@ -42,16 +42,23 @@ def build_workspace(folder: Path, rows: int = N_ROWS) -> Path:
     return db
 
 
-def workspace_and_catalog(root: Path, rows: int = 60) -> tuple[Path, Path]:
-    """(a processed .duckdb workspace of `rows` items, the catalog over its exported lake), both under `root`."""
-    from earful.lake.catalog import init_catalog
+def exported_workspace(root: Path, rows: int = N_ROWS) -> tuple[Path, Path]:
+    """(a processed .duckdb workspace of `rows` items, its export as a lake), under `root` (``ws/``, ``lake/``)."""
     from earful.lake.export import export
     from earful.store import Store
 
     db = build_workspace(root / "ws", rows=rows)
     with Store(db, read_only=True) as s:
         export(s, str(root / "lake"))
-    init_catalog(str(root / "lake"), root / "lake.duckdb")
+    return db, root / "lake"
+
+
+def workspace_and_catalog(root: Path, rows: int = 60) -> tuple[Path, Path]:
+    """(a processed .duckdb workspace of `rows` items, the catalog over its exported lake), both under `root`."""
+    from earful.lake.catalog import init_catalog
+
+    db, lake = exported_workspace(root, rows)
+    init_catalog(str(lake), root / "lake.duckdb")
     return db, root / "lake.duckdb"
 
 

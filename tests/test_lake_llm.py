@@ -18,7 +18,7 @@ import time
 
 import pytest
 from fake_openai import FakeOpenAIServer
-from test_lake import TAXONOMY, build_workspace, lake_rows
+from test_lake import TAXONOMY, exported_workspace, lake_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -51,13 +51,11 @@ def most_in_a_window(times: list[float], window: float = 1.0) -> int:
 def world(tmp_path_factory):
     """An exported lake, the taxonomy's classes, a canary secret taken from a real review's text, the review ids."""
     from earful.classify.base import load_taxonomy
-    from earful.lake.export import export
     from earful.store import Store
 
     root = tmp_path_factory.mktemp("lake_llm")
-    db = build_workspace(root / "ws", rows=N_ROWS)
+    db, _ = exported_workspace(root, N_ROWS)
     with Store(db, read_only=True) as s:
-        export(s, str(root / "lake"))
         classes = sorted(set(load_taxonomy(TAXONOMY, s).label_names)
                          | {r[0] for r in s.rows("SELECT label FROM classify_gold WHERE taxonomy = ?", [TAXONOMY])})
         texts = [r[0] for r in s.rows("SELECT text FROM items ORDER BY item_id")]

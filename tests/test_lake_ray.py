@@ -12,7 +12,7 @@ import shutil
 import duckdb
 import numpy as np
 import pytest
-from test_lake import TAXONOMY, build_workspace, lake_rows, stage_results
+from test_lake import TAXONOMY, exported_workspace, lake_rows, stage_results
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'earful[ray]' (ray[data]==2.60.0)")
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'earful[ray]'")
@@ -44,14 +44,7 @@ def ray_cluster():
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """A processed workspace of N_ROWS reviews, exported once (tests copy it before changing it)."""
-    from earful.lake.export import export
-    from earful.store import Store
-
-    root = tmp_path_factory.mktemp("lake_ray")
-    db = build_workspace(root / "ws", rows=N_ROWS)
-    with Store(db, read_only=True) as s:
-        export(s, str(root / "exported"))
-    return root / "exported"
+    return exported_workspace(tmp_path_factory.mktemp("lake_ray"), N_ROWS)[1]
 
 
 @pytest.fixture(scope="module")
