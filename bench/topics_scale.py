@@ -83,7 +83,7 @@ def _load(store, items, emb, chunk=200_000):
             con.unregister("_e")
 
 
-def one_size(n, sample_cap, seed_db, workdir, q):
+def one_size(n, sample_cap, seed_db, workdir, q, aspects=False):
     from earful.store import Store
     from earful.topics.assign import assign_new
     from earful.topics.fit import fit_topics
@@ -109,10 +109,43 @@ def one_size(n, sample_cap, seed_db, workdir, q):
         t = time.perf_counter()
         a = assign_new(s)
         assign_s = time.perf_counter() - t
+        peak_topics = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        asp = _aspects(s, X, texts, n + more, rng) if aspects else None
     q.put({"n": n, "load_s": load_s, "fit_s": fit_s, "assign_s": assign_s, "new": a["new_items"],
            "topics": res["topics"], "fitted_on": res["fitted_on"], "raw": res["outlier_rate_raw"],
-           "outliers": res["outlier_rate"], "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "outliers": res["outlier_rate"], "peak_mb": peak_topics, "aspects": asp,
            "db_mb": db.stat().st_size / 2**20})
+
+
+def _aspects(s, X, texts, start, rng) -> dict:
+    """Issue 14's stage on the same workspace: segment + polarity, `fit_aspects` with its defaults (a sample of
+    mentions about as large as `topics.fit.default_sample_cap` embedded and clustered, the rest assigned by their
+    vector when their text already has one, else by the text classifier), then 1% more items segmented and given
+    their aspects (`assign_new_mentions`). Peak RSS is the process's whole peak (topics fit included)."""
+    from earful.topics.aspects import assign_new_mentions, fit_aspects
+    from earful.topics.mentions import segment
+    from earful.topics.polarity import score_polarity
+
+    t = time.perf_counter()
+    seg = segment(s)
+    score_polarity(s)
+    seg_s = time.perf_counter() - t
+    t = time.perf_counter()
+    res = fit_aspects(s)
+    fit_s = time.perf_counter() - t
+    more = max(1, start // 100)
+    items, emb = _synth(X, texts, more, start, rng)
+    _load(s, items, emb)
+    t = time.perf_counter()
+    seg2 = segment(s)
+    score_polarity(s)
+    new = assign_new_mentions(s)
+    new_s = time.perf_counter() - t
+    return {"mentions": seg["mentions"], "seg_s": seg_s, "fit_s": fit_s, "aspects": res["aspects"],
+            "fitted_on": res["fitted_on"], "embedded": res["embedded"], "by_text": res["by_text"],
+            "general": res["general"], "outliers": res["outlier_rate"], "new_mentions": seg2["mentions_added"],
+            "new_s": new_s, "new_assigned": new["assigned"] + new["general"] + new["outliers"],
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main() -> int:
@@ -120,14 +153,16 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--sample-cap", type=int, default=20_000)
     ap.add_argument("--workdir", default="/tmp")
+    ap.add_argument("--aspects", action="store_true",
+                    help="then segment the same items into mentions and fit aspect topics over them (issue 14)")
     args = ap.parse_args()
     seed_db = Path(args.workdir) / "earful_bench_topics.duckdb"
     _real(seed_db)  # ingest + embed the real reviews once (cached in seed_db)
     ctx = mp.get_context("spawn")
-    rows = []
+    rows, arows = [], []
     for n in args.sizes:
         q = ctx.Queue()
-        p = ctx.Process(target=one_size, args=(n, args.sample_cap, str(seed_db), args.workdir, q))
+        p = ctx.Process(target=one_size, args=(n, args.sample_cap, str(seed_db), args.workdir, q, args.aspects))
         p.start()
         import queue
 
@@ -143,6 +178,12 @@ def main() -> int:
                      f"{r['load_s']:.0f}", f"{r['fit_s']:.0f}", f"{r['new']:,} in {r['assign_s']:.1f}s",
                      f"{r['peak_mb']:.0f}", f"{r['db_mb']:.0f}"])
         print("done: " + " | ".join(str(c) for c in rows[-1]), flush=True)
+        if r["aspects"]:
+            a = r["aspects"]
+            arows.append([f"{r['n']:,}", f"{a['mentions']:,}", f"{a['seg_s']:.0f}", f"{a['fitted_on']:,}",
+                          f"{a['embedded']:,}", f"{a['by_text']:,}", a["aspects"], f"{a['outliers']:.1%}",
+                          f"{a['fit_s']:.0f}", f"{a['new_mentions']:,} in {a['new_s']:.1f}s", f"{a['peak_mb']:.0f}"])
+            print("aspects: " + " | ".join(str(c) for c in arows[-1]), flush=True)
     head = ["items", "clustered", "topics", "raw outliers", "outliers", "load s", "fit+assign s", "assign new",
             "peak MB", "db MB"]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
@@ -150,7 +191,18 @@ def main() -> int:
     print("-|-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    if arows:
+        _table(["items", "mentions", "segment+polarity s", "clustered", "embedded", "by text", "aspects",
+                "outliers", "aspect fit s", "new mentions", "peak MB"], arows)
     return 0
+
+
+def _table(head, rows) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    print(" | ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
 
 
 if __name__ == "__main__":

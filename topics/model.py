@@ -130,12 +130,13 @@ def refresh_topics(store, topic_ids: list[int] | None = None) -> None:
     """Recompute size, centroid, member scores and representative items of the given (default: all active) topics."""
     ids = topic_ids or [r[0] for r in store.rows("SELECT topic_id FROM topics WHERE status = 'active'")]
     model_id = require_fitted_model(store) if ids else None
+    field = run_field(store) if ids else None              # asked once, not per topic
     for tid in ids:
         members = [r[0] for r in store.rows("SELECT item_id FROM topic_assignments WHERE topic_id = ?", [tid])]
         if not members:
             store.con.execute("UPDATE topics SET size = 0, representative_ids = [] WHERE topic_id = ?", [tid])
             continue
-        mids, X = vectors_for(store, members, model_id=model_id)
+        mids, X = vectors_for(store, members, model_id=model_id, field=field)
         c = normalise(X.mean(axis=0, keepdims=True))[0]
         sims = X @ c
         order = np.argsort(-sims, kind="stable")[:N_REPRESENTATIVE]   # ties: by item id
