@@ -152,6 +152,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "datasets" / "urr_app_reviews"
+CLAP = ROOT.parent / "shared" / "datasets" / "clap_app_reviews" / "reviews.csv"
 TOKEN = re.compile(r"[a-z][a-z']+")
 
 
@@ -209,13 +210,34 @@ def run_aspects(db, seed, q, embed_all=False):
         res = fit_aspects(s, seed=seed, embed_all=embed_all)
         secs = time.perf_counter() - t
         assign = item_primary_aspects(s)
+        unpraised = _item_aspects_without_praise(s)
         words = {r[0]: list(r[1] or [])
                  for r in s.rows("SELECT aspect_id, keywords FROM aspects WHERE status = 'active'")}
         names = [r[0] for r in s.rows("SELECT name FROM aspects WHERE status='active' ORDER BY size DESC LIMIT 30")]
     q.put({"assign": assign, "words": words, "secs": secs, "peak_mb": _peak_mb(), "names": names,
+           "unpraised": unpraised,
            "raw_outliers": res["outlier_rate_raw"], "general": res["general"], "mentions": res["mentions"],
            "embed_secs": res["embed_seconds"], "embedded": res["embedded"], "fitted_on": res["fitted_on"],
            "by_text": res["by_text"]})
+
+
+def _item_aspects_without_praise(store) -> dict:
+    """The other item-level rule measured here: `item_primary_aspects` over an item's negative and neutral mentions
+    only (what it complains about or asks for); an item with nothing but positive or general mentions is general
+    (-2). On gold sets whose OTHER means "not actionable" (CLAP) it should score higher; where gold labels the aspect
+    whatever its polarity (URR: "nice UI" is USAGE), lower."""
+    from earful.topics.aspects import GENERAL
+
+    rows = store.rows("""
+        SELECT item_id, aspect_id FROM (
+            SELECT item_id, aspect_id, row_number() OVER (PARTITION BY item_id ORDER BY (aspect_id >= 0) DESC,
+                       min(polarity_score) FILTER (WHERE polarity = 'negative') ASC NULLS LAST, count(*) DESC,
+                       min(seq)) AS rk
+            FROM mentions WHERE aspect_id IS NOT NULL AND polarity <> 'positive' GROUP BY item_id, aspect_id)
+        WHERE rk = 1""")
+    out = {i: GENERAL for (i,) in store.rows("SELECT DISTINCT item_id FROM mentions")}
+    out.update(dict(rows))
+    return out
 
 
 def run_aspects_all(db, seed, q):
@@ -391,7 +413,10 @@ def _print_table(head: list[str], rows: list[list]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--db", default="/tmp/earful_bench_topics.duckdb")
+    ap.add_argument("--db", default=None, help="bench workspace (default /tmp/earful_bench_topics[_clap].duckdb)")
+    ap.add_argument("--dataset", choices=["urr", "clap"], default="urr",
+                    help="urr: URR's 7,754 reviews, gold = high-level labels of the hand-labelled reviews; clap: "
+                         "CLAP's 3,000 reviews, gold = the hand label of every review (7 classes)")
     ap.add_argument("--repeats", type=int, default=1,
                     help="fit Earful (seeds 42, 43, ...) and plain BERTopic (unseeded) this many times each")
     ap.add_argument("--no-aspects", action="store_true", help="skip Earful's aspect topics over mentions")
@@ -403,6 +428,7 @@ def main() -> int:
     ap.add_argument("--no-polarity", action="store_true", help="skip the mention polarity table")
     ap.add_argument("--polarity-only", action="store_true", help="only the mention polarity table")
     args = ap.parse_args()
+    args.db = args.db or f"/tmp/earful_bench_topics{'_clap' if args.dataset == 'clap' else ''}.duckdb"
     if not args.no_polarity:
         _print_table(["polarity method", "Tizard 3-class macro-F1", "CLAP complaint macro-F1"],
                      polarity_table(Path(args.db).with_suffix(".vectors")))
@@ -418,7 +444,7 @@ def main() -> int:
     db = Path(args.db)
     with Store(db) as s:
         if not s.scalar("SELECT count(*) FROM items"):   # a workspace of the same reviews (the demo's) is fine too
-            ingest_file(s, DATA / "reviews_all.csv", source="urr")
+            ingest_file(s, CLAP if args.dataset == "clap" else DATA / "reviews_all.csv", source=args.dataset)
         t = time.perf_counter()
         e = embed_items(s)
         print(f"corpus: {s.scalar('SELECT count(*) FROM items')} reviews; embedded {e['embedded']} new "
@@ -429,13 +455,7 @@ def main() -> int:
         for item_id, text in s.rows("SELECT item_id, text FROM items ORDER BY item_id"):
             by_text.setdefault(_norm(text), item_id)
         doc_sets = [set(TOKEN.findall(t.lower())) for (t,) in s.rows("SELECT text FROM items")]
-    gold = []
-    with open(DATA / "golden_set.csv", newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            labels = [x for x in (r["labels_high"] or "").split("|") if x]
-            item = by_text.get(_norm(r["review_text"]))
-            if item and len(labels) == 1:
-                gold.append((item, labels[0]))
+    gold = _gold(args.dataset, by_text)
     print(f"gold: {len(gold)} single-label gold reviews matched to corpus items")
 
     results = {}
@@ -471,6 +491,18 @@ def main() -> int:
                      f"{r['secs']:.0f}", f"{r['peak_mb']:.0f}"])
     _print_table(["method", "topics", "NMI", "ARI", "NPMI", "diversity", "outliers", "generic names (top 30)",
                   "fit s", "peak MB"], rows)
+    rule_rows = []
+    for name, r in results.items():
+        if "unpraised" in r:
+            truth = [g for _, g in gold]
+            for rule, assign in (("most negative mention (default)", r["assign"]),
+                                 ("positive mentions left out", r["unpraised"])):
+                pred = [assign.get(i, -1) for i, _ in gold]
+                general = sum(1 for p in pred if p == -2) / max(len(pred), 1)
+                rule_rows.append([name, rule, f"{normalized_mutual_info_score(truth, pred):.3f}",
+                                  f"{adjusted_rand_score(truth, pred):.3f}", f"{general:.1%}"])
+    if rule_rows:
+        _print_table(["method", "item-level aspect", "NMI", "ARI", "items general"], rule_rows)
     if args.repeats > 1:
         print("mean NMI over repeats: " + "; ".join(f"{m} {np.mean(v):.3f} (min {min(v):.3f}, max {max(v):.3f})"
                                                      for m, v in nmis.items() if len(v) > 1))
@@ -492,6 +524,27 @@ def main() -> int:
               f"{a['embed_secs']:.0f}s + aspect fit {a['secs'] - a['embed_secs']:.0f}s = {total:.0f}s"
               + (f", vs today's topics fit {e['secs']:.0f}s: {total / e['secs']:.1f}x (target <= 2x)" if e else ""))
     return 0
+
+
+def _gold(dataset: str, by_text: dict) -> list[tuple[str, str]]:
+    """(item id, gold class): URR's hand-labelled reviews with one high-level label, matched on text; or every CLAP
+    review with its hand label (matched on text too: the workspace keeps one item per distinct text)."""
+    gold = []
+    if dataset == "clap":
+        first: dict[str, str] = {}
+        with open(CLAP, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                item = by_text.get(_norm(r["review"]))
+                if item:
+                    first.setdefault(item, r["category"])   # a repeated text keeps its first label
+        return list(first.items())
+    with open(DATA / "golden_set.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            labels = [x for x in (r["labels_high"] or "").split("|") if x]
+            item = by_text.get(_norm(r["review_text"]))
+            if item and len(labels) == 1:
+                gold.append((item, labels[0]))
+    return gold
 
 
 def _mentions(store) -> dict:

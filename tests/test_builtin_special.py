@@ -112,6 +112,40 @@ def test_top_complaints_about_an_aspect(aspected):
     assert none.status == "declined" and "zeppelins" in none.answer
 
 
+def test_past_tense_wordings_and_quarters_are_read(aspected):
+    a = _ask(aspected, "What were the top 2 complaints in Q1 2016?")
+    assert a.status == "answered" and (a.plan["since"], a.plan["until"]) == ("2016-01-01", "2016-04-01")
+    want = _sql_top(aspected, "2016-01-01", "2016-04-01")[:2]
+    assert [(r[1], r[2], r[3]) for r in a.tables[0].rows] == [w[:3] for w in want]
+
+
+@pytest.mark.parametrize("question,said", [("top -3 complaints", "-3"), ("top 0 complaints", "top 0"),
+                                           ("top complaints in 2016-13", "2016-13"),
+                                           ("top 5 complaints since 2016-02-30", "2016-02-30")])
+def test_a_number_that_is_no_count_or_date_is_declined_and_named(aspected, question, said):
+    """Before: '-3' was read as 3, '0' as the default 5, and the '13' of '2016-13' as the top 13 of 2016."""
+    a = _ask(aspected, question)
+    assert a.status == "declined" and not a.tables
+    assert said in a.answer
+
+
+def test_top_complaints_about_a_subject_value_count_only_its_items(aspected):
+    """'about <a value of a category column>' ('A Comic Viewer', an app) ranks the complaints in that app's items
+    (before: declined as an aspect name); the SQL shown gives the same numbers."""
+    a = _ask(aspected, "What are the top 3 complaints about a comic viewer?")
+    assert a.status == "answered" and a.plan["subject"] == ["app", "A Comic Viewer"]
+    want = sql_rows(aspected, """
+        SELECT any_value(aspect), count(*) FILTER (WHERE polarity = 'negative') neg, count(*)
+        FROM mention_items WHERE aspect_id >= 0
+            AND item_id IN (SELECT item_id FROM reviews WHERE app = 'A Comic Viewer')
+        GROUP BY aspect_id HAVING neg > 0 ORDER BY neg DESC, neg / count(*) DESC, aspect_id LIMIT 3""")
+    assert [(r[1], r[2], r[3]) for r in a.tables[0].rows] == [tuple(w) for w in want]
+    assert want != [tuple(w[:3]) for w in _sql_top(aspected)[:3]]       # the other app's mentions are left out
+    shown = sql_rows(aspected, a.steps[0].code)
+    assert [(r[1], r[2], r[4]) for r in shown] == [(r[1], r[2], r[3]) for r in a.tables[0].rows]
+    assert "app is 'A Comic Viewer'" in a.answer
+
+
 def test_counting_questions_keep_their_label_answer(aspected, mentioned):
     for db in (aspected, mentioned):
         a = _ask(db, "how many complaints are there?")

@@ -29,8 +29,9 @@ def _bound(value, name: str):
 
 
 def top_complaints(db_path, since=None, until=None, n: int = 5, source: str | None = None,
-                   quotes: int = 3, praise_quotes: int = 2) -> list[dict]:
-    """The `n` aspects with the most negative mentions among items created in [since, until) (either open).
+                   quotes: int = 3, praise_quotes: int = 2, subject: tuple[str, object] | None = None) -> list[dict]:
+    """The `n` aspects with the most negative mentions among items created in [since, until) (either open), and
+    with `subject` = (column, value) only items of `source` whose column holds that value ("about AcDisplay").
 
     Each row: ``rank``, ``aspect_id``, ``aspect`` (name), ``negative`` (negative mentions), ``positive``,
     ``mentions`` (all of the aspect's mentions in the period), ``negative_share`` (negative / mentions),
@@ -42,12 +43,14 @@ def top_complaints(db_path, since=None, until=None, n: int = 5, source: str | No
     lo, hi = _bound(since, "since"), _bound(until, "until")
     if lo and hi and lo >= hi:
         raise InputError(f"since ({since}) is not before until ({until})")
+    if subject is not None and not source:
+        raise InputError("a subject filter needs the source whose column it is")
     if hasattr(db_path, "rows"):
-        return _top(db_path, lo, hi, n, source, quotes, praise_quotes)
+        return _top(db_path, lo, hi, n, source, quotes, praise_quotes, subject)
     from earful.store import Store
 
     with Store(db_path, read_only=True) as store:
-        return _top(store, lo, hi, n, source, quotes, praise_quotes)
+        return _top(store, lo, hi, n, source, quotes, praise_quotes, subject)
 
 
 _RANKING = """SELECT aspect_id, any_value(aspect) AS aspect, count(*) FILTER (WHERE polarity = 'negative') AS neg,
@@ -57,30 +60,37 @@ FROM mention_items WHERE {where} GROUP BY aspect_id HAVING neg > 0
 ORDER BY neg DESC, neg / count(*) DESC, aspect_id LIMIT {limit}"""
 
 
-def _conditions(lo, hi, source) -> tuple[list[str], list]:
+def _conditions(lo, hi, source, subject=None) -> tuple[list[str], list]:
+    from earful.store.sql import quote_ident
+
     cond, params = ["aspect_id >= 0"], []
     for sql, value in (("created_at >= ?::TIMESTAMPTZ", lo), ("created_at < ?::TIMESTAMPTZ", hi),
                        ("source = ?", source)):
         if value is not None:
             cond.append(sql)
             params.append(value)
+    if subject is not None:
+        column, value = subject
+        cond.append(f"item_id IN (SELECT item_id FROM {quote_ident(source)} WHERE {quote_ident(column)} = ?)")
+        params.append(value)
     return cond, params
 
 
-def ranking_sql(since=None, until=None, n: int = 5, source: str | None = None) -> str:
+def ranking_sql(since=None, until=None, n: int = 5, source: str | None = None,
+                subject: tuple[str, object] | None = None) -> str:
     """The ranking query `top_complaints` runs, with its values written in: shown with an answer, so each number
     in it can be traced to the query (the quotes are then the most negative mentions of each ranked aspect)."""
     from earful.store.sql import quote_literal
 
-    cond, params = _conditions(_bound(since, "since"), _bound(until, "until"), source)
+    cond, params = _conditions(_bound(since, "since"), _bound(until, "until"), source, subject)
     it = iter(params)
     where = " AND ".join(c.replace("?", quote_literal(next(it))) if "?" in c else c for c in cond)
     return _RANKING.format(where=where, limit=int(n))
 
 
-def _top(store, lo, hi, n, source, quotes, praise_quotes) -> list[dict]:
+def _top(store, lo, hi, n, source, quotes, praise_quotes, subject=None) -> list[dict]:
     _require_aspects(store, source)
-    cond, params = _conditions(lo, hi, source)
+    cond, params = _conditions(lo, hi, source, subject)
     where = " AND ".join(cond)
     ranked = store.rows(_RANKING.format(where=where, limit="?"), params + [n])
     out = []

@@ -28,7 +28,7 @@ RANKING = re.compile(r"\b(top|most|main|biggest|commonest|common|frequent|worst)
 FILLER = {"what", "whats", "are", "is", "the", "top", "most", "main", "biggest", "common", "commonest", "frequent",
           "users", "customers", "people", "reviewers", "do", "does", "did", "complain", "complaints", "complaint",
           "me", "show", "list", "give", "which", "our", "of", "s", "there", "have", "has", "been", "recent",
-          "usually", "mostly", "often", "things", "and", "praise"}
+          "usually", "mostly", "often", "things", "and", "praise", "were", "was", "had"}
 ABOUT = re.compile(r"\b(?:about|with|on|regarding)\s+(?:the\s+)?([a-z][a-z0-9 '\-]*)$")
 
 
@@ -67,6 +67,12 @@ def _complaints_request(question: str, view) -> dict | None:
         when.append(words)
         q = q[:start] + " " + q[end:]
     q = re.sub(r"\s+", " ", q).strip()
+    bad = re.search(r"(?:^|[^a-z0-9])(-\s*\d+|\d+\s*[-/.]\s*\d+)", q)
+    if bad:     # "top -3", "in 2016-13" (a date part left unread): never read as some other number
+        part = bad.group(1).replace(" ", "")
+        said = next((w.strip("?.!,;:") for w in question.split() if part in w), part)
+        return {"error": f"'{said}' is neither a number of complaints (the top N, N from 1) nor a date Earful can "
+                         "read (2016-03-01, March 2016, Q1 2016)"}
     aspect = None
     m = ABOUT.search(q)
     if m and m.group(1).strip() not in ("most", "the most"):
@@ -81,7 +87,23 @@ def _complaints_request(question: str, view) -> dict | None:
             n = int(w) if w.isdigit() else NUMW[w]
         elif w not in FILLER:
             return None
-    return {"since": since, "until": until, "n": n or 5, "aspect": aspect, "when": when}
+    if n == 0:
+        return {"error": "The top 0 complaints is an empty list: ask for the top N with N from 1"}
+    return {"since": since, "until": until, "n": n or 5, "aspect": aspect, "when": when, "subject": None}
+
+
+def _subject(view, phrase: str) -> tuple[str, object] | None:
+    """(column, value) when `phrase` names one value of a category column of the view ("AcDisplay", "signal" for
+    "Signal Private Messenger": the value itself, or the first words of exactly one value), else None."""
+    words = phrase.lower().split()
+    for col in view.columns if view is not None else []:
+        if col.kind != "category" or col.canonical:
+            continue
+        exact = [v for v, _ in col.values if str(v).lower() == phrase.lower()]
+        starts = [v for v, _ in col.values if str(v).lower().split()[:len(words)] == words]
+        if exact or len(starts) == 1:
+            return col.name, (exact or starts)[0]
+    return None
 
 
 def _complaints_source(store, card) -> tuple[str | None, object]:
@@ -110,12 +132,20 @@ def complaints_answer(question: str, card, ctx: AskContext, engine: str) -> Answ
             req = _complaints_request(question, view)
             if req is None:
                 return None
+            if "error" in req:
+                return Answer(status="declined", engine=engine, answer=req["error"] + ".")
+            if req["aspect"]:
+                req["subject"] = _subject(view, req["aspect"])
+                if req["subject"]:
+                    req["aspect"] = None
             n = 10_000 if req["aspect"] else req["n"]
-            rows = mod.top_complaints(store, since=req["since"], until=req["until"], n=n, source=source)
-            sql = mod.ranking_sql(since=req["since"], until=req["until"], n=n, source=source)
+            rows = mod.top_complaints(store, since=req["since"], until=req["until"], n=n, source=source,
+                                      subject=req["subject"])
+            sql = mod.ranking_sql(since=req["since"], until=req["until"], n=n, source=source, subject=req["subject"])
     except NotFoundError:
         return None
-    period = _period(req)
+    period = _period(req) + (f" in items where {req['subject'][0]} is '{req['subject'][1]}'"
+                             if req["subject"] else "")
     if req["aspect"]:
         words = req["aspect"].rstrip("s")
         rows = [r for r in rows if words in (r["aspect"] or "").lower()]
@@ -165,7 +195,7 @@ def _complaints_compose(rows, req, period, ctx, sql: str) -> Answer:
     return Answer(status="answered", answer=text, engine="builtin", tables=[table, quotes], charts=[chart],
                   steps=[Step("sql", sql, True, None)], item_ids=ids, conversation_id=ctx.conversation_id,
                   plan={"kind": "complaints", "since": req["since"], "until": req["until"], "n": req["n"],
-                        "aspect": req["aspect"]},
+                        "aspect": req["aspect"], "subject": list(req["subject"]) if req["subject"] else None},
                   notes=["counts are of mentions (sentences and clauses), not reviews"] + [
                       f"'{w}' read from the data's latest date" for w in req["when"]])
 
