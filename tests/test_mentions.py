@@ -26,7 +26,14 @@ CORPUS = [
     ("!!! \U0001F44D", ["!!! \U0001F44D"]),                           # no letter: the whole text is the mention
     (" \U0001F621\U0001F621 ", ["\U0001F621\U0001F621"]),
     ("?!?!... --- !!! ;;", ["?!?!... --- !!! ;;"]),
-    ("Great app. \U0001F44D\U0001F44D", ["Great app."]),                # within a text with words, still dropped
+    # an emoji after a sentence stays with it (it carries polarity; before rules-v2 it was dropped)
+    ("Great app. \U0001F44D\U0001F44D", ["Great app. \U0001F44D\U0001F44D"]),
+    ("Crashes. \U0001F621\U0001F621 Then fine.", ["Crashes. \U0001F621\U0001F621", "Then fine."]),
+    ("\U0001F621. Crashes again.", ["\U0001F621. Crashes again."]),          # opening symbols join the next one
+    ("Great!!! ... Works.", ["Great!!!", "Works."]),                   # bare punctuation is still no mention
+    # 。！？ end a sentence with no space after them
+    ("このアプリは素晴らしい。でも遅い。", ["このアプリは素晴らしい。", "でも遅い。"]),
+    ("好用！但是广告太多？", ["好用！", "但是广告太多？"]),
     ("", []),
     (" \n\t ", []),
     ("  Spaces around.  ", ["Spaces around."]),
@@ -121,6 +128,35 @@ def test_segment_only_new_items_after_ingest_and_rebuild(ws):
     assert third["removed_for_gone_items"] > 0 and third["mentions_added"] == 0
     rebuilt = segment(ws, rebuild=True)
     assert rebuilt["mentions"] == third["mentions"] and rebuilt["items_segmented"] == 197
+
+
+def test_a_new_segmenter_keeps_the_mentions_whose_spans_it_does_not_change(ws):
+    """Mentions of an earlier segmenter version: an item the current version splits the same way keeps its mentions
+    (polarity and all; only the version changes), an item it splits otherwise (here: a trailing emoji that rules-v1
+    dropped) is segmented again."""
+    from earful.topics.mentions import SEGMENTER, segment
+
+    segment(ws)
+    item = ws.rows("SELECT item_id, text FROM items ORDER BY item_id LIMIT 1")[0]
+    ws.con.execute("UPDATE items SET text = text || ' \U0001F621' WHERE item_id = ?", [item[0]])
+    ws.con.execute("DELETE FROM mentions WHERE item_id = ?", [item[0]])
+    segment(ws)
+    last = ws.rows("SELECT max(seq) FROM mentions WHERE item_id = ?", [item[0]])[0][0]
+    # as rules-v1 left the workspace: every mention of the old version, the emoji outside the item's last mention
+    ws.con.execute("UPDATE mentions SET end_char = end_char - 2, text = left(text, length(text) - 2) "
+                   "WHERE item_id = ? AND seq = ?", [item[0], last])
+    ws.con.execute("UPDATE mentions SET segmenter = 'rules-v1', polarity = 'positive', polarity_score = 0.5")
+    kept = ws.rows("SELECT * EXCLUDE (segmenter, segmented_at) FROM mentions WHERE item_id <> ? ORDER BY mention_id",
+                   [item[0]])
+    res = segment(ws)
+    assert res["resegmented"] == 1 and res["items_segmented"] == 1
+    assert ws.rows("SELECT * EXCLUDE (segmenter, segmented_at) FROM mentions WHERE item_id <> ? "
+                   "ORDER BY mention_id", [item[0]]) == kept
+    assert ws.rows("SELECT DISTINCT segmenter FROM mentions") == [(SEGMENTER,)]
+    text, end = ws.rows("SELECT m.text, m.end_char FROM mentions m WHERE item_id = ? ORDER BY seq DESC LIMIT 1",
+                        [item[0]])[0]
+    assert text.endswith("\U0001F621") and end == len(item[1]) + 2
+    assert ws.rows("SELECT count(*) FROM mentions WHERE item_id = ? AND polarity IS NOT NULL", [item[0]]) == [(0,)]
 
 
 def test_segment_unknown_source_and_no_mentions_errors(ws):

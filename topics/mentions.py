@@ -5,27 +5,32 @@ spans, so ``text[start:end]`` is the mention verbatim and the store can always q
 sentence is cut before "but", "however", "except" and "although" when both sides keep at least two words ("good game,
 but ridiculously hard" -> "good game" | "but ridiculously hard"; "nothing but ads" stays whole), and a sentence that
 opens with "although" is cut at its first comma. `segment` is a rerunnable stage: it segments the items that have no
-mentions of the current `SEGMENTER` version and leaves the others (and their polarity and aspects) alone; ingest
-stays per item.
+mentions of the current `SEGMENTER` version and leaves the others (and their polarity and aspects) alone; an item
+segmented by an earlier version keeps its mentions when the current one gives it the same spans (most items), so a
+new version costs no re-embedding of what it did not change. Ingest stays per item.
 """
 from __future__ import annotations
 
 import re
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
 import numpy as np
 
-SEGMENTER = "rules-v1"     # stored with every mention; a new version re-segments on the next run
+SEGMENTER = "rules-v2"     # stored with every mention; a new version re-segments on the next run (items whose spans
+                           # it changes; rules-v2: CJK full stops end sentences, trailing emoji join their sentence)
 CONTRAST = ("but", "however", "except", "although")
-_SENT_END = re.compile(r"(?:[.!?\u2026]+[\"')\]\u201d]*|\n)\s*|\s*\n\s*")
+_CJK_END = "\u3002\uff01\uff1f"    # 。！？ end a sentence with no space after them
+_SENT_END = re.compile(r"(?:[.!?\u2026" + _CJK_END + r"]+[\"')\]\u201d\u300d\u300f]*|\n)\s*|\s*\n\s*")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|approx|no|v)|\b[a-z])\.$", re.I)
 _CONJ = re.compile(r"\b(" + "|".join(CONTRAST) + r")\b", re.I)
 _NO_SPLIT_BEFORE_BUT = {"nothing", "anything", "all", "everything", "last", "none", "anyone", "everyone"}
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _TRIM = " \t\r\n,;:-\u2013\u2014"
 MIN_WORDS = 2
+_LEAD_SYMBOLS = re.compile(r"([^\w\s]+)\s+(?=\w)")
 
 
 @dataclass(frozen=True)
@@ -44,15 +49,18 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans: cut after ., !, ?, … (and closing quotes/brackets) followed by space or the end, and at line
-    breaks; not after common abbreviations or a single letter ("e.g.", "v."), nor inside numbers ("2.5")."""
+    """Sentence spans: cut after ., !, ?, … (and closing quotes/brackets) followed by space or the end, after 。！？
+    (no space follows them in Chinese or Japanese), and at line breaks; not after common abbreviations or a single
+    letter ("e.g.", "v."), nor inside numbers ("2.5")."""
     spans, start = [], 0
     for m in _SENT_END.finditer(text):
         end = m.end()
         if end >= len(text):
             break
-        body = text[start:m.start() + len(m.group(0).rstrip())]
-        if "\n" not in m.group(0) and (not m.group(0)[-1:].isspace() or _ABBREV.search(body.rstrip("\"')]\u201d"))):
+        g = m.group(0)
+        body = text[start:m.start() + len(g.rstrip())]
+        cjk = any(c in _CJK_END for c in g)
+        if "\n" not in g and not cjk and (not g[-1:].isspace() or _ABBREV.search(body.rstrip("\"')]\u201d"))):
             continue
         spans.append((start, m.start() + len(m.group(0).rstrip())))
         start = end
@@ -88,13 +96,21 @@ def _cuts(text: str, s: int, e: int) -> list[int]:
     return cuts
 
 
+def _symbolic(part: str) -> bool:
+    """Whether a part holds a symbol (an emoji, "♥", "+1"'s sign): it says something, unlike bare punctuation."""
+    return any(unicodedata.category(c)[0] == "S" for c in part)
+
+
 def split(text: str) -> list[Span]:
     """Mention spans of one text, in order: its sentences, each cut into clauses at contrastive conjunctions when
-    every part keeps at least `MIN_WORDS` words. Parts without a letter or digit ("!!!", an emoji) are dropped, except
-    that a text with no such part but something other than white space ("😡", "👍👍", "?!") is one mention, so every
-    non-blank item has a mention (an emoji carries polarity; such a mention is general, never an aspect)."""
+    every part keeps at least `MIN_WORDS` words. A part without a letter or digit joins the mention before it when
+    it holds a symbol ("Crashes every time. 😡😡": one mention, the emoji with it; the next mention when it opens the
+    text) and is dropped when it is bare punctuation ("!!!"); a text with no letter or digit but something other
+    than white space ("😡", "👍👍", "?!") is one mention, so every non-blank item has a mention (an emoji carries
+    polarity; such a mention is general, never an aspect)."""
     out: list[Span] = []
     text = text or ""
+    pending = None                       # start of symbols before the first mention with words
     for s, e in sentences(text):
         bounds = [s]
         for c in _cuts(text, s, e):
@@ -103,7 +119,21 @@ def split(text: str) -> list[Span]:
         bounds.append(e)
         parts = [_trimmed(text, a, b) for a, b in zip(bounds, bounds[1:])]
         kind = "sentence" if len(parts) == 1 else "clause"
-        out.extend(Span(a, b, kind) for a, b in parts if b > a and _WORD.search(text[a:b]))
+        lead = _LEAD_SYMBOLS.match(text, parts[0][0], parts[0][1])
+        if out and lead and _symbolic(lead.group(1)):     # "Crashes. 😡😡 Then fine.": the emoji end the first
+            out[-1] = Span(out[-1].start, lead.end(1), out[-1].kind)
+            parts[0] = (lead.end(), parts[0][1])
+        for a, b in parts:
+            if b <= a:
+                continue
+            if _WORD.search(text[a:b]):
+                out.append(Span(a if pending is None else pending, b, kind))
+                pending = None
+            elif _symbolic(text[a:b]):
+                if out:
+                    out[-1] = Span(out[-1].start, b, out[-1].kind)
+                elif pending is None:
+                    pending = a
     if not out and text.strip():
         start = len(text) - len(text.lstrip())
         out.append(Span(start, len(text.rstrip()), "sentence"))
@@ -125,8 +155,7 @@ def segment(store, *, source: str | None = None, rebuild: bool = False, batch: i
         if rebuild:
             con.execute(f"DELETE FROM mentions WHERE item_id IN (SELECT item_id FROM items i WHERE true {where})",
                         params)
-        con.execute(f"DELETE FROM mentions WHERE segmenter <> ? AND item_id IN "
-                    f"(SELECT item_id FROM items i WHERE true {where})", [SEGMENTER] + params)
+    resegmented = _upgrade(store, where, params)
     todo = store.rows(f"""SELECT i.item_id, i.text FROM items i WHERE NOT EXISTS
                           (SELECT 1 FROM mentions m WHERE m.item_id = i.item_id) {where} ORDER BY i.item_id""", params)
     added = 0
@@ -143,7 +172,36 @@ def segment(store, *, source: str | None = None, rebuild: bool = False, batch: i
     _log_run(store, "segment", source, {"segmenter": SEGMENTER, "rebuild": rebuild}, added, seconds)
     return {"items_segmented": len(todo), "mentions_added": added, "mentions": int(total or 0),
             "removed_for_gone_items": int(gone[0][0]) if gone else 0, "segmenter": SEGMENTER,
-            "seconds": round(seconds, 1)}
+            "resegmented": resegmented, "seconds": round(seconds, 1)}
+
+
+def _upgrade(store, where: str, params: list, batch: int = 50_000) -> int:
+    """Mentions of an earlier segmenter: an item whose spans the current one gives unchanged keeps its mentions (and
+    their polarity, vectors and aspects; only the version is updated); the mentions of an item whose spans change
+    are deleted, so the caller segments it again. Returns how many items change."""
+    from earful.topics import model as M
+
+    old = store.rows(f"""SELECT m.item_id, any_value(i.text), list(m.start_char ORDER BY m.seq),
+                                list(m.end_char ORDER BY m.seq)
+                         FROM mentions m JOIN items i USING (item_id)
+                         WHERE m.segmenter <> ? {where} GROUP BY m.item_id""", [SEGMENTER] + params)
+    if not old:
+        return 0
+    import pyarrow as pa
+
+    same, changed = [], []
+    for item_id, text, starts, ends in old:
+        spans = [(sp.start, sp.end) for sp in split(text)]
+        (same if spans == list(zip(starts, ends)) else changed).append(item_id)
+    with store.transaction() as con:
+        for ids, sql in ((same, "UPDATE mentions SET segmenter = ?, segmented_at = ? WHERE item_id IN "
+                                "(SELECT item_id FROM _upgrade_ids)"),
+                         (changed, "DELETE FROM mentions WHERE item_id IN (SELECT item_id FROM _upgrade_ids)")):
+            for b in range(0, len(ids), batch):
+                con.register("_upgrade_ids", pa.table({"item_id": pa.array(ids[b:b + batch], pa.string())}))
+                con.execute(sql, [SEGMENTER, M.now()] if sql.startswith("UPDATE") else [])
+                con.unregister("_upgrade_ids")
+    return len(changed)
 
 
 def _insert(con, rows: list[tuple], now) -> None:
