@@ -40,6 +40,14 @@ LEXICON_CORPUS = [
     ("\u2764\ufe0f", "positive"),
     ("Thanks :)", "positive"),
     ("?!?!... --- !!! ;;", "neutral"),
+    # idioms ([idioms]): scored as a whole, not as a negated word (all four were negative before)
+    ("I can't recommend this app highly enough", "positive"),
+    ("Can't beat it.", "positive"),
+    ("Couldn't be happier!", "positive"),
+    ("No complaints so far", "positive"),
+    ("I can't recommend it", "negative"),         # no idiom: still a negated recommendation
+    ("Can't log in, can't recommend", "negative"),
+    ("Crashes every time I open it. \U0001F621\U0001F621\U0001F621", "negative"),   # a trailing emoji in its mention
 ]
 
 

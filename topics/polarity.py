@@ -118,16 +118,68 @@ def _failed(toks: list[str], k: int, words: dict, negators: set) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def idioms() -> list[tuple[float, list[frozenset[str] | None]]]:
+    """The lexicon's [idioms]: (score, pattern) with each pattern element a set of spellings, or None for "*" (up to
+    three words); longest patterns first."""
+    out, section = [], None
+    for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif line and section == "idioms":
+            score, *words = line.split()
+            out.append((float(score), [None if w == "*" else frozenset(w.split("|")) for w in words]))
+    return sorted(out, key=lambda x: -len(x[1]))
+
+
+def _match(pattern: list, toks: list[str], k: int) -> int | None:
+    """End (exclusive) of `pattern` matched at toks[k:], or None; "*" takes as few words as it can (up to 3)."""
+    if not pattern:
+        return k
+    head, rest = pattern[0], pattern[1:]
+    if head is None:
+        for skip in range(0, 4):
+            end = _match(rest, toks, k + skip) if k + skip <= len(toks) else None
+            if end is not None:
+                return end
+        return None
+    return _match(rest, toks, k + 1) if k < len(toks) and toks[k] in head else None
+
+
+def idiom_spans(toks: list[str]) -> list[tuple[int, int, float]]:
+    """(start, end, score) of the idioms in a token list, left to right, never overlapping."""
+    spans, k = [], 0
+    table = idioms()
+    while k < len(toks):
+        for score, pattern in table:
+            end = _match(pattern, toks, k)
+            if end is not None:
+                spans.append((k, end, score))
+                k = end
+                break
+        else:
+            k += 1
+    return spans
+
+
 def lexicon_features(text: str) -> np.ndarray:
     """[compound score in -1..1, positive mass, negative mass, negations seen] of one text (VADER's recipe: a
     negator within the three words before a word flips and damps its score, a booster scales the next word). A verb
-    of function after a failure marker scores as a complaint (`failure_rules`: "notifications never arrive")."""
+    of function after a failure marker scores as a complaint (`failure_rules`: "notifications never arrive"); an
+    idiom of the lexicon scores as a whole (`idiom_spans`: "can't recommend it enough", "can't beat it")."""
     words, negators, boosters, fixed = lexicon()
     fail_score, _, _, functions = failure_rules()
     toks = _TOKEN.findall(text.lower().replace("\u2019", "'"))
     pos = neg = 0.0
     negations = 0
+    in_idiom = set()
+    for a, b, score in idiom_spans(toks):     # "can't recommend it enough": scored as a whole
+        in_idiom.update(range(a, b))
+        pos, neg = (pos + score, neg) if score > 0 else (pos, neg - score)
     for k, t in enumerate(toks):
+        if k in in_idiom:
+            continue
         s = words.get(t)
         if t in negators:
             negations += 1
