@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from tests.conftest import run_cli, urr_sample
@@ -323,3 +324,25 @@ def test_demo_step_fits_aspects_so_top_complaints_are_answered(tmp_path):
     res = run_cli("ask", "What are the top 5 complaints since March?", db=db)
     assert res.returncode == 0, res.stderr
     assert "ranked by negative mentions" in res.stdout and "I can't answer" not in res.stdout
+
+
+def test_the_text_classifier_learns_from_a_capped_seeded_sample(monkeypatch):
+    """`text_assign` trains on at most `cap` embedded mentions (a million-item workspace has hundreds of thousands
+    with a vector: the SVM ran for over 20 minutes on 100,000 items before the cap), the same sample for the same
+    seed, and still gives every unembedded mention one of the known aspects."""
+    from sklearn.svm import LinearSVC
+
+    from earful.topics.aspect_assign import text_assign
+
+    words = {0: "battery drains charging", 1: "crash crashes closes", 2: "ads popups advertising"}
+    known = [f"{words[k % 3]} {k}" for k in range(300)]
+    labels = np.array([k % 3 for k in range(300)])
+    seen = []
+    real_fit = LinearSVC.fit
+    monkeypatch.setattr(LinearSVC, "fit", lambda self, X, y: seen.append(X.shape[0]) or real_fit(self, X, y))
+    texts = ["the battery drains", "it crashes", "too many ads"]
+    a = text_assign(known, labels, texts, cap=60, seed=1)
+    b = text_assign(known, labels, texts, cap=60, seed=1)
+    full = text_assign(known, labels, texts)
+    assert seen == [60, 60, 300]
+    assert a[0].tolist() == b[0].tolist() == full[0].tolist() == [0, 1, 2]

@@ -14,20 +14,26 @@ import numpy as np
 
 GENERIC_SIM = 0.7         # measured on the demo (bench/topics.py): folds 3 of ~67 aspects, NMI +0.014, ARI +0.09
 GENERAL_SAMPLE = 256      # general mention texts embedded to find their centroid
+TEXT_TRAIN_CAP = 20_000   # mentions the text classifier learns from at most (a seeded sample of the embedded ones)
 
 
-def text_assign(known_texts: list[str], known_labels: np.ndarray, texts: list[str]):
+def text_assign(known_texts: list[str], known_labels: np.ndarray, texts: list[str], *,
+                cap: int = TEXT_TRAIN_CAP, seed: int = 42):
     """Aspect index and a margin for mentions without a vector: a linear SVM over word and character n-grams
-    (TF-IDF), trained on the embedded mentions' aspects. On the demo it agrees with nearest-centroid assignment of
-    the real vectors for 65% of mentions, and item-level NMI against URR's gold is the same (bench/topics.py).
-    None when the text gives nothing to learn from (the caller embeds those mentions instead)."""
+    (TF-IDF), trained on the embedded mentions' aspects (a seeded sample of `cap` of them when there are more: a
+    million-item workspace has hundreds of thousands of one-sentence items whose mentions have a vector, and the
+    SVM's cost grows with them; bench/topics_scale.py --aspects). On the demo it agrees with nearest-centroid
+    assignment of the real vectors for 65% of mentions, and item-level NMI against URR's gold is the same
+    (bench/topics.py). None when the text gives nothing to learn from (the caller embeds those mentions instead)."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    ok = known_labels >= 0
+    ok = np.nonzero(known_labels >= 0)[0]
+    if len(ok) > cap:
+        ok = np.sort(np.random.default_rng(seed).choice(ok, cap, replace=False))
     y = known_labels[ok]
-    train = [t for t, k in zip(known_texts, ok) if k]
+    train = [known_texts[k] for k in ok]
     if len(set(y.tolist())) < 2:
         return None
     try:

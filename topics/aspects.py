@@ -220,7 +220,8 @@ def fit_aspects(store, *, source: str | None = None, backend: str = "bertopic-as
     stored = scores.copy()
     methods = np.full(len(keep), "text", dtype=object)
     methods[known] = known_how
-    by_text = text_assign([docs[j] for j in known], known_idx, [docs[j] for j in rest]) if len(rest) else None
+    by_text = (text_assign([docs[j] for j in known], known_idx, [docs[j] for j in rest], seed=seed)
+               if len(rest) else None)
     if len(rest) and by_text is None:                          # nothing to learn from: embed those too
         return fit_aspects(store, source=source, backend=backend, seed=seed, threshold=threshold,
                            match_threshold=match_threshold, sample_cap=sample_cap, embed_all=True,
