@@ -146,6 +146,23 @@ def test_top_complaints_about_a_subject_value_count_only_its_items(aspected):
     assert "app is 'A Comic Viewer'" in a.answer
 
 
+def test_a_follow_up_keeps_the_ranking_and_changes_what_it_names(aspected):
+    """'and in 2016?' after a top-complaints answer is the same ranking for 2016 (before: declined); 'and about <app>'
+    keeps the earlier period; a question of its own after it is answered as usual."""
+    first = _ask(aspected, "top 2 complaints since 2016-01-01")
+    turn = [{"question": "top 2 complaints since 2016-01-01", "plan": first.plan, "answer": first.answer}]
+    year = _ask(aspected, "and in 2015?", history=turn)
+    assert year.status == "answered" and (year.plan["since"], year.plan["until"], year.plan["n"]) == \
+        ("2015-01-01", "2016-01-01", 2)
+    want = _sql_top(aspected, "2015-01-01", "2016-01-01")[:2]
+    assert [(r[1], r[2], r[3]) for r in year.tables[0].rows] == [w[:3] for w in want]
+    app = _ask(aspected, "and what about a comic viewer?", history=turn)
+    assert app.status == "answered" and app.plan["since"] == "2016-01-01"
+    assert app.plan["subject"] == ["app", "A Comic Viewer"]
+    other = _ask(aspected, "how many reviews are there?", history=turn)
+    assert other.status == "answered" and (other.plan or {}).get("kind") != "complaints"
+
+
 def test_counting_questions_keep_their_label_answer(aspected, mentioned):
     for db in (aspected, mentioned):
         a = _ask(db, "how many complaints are there?")

@@ -32,8 +32,10 @@ class BuiltinEngine(Engine):
         from earful.qa_agent.builtin import special
 
         complaints = special.complaints_intent(question)
-        if complaints:   # aspects ranked by negative mentions, when the workspace has them
-            ans = special.complaints_answer(question, card, ctx, self.name)
+        followup = None if complaints else special.complaints_followup(question, ctx.history)
+        if complaints or followup:   # aspects ranked by negative mentions, when the workspace has them
+            ans = special.complaints_answer(followup[0] if followup else question, card, ctx, self.name,
+                                            earlier=followup[1] if followup else None)
             if ans is not None:
                 return ans
         else:

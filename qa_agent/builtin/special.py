@@ -38,6 +38,32 @@ def complaints_intent(question: str) -> bool:
     return bool(COMPLAIN.search(question) and RANKING.search(question)) and not COUNTING.search(question)
 
 
+_FOLLOW_LEAD = re.compile(r"^\s*(?:and|but|ok|okay|so)?\s*(?:((?:what|how)\s+about)|then)?\s*", re.I)
+_TIME_START = r"(?:in|since|before|after|until|during|from|for|between|on|the|last|past|previous)\b"
+
+
+def complaints_followup(question: str, history: list[dict]) -> tuple[str, dict] | None:
+    """A follow-up of a top-complaints answer ("and in 2015?", "what about since April?", "and about AcDisplay?") as
+    (a whole complaints question with the earlier n, the earlier plan: `complaints_answer` keeps its period and
+    subject where the follow-up names none), or None when the last answered turn was no complaints ranking or the
+    question asks something of its own (it then goes the usual way)."""
+    if COMPLAIN.search(question) or COUNTING.search(question):
+        return None
+    last = next((t.get("plan") for t in reversed(history or []) if isinstance(t, dict) and t.get("plan")), None)
+    if not isinstance(last, dict) or last.get("kind") != "complaints":
+        return None
+    lead = _FOLLOW_LEAD.match(question.strip())
+    rest = question.strip()[lead.end():].strip()
+    if not rest or len(rest.split()) > 8:
+        return None
+    if re.match(r"(?:19|20)\d\d\b|q[1-4]\b", rest, re.I):                       # "and 2015?", "what about Q2 2016?"
+        rest = "in " + rest
+    elif lead.group(1) and not re.match(_TIME_START, rest, re.I):                 # "what about AcDisplay?"
+        rest = "about " + rest
+    about = "" if re.match(r"(?i)about\b", rest) or not last.get("aspect") else f" about {last['aspect']}"
+    return f"top {int(last.get('n') or 5)} complaints {rest}{about}", last
+
+
 def no_aspects(db_path) -> bool:
     """True when the workspace has no mentions or no fitted aspects (so 'top complaints' can only count labels)."""
     from earful.errors import NotFoundError
@@ -113,9 +139,10 @@ def _complaints_source(store, card) -> tuple[str | None, object]:
     return names[0], card.view(names[0])
 
 
-def complaints_answer(question: str, card, ctx: AskContext, engine: str) -> Answer | None:
+def complaints_answer(question: str, card, ctx: AskContext, engine: str, earlier: dict | None = None) -> Answer | None:
     """The aspect answer, or None when the workspace has no mentions/aspects or the question is not one we read
-    whole (the caller then answers as before and adds `ASPECT_NOTE` when there are no aspects)."""
+    whole (the caller then answers as before and adds `ASPECT_NOTE` when there are no aspects). `earlier`: the plan
+    of the answer a follow-up follows, whose period and subject hold unless the follow-up names its own."""
     try:
         mod = importlib.import_module(COMPLAINTS_MODULE)
     except ModuleNotFoundError:
@@ -138,6 +165,11 @@ def complaints_answer(question: str, card, ctx: AskContext, engine: str) -> Answ
                 req["subject"] = _subject(view, req["aspect"])
                 if req["subject"]:
                     req["aspect"] = None
+            if earlier:
+                if req["since"] is None and req["until"] is None:
+                    req["since"], req["until"] = earlier.get("since"), earlier.get("until")
+                if not req["aspect"] and not req["subject"] and earlier.get("subject"):
+                    req["subject"] = tuple(earlier["subject"])
             n = 10_000 if req["aspect"] else req["n"]
             rows = mod.top_complaints(store, since=req["since"], until=req["until"], n=n, source=source,
                                       subject=req["subject"])
@@ -407,4 +439,5 @@ def _pair(prof, names, view, subj, score, cat, engine, ctx) -> Answer:
                   plan=_plan("profile_pair", view, subj, score, cat, subjects=names))
 
 
-__all__ = ["ASPECT_NOTE", "complaints_answer", "complaints_intent", "no_aspects", "profile_answer", "profile_intent"]
+__all__ = ["ASPECT_NOTE", "complaints_answer", "complaints_followup", "complaints_intent", "no_aspects",
+           "profile_answer", "profile_intent"]

@@ -80,6 +80,43 @@ class _Said:
         return self.bounded("within", start, end)
 
 
+ISO_DAY = r"((?:19|20)\d\d)-(\d\d?)-(\d\d?)\b"
+ISO_MONTH = r"((?:19|20)\d\d)-(\d\d?)\b(?!-\d)"
+
+
+def _date(y: str, m: str, d: str = "1") -> date | None:
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError:     # 2016-02-30, 2016-13: no such date, so no date phrase (the question is declined)
+        return None
+
+
+def _iso_range(s: _Said) -> list | None:
+    """'from 2016-01-01 to 2016-03-31', 'between 2016-01-01 and 2016-03-31': both days included."""
+    g = s.m.groups()
+    d1, d2 = _date(*g[1:4]), _date(*g[5:8])
+    if d1 is None or d2 is None or d2 < d1:
+        return None
+    return s.within(d1, d2 + timedelta(days=1))
+
+
+def _iso_day(s: _Said) -> list | None:
+    """'since 2016-03-01', 'before 2016-03-01', 'on 2016-03-01', 'from 2016-03-01' (on, as for a day nothing else
+    is meant)."""
+    prep, d = s.m.group(1), _date(*s.m.group(2, 3, 4))
+    if d is None:
+        return None
+    return s.bounded("since" if s.m.group(5) or prep == "from" else prep, d, d + timedelta(days=1))
+
+
+def _iso_month(s: _Said) -> list | None:
+    """'in 2016-03', 'since 2016-03': that month."""
+    prep, start = s.m.group(1), _date(s.m.group(2), s.m.group(3))
+    if start is None:
+        return None
+    return s.bounded("since" if s.m.group(4) else prep, start, _next_month(start.year, start.month))
+
+
 def _years_between(s: _Said) -> list | None:
     """'between 2012 and 2014', 'from 2012 to 2014', 'in 2012-2013': whole years from the first to the last."""
     m = s.m
@@ -164,6 +201,9 @@ def _window_start(latest: date, n: int, unit: str) -> date:
 # the date phrases, tried in this order (an earlier one's words are not read again): pattern -> reader; a reader
 # returns the filters the phrase means, or None when these words are not a date phrase after all
 RULES = [
+    (rf"\b(between|from)\s+{ISO_DAY}\s*(and|to|until|till|through|-)\s*{ISO_DAY}", _iso_range),
+    (rf"\b(since|after|before|until|on|in|during|from)\s+{ISO_DAY}{ONWARDS}", _iso_day),
+    (rf"\b(since|after|before|until|in|during|from)\s+{ISO_MONTH}{ONWARDS}", _iso_month),
     (rf"\b(between|from|in|during)\s+{YEAR}\s*(and|or|to|until|till|through|-)\s*{YEAR}\b", _years_between),
     (rf"\b(from|in|during|between)\s+{MON}(?:\s+{YEAR})?\s+(to|until|till|through|and|-)\s+{MON}\s+{YEAR}\b",
      _month_range),
@@ -172,7 +212,7 @@ RULES = [
     (rf"\b(?:(since|after|before|until|in|during|from|for)\s+)?(?:the\s+)?(q[1-4]|{ORDINAL}\s+quarter)"
      rf"(?:\s+of)?\s+{YEAR}{ONWARDS}", _quarter),
     (rf"\b(since|after|before|until|in|during|from|for|only|just|of)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
-     rf"(?:the\s+year\s+)?{YEAR}{ONWARDS}", _year),
+     rf"(?:the\s+year\s+)?{YEAR}(?!-\d){ONWARDS}", _year),     # not the year of '2016-02-30' (no such day)
     (rf"\b{YEAR}(?=\s+(?:{'|'.join(sorted(lexicon().row_nouns))})s?\b)", _year_noun),    # 'the 2013 reviews'
     (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous|final|most\s+recent)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
      r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", _last),
