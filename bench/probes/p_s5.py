@@ -1211,7 +1211,7 @@ def p_q6():
     rows = ask_rows(d)
     if rows is None:
         return False, f"answered without a complaints table: {str(d.get('answer'))[:250]}"
-    probs = check_ranking(rows, ea, len(rows) or 5)
+    probs = check_ranking(rows, ea, len(rows) or 5, by="name")
     return not probs, ("; ".join(probs)[:600] + f" | expected ({APP} only) {exp_top(ea, 5)}") if probs else f"answered for {APP} only: {[(x['key'], x['neg']) for x in rows]}"
 
 
@@ -1234,7 +1234,7 @@ def p_q7():
     e15 = expected(F_MS, F_DATE, dt.date(2015, 1, 1), dt.date(2016, 1, 1))
     if rows is None:
         return False, f"answered without complaints table: {str(d.get('answer'))[:250]}"
-    probs = check_ranking(rows, e15, 5)
+    probs = check_ranking(rows, e15, 5, by="name")
     return not probs, "; ".join(probs)[:600] or f"follow-up answered with 2015 complaints {[(x['key'], x['neg']) for x in rows]}"
 
 

@@ -29,7 +29,7 @@ FILLER = {"what", "whats", "are", "is", "the", "top", "most", "main", "biggest",
           "users", "customers", "people", "reviewers", "do", "does", "did", "complain", "complaints", "complaint",
           "me", "show", "list", "give", "which", "our", "of", "s", "there", "have", "has", "been", "recent",
           "usually", "mostly", "often", "things", "and", "praise", "were", "was", "had"}
-ABOUT = re.compile(r"\b(?:about|with|on|regarding)\s+(?:the\s+)?([a-z][a-z0-9 '\-]*)$")
+ABOUT = re.compile(r"\b(?:about|with|on|regarding)\s+(?:the\s+)?([a-z][a-z0-9 '.\-]*)$")
 
 
 # -- top complaints ------------------------------------------------------------------------------------------------
@@ -93,17 +93,17 @@ def _complaints_request(question: str, view) -> dict | None:
         when.append(words)
         q = q[:start] + " " + q[end:]
     q = re.sub(r"\s+", " ", q).strip()
+    aspect = None
+    m = ABOUT.search(q)
+    if m and m.group(1).strip() not in ("most", "the most"):
+        aspect = m.group(1).strip()
+        q = q[:m.start()].strip()
     bad = re.search(r"(?:^|[^a-z0-9])(-\s*\d+|\d+\s*[-/.]\s*\d+)", q)
     if bad:     # "top -3", "in 2016-13" (a date part left unread): never read as some other number
         part = bad.group(1).replace(" ", "")
         said = next((w.strip("?.!,;:") for w in question.split() if part in w), part)
         return {"error": f"'{said}' is neither a number of complaints (the top N, N from 1) nor a date Earful can "
                          "read (2016-03-01, March 2016, Q1 2016)"}
-    aspect = None
-    m = ABOUT.search(q)
-    if m and m.group(1).strip() not in ("most", "the most"):
-        aspect = m.group(1).strip()
-        q = q[:m.start()].strip()
     q = re.sub(r"\babout\b", " ", q)
     n, words = None, re.findall(r"[a-z0-9]+", q)
     for w in words:
