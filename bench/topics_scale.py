@@ -25,11 +25,16 @@ distinct texts: embedding the sample costs its distinct texts only, and most men
 workspace would send more of them to the text classifier). 2026-12-01, 2 shared cores (load 2-4 from other work):
 
     items   | mentions | seg+pol s | clustered | embedded | by text | aspects | outliers | fit s | new mentions  | peak
-    100,000 | 234,973  | 41        | 50,000    | 13,969   | 4,604   | 267     | 0.6%     | 417   | 2,417 in 1.5s | 3118
+    100,000   | 234,973   | 41  | 50,000 | 13,969 | 4,604  | 267 | 0.6% | 417 | 2,417 in 1.5s   | 3118
+    1,000,000 | 2,351,912 | 341 | 50,000 | 14,024 | 53,341 | 270 | 0.9% | 626 | 23,690 in 10.1s | 15564
 
-(topics fit in the same run: 100 topics, 272 s, peak 2,308 MB.) The first try of this row ran the text classifier's
-SVM on every mention with a vector (~200,000) and was stopped after 20 minutes in `LinearSVC.fit`; it now learns from
-a seeded sample of at most 20,000 (`topics.aspect_assign.TEXT_TRAIN_CAP`).
+(topics fit in the same runs: 100 and 104 topics, 272 and 215 s, peak 2,308 and 8,343 MB; 37 minutes for both sizes.)
+The million items fit in 24 GB, but the aspect fit's peak (15.6 GB) is nearly twice the topics fit's: `fit_aspects`
+holds the ids and texts of all 2.35 million mentions in Python and reads the vector of every mention whose text has
+one (here ~2.3 million, 3.5 GB as float32, plus Arrow's copy) to assign them by nearest centroid; reading and
+assigning those in batches is the next step if workspaces grow further. The first try of the 100,000 row ran the
+text classifier's SVM on every mention with a vector (~200,000) and was stopped after 20 minutes in `LinearSVC.fit`;
+it now learns from a seeded sample of at most 20,000 (`topics.aspect_assign.TEXT_TRAIN_CAP`).
 """
 from __future__ import annotations
 
