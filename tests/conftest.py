@@ -18,15 +18,6 @@ EXAMPLES = ROOT / "examples" / "data"
 SHARED = ROOT.parent / "shared" / "datasets"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
-# The files that take minutes (`--durations` on a fresh clone, 2 cores), started first so that `make test`'s two
-# xdist workers (--dist loadfile) do not end with one of them running while the other has nothing left.
-LONGEST_FIRST = ("test_lake_ray.py", "test_topics_determinism.py", "test_text_fields.py", "test_topics_bertopic.py",
-                 "test_readme_outputs.py", "test_aspects.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))   # stable: files keep their order
 
 
 def urr_sample(path: Path, rows: slice) -> Path:
