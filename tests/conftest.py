@@ -19,7 +19,6 @@ SHARED = ROOT.parent / "shared" / "datasets"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
-
 def urr_sample(path: Path, rows: slice) -> Path:
     """Write the bundled URR reviews' header plus the data rows selected by `rows` to `path` (a real CSV subset)."""
     import csv
