@@ -60,7 +60,7 @@ lint: $(STAMP)
 	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml
 
 # the suite spreads over the 2 cores (pytest-xdist), one test file per worker at a time (--dist loadfile keeps each
-# file's module fixtures, e.g. a fitted demo workspace, built once): ~21 min of tests here (1,303, Ray's included)
+# file's module fixtures, e.g. a fitted demo workspace, built once): ~21-27 min of tests here (1,330, Ray's included)
 test: lint sandbox browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
