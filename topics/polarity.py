@@ -46,29 +46,32 @@ _THRESHOLD = 0.05           # VADER's: a compound score within +-0.05 is neutral
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> tuple[dict[str, float], set[str], dict[str, float], set[str]]:
-    """(word -> score, negators, booster -> factor, words that keep their sign when negated) from the data file."""
-    words: dict[str, float] = {}
-    fixed: set[str] = set()
-    negators: set[str] = set()
-    boosters: dict[str, float] = {}
+def _sections() -> dict[str, list[str]]:
+    """The data file's lines by its [section], without comments and blank lines (every reader below uses this)."""
+    out: dict[str, list[str]] = {}
     section = None
     for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
         if line.startswith("["):
             section = line.strip("[]")
-        elif section == "negators":
-            negators.update(line.split())
-        elif section == "boosters":
-            w, v = line.split()
-            boosters[w] = float(v)
-        elif section == "words":
-            parts = line.split()
-            words[parts[0]] = float(parts[1])
-            if "fixed" in parts[2:]:
-                fixed.add(parts[0])
+        elif line and section:
+            out.setdefault(section, []).append(line)
+    return out
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> tuple[dict[str, float], set[str], dict[str, float], set[str]]:
+    """(word -> score, negators, booster -> factor, words that keep their sign when negated) from the data file."""
+    sec = _sections()
+    negators = {w for line in sec.get("negators", []) for w in line.split()}
+    boosters = {w: float(v) for w, v in (line.split() for line in sec.get("boosters", []))}
+    words: dict[str, float] = {}
+    fixed: set[str] = set()
+    for line in sec.get("words", []):
+        parts = line.split()
+        words[parts[0]] = float(parts[1])
+        if "fixed" in parts[2:]:
+            fixed.add(parts[0])
     return words, negators, boosters, fixed
 
 
@@ -87,22 +90,16 @@ def _forms(verb: str) -> set[str]:
 def failure_rules() -> tuple[float, frozenset[str], frozenset[str], frozenset[str]]:
     """(score, markers, verb markers, verbs of function) of the lexicon's [failure] and [functions] sections: a
     failure of expectation ("notifications never arrive", "won't open", "stopped syncing") has no evaluative word."""
-    score, markers, verbs, functions = -1.8, set(), set(), set()
-    section = None
-    for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif line and section == "failure":
-            key, *rest = line.split()
-            if key == "score":
-                score = float(rest[0])
-            elif key == "markers":
-                markers.update(rest)
-            elif key == "verbs":
-                verbs.update(f for v in rest for f in _forms(v))
-        elif line and section == "functions":
-            functions.update(f for v in line.split() for f in _forms(v))
+    score, markers, verbs = -1.8, set(), set()
+    for line in _sections().get("failure", []):
+        key, *rest = line.split()
+        if key == "score":
+            score = float(rest[0])
+        elif key == "markers":
+            markers.update(rest)
+        elif key == "verbs":
+            verbs.update(f for v in rest for f in _forms(v))
+    functions = {f for line in _sections().get("functions", []) for v in line.split() for f in _forms(v)}
     return score, frozenset(markers | verbs), frozenset(verbs), frozenset(functions)
 
 
@@ -122,14 +119,10 @@ def _failed(toks: list[str], k: int, words: dict, negators: set) -> bool:
 def idioms() -> list[tuple[float, list[frozenset[str] | None]]]:
     """The lexicon's [idioms]: (score, pattern) with each pattern element a set of spellings, or None for "*" (up to
     three words); longest patterns first."""
-    out, section = [], None
-    for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif line and section == "idioms":
-            score, *words = line.split()
-            out.append((float(score), [None if w == "*" else frozenset(w.split("|")) for w in words]))
+    out = []
+    for line in _sections().get("idioms", []):
+        score, *words = line.split()
+        out.append((float(score), [None if w == "*" else frozenset(w.split("|")) for w in words]))
     return sorted(out, key=lambda x: -len(x[1]))
 
 
