@@ -42,7 +42,7 @@ class BuiltinEngine(Engine):
             ans = special.profile_answer(question, card, ctx, self.name)   # "where is X weakest?" and kin
             if ans is not None:
                 return ans
-        parsed = parse(question, card, prev=previous_plan(ctx.history))
+        parsed = parse(question, card, prev=previous_plan(ctx.history), db_path=ctx.db_path)
         if parsed.plan is None:
             ans = self._decline(decline_text(parsed), parsed)
         else:

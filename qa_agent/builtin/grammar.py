@@ -34,6 +34,7 @@ from earful.qa_agent.builtin.recognise import Question, Span, numeric_columns
 from earful.qa_agent.builtin.roles import (
     COMPARATIVE,
     JOIN_WORDS,
+    RANK_VERBS,
     _about,
     _account,
     _describe,
@@ -70,6 +71,8 @@ class Reading:
 # ---- covers -------------------------------------------------------------------------------------------------------
 def _rank(s: Span) -> tuple:
     cls = 0 if s.kind in ("text", "number", "time", "cmp") else 1
+    if s.kind == "time" and s.data is None:   # a year in a source with no dates: a value holding it wins ('ICLR 2020')
+        cls = 1
     if s.kind == "quote":     # a bare quoted word that is exactly a value is that value (the value wins the tie)
         return (1, -s.n, 1, -s.score, s.i)
     tier = s.data[1][0].tier if s.kind == "value" else 2
@@ -245,6 +248,9 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
     lead = lows[0] in ("list", "show", "display", "give") or lows[:2] in (["please", "list"], ["please", "show"])
     mwords = [s for s in mwords if s.data != "examples" or lead or s.words.lower() not in (
         "list", "show me", "display")]     # 'critiques list X as an error type': a verb, not 'list 5 examples'
+    ranked = g_trig is not None and lows[g_trig] in RANK_VERBS     # 'list the five apps with the most reviews'
+    if ranked:
+        mwords = [s for s in mwords if not (s.data == "examples" and s.i <= g_trig < s.j)]
     names = [s.data for s in mwords]
     how_many = any(s.data == "count" for s in mwords)
     many_at = next((s.j - 1 for s in mwords if s.data == "count" and s.words.lower() == "how many"), None)
@@ -298,7 +304,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
     elif group is None and any(n in names for n in ("earliest", "latest")) and not view.time_column and (
             "when" in lows or "date" in lows):
         return R.decline(f"this source ({view.name}) has no dates")
-    elif "examples" in names or (lows and lows[0] in ("list", "show", "quote")):
+    elif "examples" in names or (lows and lows[0] in ("list", "show", "quote") and not ranked):
         if "examples" in names:
             take("examples")
         else:
@@ -414,12 +420,20 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
         col = view.column(chosen[0].column)
         vals = sorted({h.value for h in chosen}, key=str)
         fam = next((c for c in cols if c.i == s.j and c.data.name == chosen[0].column), None)
+        lead = s.i
         if len(vals) > 1 and chosen[0].tier >= 3:
-            if fam is None:
+            said = lows[s.i - 1] if s.i else ""
+            every = said in ("both", "all") or (lx.numbers.get(said) or (int(said) if said.isdigit() else 0)) == len(
+                vals)                       # 'the two Gemma ones': as many as the word starts
+            if fam is None and not every:
                 r.unmapped.append(f"'{s.words}' could mean any of {', '.join(map(repr, vals[:6]))}")
                 R.mark(s, "ambiguous")
                 continue
-            R.mark(fam, "value")            # 'reka models': the family of values the word starts
+            if fam is not None:
+                R.mark(fam, "value")        # 'reka models': the family of values the word starts
+            if every:
+                R.mark(s.i - 1, "value")
+                lead = s.i - 1
         if col is not None and (getattr(col, "constant", False) or (col.distinct == 1 and col.non_null)):
             return R.decline(f"{vals[0]} is the {col.name} of every row, so it does not pick out any {noun}")
         if chosen[0].list_fmt:
@@ -428,7 +442,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             pred = Eq(col.name, vals[0])
         else:
             pred = In(col.name, tuple(vals))
-        neg = non == "non" or _negated(R, s.i)
+        neg = non == "non" or _negated(R, lead)
         if neg:
             pred = Not(pred)
         how = "" if chosen[0].tier <= 1 else (f" (read {s.words!r} as the value {vals[0]!r} of {col.name}"
@@ -459,6 +473,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             neg = _negated(R, s.i, ("not", "never"))
             ps = [Not(p) if neg else p for p in s.data]
             preds += [(s.i, p) for p in ps]
+            for p in ps:
+                R.ends[id(p)] = s.j
             R.mark(s, "number")
             r.understood.append(f"'{s.words}' -> " + " and ".join(_describe(p) for p in ps))
         elif s.kind == "time" and s.data is not None:
@@ -488,7 +504,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
 
     # --- two subjects compared: 'A vs B', 'which is rated higher, A or B', 'how much higher is A than B'
     compare = None
-    pos = [(i, p) for i, p in preds if isinstance(p, (Eq, In)) and not isinstance(p, Not)]
+    # '5-star reviews' is a subject too ('how many times more 5-star than 1-star reviews')
+    pos = [(i, p) for i, p in preds if isinstance(p, (Eq, In)) or (isinstance(p, Cmp) and p.op == "=")]
     by_col: dict[str, list] = {}
     for i, p in pos:
         by_col.setdefault(p.column, []).append((i, p))
@@ -533,15 +550,19 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
                 s.data == "difference" for s in strong) and not ratio
             mode = "ratio" if ratio else "winner" if winner else "difference"
             lower = any(w in lows for w in ("lower", "worse", "less", "fewer", "lowest", "worst"))
-            label = lambda p: str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))  # noqa: E731
-            compare = Compare(Side(label(pa), (pa,)), Side(label(pb), (pb,)), mode, "asc" if lower else "desc")
+            def label(p, i):
+                if isinstance(p, Cmp):          # a number says itself best in the question's words: '5-star'
+                    return q.words(i, R.ends.get(id(p), i + 1))
+                return str(p.value) if isinstance(p, Eq) else " / ".join(map(str, p.values))
+            compare = Compare(Side(label(pa, ia), (pa,)), Side(label(pb, ib), (pb,)), mode,
+                              "asc" if lower else "desc")
             preds = [(i, p) for i, p in preds if p is not pa and p is not pb]
             for s in cmp_words + R.word("order") + R.word("which"):
                 R.mark(s, "compare")
             for k in comparative:
                 R.mark(k, "compare")
             r.stated.add("compare")
-            r.understood.append(f"{label(pa)} compared with {label(pb)} ({mode})")
+            r.understood.append(f"{compare.a.label} compared with {compare.b.label} ({mode})")
         elif not joined:
             return R.decline(f"two values of {pair[0]} ({label_of(pa)}, {label_of(pb)}): whether to compare them "
                              "or count them together")

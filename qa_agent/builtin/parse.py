@@ -54,7 +54,8 @@ def choose_view(card, question: str):
     return None, "which source it is about (" + ", ".join(v.name for v in card.views) + ")"
 
 
-def parse(question: str, card, prev: Plan | None = None) -> Parsed:
+def parse(question: str, card, prev: Plan | None = None, db_path: str | None = None) -> Parsed:
+    """`db_path`: where readings that differ in SQL are run to see whether their answers differ too."""
     res = Parsed()
     if not question.strip():
         res.reason = "the question is empty"
@@ -101,13 +102,44 @@ def parse(question: str, card, prev: Plan | None = None) -> Parsed:
         distinct.setdefault(compile_sql(r.plan), r)
     if len(distinct) > 1:
         a, b = list(distinct.values())[:2]
-        res.reason = (f"the question has two readings that give different answers: {a.cover or 'one'}; or "
-                      f"{b.cover or 'another'}")
-        res.understood = a.understood
+        if not _same_answer(list(distinct), db_path):
+            res.reason = (f"the question has two readings that give different answers: {a.cover or 'one'}; or "
+                          f"{b.cover or 'another'}")
+            res.understood = a.understood
+            return res
+        others = " or ".join(r.cover or "another" for r in list(distinct.values())[1:])
+        res.plan = a.plan
+        res.understood = a.understood + [f"readings with one answer (read {a.cover or 'one way'} or {others}: "
+                                         "the same result)"]
         return res
     r = next(iter(distinct.values()))
     res.plan, res.understood = r.plan, r.understood
     return res
+
+
+SAME_ANSWER_READINGS = 4     # at most this many readings are run to see whether they agree
+
+
+def _same_answer(sqls: list[str], db_path: str | None) -> bool:
+    """Whether every reading's SQL gives the same rows (two date columns holding the same dates, a label in two
+    list columns on the same items): then the ambiguity changes nothing and the question is answered, saying so.
+    Our own compiled SQL, run read-only in process; any failure, or more than `SAME_ANSWER_READINGS` readings, is
+    'not the same' (the caller declines as before)."""
+    if not db_path or len(sqls) > SAME_ANSWER_READINGS:
+        return False
+    from earful.qa_agent.executor import run_sql
+
+    first = None
+    for sql in sqls:
+        out = run_sql(db_path, sql, in_process=True)
+        if not out.ok:
+            return False
+        rows = [tuple(r) for r in out.rows]
+        if first is None:
+            first = rows
+        elif rows != first:
+            return False
+    return True
 
 
 def _follow_start(question: str) -> bool:

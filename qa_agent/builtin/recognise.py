@@ -76,8 +76,26 @@ def _split_quoted(text: str, pattern: str, plain) -> str:
     return "".join(out + [plain(text[pos:])])
 
 
+_MON = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+        r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_MONTH_NO = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                             "nov", "dec"))}
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"((?:19|20)\d\d)\b"
+MONTH_DAY_RE = re.compile(rf"(?i)\b{_MON}\.?\s+{_DAY},?\s+{_YEAR}")              # 'June 1, 2013', 'Jun 1st 2013'
+DAY_MONTH_RE = re.compile(rf"(?i)\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MON}\.?,?\s+{_YEAR}")   # '(the) 1st of June 2013'
+
+
+def _iso(mon: str, day: str, year: str) -> str:
+    """A day written with its month's name, as an ISO date the date rules read ('2013-06-31' stays what it is: no
+    such day, so the question is declined, never read as another day)."""
+    return f"{year}-{_MONTH_NO[mon.lower()[:3]]:02d}-{int(day):02d}"
+
+
 def _plain(part: str) -> str:
     part = part.replace("’", "'")
+    part = MONTH_DAY_RE.sub(lambda m: _iso(m.group(1), m.group(2), m.group(3)), part)
+    part = DAY_MONTH_RE.sub(lambda m: _iso(m.group(2), m.group(1), m.group(3)), part)
     part = re.sub(r"(?i)\b(can)'t\b", r"\1 not", part)
     part = re.sub(r"(?i)\bwon't\b", "will not", part)
     part = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", part)
@@ -378,6 +396,9 @@ def dates(q: Question, view) -> list[Span]:
 
 
 # ---- columns -----------------------------------------------------------------------------------------------------
+COUNT_COLUMN = re.compile(r"(?:n|num|number|nb|count)_([a-z][a-z_]*)|([a-z][a-z_]*)_(?:count|num|number)")
+
+
 def column_names(view) -> list[tuple[list[str], object]]:
     """(name words, column card) for every column a question may name: its name, its plain-word aliases."""
     lx = lexicon()
@@ -385,7 +406,11 @@ def column_names(view) -> list[tuple[list[str], object]]:
     for c in view.columns:
         if (c.kind in ("empty", "other") and not getattr(c, "list_fmt", None)) or c.name == "item_id":
             continue
-        names.append((c.name.lower().replace("-", "_").split("_"), c))
+        parts = c.name.lower().replace("-", "_").split("_")
+        names.append((parts, c))
+        counted = COUNT_COLUMN.fullmatch(c.name.lower())
+        if counted and c.kind == "numeric":       # n_sentences, num_votes, word_count: 'number of sentences'
+            names.append((["number", "of", *(counted.group(1) or counted.group(2)).split("_")], c))
         for a in getattr(c, "aliases", None) or []:
             names.append((str(a).lower().split(), c))
     if view.time_column:

@@ -6,7 +6,7 @@ data, so each can be tested through the corpus (tests/builtin/corpus) with an in
 """
 from __future__ import annotations
 
-from earful.qa_agent.builtin.ir import Eq, In, ListHas, Not, TextMatch
+from earful.qa_agent.builtin.ir import Cmp, Eq, In, ListHas, Not, TextMatch
 from earful.qa_agent.builtin.vocab import singular
 
 # R below is grammar._Reader (the tokens, spans and marks of one cover being read); s is a recognise.Span
@@ -29,18 +29,21 @@ BEFORE_GROUP = {"the", "a", "an", "each", "every", "of", "one", "kind", "type", 
 def _trigger_before(R, s) -> int | None:
     """The breakdown word before a column mention ('per app', 'which 3 apps', 'the most common label', 'which
     reka model'), skipping articles, counts, superlatives, row nouns and a family word of the same column."""
-    k = s.i - 1
+    k, counted = s.i - 1, False
     while k >= 0:
-        if _trigger(R, k):
+        if _trigger(R, k) or (counted and R.lows[k] in RANK_VERBS):   # 'list the five apps with the most reviews'
             return k
+        counted = counted or R.lows[k].isdigit() or R.lows[k] in R.lx.numbers
         fam = any(v.kind == "value" and v.i <= k < v.j and any(h.column == s.data.name for h in v.data[1])
                   for v in R.cover)
-        if not (R.lows[k] in BEFORE_GROUP or R.lows[k].isdigit() or R.used[k] == "noun" or fam):
+        if not (R.lows[k] in BEFORE_GROUP or R.lows[k].isdigit() or R.lows[k] in R.lx.numbers
+                or R.used[k] == "noun" or fam):
             return None
         k -= 1
     return None
 
 
+RANK_VERBS = {"rank", "list", "name", "show", "give"}   # before a count and a column: a top-N of it
 JOIN_WORDS = {"and", "or", "nor", "plus", "both", "either", "the", "a", "an", "as", "well", "&", "/", "in", "of"}
 COMPARATIVE = {"more", "less", "fewer", "higher", "lower", "better", "worse", "beat", "beats", "exceed", "exceeds",
                "outperform", "outperforms", "outscore", "outscores", "larger", "smaller", "bigger", "greater"}
@@ -48,13 +51,18 @@ COMPARATIVE = {"more", "less", "fewer", "higher", "lower", "better", "worse", "b
 
 def _prefer_list(hits, amb):
     """A value held by one list column and by plain columns with no more rows (the list's parts, 'class1'...):
-    the list column, which holds every row with that value."""
-    lists = {h.column for h in hits if h.list_fmt}
-    if len(lists) != 1:
+    the list column, which holds every row with that value. Several list columns that hold it as often (a label
+    of both levels of a taxonomy: 'ERROR' low and high) are equivalent, as `vocab.resolve` takes equal columns: the
+    first by name."""
+    lists = sorted({h.column for h in hits if h.list_fmt}, key=lambda c: (len(c), c))
+    if not lists:
         return [], amb
-    lcol = next(iter(lists))
+    sig = {c: sorted((str(h.value).lower(), h.count) for h in hits if h.column == c) for c in lists}
+    if len({tuple(v) for v in sig.values()}) != 1:
+        return [], amb
+    lcol = lists[0]
     top = max(h.count for h in hits if h.column == lcol)
-    if all(h.count <= top for h in hits if h.column != lcol):
+    if all(h.count <= top for h in hits if h.column not in lists):
         return [h for h in hits if h.column == lcol], None
     return [], amb
 
@@ -136,6 +144,9 @@ def _merge(preds: list, keep: set = frozenset()) -> list:
         if getattr(p, "column", None) in keep:
             out.append(p)
             continue
+        if isinstance(p, Cmp) and p.op == "=" and sum(isinstance(x, (Cmp, Eq, In)) and getattr(x, "op", "=") == "="
+                                                      and x.column == p.column for x in preds) > 1:
+            p = Eq(p.column, p.value)      # '5-star and 1-star reviews': either rating (both is none)
         if isinstance(p, (Eq, In)):
             prev = next((x for x in out if isinstance(x, (Eq, In)) and x.column == p.column), None)
             if prev is not None:

@@ -61,7 +61,12 @@ def card() -> SchemaCard:
         C("error_types", "other", [], type="VARCHAR[]", list_fmt="list",
           list_values=[["Redundancy", 30], ["Veracity", 20], ["Arithmetic", 10]]),
     ])
-    return SchemaCard(db_path=":memory:", views=[reviews, critiques, sentences, shepherd])
+    peer = ViewCard("peer_reviews", 100, [   # a count stored as a column: 'number of sentences' is n_sentences
+        C("item_id", "id"), C("text", "text", distinct=100),
+        C("conference", "category", [["ICLR2019", 60], ["ICLR2020", 40]]),
+        C("n_sentences", "numeric", type="BIGINT", min=1, max=80, distinct=60),
+    ])
+    return SchemaCard(db_path=":memory:", views=[reviews, critiques, sentences, shepherd, peer])
 
 
 CARD = card()
