@@ -48,6 +48,12 @@ class ValueHit:
     via: str = ""        # how it matched, for the answer: "alias 'clarity'"
 
 
+# the stored spellings of "not known" that exports use in place of a value, and the words that name them
+PLACEHOLDERS = {"?", "??", "-", "--", "n/a", "na", "unknown", "none", "null", "unspecified", "not specified",
+                "(none)", "(unknown)", "(blank)"}
+UNKNOWN_WORDS = ("unknown", "missing", "unspecified", "unknowns")
+
+
 class ValueIndex:
     """Lookup from phrases to (column, value) over a view card's value vocabularies."""
 
@@ -68,6 +74,10 @@ class ValueIndex:
                 continue  # a mostly-empty column (a stray CSV column) never captures a value
             aliases = getattr(c, "value_aliases", None) or {}
             for value, count in vals:
+                if value is not None and str(value).strip().lower() in PLACEHOLDERS:
+                    entry = (c.name, value, int(count), c.canonical, c.distinct, fmt)
+                    for w in UNKNOWN_WORDS:     # 'leaving out unknown devices': device = '?'
+                        self.alias.setdefault(w, []).append(entry)
                 if value is None or not re.search(r"[A-Za-z]", str(value)):
                     continue
                 entry = (c.name, value, int(count), c.canonical, c.distinct, fmt)

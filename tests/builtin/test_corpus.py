@@ -65,6 +65,7 @@ def card() -> SchemaCard:
         C("item_id", "id"), C("text", "text", distinct=100),
         C("conference", "category", [["ICLR2019", 60], ["ICLR2020", 40]]),
         C("n_sentences", "numeric", type="BIGINT", min=1, max=80, distinct=60),
+        C("country", "category", [["US", 50], ["?", 30], ["DE", 20]]),     # '?': a value not known
     ])
     return SchemaCard(db_path=":memory:", views=[reviews, critiques, sentences, shepherd, peer])
 
