@@ -34,7 +34,7 @@ from earful.store.sql import quote_ident as _q
 
 VOCAB_MAX = 2000          # keep a value vocabulary for VARCHAR columns with at most this many distinct values
 CATEGORY_MAX = 60         # ... and call the column a "category" when it has at most this many
-CARD_VERSION = 5
+CARD_VERSION = 6
 CANONICAL = ("item_id", "text", "created_at", "rating", "author")
 SHARE_MAX_LEN = 40        # a value longer than this is prose, not a label: never on a prompt
 SHARE_MAX_RATIO = 0.5     # ... nor a column where most rows have their own value (names, one-off texts)
@@ -80,6 +80,7 @@ class ColumnCard:
     constant: bool = False         # >= 2 rows and every row holds the same one value (no NULLs): not a subject filter
     list_fmt: str | None = None    # the column holds lists: "list" (native), "json" (JSON arrays), "|" ";" "," (joined)
     list_values: list[list] = field(default_factory=list)  # [[element, items holding it], ...] most frequent first
+    parsed_into: str | None = None  # the canonical column the ingest parsed this one into ('date' -> created_at)
 
 
 @dataclass
@@ -324,7 +325,19 @@ def _view_card(con, view: str, taxonomies: list | None = None, user: list | None
     time_col = time_col or next((c.name for c in out if c.kind == "time"), None)
     card = ViewCard(name=view, rows=int(rows), columns=out, text_column="text", time_column=time_col)
     _raw_info(con, card)
+    _parsed_into(con, card)
     return card
+
+
+def _parsed_into(con, card: ViewCard) -> None:
+    """Mark the source column the ingest parsed into the view's time column (URR's text 'date' -> created_at): 'the
+    date' then means the parsed time, never the raw text (whose max is a string's max, '31/12/15')."""
+    if card.time_column != "created_at" or not _has(con, "sources"):
+        return
+    row = con.execute("SELECT time_column FROM sources WHERE name = ?", [card.name]).fetchall()
+    raw = card.column(row[0][0]) if row and row[0][0] else None
+    if raw is not None and raw.name != card.time_column and raw.kind != "time":
+        raw.parsed_into = card.time_column
 
 
 def _lists(con, view: str, cols: list[ColumnCard]) -> None:

@@ -683,3 +683,16 @@ def test_break_down_by_and_a_trailing_percent_sign(clap):
     one = [r for r in rows if r["rating"] == "1"]
     assert_scalar(ask(db, "Among 1-star reviews, what share are bug reports (in %)?"),   # declined on '%'
                   round(100 * sum(r["category"] == "BUG" for r in one) / len(one), 2), tol=0.006)
+
+
+def test_the_date_is_the_parsed_time_not_the_raw_text_column(dbs, raw):
+    """URR's `date` is text (dd/mm/yy) that the ingest parsed into created_at: 'the date of the most recent review'
+    is the latest parsed date (before: declined as two readings, the raw column's reading a string's max)."""
+    from datetime import datetime
+
+    days = [datetime.strptime(r["date"], "%d/%m/%y").date() for r in raw["urr"]]
+    for question, want in (("What's the date of the most recent review?", max(days)),
+                           ("What is the date of the earliest review?", min(days))):
+        ans = ask(dbs["urr"], question)
+        assert ans.status == "answered", ans.answer
+        assert want.isoformat() in ans.answer, (ans.answer, want)

@@ -407,7 +407,8 @@ def column_names(view) -> list[tuple[list[str], object]]:
         if (c.kind in ("empty", "other") and not getattr(c, "list_fmt", None)) or c.name == "item_id":
             continue
         parts = c.name.lower().replace("-", "_").split("_")
-        names.append((parts, c))
+        parsed = view.column(c.parsed_into) if getattr(c, "parsed_into", None) else None
+        names.append((parts, parsed or c))       # a raw 'date' parsed into created_at: its name means created_at
         counted = COUNT_COLUMN.fullmatch(c.name.lower())
         if counted and c.kind == "numeric":       # n_sentences, num_votes, word_count: 'number of sentences'
             names.append((["number", "of", *(counted.group(1) or counted.group(2)).split("_")], c))
