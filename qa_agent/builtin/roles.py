@@ -7,7 +7,7 @@ data, so each can be tested through the corpus (tests/builtin/corpus) with an in
 from __future__ import annotations
 
 from earful.qa_agent.builtin.ir import Cmp, Eq, In, ListHas, Not, TextMatch
-from earful.qa_agent.builtin.vocab import singular
+from earful.qa_agent.builtin.vocab import column_signature, singular
 
 # R below is grammar._Reader (the tokens, spans and marks of one cover being read); s is a recognise.Span
 
@@ -57,8 +57,7 @@ def _prefer_list(hits, amb):
     lists = sorted({h.column for h in hits if h.list_fmt}, key=lambda c: (len(c), c))
     if not lists:
         return [], amb
-    sig = {c: sorted((str(h.value).lower(), h.count) for h in hits if h.column == c) for c in lists}
-    if len({tuple(v) for v in sig.values()}) != 1:
+    if len({column_signature([h for h in hits if h.column == c]) for c in lists}) != 1:
         return [], amb
     lcol = lists[0]
     top = max(h.count for h in hits if h.column == lcol)

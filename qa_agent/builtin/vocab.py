@@ -183,6 +183,12 @@ def _word_prefix(phrase: str, value: str) -> bool:
     return nxt == " " or (p[-1].isalpha() and nxt.isdigit())
 
 
+def column_signature(hits: list[ValueHit]) -> tuple:
+    """What one column's hits for a phrase say (values and their counts): columns with equal signatures give the
+    same answer, so either serves."""
+    return tuple(sorted((str(h.value).lower(), h.count) for h in hits))
+
+
 def resolve(hits: list[ValueHit], view, named_columns: set[str]) -> tuple[list[ValueHit], str | None]:
     """Pick the column for a phrase's hits. Returns (hits in one column, or [] and a reason naming the options)."""
     if not hits:
@@ -197,9 +203,9 @@ def resolve(hits: list[ValueHit], view, named_columns: set[str]) -> tuple[list[V
     if len(named) == 1:
         return by_col[named[0]], None
     # equivalent columns (same values, same counts) give the same answer: keep the original, not the canonical copy
-    sigs = {c: sorted((str(h.value).lower(), h.count) for h in by_col[c]) for c in cols}
+    sigs = {c: column_signature(by_col[c]) for c in cols}
     canon = {c.name for c in view.columns if c.canonical}
-    if len({tuple(s) for s in sigs.values()}) == 1:
+    if len(set(sigs.values())) == 1:
         keep = sorted([c for c in cols if c not in canon] or cols, key=lambda c: (len(c), c))
         return by_col[keep[0]], None
     originals = [c for c in cols if c not in canon]
