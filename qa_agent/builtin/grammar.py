@@ -159,6 +159,17 @@ class _Reader:
         return self.r
 
 
+def _pred_values(p) -> set[str]:
+    """The values a column predicate names, lower-cased ('device is not ?' -> {'?'})."""
+    if isinstance(p, Not):
+        return _pred_values(p.pred)
+    if isinstance(p, Eq):
+        return {str(p.value).lower()}
+    if isinstance(p, (In, ListHas)):
+        return {str(v).lower() for v in p.values}
+    return set()
+
+
 def _kind_words(s: Span) -> str:
     if s.kind == "value":
         hits = s.data[1]
@@ -483,6 +494,13 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             r.understood.append(f"'{s.words}' -> " + " and ".join(_describe(p) for p in s.data))
         elif s.kind in ("text", "quote"):
             p = s.data
+            named = next((pp for _, pp in preds if s.kind == "quote" and s.data.phrases[0].lower() in
+                          _pred_values(pp)), None)
+            if named is not None:
+                # "leaving out the unknown '?' device": the quote restates a value already read, not a text search
+                R.mark(s, "value")
+                r.understood.append(f"'{s.words}' -> names the value of {_pred_col(named)} already read")
+                continue
             if s.kind == "quote" and _negated(R, s.i, ("not", "never", "without")):
                 p = Not(p)
             preds.append((s.i, p))
