@@ -477,6 +477,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             elif between and all(w in ("and", ",") for w in between):
                 return R.decline(f"'not {label_of(preds[-1][1].pred)} and {label_of(pred)}': neither of them, "
                                  "or not both?")
+        if any(pp == pred for _, pp in preds):
+            continue            # 'privacy-related reviews (PRIVACY label)': one value named twice is that value
         preds.append((s.i, pred))
         R.ends[id(pred)] = s.j
     for s in cover:

@@ -101,6 +101,9 @@ def _plain(part: str) -> str:
     part = re.sub(r"(?i)\b(\w+)n't\b", r"\1 not", part)
     part = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-"
                   r"(?=(rated|scor|review|common))", r"\1 ", part)
+    part = re.sub(r"(?i)\bwhats\b", "what is", part)
+    # 'ERROR-labelled reviews', 'privacy-related': the value, then the word that says it is one
+    part = re.sub(r"(?i)(?<=\w)-(labell?ed|tagged|flagged|marked|related)\b", r" \1", part)
     part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
     part = re.sub(r"(?i)(?<=\w)s'(?=\s|$)", "s", part)                      # "models' scores"
     part = re.sub(r"(?<=\d),(?=\d{3}\b)", "", part)                            # '1,010' -> '1010'
@@ -389,6 +392,9 @@ def dates(q: Question, view) -> list[Span]:
     out = []
     for start, end, preds, words in timeparse.time_phrases(q.text, view):
         r = _tok_range(q.toks, start, end)
+        if r is not None and words.strip().isdigit() and r[0] > 0 and value_index(view).lookup(
+                f"{q.toks[r[0] - 1].low} {q.toks[r[0]].low}", q.words(r[0] - 1, r[1]), loose=False):
+            continue            # a bare year that ends a value ('ICLR 2020'), not a date
         if r is not None:
             out.append(Span(r[0], r[1], "time", tuple(preds) if preds is not None else None,
                             3.0 + 0.01 * (r[1] - r[0]), words))

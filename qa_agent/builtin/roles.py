@@ -244,6 +244,11 @@ def _account(R, used_cols: set) -> None:
             continue
         if k in stage_words:
             continue
+        # 'the high-level PRICING label' with PRICING read in labels_high: words of that column's own name
+        parts = [singular(w) for w in t.low.split("-") if w]
+        names = {singular(w) for c in used_cols for w in c.lower().split("_")}
+        if any(w in names for w in parts) and all(w in names or w in lx.common for w in parts):
+            continue
         r.unmapped.append(f"'{t.text}'")
         r.loose_words.append(t.text)
 

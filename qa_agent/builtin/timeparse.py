@@ -173,6 +173,17 @@ def _year_noun(s: _Said) -> list:
     return s.within(date(y, 1, 1), date(y + 1, 1, 1))
 
 
+def _year_last(s: _Said) -> list:
+    """'avg rating GAME apps 2014': a question ending in a bare year means that year; not when it joins another
+    date ('in 2011 and 2013': two periods, declined), follows a month ('in March and May 2014': the month rule's
+    business) or follows a number ('top 5 2014')."""
+    before = re.findall(r"[\w-]+", s.m.string[:s.m.start()])
+    joins = ("and", "or", "nor", "to", "through", "until", "till", "from", "between", "vs", "versus", "than", "of", "-")
+    if not before or before[-1] in joins or before[-1] in MONTHS or re.search(r"\d", before[-1]):
+        return None
+    return _year_noun(s)
+
+
 def _last(s: _Said) -> list | None:
     """'last 6 months', 'the past week', 'previous 3 years': a rolling window ending at the latest date in the data."""
     if s.latest is None:
@@ -214,6 +225,9 @@ RULES = [
     (rf"\b(since|after|before|until|in|during|from|for|only|just|of)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
      rf"(?:the\s+year\s+)?{YEAR}(?!-\d){ONWARDS}", _year),     # not the year of '2016-02-30' (no such day)
     (rf"\b{YEAR}(?=\s+(?:{'|'.join(sorted(lexicon().row_nouns))})s?\b)", _year_noun),    # 'the 2013 reviews'
+    # a terse question that ends in a year: 'avg rating GAME apps 2014' (recognise.dates drops it when the year is
+    # part of a value: 'ICLR 2020')
+    (rf"(?<=\s){YEAR}(?=\s*[?.!]?\s*$)", _year_last),
     (r"\b(?:in\s+)?(?:the\s+)?(last|past|latest|previous|final|most\s+recent)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|"
      r"ten|twelve)?\s*(days?|weeks?|months?|years?)\b", _last),
 ]
@@ -229,6 +243,8 @@ def time_phrases(q: str, view) -> list[tuple[int, int, list | None, str]]:
             if any(m.start() < e and s < m.end() for s, e in taken):
                 continue
             words = q[m.start():m.end()]
+            if col is None and read is _year_last:
+                continue        # a bare year in a source with no dates is no date phrase ('... ICLR 2020')
             if col is None:
                 taken.append((m.start(), m.end()))
                 found.append((m.start(), m.end(), None, f"'{words}' (this source has no dates)"))
