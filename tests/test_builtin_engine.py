@@ -745,3 +745,36 @@ def test_a_year_that_ends_a_value_is_not_a_date(tmp_path):
     db = str(workspace_from_rows(tmp_path, rows))
     assert_scalar(ask(db, "How many reviews from ICLR 2020"), sum(r["venue"] == "ICLR 2020" for r in rows))
     assert_scalar(ask(db, "How many reviews 2019"), sum(r["date"].startswith("2019") for r in rows))
+
+
+def test_groups_named_first_with_a_count_to_reach_and_a_value_left_out_of_list_groups(urr_gold):
+    """qa_s7 probes on URR's golden set: 'which high-level category is most common, other than OTHER' among 1-star
+    reviews leaves the value OTHER out of the groups (a review labelled OTHER|PRICING still counts under PRICING);
+    'of the apps with at least 20 reviews, which has the lowest average rating' ranks only those apps."""
+    db, rows = urr_gold
+    one = [r for r in rows if r["rating"] == "1"]
+    high = Counter(v for r in one for v in set(r["labels_high"].split("|")) if v and v != "OTHER")
+    ans = ask(db, "among 1-star reviews, which high-level category is most common, other than OTHER?")
+    assert ans.status == "answered", ans.answer
+    assert {r[0]: r[1] for r in ans.tables[0].rows} == dict(high)
+    assert ans.answer.startswith(high.most_common(1)[0][0])
+    by_app = {}
+    for r in rows:
+        by_app.setdefault(r["app"], []).append(int(r["rating"]))
+    big = {a: mean(v) for a, v in by_app.items() if len(v) >= 20}
+    assert 1 < len(big) < len(by_app)
+    ans = ask(db, "of the apps with at least 20 reviews, which has the lowest average rating?")
+    assert ans.status == "answered", ans.answer
+    assert [r[0] for r in ans.tables[0].rows] == sorted(big, key=lambda a: (round(big[a], 4), a))
+    assert ans.answer.startswith(min(big, key=big.get))
+
+
+def test_terse_rows_with_filters_are_counted_with_examples(dbs, raw):
+    """'sentences mentioning crash' (no measure word): how many, with examples (before: declined)."""
+    crash = [r for r in raw["tiz"] if "crash" in r["sentence"].lower()]
+    ans = ask(dbs["tiz"], "sentences mentioning crash")
+    assert ans.status == "answered", ans.answer
+    assert f"of the {len(crash)} " in ans.answer
+    sessions = {r["session_id"] for r in raw["wild"] if r["score"] < 3}
+    assert_scalar(ask(dbs["wild"], "how many distinct sessions have at least one critique scoring under 3?"),
+                  len(sessions))

@@ -285,7 +285,11 @@ def _round(x):
 
 
 def _grouped(plan: Plan, sh: Shape, recs: list[dict], out_dir, total):
-    noun, where, g = plan.noun, scope(plan.where), sh.group
+    kept, left_out = plan.left_out_groups()
+    noun, where, g = plan.noun, scope(kept), sh.group
+    if left_out:
+        where += f"{',' if where else ''} leaving out the {g} value{'s' if len(left_out) > 1 else ''} " \
+                 f"{_values(left_out, 'and')}"
     what = f"number of {plural(noun)}" if plan.measure.name == "count" else measure_words(plan)
     if plan.measure.name == "share":
         what = f"share of {plural(noun)} where {_target_words(plan)}"
@@ -294,7 +298,11 @@ def _grouped(plan: Plan, sh: Shape, recs: list[dict], out_dir, total):
     note = (f" Counts are of mentions (values), not {plural(noun)}: a {singular(noun)} with several {g} values "
             f"counts once under each, so the counts can add up to more than the number of {plural(noun)}."
             if is_list else "")
-    if plan.having is not None:
+    if plan.having is not None and plan.top is not None and plan.top.by == "measure":
+        # 'of the source datasets with at least 100 critiques, which has the lowest mean score': a ranking of the
+        # groups that pass
+        where = f" among {plural(g)} with {_having_words(plan.having, noun)}" + where
+    elif plan.having is not None:
         h = plan.having
         hwords = _having_words(h, noun)
         if not recs:

@@ -107,7 +107,8 @@ def shape(plan: Plan) -> Shape:
     having = None
     if plan.having is not None and plan.group is not None:
         h = value_name(plan.having.measure, noun)
-        having = None if h == value else (h if h not in taken | {size} else "having_value")
+        having = None if h == value or (plan.having.measure.name == "count" and size == noun) else \
+            (h if h not in taken | {size} else "having_value")     # a count the size column already shows: once
     return Shape(group, value, size, matching="matching" if plan.measure.name == "share" else None,
                  having=having, all_groups="all_groups" if plan.top and plan.top.n and plan.group else None)
 
@@ -303,9 +304,12 @@ def compile_sql(plan: Plan, table: str | None = None, rollup: Rollup | None = No
     if isinstance(g, Column) and g.list_fmt:
         if weight is not None:
             raise PlanError("a list column cannot be read from a rollup")
+        kept, left_out = plan.left_out_groups()
         inner = (f"SELECT *, unnest(list_distinct({list_sql(g.name, g.list_fmt)})) AS __value "
-                 f"FROM {src}{_where(_base_conds(plan))}")
+                 f"FROM {src}{_where(_base_conds(plan.replace(where=kept)))}")
         src, gexpr, conds = f"({inner}) AS exploded", "__value", ["__value IS NOT NULL", "__value <> ''"]
+        if left_out:
+            conds.append(f"__value NOT IN ({', '.join(lit(v) for v in left_out)})")
         counted = None
     elif m.name == "count" and isinstance(g, Column) and plan.top and plan.top.order == "asc" \
             and plan.top.by == "measure" and plan.where:

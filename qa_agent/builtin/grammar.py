@@ -81,6 +81,13 @@ def _rank(s: Span) -> tuple:
     return (cls, -s.n, kind_order, -s.score, s.i)
 
 
+def _excluding(R, i: int) -> bool:
+    """The negation before position i takes things out ('excluding', 'except', 'other than', 'ignoring'...), so
+    'excluding A and B' is neither; a plain 'not' ('not A and B') stays ambiguous."""
+    neg = [s for s in R.words if s.kind == "negation" and s.j <= i and R.used[s.i] == "negation"]
+    return bool(neg) and max(neg, key=lambda s: s.j).words.lower() not in ("not", "non", "no", "never")
+
+
 def covers(q: Question, limit: int = 4) -> list[list[Span]]:
     """Non-overlapping content spans, best first; a phrase with two equally good meanings gives two covers."""
     lx = lexicon()
@@ -243,6 +250,17 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             if lows[k] not in lx.which:
                 R.mark(k, "group")
             break
+    which_at = next((k for k, w in enumerate(lows) if w in lx.which), None)
+    if group is None and which_at is not None:
+        # 'of the source datasets with at least 100 critiques, which has the lowest ...': the groups named first
+        for s in cols:
+            k = R.prev_word(s.i)
+            if s.j <= which_at and k >= 0 and lows[k] in ("of", "among", "amongst") and (
+                    s.data.kind in ("category", "label") or getattr(s.data, "list_fmt", None)):
+                group, group_span, g_trig = Column(s.data.name, getattr(s.data, "list_fmt", None)), s, k
+                R.mark(s, "group")
+                R.mark(k, "group")
+                break
     if group is not None:
         r.stated.add("group")
         r.understood.append(f"per {group.grain if isinstance(group, TimeGrain) else group.name}")
@@ -453,7 +471,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             pred = Eq(col.name, vals[0])
         else:
             pred = In(col.name, tuple(vals))
-        neg = non == "non" or _negated(R, lead)
+        neg = non == "non" or _negated(R, lead, col=col.name if col is not None else None)
         if neg:
             pred = Not(pred)
         how = "" if chosen[0].tier <= 1 else (f" (read {s.words!r} as the value {vals[0]!r} of {col.name}"
@@ -474,6 +492,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             between = lows[R.ends.get(id(preds[-1][1]), s.i):s.i]
             if between and all(w in ("or", "nor", ",") for w in between):
                 pred = Not(pred)
+            elif between and all(w in ("and", ",") for w in between) and _excluding(R, preds[-1][0]):
+                pred = Not(pred)    # 'excluding other and non-informative': a list taken out, neither of them
             elif between and all(w in ("and", ",") for w in between):
                 return R.decline(f"'not {label_of(preds[-1][1].pred)} and {label_of(pred)}': neither of them, "
                                  "or not both?")
@@ -616,6 +636,16 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             having, top = Having(Measure("count"), *cmp_[0].data), None
             R.mark(cmp_[0], "having")
             r.understood.append(f"{group.name} values with {having.op} {having.value} {noun}")
+    if isinstance(group, Column) and having is None and compare is None and measure is not None \
+            and measure.name in NUMERIC_MEASURES and top is not None:
+        # 'of the source datasets with at least 100 critiques, which has the lowest mean score': groups with
+        # enough rows, then the ranking
+        cmp_ = [c for c in cover if c.kind == "cmp" and not R.used[c.i] and c.j < R.n and (
+            singular(lows[c.j]) in lx.row_nouns or lows[c.j] in (view.name.lower(), singular(view.name.lower())))]
+        if len(cmp_) == 1:
+            having = Having(Measure("count"), *cmp_[0].data)
+            R.mark(cmp_[0], "having")
+            r.understood.append(f"{group.name} values with {having.op} {having.value} {noun}")
     if cnt_span is not None and group is None and compare is None and measure is not None:
         cmps = [s for s in cover if s.kind == "cmp" and not R.used[s.i]]
         m = measure if measure.name in NUMERIC_MEASURES else None
@@ -672,8 +702,14 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             stage = _stage_missing(R)
             if stage:
                 return R.decline(stage)
-            _account(R, set())
-            return R.decline("no measure (how many, what share, average ...) or breakdown in the question")
+            if not (preds and group is None and compare is None and having is None and "noun" in R.used
+                    and lows[0] not in lx.which):
+                _account(R, set())
+                return R.decline("no measure (how many, what share, average ...) or breakdown in the question")
+            # 'sentences mentioning crash', 'A Comic Viewer reviews from 2013-01-01 to 2013-06-30?': rows named
+            # with filters and no measure: how many there are, and examples of them
+            measure = Measure("examples")
+            r.understood.append(f"no measure named: how many {noun} match, with examples")
     if "which" in lows and group is None and compare is None and measure.name != "examples" and not partial:
         return R.decline("'which' asks for a breakdown, but no column to break down by was recognised")
 

@@ -175,6 +175,17 @@ class Plan:
     def to_dict(self) -> dict:
         return _encode(self)
 
+    def left_out_groups(self) -> tuple[tuple[Pred, ...], tuple[str, ...]]:
+        """(the other filters, the values left out of the groups): grouped by a list column, 'other than OTHER'
+        on that column leaves the value OTHER out of the groups, not the items that hold it beside others."""
+        g = self.group
+        if not (isinstance(g, Column) and g.list_fmt):
+            return self.where, ()
+        out = [p for p in self.where if isinstance(p, Not) and isinstance(p.pred, ListHas)
+               and p.pred.column == g.name]
+        return (tuple(p for p in self.where if p not in out),
+                tuple(str(v) for p in out for v in p.pred.values))
+
 
 # ---- (de)serialisation ------------------------------------------------------------------------------------------
 _TYPES = {c.__name__: c for c in (Measure, Eq, In, Cmp, TextMatch, TimeRange, ListHas, Not, Column, TimeGrain,

@@ -11,7 +11,7 @@ score; nothing here marks tokens as "used", so the order in which recognisers ru
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from earful.qa_agent.builtin import timeparse
 from earful.qa_agent.builtin.ir import Cmp, In, Not, TextMatch
@@ -84,6 +84,10 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"((?:19|20)\d\d)\b"
 MONTH_DAY_RE = re.compile(rf"(?i)\b{_MON}\.?\s+{_DAY},?\s+{_YEAR}")              # 'June 1, 2013', 'Jun 1st 2013'
 DAY_MONTH_RE = re.compile(rf"(?i)\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MON}\.?,?\s+{_YEAR}")   # '(the) 1st of June 2013'
+# two days sharing one year: 'July 1 and Sept 30 2013', 'March 1 to March 31, 2016', '1 July - 30 Sept 2013'
+_TO = r"(\s*(?:and|to|through|thru|until|till|-|–)\s*)"
+MONTH_DAY_PAIR_RE = re.compile(rf"(?i)\b{_MON}\.?\s+{_DAY}{_TO}(?={_MON}\.?\s+{_DAY},?\s+{_YEAR})")
+DAY_MONTH_PAIR_RE = re.compile(rf"(?i)\b{_DAY}\s+(?:of\s+)?{_MON}\.?{_TO}(?={_DAY}\s+(?:of\s+)?{_MON}\.?,?\s+{_YEAR})")
 
 
 def _iso(mon: str, day: str, year: str) -> str:
@@ -94,6 +98,8 @@ def _iso(mon: str, day: str, year: str) -> str:
 
 def _plain(part: str) -> str:
     part = part.replace("’", "'")
+    part = MONTH_DAY_PAIR_RE.sub(lambda m: f"{_iso(m.group(1), m.group(2), m.group(6))}{m.group(3)}", part)
+    part = DAY_MONTH_PAIR_RE.sub(lambda m: f"{_iso(m.group(2), m.group(1), m.group(6))}{m.group(3)}", part)
     part = MONTH_DAY_RE.sub(lambda m: _iso(m.group(1), m.group(2), m.group(3)), part)
     part = DAY_MONTH_RE.sub(lambda m: _iso(m.group(2), m.group(1), m.group(3)), part)
     part = re.sub(r"(?i)\b(can)'t\b", r"\1 not", part)
@@ -102,6 +108,16 @@ def _plain(part: str) -> str:
     part = re.sub(r"(?i)\b(highest|lowest|best|worst|top|most|least|poorly|better|worse)-"
                   r"(?=(rated|scor|review|common))", r"\1 ", part)
     part = re.sub(r"(?i)\bwhats\b", "what is", part)
+    # 'top 3 models by average score, with the averages': the figures are always shown
+    part = re.sub(r"(?i),?\s+(?:with|showing|including)\s+(?:the|their)\s+(?:averages|means|counts|figures|totals|"
+                  r"percentages|numbers)\s*(?=[?.!]?\s*$)", "", part)
+    # 'score-1 critiques', 'rating-5 reviews': the column, then its value
+    part = re.sub(r"(?i)\b(score|rating|grade|stars?)-(\d+)\b", r"\1 \2", part)
+    # 'a security/privacy review': either word
+    part = re.sub(r"(?i)\b([a-z]{3,})/([a-z]{3,})\b", r"\1 or \2", part)
+    # 'ignoring reviews where the device is unknown': 'where' after rows opens a clause about them
+    rows = "|".join(sorted({w + "s" for w in lexicon().row_nouns} | {"ones", "those", "cases"}))
+    part = re.sub(rf"(?i)\b({rows})\s+where\b", r"\1 that", part)
     # 'ERROR-labelled reviews', 'privacy-related': the value, then the word that says it is one
     part = re.sub(r"(?i)(?<=\w)-(labell?ed|tagged|flagged|marked|related)\b", r" \1", part)
     part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
@@ -420,6 +436,11 @@ def column_names(view) -> list[tuple[list[str], object]]:
             names.append((["number", "of", *(counted.group(1) or counted.group(2)).split("_")], c))
         for a in getattr(c, "aliases", None) or []:
             names.append((str(a).lower().split(), c))
+        # an id column names the thing it identifies: 'sessions' -> session_id, 'forums' -> forum_id (not the rows)
+        thing = re.fullmatch(r"([a-z]+)_?id", c.name.lower())
+        rows = lx.row_nouns | {singular(view.name.lower())}
+        if thing and c.kind not in ("text", "empty", "time") and singular(thing.group(1)) not in rows:
+            names.append(([thing.group(1)], c))
     if view.time_column:
         names.append((["date"], view.column(view.time_column)))
     star_col, score_col = numeric_columns(view)
@@ -438,6 +459,10 @@ def column_names(view) -> list[tuple[list[str], object]]:
                 names.append((alias.split(), c))
                 break
     return names
+
+
+# a label column's head word said another way: 'high-level category' -> labels_high
+HEAD_SAME = {"category": "label", "class": "label", "tag": "label"}
 
 
 def columns(q: Question, view) -> list[Span]:
@@ -464,7 +489,7 @@ def columns(q: Question, view) -> list[Span]:
         for n in (3, 2, 1):
             if i + n > len(toks) or any(x.quoted for x in toks[i:i + n]):
                 continue
-            sub = [singular(w) for x in toks[i:i + n] for w in x.low.split("-")]
+            sub = [HEAD_SAME.get(singular(w), singular(w)) for x in toks[i:i + n] for w in x.low.split("-")]
             if len(sub) < 2:
                 continue
             bag = {col.name: col for parts, col in names if len(parts) > 1 and {singular(p) for p in parts} <= set(sub)
@@ -523,14 +548,17 @@ def values(q: Question, view, lexical: set[int] = frozenset()) -> list[Span]:
                 if sub:
                     out.append(Span(i, i + n, "value", ("non", sub), 1.0 + n - 0.1 * sub[0].tier, original))
                 continue
-            if span[0].quoted and hits and hits[0].tier > 1:
-                hits = []
+            if span[0].quoted and hits and hits[0].tier > (3 if labelled else 1):
+                hits = []       # a quote is literal text, unless a label verb says it is a label: judged "not ok"
+            elif span[0].quoted and hits and hits[0].tier > 1:
+                hits = [replace(h, tier=1) for h in hits]      # ... and then the label, not a text search
             if hits:
                 out.append(Span(i, i + n, "value", ("", hits), 1.0 + n - 0.1 * hits[0].tier, original))
     return out
 
 
-LABEL_VERBS = {"labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised", "flagged"}
+LABEL_VERBS = {"labelled", "labeled", "tagged", "classified", "marked", "categorized", "categorised", "flagged",
+               "judged", "rated", "graded", "assessed"}
 
 
 def _after_label_verb(lows: list[str], i: int) -> bool:

@@ -87,14 +87,19 @@ def _trigger(R, k: int) -> bool:
     return any(s.i <= k < s.j for s in R.words if s.kind == "group")
 
 
-def _negated(R, i: int, words=None) -> bool:
-    """A negation right before position i (bar articles and label verbs): 'not (labelled as) X', 'other than X'."""
+def _negated(R, i: int, words=None, col: str | None = None) -> bool:
+    """A negation right before position i (bar articles and label verbs): 'not (labelled as) X', 'other than X';
+    past the rows and the value's own column: 'ignoring reviews where the device is unknown'."""
+    own = {singular(w) for w in col.lower().split("_")} if col else set()
     k = i - 1
     while k >= 0:
         for s in R.words:
             if s.kind == "negation" and s.j == k + 1 and (words is None or s.words.lower() in words):
                 R.mark(s, "negation")
                 return True
+        if own and (R.used[k] == "noun" or singular(R.lows[k]) in own):
+            k -= 1
+            continue
         if not ((R.lows[k] in NEG_SKIP or R.lows[k] in R.lx.neutral or R.lows[k] in ("do", "does", "did"))
                 and not R.used[k]):
             return False

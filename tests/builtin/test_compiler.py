@@ -249,6 +249,36 @@ def test_list_breakdown_with_a_measure_and_filter(db):
         g: (round(statistics.fmean(v), 4), len(v)) for g, v in groups.items()}
 
 
+@pytest.mark.parametrize("col,fmt", [("labels", "json"), ("joined", "|")])
+def test_a_list_breakdown_other_than_a_value_leaves_the_value_out_not_its_items(db, col, fmt):
+    """'which label is most common, other than bug': the groups lose 'bug'; an item holding 'bug' beside 'ui' still
+    counts under 'ui' (before: every item holding 'bug' was dropped, and 'ui' lost those items)."""
+    plan = P(group=Column(col, fmt), unit="mentions", where=(Not(ListHas(col, ("bug",), fmt)),))
+    cols, rows = run(db, plan)
+    expected = Counter(v for r in ROWS for v in set(_listed(r, col, fmt) or []) if v and v != "bug")
+    assert {k: n for k, n in rows} == dict(expected)
+    assert expected["ui"] > Counter(v for r in ROWS for v in set(_listed(r, col, fmt) or [])
+                                    if "bug" not in (_listed(r, col, fmt) or []))["ui"]
+    kept, out = plan.left_out_groups()
+    assert kept == () and out == ("bug",)
+
+
+def test_having_on_the_count_with_a_ranking_by_another_measure(db):
+    """'of the categories with at least 6 reviews, which has the lowest average rating': the count decides which
+    groups rank; the count column is shown once."""
+    plan = P(measure=Measure("avg", "rating"), group=Column("cat"), having=Having(Measure("count"), ">=", 6),
+             top=TopN(None, "asc"))
+    cols, rows = run(db, plan)
+    ratings = defaultdict(list)
+    for r in ROWS:
+        if r["cat"] is not None and r["rating"] is not None:
+            ratings[r["cat"]].append(r["rating"])
+    passing = {g: round(statistics.fmean(v), 4) for g, v in ratings.items() if len(v) >= 6}
+    assert 0 < len(passing) < len(ratings)
+    assert cols == ["cat", "avg_rating", "reviews"]
+    assert [(g, a) for g, a, _ in rows] == sorted(passing.items(), key=lambda kv: (kv[1], kv[0]))
+
+
 def test_having_keeps_the_groups_that_pass(db):
     plan = P(group=Column("cat"), having=Having(Measure("avg", "rating"), "<", 3.2))
     cols, rows = run(db, plan)

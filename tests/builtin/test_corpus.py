@@ -58,6 +58,8 @@ def card() -> SchemaCard:
         C("rating", "numeric", type="DOUBLE", min=1, max=5, distinct=5, canonical=True),
         C("justification_score", "numeric", type="BIGINT", min=1, max=5, distinct=5),
         C("relevance_score", "numeric", type="BIGINT", min=1, max=5, distinct=5),
+        C("justification_label", "category", [["2 Not justified enough", 40], ["3 Somewhat justified", 35],
+                                              ["1 Incomprehensible and wrong", 25]]),
         C("error_types", "other", [], type="VARCHAR[]", list_fmt="list",
           list_values=[["Redundancy", 30], ["Veracity", 20], ["Arithmetic", 10]]),
     ])
