@@ -16,7 +16,19 @@ from datetime import date, timedelta
 
 from earful.qa_agent.base import Chart, ResultTable
 from earful.qa_agent.builtin.compiler import Shape, shape
-from earful.qa_agent.builtin.ir import Cmp, Column, Eq, In, ListHas, Not, Plan, TextMatch, TimeGrain, TimeRange
+from earful.qa_agent.builtin.ir import (
+    Cmp,
+    Column,
+    Eq,
+    In,
+    ListHas,
+    ListLen,
+    Not,
+    Plan,
+    TextMatch,
+    TimeGrain,
+    TimeRange,
+)
 
 SMALL_GROUP = 30      # a figure over fewer rows than this states how many
 MAX_BARS = 60         # a bar chart shows at most this many bars, and says so in its title
@@ -111,6 +123,8 @@ def describe(p) -> str:
         return _when(p)
     if isinstance(p, ListHas):
         return f"{p.column} includes {_values(p.values)}"
+    if isinstance(p, ListLen):
+        return f"{p.column} holds {CMP_WORDS.get(p.op, p.op)} {fmt(p.value)} value{'' if p.value == 1 else 's'}"
     if isinstance(p, Not):
         q = p.pred
         if isinstance(q, Eq):

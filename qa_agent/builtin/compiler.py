@@ -36,6 +36,7 @@ from earful.qa_agent.builtin.ir import (
     Eq,
     In,
     ListHas,
+    ListLen,
     Measure,
     Not,
     Plan,
@@ -156,6 +157,11 @@ def pred_sql(p: Pred) -> str:
         if not conds:
             return f"{c} IS NOT NULL"
         return conds[0] if len(conds) == 1 else "(" + " AND ".join(conds) + ")"
+    if isinstance(p, ListLen):
+        if p.op not in CMP_OPS:
+            raise PlanError(f"unknown comparison {p.op!r}")
+        values = f"list_filter(list_distinct({list_sql(p.column, p.fmt)}), lambda v: v IS NOT NULL AND v <> '')"
+        return f"coalesce(len({values}), 0) {p.op} {int(p.value)}"     # no list: no values
     if isinstance(p, ListHas):
         if not p.values:
             return "FALSE"

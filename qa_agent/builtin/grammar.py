@@ -21,6 +21,7 @@ from earful.qa_agent.builtin.ir import (
     Having,
     In,
     ListHas,
+    ListLen,
     Measure,
     Not,
     Plan,
@@ -676,6 +677,14 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             continue
         w = singular(lows[c.j])
         if w == singular(noun) or lx.ignorable(w):
+            continue
+        listed = next((x for x in cols if x.i == c.j and getattr(x.data, "list_fmt", None)), None)
+        if listed is not None and float(c.data[1]).is_integer():
+            # 'reviews with more than one low-level label': how many values the item's list holds
+            p = ListLen(listed.data.name, c.data[0], int(c.data[1]), listed.data.list_fmt)
+            preds.append((c.i, p))
+            R.mark(c.i, "number", listed.j)
+            r.understood.append(f"'{q.words(c.i, listed.j)}' -> {_describe(p)}")
             continue
         named = next((x for x in cols if x.i == c.j and x.data.kind == "numeric"), None)
         nums = [named.data] if named is not None else [

@@ -103,11 +103,19 @@ class ListHas:
 
 
 @dataclass(frozen=True)
+class ListLen:
+    column: str                     # a list column: the item holds `op value` distinct values
+    op: str
+    value: int
+    fmt: str = "json"
+
+
+@dataclass(frozen=True)
 class Not:
     pred: Pred
 
 
-Pred = Eq | In | Cmp | TextMatch | TimeRange | ListHas | Not
+Pred = Eq | In | Cmp | TextMatch | TimeRange | ListHas | ListLen | Not
 
 
 # ---- groups, having, top-n, compare -----------------------------------------------------------------------------
@@ -188,7 +196,7 @@ class Plan:
 
 
 # ---- (de)serialisation ------------------------------------------------------------------------------------------
-_TYPES = {c.__name__: c for c in (Measure, Eq, In, Cmp, TextMatch, TimeRange, ListHas, Not, Column, TimeGrain,
+_TYPES = {c.__name__: c for c in (Measure, Eq, In, Cmp, TextMatch, TimeRange, ListHas, ListLen, Not, Column, TimeGrain,
                                   Having, TopN, Side, Compare, Plan)}
 
 

@@ -355,18 +355,20 @@ def numbers(q: Question, view) -> list[Span]:
     return out
 
 
-GENERIC_RE = re.compile(r"\b(?:(" + CMP + r"|exactly)\s+(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s+"
+GENERIC_RE = re.compile(r"\b(?:(" + CMP + r"|exactly)\s+(\d+(?:\.\d+)?|one|two|three|four|five)|(\d+(?:\.\d+)?)\s+"
                         r"(or (?:more|fewer|less|higher|"
                         r"above|lower|below|greater)|and (?:above|up|more|over|below|under|less)))\b", re.I)
 
 
-def comparisons(q: Question) -> list[Span]:
+def comparisons(q: Question, cols: list[Span] = ()) -> list[Span]:
     """A comparison with a bare number ('more than 1010', '20 or more', 'above 3.6'): (op, value), for a
-    condition on a group (Having) or a named numeric column."""
+    condition on a group (Having) or a named numeric column. A number in words only before a list column ('more
+    than one label'): 'at least one review' stays words."""
     out = []
+    lists = {s.i for s in cols if getattr(s.data, "list_fmt", None)}
     for m in GENERIC_RE.finditer(q.text):
         r = _tok_range(q.toks, m.start(), m.end())
-        if r is None:
+        if r is None or (m.group(2) and m.group(2).isalpha() and r[1] not in lists):
             continue
         if m.group(2) is not None:
             op, v = OPS.get(m.group(1).lower(), "="), _num(m.group(2))
@@ -521,6 +523,26 @@ def columns(q: Question, view) -> list[Span]:
 
 
 # ---- values ------------------------------------------------------------------------------------------------------
+def no_values(q: Question, view) -> list[Span]:
+    """'sentences with no aspect': the value a column stores for 'none' ('none', 'n/a', '?'), when the column has
+    exactly one such value."""
+    from earful.qa_agent.builtin.vocab import PLACEHOLDERS, ValueHit
+
+    out, toks = [], q.toks
+    for i in range(len(toks) - 1):
+        if toks[i].low != "no" or toks[i + 1].quoted:
+            continue
+        word = singular(toks[i + 1].low)
+        for c in view.columns:
+            if c.kind not in ("category", "label") or singular(c.name.lower()) != word:
+                continue
+            empty = [(v, n) for v, n in c.values if v is not None and str(v).strip().lower() in PLACEHOLDERS]
+            if len(empty) == 1:
+                hit = ValueHit(column=c.name, value=empty[0][0], count=int(empty[0][1]), tier=2)
+                out.append(Span(i, i + 2, "value", ("", [hit]), 3.0, q.words(i, i + 2)))
+    return out
+
+
 def values(q: Question, view, lexical: set[int] = frozenset()) -> list[Span]:
     """Value phrases (1-5 words): exact, separator-insensitive, plural/synonym, plain-word alias, unique prefix,
     a value inside a list column. The payload is the list of hits of the best tier (the grammar picks the column)."""
@@ -583,7 +605,7 @@ def recognise(question: str, view) -> Question:
     lexical = words(q)
     covered = {k for s in lexical for k in range(s.i, s.j)}
     q.spans = (lexical + quotes(q, text_col) + mentions(q, text_col) + numbers(q, view) + dates(q, view)
-               + cols + column_numbers(q, cols) + comparisons(q) + values(q, view, covered))
+               + cols + column_numbers(q, cols) + comparisons(q, cols) + values(q, view, covered) + no_values(q, view))
     return q
 
 

@@ -6,7 +6,7 @@ data, so each can be tested through the corpus (tests/builtin/corpus) with an in
 """
 from __future__ import annotations
 
-from earful.qa_agent.builtin.ir import Cmp, Eq, In, ListHas, Not, TextMatch
+from earful.qa_agent.builtin.ir import Cmp, Eq, In, ListHas, ListLen, Not, TextMatch
 from earful.qa_agent.builtin.vocab import column_signature, singular
 
 # R below is grammar._Reader (the tokens, spans and marks of one cover being read); s is a recognise.Span
@@ -97,7 +97,8 @@ def _negated(R, i: int, words=None, col: str | None = None) -> bool:
             if s.kind == "negation" and s.j == k + 1 and (words is None or s.words.lower() in words):
                 R.mark(s, "negation")
                 return True
-        if own and (R.used[k] == "noun" or singular(R.lows[k]) in own):
+        if own and (R.used[k] == "noun" or singular(R.lows[k]) in own or R.lows[k] in ("with", "where", "have",
+                                                                                      "has", "having")):
             k -= 1
             continue
         if not ((R.lows[k] in NEG_SKIP or R.lows[k] in R.lx.neutral or R.lows[k] in ("do", "does", "did"))
@@ -275,6 +276,8 @@ def _describe(p) -> str:
         return f"{p.column} in ({', '.join(map(repr, p.values))})"
     if isinstance(p, ListHas):
         return f"{p.column} includes " + " or ".join(map(repr, p.values))
+    if isinstance(p, ListLen):
+        return f"{p.column} holds {p.op} {p.value} values"
     if isinstance(p, TextMatch):
         return "the text mentions " + (" and " if p.mode == "all" else " or ").join(map(repr, p.phrases))
     if hasattr(p, "op"):

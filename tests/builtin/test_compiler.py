@@ -21,6 +21,7 @@ from earful.qa_agent.builtin.ir import (
     Having,
     In,
     ListHas,
+    ListLen,
     Measure,
     Not,
     Plan,
@@ -277,6 +278,18 @@ def test_having_on_the_count_with_a_ranking_by_another_measure(db):
     assert 0 < len(passing) < len(ratings)
     assert cols == ["cat", "avg_rating", "reviews"]
     assert [(g, a) for g, a, _ in rows] == sorted(passing.items(), key=lambda kv: (kv[1], kv[0]))
+
+
+@pytest.mark.parametrize("col,fmt", [("labels", "json"), ("joined", "|")])
+@pytest.mark.parametrize("op,n", [(">", 1), (">=", 1), ("<", 2), ("=", 0)])
+def test_how_many_values_a_list_holds(db, col, fmt, op, n):
+    """ListLen counts the distinct non-empty values of each item's list; an item with no list holds 0."""
+    import operator
+
+    f = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "=": operator.eq}[op]
+    expected = sum(f(len({v for v in (_listed(r, col, fmt) or []) if v}), n) for r in ROWS)
+    assert 0 < expected < len(ROWS)
+    assert count(db, ListLen(col, op, n, fmt)) == expected
 
 
 def test_having_keeps_the_groups_that_pass(db):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from earful.qa_agent.builtin.ir import MEASURES, Cmp, Eq, In, ListHas, Not, TextMatch, TimeGrain, TimeRange
+from earful.qa_agent.builtin.ir import MEASURES, Cmp, Eq, In, ListHas, ListLen, Not, TextMatch, TimeGrain, TimeRange
 from earful.qa_agent.schema_card import ColumnCard, SchemaCard, ViewCard
 
 CORPUS = Path(__file__).with_name("corpus")
@@ -94,6 +94,8 @@ def compact(plan) -> dict:
             return f"{x.column} mentions " + (" & " if x.mode == "all" else " | ").join(x.phrases)
         if isinstance(x, ListHas):
             return f"{x.column} has {' | '.join(map(str, x.values))}"
+        if isinstance(x, ListLen):
+            return f"{x.column} holds {x.op} {x.value}"
         if isinstance(x, TimeRange):
             return f"{x.column} in [{x.start}, {x.end})"
         return str(x)
