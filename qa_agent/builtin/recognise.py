@@ -441,7 +441,9 @@ def column_names(view) -> list[tuple[list[str], object]]:
         # an id column names the thing it identifies: 'sessions' -> session_id, 'forums' -> forum_id (not the rows)
         thing = re.fullmatch(r"([a-z]+)_?id", c.name.lower())
         rows = lx.row_nouns | {singular(view.name.lower())}
-        if thing and c.kind not in ("text", "empty", "time") and singular(thing.group(1)) not in rows:
+        if thing and c.kind not in ("text", "empty", "time") and singular(thing.group(1)) not in rows \
+                and not any(singular(o.name.lower()) == singular(thing.group(1)) for o in view.columns):
+            # ... unless a column is named so itself: 'topic' is the topic column, not topic_id
             names.append(([thing.group(1)], c))
     if view.time_column:
         names.append((["date"], view.column(view.time_column)))
