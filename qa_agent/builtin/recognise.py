@@ -111,6 +111,15 @@ def _plain(part: str) -> str:
     # 'top 3 models by average score, with the averages': the figures are always shown
     part = re.sub(r"(?i),?\s+(?:with|showing|including)\s+(?:the|their)\s+(?:averages|means|counts|figures|totals|"
                   r"percentages|numbers)\s*(?=[?.!]?\s*$)", "", part)
+    # 'sentences that ask the authors for more experiments': a request for experiments
+    part = re.sub(r"(?i)\bask(?:s|ed|ing)?\s+(?:(?:the|their)\s+)?(?:(?:authors?|them|us|developers?|reviewers?)\s+)?"
+                  r"for\s+(?:(?:more|additional|further|extra|new)\s+)?", "request ", part)
+    # 'critiques that say the response is repetitive': what they say of it is the text to find
+    # (the thing reviewed only: 'say the battery is draining' keeps the battery)
+    things = "|".join(sorted(set(lexicon().row_nouns) | {"app", "application", "game", "model", "product", "tool",
+                                                         "software", "program", "reply", "assistant", "paper"}))
+    part = re.sub(rf"(?i)\b(say|says|said|saying)\s+(?:that\s+)?(?:it|(?:the|its|this)\s+(?:{things}))\s+"
+                  r"(?:is|was|are|were|gets|got)\s+(?:(?:too|very|overly|so|quite|rather)\s+)?(?=[a-z])", r"\1 ", part)
     # 'score-1 critiques', 'rating-5 reviews': the column, then its value
     part = re.sub(r"(?i)\b(score|rating|grade|stars?)-(\d+)\b", r"\1 \2", part)
     # 'a security/privacy review': either word
