@@ -62,11 +62,11 @@ lint: $(STAMP)
 # the suite spreads over the 2 cores (pytest-xdist), one test file per worker at a time (--dist loadfile keeps each
 # file's module fixtures, e.g. a fitted demo workspace, built once): ~21-27 min of tests here (1,330, Ray's included)
 test: lint sandbox browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder
 
 # the fast lane: the same, without the tests marked slow
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" -n 2 --dist loadfile --no-loadscope-reorder
 
 # the lake's Ray tests alone (a one-node cluster for the file, ~3-5 min on 2 cores); `make test` runs them too, as the
 # ray extra is part of the set-up above

@@ -19,6 +19,21 @@ SHARED = ROOT.parent / "shared" / "datasets"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
+# The slowest files, slowest first (seconds per file from `pytest --durations`, 2-core machine, 2026-12). `make test`
+# runs files on two workers (--dist loadfile) in collection order (--no-loadscope-reorder: xdist's default order is
+# by test count, which sent these few-test files last, so one worker ran them alone at the end).
+SLOW_FIRST = ("test_lake_ray.py", "test_topics_determinism.py", "test_text_fields.py", "test_aspects.py",
+              "test_classify_trust.py", "test_topics_bertopic.py", "test_classify.py", "test_lake_workspace.py",
+              "test_cli_progress.py", "test_lake.py", "test_report_sections.py", "test_readme_outputs.py",
+              "test_classify_cli.py", "test_profiles.py", "test_lake_export.py", "test_topic_charts.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Slowest files first, each file's tests in their own order; the rest as collected."""
+    rank = {name: k for k, name in enumerate(SLOW_FIRST)}
+    items[:] = sorted(items, key=lambda it: rank.get(it.path.name, len(SLOW_FIRST)))
+
+
 def urr_sample(path: Path, rows: slice) -> Path:
     """Write the bundled URR reviews' header plus the data rows selected by `rows` to `path` (a real CSV subset)."""
     import csv
