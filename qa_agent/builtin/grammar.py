@@ -89,12 +89,16 @@ def _excluding(R, i: int) -> bool:
     return bool(neg) and max(neg, key=lambda s: s.j).words.lower() not in ("not", "non", "no", "never")
 
 
-def covers(q: Question, limit: int = 4) -> list[list[Span]]:
-    """Non-overlapping content spans, best first; a phrase with two equally good meanings gives two covers."""
+def covers(q: Question, limit: int = 4, view=None) -> list[list[Span]]:
+    """Non-overlapping content spans, best first; a phrase with two equally good meanings gives two covers. A row
+    noun names no column, except another thing's id in a view of parts: 'reviews' -> review_id over sentences."""
     lx = lexicon()
+    own = singular(view.name.lower()) if view is not None else None
     cands = sorted([s for s in q.spans if s.kind in CONTENT and not (
         s.kind == "column" and s.data.kind in ("text", "label", "id", "other")
-        and singular(s.words.lower()) in lx.row_nouns)], key=_rank)
+        and singular(s.words.lower()) in lx.row_nouns
+        and not (own in lx.row_nouns and singular(s.words.lower()) != own and s.data.name.lower().endswith("id")))],
+        key=_rank)
     phrases = [s for s in q.spans if s.kind not in CONTENT + ("compare",) and s.n > 1]
     chosen: list[list[Span]] = [[]]
     for s in cands:
@@ -767,7 +771,7 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
 
 
 def readings(q: Question, view, partial: bool = False) -> list[Reading]:
-    return [read(q, view, cov, partial) for cov in covers(q)]
+    return [read(q, view, cov, partial) for cov in covers(q, view=view)]
 
 
 __all__ = ["Reading", "covers", "read", "readings"]

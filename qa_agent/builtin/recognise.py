@@ -113,7 +113,8 @@ def _plain(part: str) -> str:
                   r"percentages|numbers)\s*(?=[?.!]?\s*$)", "", part)
     # 'sentences that ask the authors for more experiments': a request for experiments
     part = re.sub(r"(?i)\bask(?:s|ed|ing)?\s+(?:(?:the|their)\s+)?(?:(?:authors?|them|us|developers?|reviewers?)\s+)?"
-                  r"for\s+(?:(?:more|additional|further|extra|new)\s+)?", "request ", part)
+                  r"(?:for|to\s+(?:fix|correct))\s+(?:(?:more|additional|further|extra|new|the)\s+)?", "request ", part)
+    part = re.sub(r"(?i)\b(requests?)\s+for\s+(?:(?:more|additional|further|extra|new)\s+)?", r"\1 ", part)
     # 'critiques that say the response is repetitive': what they say of it is the text to find
     # (the thing reviewed only: 'say the battery is draining' keeps the battery)
     things = "|".join(sorted(set(lexicon().row_nouns) | {"app", "application", "game", "model", "product", "tool",
@@ -449,7 +450,7 @@ def column_names(view) -> list[tuple[list[str], object]]:
             names.append((str(a).lower().split(), c))
         # an id column names the thing it identifies: 'sessions' -> session_id, 'forums' -> forum_id (not the rows)
         thing = re.fullmatch(r"([a-z]+)_?id", c.name.lower())
-        rows = lx.row_nouns | {singular(view.name.lower())}
+        rows = {"item", "row", "record", "entry", "text", singular(view.name.lower())}  # a sentence view's reviews
         if thing and c.kind not in ("text", "empty", "time") and singular(thing.group(1)) not in rows \
                 and not any(singular(o.name.lower()) == singular(thing.group(1)) for o in view.columns):
             # ... unless a column is named so itself: 'topic' is the topic column, not topic_id

@@ -52,6 +52,7 @@ def card() -> SchemaCard:
                          "asp_soundness-correctness": ["soundness", "correctness"]}),
         C("polarity", "category", [["pol_negative", 50], ["pol_positive", 30], ["pol_neutral", 20]]),
         C("split", "category", [["train", 60], ["test", 40]]),
+        C("review_id", "label", [[f"r{i}", 5] for i in range(20)], distinct=20),
         C("fine_action", "category", [["none", 60], ["arg-request_experiment", 25], ["arg-request_clarification", 15]],
           value_aliases={"arg-request_experiment": ["request experiment"],        # as the schema card writes them
                          "arg-request_clarification": ["request clarification"]}),
