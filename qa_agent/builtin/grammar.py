@@ -485,6 +485,8 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
                                               if len(vals) == 1 else
                                               f" (read {s.words!r} as the {col.name} values "
                                               f"{', '.join(map(repr, vals))})")
+        if non == "non" and not s.words.lower().startswith("non"):
+            how = f" (read {s.words!r} as any {col.name} but {vals[0]!r})"     # 'that have a polarity'
         about = any(a.kind == "about" and a.j == s.i for a in R.words) or (
             s.i > 1 and lows[s.i - 1] in ("the", "a") and any(a.kind == "about" and a.j == s.i - 1 for a in R.words))
         if about and not how:     # 'sentences about clarity': the label, not a text search; said in the answer

@@ -10,6 +10,7 @@ score; nothing here marks tokens as "used", so the order in which recognisers ru
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, replace
 
@@ -111,9 +112,18 @@ def _plain(part: str) -> str:
     # 'top 3 models by average score, with the averages': the figures are always shown
     part = re.sub(r"(?i),?\s+(?:with|showing|including)\s+(?:the|their)\s+(?:averages|means|counts|figures|totals|"
                   r"percentages|numbers)\s*(?=[?.!]?\s*$)", "", part)
+    # 'give me the 3 apps with the most reviews', 'show me the top 5 models': a list of that many
+    part = re.sub(r"(?i)\b(?:give|show|tell)\s+(?:me|us)\s+(?:the\s+)?(?=(?:top\s+)?(?:\d+|two|three|four|five|six|"
+                  r"seven|eight|nine|ten|twelve)\s)", "list the ", part)
+    # 'reviews longer than 30 sentences': a count column compared
+    part = re.sub(r"(?i)\blonger\s+than\b", "more than", part)
+    part = re.sub(r"(?i)\bshorter\s+than\b", "fewer than", part)
+    # 'neither GSM8K nor PIQA': not either of them
+    part = re.sub(r"(?i)\bneither\b(.*?)\bnor\b", r"not\1or", part)
     # 'sentences that ask the authors for more experiments': a request for experiments
     part = re.sub(r"(?i)\bask(?:s|ed|ing)?\s+(?:(?:the|their)\s+)?(?:(?:authors?|them|us|developers?|reviewers?)\s+)?"
-                  r"(?:for|to\s+(?:fix|correct))\s+(?:(?:more|additional|further|extra|new|the)\s+)?", "request ", part)
+                  r"(?:for|to\s+(?:fix|correct|run|do|add|perform|conduct|include|provide))\s+"
+                  r"(?:(?:more|additional|further|extra|new|the|some)\s+)?", "request ", part)
     part = re.sub(r"(?i)\b(requests?)\s+for\s+(?:(?:more|additional|further|extra|new)\s+)?", r"\1 ", part)
     # 'critiques that say the response is repetitive': what they say of it is the text to find
     # (the thing reviewed only: 'say the battery is draining' keeps the battery)
@@ -121,6 +131,8 @@ def _plain(part: str) -> str:
                                                          "software", "program", "reply", "assistant", "paper"}))
     part = re.sub(rf"(?i)\b(say|says|said|saying)\s+(?:that\s+)?(?:it|(?:the|its|this)\s+(?:{things}))\s+"
                   r"(?:is|was|are|were|gets|got)\s+(?:(?:too|very|overly|so|quite|rather)\s+)?(?=[a-z])", r"\1 ", part)
+    # 'the latest date on which a review was written': a relative clause, not a question's 'which'
+    part = re.sub(r"(?i)\b(date|day|time|month|year|week)\s+(?:on|in|at|during)\s+which\b", r"\1 that", part)
     # 'score-1 critiques', 'rating-5 reviews': the column, then its value
     part = re.sub(r"(?i)\b(score|rating|grade|stars?)-(\d+)\b", r"\1 \2", part)
     # 'a security/privacy review': either word
@@ -170,6 +182,15 @@ def _phrase_spans(q: Question, phrases, kind: str, data) -> list[Span]:
     return out
 
 
+def _near_row_noun(w: str) -> str:
+    """The row noun a typo means ('sentnces' -> 'sentence'), or ''."""
+    lx = lexicon()
+    if len(w) < 6 or singular(w) in lx.row_nouns:
+        return ""
+    near = difflib.get_close_matches(w, sorted(lx.row_nouns | {n + "s" for n in lx.row_nouns}), n=1, cutoff=0.85)
+    return singular(near[0]) if near else ""
+
+
 def words(q: Question) -> list[Span]:
     lx = lexicon()
     out = []
@@ -194,6 +215,8 @@ def words(q: Question) -> list[Span]:
             out.append(Span(i, i + 1, "mention", w, 1.0, t.text))
         if singular(w) in lx.row_nouns or w in lx.row_nouns:
             out.append(Span(i, i + 1, "rownoun", singular(w), 1.0, t.text))
+        elif len(w) >= 6 and w.isalpha() and not lx.ignorable(w) and _near_row_noun(w):     # 'sentnces'
+            out.append(Span(i, i + 1, "rownoun", _near_row_noun(w), 0.9, t.text))
         if w in lx.people:
             out.append(Span(i, i + 1, "people", w, 1.0, t.text))
         if w in lx.interpretive:
@@ -523,6 +546,22 @@ def columns(q: Question, view) -> list[Span]:
                 c = next(iter(inside.values()))
                 found.setdefault((n, c.name), c)
                 break
+        # a typo of a column's name ('ratng', 'app categry'): one clear winner, a weaker span; not a row noun's
+        if not any(k[0] == 2 for k in found):
+            for n in (2, 1):
+                if i + n > len(toks) or any(x.quoted for x in toks[i:i + n]) or (n == 1 and found):
+                    continue
+                key = "".join(x.low for x in toks[i:i + n])
+                if len(key) < 5 or not key.isalpha() or (n == 1 and (lx.ignorable(key) or key in lx.common or
+                                                                     _near_row_noun(key))):
+                    continue
+                keys = {"".join(parts): col for parts, col in names if len(parts) == n}
+                if key in keys:
+                    continue
+                near = difflib.get_close_matches(key, sorted(keys), n=2, cutoff=0.85)
+                if len(near) == 1 or (len(near) == 2 and keys[near[0]] is keys[near[1]]):
+                    out.append(Span(i, i + n, "column", keys[near[0]], 0.8, q.words(i, i + n)))
+                    break
         if not found and len(t.low) >= 4 and not lx.ignorable(t.low) and t.low not in lx.common \
                 and singular(t.low) not in lx.row_nouns and singular(t.low) != singular(view.name.lower()):
             inside = {col.name: col for parts, col in names if len(parts) > 1 and t.low in parts}
@@ -537,12 +576,15 @@ def columns(q: Question, view) -> list[Span]:
 # ---- values ------------------------------------------------------------------------------------------------------
 def no_values(q: Question, view) -> list[Span]:
     """'sentences with no aspect': the value a column stores for 'none' ('none', 'n/a', '?'), when the column has
-    exactly one such value."""
+    exactly one such value; 'sentences that have a polarity': any other value."""
     from earful.qa_agent.builtin.vocab import PLACEHOLDERS, ValueHit
 
     out, toks = [], q.toks
     for i in range(len(toks) - 1):
-        if toks[i].low != "no" or toks[i + 1].quoted:
+        # 'no aspect': that value; 'that have a polarity', 'with an aspect': any other (the 'non' of it)
+        has = toks[i].low in ("a", "an", "any") and i > 0 and toks[i - 1].low in ("have", "has", "having", "had",
+                                                                                  "with")
+        if not (toks[i].low == "no" or has) or toks[i + 1].quoted:
             continue
         word = singular(toks[i + 1].low)
         for c in view.columns:
@@ -551,7 +593,7 @@ def no_values(q: Question, view) -> list[Span]:
             empty = [(v, n) for v, n in c.values if v is not None and str(v).strip().lower() in PLACEHOLDERS]
             if len(empty) == 1:
                 hit = ValueHit(column=c.name, value=empty[0][0], count=int(empty[0][1]), tier=2)
-                out.append(Span(i, i + 2, "value", ("", [hit]), 3.0, q.words(i, i + 2)))
+                out.append(Span(i, i + 2, "value", ("non" if has else "", [hit]), 3.0, q.words(i, i + 2)))
     return out
 
 
