@@ -323,6 +323,8 @@ def _grouped(plan: Plan, sh: Shape, recs: list[dict], out_dir, total):
             return f"No {singular(g)} has {hwords}{where}.{note}", []
         k = len(recs)
         head = f"{fmt(k)} {singular(g) if k == 1 else plural(g)} {'has' if k == 1 else 'have'} {hwords}{where}: "
+        if h.measure != plan.measure and plan.measure.name != "count":     # the average rating of each app ...
+            head = head[:-2] + f"; their {what}: "
         return head + _list(plan, sh, recs) + note, _charts(plan, sh, recs, what, where, out_dir, all_groups)
     if not recs:
         return f"There are no {plural(noun)}{where}.", []

@@ -255,12 +255,14 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             if lows[k] not in lx.which:
                 R.mark(k, "group")
             break
-    which_at = next((k for k, w in enumerate(lows) if w in lx.which), None)
+    which_at = next((k for k, w in enumerate(lows) if w in lx.which or (
+        w == "each" and (k + 1 == R.n or lows[k + 1] in ("one", "of")))), None)
     if group is None and which_at is not None:
-        # 'of the source datasets with at least 100 critiques, which has the lowest ...': the groups named first
+        # 'of the source datasets with at least 100 critiques, which has the lowest ...', 'for the apps with more
+        # than 100 reviews, what is the average rating of each': the groups named first
         for s in cols:
             k = R.prev_word(s.i)
-            if s.j <= which_at and k >= 0 and lows[k] in ("of", "among", "amongst") and (
+            if s.j <= which_at and k >= 0 and lows[k] in ("of", "among", "amongst", "for") and (
                     s.data.kind in ("category", "label") or getattr(s.data, "list_fmt", None)):
                 group, group_span, g_trig = Column(s.data.name, getattr(s.data, "list_fmt", None)), s, k
                 R.mark(s, "group")
@@ -644,9 +646,9 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             R.mark(cmp_[0], "having")
             r.understood.append(f"{group.name} values with {having.op} {having.value} {noun}")
     if isinstance(group, Column) and having is None and compare is None and measure is not None \
-            and measure.name in NUMERIC_MEASURES and top is not None:
+            and measure.name in NUMERIC_MEASURES:
         # 'of the source datasets with at least 100 critiques, which has the lowest mean score': groups with
-        # enough rows, then the ranking
+        # enough rows, then the ranking (or all of them: 'the average rating of each')
         cmp_ = [c for c in cover if c.kind == "cmp" and not R.used[c.i] and c.j < R.n and (
             singular(lows[c.j]) in lx.row_nouns or lows[c.j] in (view.name.lower(), singular(view.name.lower())))]
         if len(cmp_) == 1:

@@ -199,6 +199,15 @@ def _pred_col(p):
     return _pred_col(p.pred) if isinstance(p, Not) else p.column
 
 
+def _names_value(R, k: int) -> bool:
+    """The words after position k lead to a value the plan uses: 'label (is|other than|not) OTHER'."""
+    j = k + 1
+    while j < R.n and R.used[j] != "value" and R.lows[j] in ("other", "than", "not", "is", "of", "as", "the", "but",
+                                                              "except", ":"):
+        j += 1
+    return j < R.n and j > k and R.used[j] == "value"
+
+
 def _account(R, used_cols: set) -> None:
     """Every word must be accounted for: used by the plan, a known lexicon word, or a function word."""
     lx, r, q = R.lx, R.r, R.q
@@ -234,6 +243,8 @@ def _account(R, used_cols: set) -> None:
             continue
         if k in value_ends and t.low in lx.value_heads:
             continue              # 'performance complaints': the value, said with a head noun
+        if t.low in ("label", "labels", "category", "categories", "tag", "tags", "class") and _names_value(R, k):
+            continue              # 'a label other than OTHER': the head noun, then the value
         if t.low in lx.function or t.low in lx.neutral:
             continue
         if k in lexical and not (t.low.isdigit()):
