@@ -423,6 +423,14 @@ def column_numbers(q: Question, cols: list[Span]) -> list[Span]:
         while k < len(lows) and lows[k] in ("of", "is", "was", "score", "rating"):
             k += 1
         rest = " ".join(lows[k:k + 6])
+        two = re.match(r"(\d+)\s+or\s+(\d+)\b(?!\s+(?:more|higher|above|better|less|fewer|lower|below|worse|up))", rest)
+        if two and two.group(1) != two.group(2) and c.min is not None and all(
+                float(c.min) <= float(x) <= float(c.max) for x in two.groups()):
+            # 'a justification score of 1 or 2': either value
+            j = k + 3
+            out.append(Span(s.i, j, "number", (In(c.name, (_num(two.group(1)), _num(two.group(2)))),), 2.5,
+                            q.words(s.i, j)))
+            continue
         m = re.match(r"(" + CMP + r"|equal to|exactly|>=|<=|>|<|=)?\s*(\d+(?:\.\d+)?)\b"
                      r"(\s+(?:or|and) (?:more|higher|above|better|less|fewer|lower|below|worse|up|under))?", rest)
         if not m or not (m.group(1) or m.group(3)) and k == s.j:
