@@ -481,7 +481,8 @@ def column_names(view) -> list[tuple[list[str], object]]:
             names.append((str(a).lower().split(), c))
         # an id column names the thing it identifies: 'sessions' -> session_id, 'forums' -> forum_id (not the rows)
         thing = re.fullmatch(r"([a-z]+)_?id", c.name.lower())
-        rows = {"item", "row", "record", "entry", "text", singular(view.name.lower())}  # a sentence view's reviews
+        own = singular(view.name.lower())      # over a view of sentences, 'reviews' may name review_id
+        rows = {"item", "row", "record", "entry", "text", own} if own in lx.row_nouns else lx.row_nouns | {own}
         if thing and c.kind not in ("text", "empty", "time") and singular(thing.group(1)) not in rows \
                 and not any(singular(o.name.lower()) == singular(thing.group(1)) for o in view.columns):
             # ... unless a column is named so itself: 'topic' is the topic column, not topic_id
@@ -564,8 +565,8 @@ def columns(q: Question, view) -> list[Span]:
                                                                      _near_row_noun(key))):
                     continue
                 keys = {"".join(parts): col for parts, col in names if len(parts) == n}
-                if key in keys:
-                    continue
+                if key in keys or value_index(view).lookup(q.words(i, i + n), q.words(i, i + n)):
+                    continue        # a value's words ('by authora': the author 'Canary AuthorA') are no typo
                 near = difflib.get_close_matches(key, sorted(keys), n=2, cutoff=0.85)
                 if len(near) == 1 or (len(near) == 2 and keys[near[0]] is keys[near[1]]):
                     out.append(Span(i, i + n, "column", keys[near[0]], 0.8, q.words(i, i + n)))
