@@ -11,13 +11,14 @@ score; nothing here marks tokens as "used", so the order in which recognisers ru
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field, replace
 
 from earful.qa_agent.builtin import timeparse
 from earful.qa_agent.builtin.ir import Cmp, In, Not, TextMatch
 from earful.qa_agent.builtin.lexicon import lexicon
-from earful.qa_agent.builtin.vocab import singular, value_index
+from earful.qa_agent.builtin.vocab import LABEL_HEADS, PLACEHOLDERS, ValueHit, singular, value_index
 
 DOUBLE_QUOTED = r'"[^"]+"|“[^”]+”'
 SINGLE_QUOTED = r"(?<!\w)'(?:[^']|(?<=\w)'(?=\w))+'(?!\w)"   # 'I'm sorry': an apostrophe inside a word is kept
@@ -97,6 +98,18 @@ def _iso(mon: str, day: str, year: str) -> str:
     return f"{year}-{_MONTH_NO[mon.lower()[:3]]:02d}-{int(day):02d}"
 
 
+@functools.cache
+def _lexicon_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """_plain's two patterns built from the lexicon's row nouns, once."""
+    lx = lexicon()
+    things = "|".join(sorted(set(lx.row_nouns) | {"app", "application", "game", "model", "product", "tool",
+                                                  "software", "program", "reply", "assistant", "paper"}))
+    say_it = re.compile(rf"(?i)\b(say|says|said|saying)\s+(?:that\s+)?(?:it|(?:the|its|this)\s+(?:{things}))\s+"
+                        r"(?:is|was|are|were|gets|got)\s+(?:(?:too|very|overly|so|quite|rather)\s+)?(?=[a-z])")
+    rows = "|".join(sorted({w + "s" for w in lx.row_nouns} | {"ones", "those", "cases"}))
+    return say_it, re.compile(rf"(?i)\b({rows})\s+where\b")
+
+
 def _plain(part: str) -> str:
     part = part.replace("’", "'")
     part = MONTH_DAY_PAIR_RE.sub(lambda m: f"{_iso(m.group(1), m.group(2), m.group(6))}{m.group(3)}", part)
@@ -127,10 +140,8 @@ def _plain(part: str) -> str:
     part = re.sub(r"(?i)\b(requests?)\s+for\s+(?:(?:more|additional|further|extra|new)\s+)?", r"\1 ", part)
     # 'critiques that say the response is repetitive': what they say of it is the text to find
     # (the thing reviewed only: 'say the battery is draining' keeps the battery)
-    things = "|".join(sorted(set(lexicon().row_nouns) | {"app", "application", "game", "model", "product", "tool",
-                                                         "software", "program", "reply", "assistant", "paper"}))
-    part = re.sub(rf"(?i)\b(say|says|said|saying)\s+(?:that\s+)?(?:it|(?:the|its|this)\s+(?:{things}))\s+"
-                  r"(?:is|was|are|were|gets|got)\s+(?:(?:too|very|overly|so|quite|rather)\s+)?(?=[a-z])", r"\1 ", part)
+    say_it, rows_where = _lexicon_patterns()
+    part = say_it.sub(r"\1 ", part)
     # 'the latest date on which a review was written': a relative clause, not a question's 'which'
     part = re.sub(r"(?i)\b(date|day|time|month|year|week)\s+(?:on|in|at|during)\s+which\b", r"\1 that", part)
     # 'score-1 critiques', 'rating-5 reviews': the column, then its value
@@ -138,8 +149,7 @@ def _plain(part: str) -> str:
     # 'a security/privacy review': either word
     part = re.sub(r"(?i)\b([a-z]{3,})/([a-z]{3,})\b", r"\1 or \2", part)
     # 'ignoring reviews where the device is unknown': 'where' after rows opens a clause about them
-    rows = "|".join(sorted({w + "s" for w in lexicon().row_nouns} | {"ones", "those", "cases"}))
-    part = re.sub(rf"(?i)\b({rows})\s+where\b", r"\1 that", part)
+    part = rows_where.sub(r"\1 that", part)
     # 'ERROR-labelled reviews', 'privacy-related': the value, then the word that says it is one
     part = re.sub(r"(?i)(?<=\w)-(labell?ed|tagged|flagged|marked|related)\b", r" \1", part)
     part = re.sub(r"(?i)(?<=\w)'(s|re|ve|ll|d|m)\b", "", part)
@@ -182,6 +192,7 @@ def _phrase_spans(q: Question, phrases, kind: str, data) -> list[Span]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _near_row_noun(w: str) -> str:
     """The row noun a typo means ('sentnces' -> 'sentence'), or ''."""
     lx = lexicon()
@@ -215,8 +226,8 @@ def words(q: Question) -> list[Span]:
             out.append(Span(i, i + 1, "mention", w, 1.0, t.text))
         if singular(w) in lx.row_nouns or w in lx.row_nouns:
             out.append(Span(i, i + 1, "rownoun", singular(w), 1.0, t.text))
-        elif len(w) >= 6 and w.isalpha() and not lx.ignorable(w) and _near_row_noun(w):     # 'sentnces'
-            out.append(Span(i, i + 1, "rownoun", _near_row_noun(w), 0.9, t.text))
+        elif len(w) >= 6 and w.isalpha() and not lx.ignorable(w) and (near := _near_row_noun(w)):   # 'sentnces'
+            out.append(Span(i, i + 1, "rownoun", near, 0.9, t.text))
         if w in lx.people:
             out.append(Span(i, i + 1, "people", w, 1.0, t.text))
         if w in lx.interpretive:
@@ -508,12 +519,13 @@ def column_names(view) -> list[tuple[list[str], object]]:
 
 
 # a label column's head word said another way: 'high-level category' -> labels_high
-HEAD_SAME = {"category": "label", "class": "label", "tag": "label"}
+HEAD_SAME = {singular(w): "label" for w in LABEL_HEADS if singular(w) != "label"}
 
 
 def columns(q: Question, view) -> list[Span]:
     lx = lexicon()
     names = column_names(view)
+    joined = {n: {"".join(parts): col for parts, col in names if len(parts) == n} for n in (1, 2)}   # for typos
     toks, out = q.toks, []
     for i, t in enumerate(toks):
         if t.quoted:
@@ -564,7 +576,7 @@ def columns(q: Question, view) -> list[Span]:
                 if len(key) < 5 or not key.isalpha() or (n == 1 and (lx.ignorable(key) or key in lx.common or
                                                                      _near_row_noun(key))):
                     continue
-                keys = {"".join(parts): col for parts, col in names if len(parts) == n}
+                keys = joined[n]
                 if key in keys or value_index(view).lookup(q.words(i, i + n), q.words(i, i + n)):
                     continue        # a value's words ('by authora': the author 'Canary AuthorA') are no typo
                 near = difflib.get_close_matches(key, sorted(keys), n=2, cutoff=0.85)
@@ -586,8 +598,6 @@ def columns(q: Question, view) -> list[Span]:
 def no_values(q: Question, view) -> list[Span]:
     """'sentences with no aspect': the value a column stores for 'none' ('none', 'n/a', '?'), when the column has
     exactly one such value; 'sentences that have a polarity': any other value."""
-    from earful.qa_agent.builtin.vocab import PLACEHOLDERS, ValueHit
-
     out, toks = [], q.toks
     for i in range(len(toks) - 1):
         # 'no aspect': that value; 'that have a polarity', 'with an aspect': any other (the 'non' of it)

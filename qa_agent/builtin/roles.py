@@ -7,7 +7,7 @@ data, so each can be tested through the corpus (tests/builtin/corpus) with an in
 from __future__ import annotations
 
 from earful.qa_agent.builtin.ir import Cmp, Eq, In, ListHas, ListLen, Not, TextMatch
-from earful.qa_agent.builtin.vocab import column_signature, singular
+from earful.qa_agent.builtin.vocab import LABEL_HEADS, column_signature, singular
 
 # R below is grammar._Reader (the tokens, spans and marks of one cover being read); s is a recognise.Span
 
@@ -243,7 +243,7 @@ def _account(R, used_cols: set) -> None:
             continue
         if k in value_ends and t.low in lx.value_heads:
             continue              # 'performance complaints': the value, said with a head noun
-        if t.low in ("label", "labels", "category", "categories", "tag", "tags", "class") and _names_value(R, k):
+        if t.low in LABEL_HEADS and _names_value(R, k):
             continue              # 'a label other than OTHER': the head noun, then the value
         if t.low in lx.function or t.low in lx.neutral:
             continue

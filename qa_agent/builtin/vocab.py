@@ -52,6 +52,8 @@ class ValueHit:
 PLACEHOLDERS = {"?", "??", "-", "--", "n/a", "na", "unknown", "none", "null", "unspecified", "not specified",
                 "(none)", "(unknown)", "(blank)"}
 UNKNOWN_WORDS = ("unknown", "missing", "unspecified", "unknowns")
+# head nouns that name a label column in general: 'a label other than OTHER', 'the high-level category'
+LABEL_HEADS = ("label", "labels", "category", "categories", "tag", "tags", "class")
 
 
 class ValueIndex:
