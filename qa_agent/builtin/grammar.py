@@ -636,23 +636,17 @@ def read(q: Question, view, cover: list[Span], partial: bool = False) -> Reading
             top = None
             r.understood.append(f"{group.name} values whose {_mword(measure.name)} {measure.column} is "
                                 f"{having.op} {having.value}")
-    if isinstance(group, Column) and having is None and compare is None and measure is not None \
-            and measure.name == "count" and "which" in lows:
-        # 'which apps have more than 100 reviews': a condition on each group's count
-        cmp_ = [c for c in cover if c.kind == "cmp" and not R.used[c.i] and c.j < R.n and (
-            singular(lows[c.j]) in lx.row_nouns or lows[c.j] in (view.name.lower(), singular(view.name.lower())))]
-        if len(cmp_) == 1:
-            having, top = Having(Measure("count"), *cmp_[0].data), None
-            R.mark(cmp_[0], "having")
-            r.understood.append(f"{group.name} values with {having.op} {having.value} {noun}")
-    if isinstance(group, Column) and having is None and compare is None and measure is not None \
-            and measure.name in NUMERIC_MEASURES:
-        # 'of the source datasets with at least 100 critiques, which has the lowest mean score': groups with
-        # enough rows, then the ranking (or all of them: 'the average rating of each')
+    count_rule = measure is not None and measure.name == "count" and "which" in lows
+    if isinstance(group, Column) and having is None and compare is None and measure is not None and (
+            count_rule or measure.name in NUMERIC_MEASURES):
+        # 'which apps have more than 100 reviews': a condition on each group's count; with another measure ('of the
+        # source datasets with at least 100 critiques, which has the lowest mean score', 'the average rating of
+        # each'): groups with enough rows, then the ranking or all of them
         cmp_ = [c for c in cover if c.kind == "cmp" and not R.used[c.i] and c.j < R.n and (
             singular(lows[c.j]) in lx.row_nouns or lows[c.j] in (view.name.lower(), singular(view.name.lower())))]
         if len(cmp_) == 1:
             having = Having(Measure("count"), *cmp_[0].data)
+            top = None if count_rule else top
             R.mark(cmp_[0], "having")
             r.understood.append(f"{group.name} values with {having.op} {having.value} {noun}")
     if cnt_span is not None and group is None and compare is None and measure is not None:
